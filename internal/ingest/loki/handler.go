@@ -1,0 +1,191 @@
+package loki
+
+import (
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/golang/snappy"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigilhq/vigil/internal/apierr"
+)
+
+// DefaultMaxBodyBytes bounds a push body, compressed and decompressed.
+const DefaultMaxBodyBytes = 64 << 20
+
+// Options configure a Handler. A zero value needs only Consumer.
+type Options struct {
+	Consumer     Consumer
+	MaxBodyBytes int64 // default DefaultMaxBodyBytes
+	Logger       *slog.Logger
+	Registerer   prometheus.Registerer
+}
+
+// Handler serves POST /loki/api/v1/push.
+type Handler struct {
+	consumer Consumer
+	maxBody  int64
+	logger   *slog.Logger
+
+	requests *prometheus.CounterVec // by format and outcome
+	entries  *prometheus.CounterVec // by outcome
+}
+
+// New returns a Handler.
+func New(opts Options) (*Handler, error) {
+	if opts.Consumer == nil {
+		return nil, errors.New("loki push: a Consumer is required")
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{
+		consumer: opts.Consumer,
+		maxBody:  opts.MaxBodyBytes,
+		logger:   opts.Logger.With("component", "loki-push"),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_loki_push_requests_total",
+			Help: "Loki push requests by body format and outcome (ok, invalid, too_large, overloaded, error).",
+		}, []string{"format", "outcome"}),
+		entries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_loki_push_entries_total",
+			Help: "Log entries received over the Loki push API by outcome (accepted, rejected).",
+		}, []string{"outcome"}),
+	}
+	if opts.Registerer != nil {
+		for _, c := range []prometheus.Collector{h.requests, h.entries} {
+			if err := opts.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("register loki push metrics: %w", err)
+			}
+		}
+	}
+	return h, nil
+}
+
+// Register mounts the push endpoint on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.Handle("POST /loki/api/v1/push", h)
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	format := "protobuf"
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/json" {
+		format = "json"
+	}
+	req, err := h.decode(r, format)
+	if err != nil {
+		h.fail(w, format, err)
+		return
+	}
+	rejected, msg, err := h.consumer.ConsumePush(r.Context(), req)
+	if err != nil {
+		h.fail(w, format, err)
+		return
+	}
+	total := int64(req.Entries())
+	h.entries.WithLabelValues("accepted").Add(float64(total - rejected))
+	if rejected > 0 {
+		// Loki answers 400 when some entries were refused, even though the
+		// others were stored; clients then do not retry the batch.
+		h.entries.WithLabelValues("rejected").Add(float64(rejected))
+		h.requests.WithLabelValues(format, "partial").Inc()
+		http.Error(w, fmt.Sprintf("%d of %d entries rejected: %s", rejected, total, msg), http.StatusBadRequest)
+		return
+	}
+	h.requests.WithLabelValues(format, "ok").Inc()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) fail(w http.ResponseWriter, format string, err error) {
+	code := apierr.CodeOf(err)
+	status := apierr.HTTPStatus(err)
+	h.requests.WithLabelValues(format, string(code)).Inc()
+	if d := apierr.RetryAfterOf(err); d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(d.Seconds()+0.999)))
+	} else if apierr.Retryable(err) {
+		w.Header().Set("Retry-After", "1")
+	}
+	if status >= 500 && code == apierr.Internal {
+		h.logger.Error("push failed", "err", err)
+	}
+	http.Error(w, err.Error(), status)
+}
+
+func (h *Handler) decode(r *http.Request, format string) (*PushRequest, error) {
+	if r.ContentLength > h.maxBody {
+		return nil, apierr.New(apierr.TooLarge, "push body of %d bytes is over the limit of %d bytes", r.ContentLength, h.maxBody)
+	}
+	var body io.Reader = r.Body
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	switch enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(io.LimitReader(r.Body, h.maxBody+1))
+		if err != nil {
+			return nil, apierr.Wrap(apierr.Invalid, err, "read gzip push body")
+		}
+		defer zr.Close()
+		body = zr
+	case "snappy":
+		// Handled below together with the protobuf framing.
+	default:
+		return nil, apierr.New(apierr.Invalid, "unsupported Content-Encoding %q: want gzip, snappy or none", enc)
+	}
+	b, err := io.ReadAll(io.LimitReader(body, h.maxBody+1))
+	if err != nil {
+		return nil, apierr.Wrap(apierr.Invalid, err, "read push body")
+	}
+	if int64(len(b)) > h.maxBody {
+		return nil, apierr.New(apierr.TooLarge, "push body is over the limit of %d bytes", h.maxBody)
+	}
+	if format == "json" {
+		if enc == "snappy" {
+			if b, err = h.unsnappy(b); err != nil {
+				return nil, err
+			}
+		}
+		req, err := DecodeJSON(b)
+		if err != nil {
+			return nil, apierr.Wrap(apierr.Invalid, err, "decode JSON push")
+		}
+		return req, nil
+	}
+	// Protobuf bodies are snappy block-compressed (Promtail, Alloy, Fluent
+	// Bit); a gzip-encoded body may carry plain protobuf instead.
+	if enc != "gzip" {
+		if b, err = h.unsnappy(b); err != nil {
+			return nil, err
+		}
+	}
+	req, err := DecodeProto(b)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.Invalid, err, "decode protobuf push (want snappy-compressed logproto.PushRequest, or Content-Type: application/json)")
+	}
+	return req, nil
+}
+
+func (h *Handler) unsnappy(b []byte) ([]byte, error) {
+	n, err := snappy.DecodedLen(b)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.Invalid, err, "decode snappy push body")
+	}
+	if int64(n) > h.maxBody {
+		return nil, apierr.New(apierr.TooLarge, "decompressed push body of %d bytes is over the limit of %d bytes", n, h.maxBody)
+	}
+	out, err := snappy.Decode(nil, b)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.Invalid, err, "decode snappy push body")
+	}
+	return out, nil
+}
