@@ -1,0 +1,361 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	amconfig "github.com/prometheus/alertmanager/config"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/rulefmt"
+	"github.com/prometheus/prometheus/promql/parser"
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultAlertmanagerConfig is used when the alerting section has no route:
+// alerts are evaluated, grouped and shown in the APIs but sent nowhere.
+const DefaultAlertmanagerConfig = `route:
+  receiver: default
+receivers:
+  - name: default
+`
+
+// Alerting is Alertmanager's configuration format (global, route,
+// receivers, inhibit_rules, time_intervals, mute_time_intervals, templates),
+// handed to Alertmanager's own loader, plus one Vigil key, `delivery`, which
+// is removed before that:
+//
+//	alerting:
+//	  delivery:
+//	    give_up_after: 24h   # a notification still failing after this is marked failed
+//	    min_backoff: 1s
+//	    max_backoff: 5m
+//	  route: ...
+//	  receivers: ...
+//
+// Owned by the alerting feature.
+type Alerting struct {
+	Raw yaml.Node `yaml:"-"`
+
+	Delivery Delivery `yaml:"-"`
+	// AM is the configuration parsed by Alertmanager's loader, with template
+	// paths made absolute (relative to the config file's folder). Set by
+	// validation.
+	AM *amconfig.Config `yaml:"-"`
+	// AMText is the YAML handed to Alertmanager's loader (shown by
+	// /alertmanager/api/v2/status).
+	AMText string `yaml:"-"`
+}
+
+// Delivery configures the notification outbox.
+type Delivery struct {
+	GiveUpAfter Duration `yaml:"give_up_after"`
+	MinBackoff  Duration `yaml:"min_backoff"`
+	MaxBackoff  Duration `yaml:"max_backoff"`
+}
+
+// UnmarshalYAML keeps the section as a node.
+func (x *Alerting) UnmarshalYAML(n *yaml.Node) error { x.Raw = *n; return nil }
+
+func (x *Alerting) setDefaults() {}
+
+func (d *Delivery) setDefaults() {
+	if d.GiveUpAfter == 0 {
+		d.GiveUpAfter = Duration(24 * time.Hour)
+	}
+	if d.MinBackoff == 0 {
+		d.MinBackoff = Duration(time.Second)
+	}
+	if d.MaxBackoff == 0 {
+		d.MaxBackoff = Duration(5 * time.Minute)
+	}
+}
+
+func (x *Alerting) validate() []FieldError {
+	errs := x.load("")
+	return errs
+}
+
+// load splits off `delivery`, hands the rest to Alertmanager's loader and
+// maps its errors back to lines of the section. baseDir resolves relative
+// template paths.
+func (x *Alerting) load(baseDir string) []FieldError {
+	x.Delivery = Delivery{}
+	x.AM, x.AMText = nil, ""
+	var amNode *yaml.Node
+	switch {
+	case x.Raw.Kind == 0 || (x.Raw.Kind == yaml.ScalarNode && x.Raw.Tag == "!!null"):
+	case x.Raw.Kind != yaml.MappingNode:
+		return []FieldError{{Line: x.Raw.Line, Msg: "must be a mapping in Alertmanager's configuration format (route, receivers, inhibit_rules, ...)"}}
+	default:
+		amNode = &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Line: x.Raw.Line, Column: x.Raw.Column}
+		for i := 0; i+1 < len(x.Raw.Content); i += 2 {
+			k, v := x.Raw.Content[i], x.Raw.Content[i+1]
+			if k.Value == "delivery" {
+				if err := v.Decode(&x.Delivery); err != nil {
+					return []FieldError{yamlNodeErr("delivery", v.Line, err)}
+				}
+				if err := strictKeys(v, "give_up_after", "min_backoff", "max_backoff"); err != nil {
+					return []FieldError{*err}
+				}
+				continue
+			}
+			amNode.Content = append(amNode.Content, k, v)
+		}
+	}
+	x.Delivery.setDefaults()
+	var errs []FieldError
+	if x.Delivery.MinBackoff > x.Delivery.MaxBackoff {
+		errs = append(errs, FieldError{Field: "delivery.min_backoff", Msg: fmt.Sprintf("min_backoff %s is greater than max_backoff %s", x.Delivery.MinBackoff, x.Delivery.MaxBackoff)})
+	}
+	if x.Delivery.GiveUpAfter < x.Delivery.MinBackoff {
+		errs = append(errs, FieldError{Field: "delivery.give_up_after", Msg: fmt.Sprintf("give_up_after %s is shorter than min_backoff %s", x.Delivery.GiveUpAfter, x.Delivery.MinBackoff)})
+	}
+
+	text := DefaultAlertmanagerConfig
+	lineMap := map[int]int{}
+	if amNode != nil && len(amNode.Content) > 0 {
+		b, err := yaml.Marshal(amNode)
+		if err != nil {
+			return append(errs, FieldError{Line: x.Raw.Line, Msg: fmt.Sprintf("re-encode for Alertmanager's loader: %v", err)})
+		}
+		text = string(b)
+		var re yaml.Node
+		if err := yaml.Unmarshal(b, &re); err == nil && len(re.Content) == 1 {
+			mapLines(re.Content[0], amNode, lineMap)
+		}
+	}
+	am, err := amconfig.Load(text)
+	if err != nil {
+		return append(errs, amErrors(err, lineMap, amNode)...)
+	}
+	for i, t := range am.Templates {
+		if baseDir != "" && !filepath.IsAbs(t) {
+			am.Templates[i] = filepath.Join(baseDir, t)
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	x.AM, x.AMText = am, text
+	return nil
+}
+
+// LoadAlertmanagerConfig validates text in Alertmanager's format (the
+// `alerting` section without its `delivery` key). Exposed for fuzzing and
+// for tools.
+func LoadAlertmanagerConfig(text []byte) (*Alerting, error) {
+	var n yaml.Node
+	if err := yaml.Unmarshal(text, &n); err != nil {
+		return nil, Errors{yamlError("", err)}
+	}
+	var x Alerting
+	if len(n.Content) > 0 {
+		x.Raw = *n.Content[0]
+	}
+	if errs := x.load(""); len(errs) > 0 {
+		return nil, Errors(errs)
+	}
+	return &x, nil
+}
+
+func strictKeys(n *yaml.Node, allowed ...string) *FieldError {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		ok := false
+		for _, a := range allowed {
+			ok = ok || k.Value == a
+		}
+		if !ok {
+			return &FieldError{Line: k.Line, Field: "delivery." + k.Value, Msg: fmt.Sprintf("unknown key; want one of %s", strings.Join(allowed, ", "))}
+		}
+	}
+	return nil
+}
+
+func yamlNodeErr(field string, line int, err error) FieldError {
+	msg := err.Error()
+	if m := regexp.MustCompile(`line (\d+): (.*)`).FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return FieldError{Line: n, Field: field, Msg: m[2]}
+	}
+	return FieldError{Line: line, Field: field, Msg: strings.TrimPrefix(msg, "yaml: ")}
+}
+
+// mapLines records, for each node of the re-encoded tree, the line of the
+// same node in the original tree.
+func mapLines(re, orig *yaml.Node, m map[int]int) {
+	if re == nil || orig == nil {
+		return
+	}
+	if _, ok := m[re.Line]; !ok {
+		m[re.Line] = orig.Line
+	}
+	for i := 0; i < len(re.Content) && i < len(orig.Content); i++ {
+		mapLines(re.Content[i], orig.Content[i], m)
+	}
+}
+
+var (
+	amLineRE   = regexp.MustCompile(`^\s*line (\d+): (.*)$`)
+	amQuotedRE = regexp.MustCompile(`"([^"]+)"|'([^']+)'`)
+)
+
+// amErrors turns an error of Alertmanager's loader into FieldErrors with
+// lines of the original file. Errors without a line get the line of the
+// first scalar they quote (a receiver or label name), else the section's.
+func amErrors(err error, lineMap map[int]int, orig *yaml.Node) []FieldError {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
+	var out []FieldError
+	for _, part := range strings.Split(msg, "\n") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		fe := FieldError{Msg: part}
+		if m := amLineRE.FindStringSubmatch(part); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			if o, ok := lineMap[n]; ok {
+				n = o
+			}
+			fe.Line, fe.Msg = n, m[2]
+		} else if orig != nil {
+			for _, q := range amQuotedRE.FindAllStringSubmatch(part, -1) {
+				s := q[1] + q[2]
+				if l := findScalar(orig, s); l > 0 {
+					fe.Line = l
+					break
+				}
+			}
+		}
+		if fe.Line == 0 && orig != nil {
+			fe.Line = orig.Line
+		}
+		out = append(out, fe)
+	}
+	return out
+}
+
+func findScalar(n *yaml.Node, v string) int {
+	if n.Kind == yaml.ScalarNode && n.Value == v {
+		return n.Line
+	}
+	for _, c := range n.Content {
+		if l := findScalar(c, v); l > 0 {
+			return l
+		}
+	}
+	return 0
+}
+
+// ResolveAlerting finishes the alerting section once the file's path is
+// known: template paths relative to the config file's folder. Call after
+// Parse; it is a no-op for a config without a file.
+func (c *Config) ResolveAlerting() {
+	if c.Alerting.AM == nil || c.File == "" {
+		return
+	}
+	base := filepath.Dir(c.File)
+	for i, t := range c.Alerting.AM.Templates {
+		if !filepath.IsAbs(t) {
+			c.Alerting.AM.Templates[i] = filepath.Join(base, t)
+		}
+	}
+}
+
+// RuleFilePaths expands rule_files globs (relative to the config file's
+// folder), in order and without duplicates.
+func (c *Config) RuleFilePaths() ([]string, error) {
+	base := ""
+	if c.File != "" {
+		base = filepath.Dir(c.File)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, pat := range c.RuleFiles {
+		if base != "" && !filepath.IsAbs(pat) {
+			pat = filepath.Join(base, pat)
+		}
+		fns, err := filepath.Glob(pat)
+		if err != nil {
+			return nil, fmt.Errorf("rule_files: invalid glob %q: %w", pat, err)
+		}
+		for _, fn := range fns {
+			if !seen[fn] {
+				seen[fn] = true
+				out = append(out, fn)
+			}
+		}
+	}
+	return out, nil
+}
+
+// ValidateRules checks every rule file named by rule_files as
+// `promtool check rules` does. Errors carry the rule file and line.
+func (c *Config) ValidateRules() Errors {
+	files, err := c.RuleFilePaths()
+	if err != nil {
+		return c.section("", []FieldError{{Field: "rule_files", Msg: err.Error()}})
+	}
+	var errs Errors
+	for _, fn := range files {
+		errs = append(errs, CheckRuleFile(fn)...)
+	}
+	return errs
+}
+
+var ruleErrLineRE = regexp.MustCompile(`^(\d+):(\d+): (?:\d+:\d+: )?(.*)$`)
+
+// CheckRuleFile validates one Prometheus rule file (syntax, PromQL,
+// templates, duplicate groups) and returns its errors with lines.
+func CheckRuleFile(path string) Errors {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Errors{{File: path, Msg: err.Error()}}
+	}
+	return CheckRules(b, path)
+}
+
+// CheckRules validates rule file content; file names it in errors.
+func CheckRules(b []byte, file string) Errors {
+	_, errs := rulefmt.Parse(b, false, model.UTF8Validation, parser.NewParser(parser.Options{}), slog.New(slog.DiscardHandler))
+	var out Errors
+	for _, e := range errs {
+		out = append(out, ruleError(file, e))
+	}
+	return out
+}
+
+func ruleError(file string, e error) FieldError {
+	msg := e.Error()
+	var re *rulefmt.Error
+	fe := FieldError{File: file}
+	if errors.As(e, &re) {
+		fe.Field = fmt.Sprintf("groups[%q].rules[%d]", re.Group, re.Rule)
+		if re.RuleName != "" {
+			fe.Field = fmt.Sprintf("groups[%q].rules[%d] (%s)", re.Group, re.Rule, re.RuleName)
+		}
+		msg = re.Err.Error()
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if m := ruleErrLineRE.FindStringSubmatch(msg); m != nil {
+		fe.Line, _ = strconv.Atoi(m[1])
+		msg = m[3]
+	} else if m := regexp.MustCompile(`line (\d+): (.*)`).FindStringSubmatch(msg); m != nil {
+		fe.Line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	fe.Msg = msg
+	return fe
+}
+

@@ -1,0 +1,521 @@
+package otlp
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
+	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed gRPC requests
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/vigilhq/vigil/internal/apierr"
+)
+
+// Options configure a Receiver. Nil consumers make their signal answer
+// "not supported" (HTTP 404 / gRPC UNIMPLEMENTED).
+type Options struct {
+	Metrics MetricsConsumer
+	Traces  TracesConsumer
+	Logs    LogsConsumer
+
+	// MaxRequestBytes bounds a request body after decompression (default 32 MiB).
+	MaxRequestBytes int64
+	// MaxConcurrentRequests bounds requests in progress (default 64); past
+	// it clients get 429 / RESOURCE_EXHAUSTED with a retry delay.
+	MaxConcurrentRequests int
+	// RetryAfter is the delay suggested to clients refused for overload
+	// (default 1s).
+	RetryAfter time.Duration
+
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+}
+
+// Receiver serves OTLP over gRPC and HTTP.
+type Receiver struct {
+	opts    Options
+	logger  *slog.Logger
+	sem     chan struct{}
+	handler http.Handler
+
+	requests *prometheus.CounterVec
+	items    *prometheus.CounterVec
+	rejected *prometheus.CounterVec
+}
+
+const (
+	sigMetrics = "metrics"
+	sigTraces  = "traces"
+	sigLogs    = "logs"
+)
+
+// New creates a receiver.
+func New(opts Options) (*Receiver, error) {
+	if opts.MaxRequestBytes <= 0 {
+		opts.MaxRequestBytes = 32 << 20
+	}
+	if opts.MaxConcurrentRequests <= 0 {
+		opts.MaxConcurrentRequests = 64
+	}
+	if opts.RetryAfter <= 0 {
+		opts.RetryAfter = time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	r := &Receiver{
+		opts:   opts,
+		logger: opts.Logger.With("component", "otlp"),
+		sem:    make(chan struct{}, opts.MaxConcurrentRequests),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_otlp_requests_total",
+			Help: "OTLP export requests by signal, transport and outcome (ok, partial, invalid, overloaded, error).",
+		}, []string{"signal", "transport", "outcome"}),
+		items: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_otlp_items_received_total",
+			Help: "Data points, spans or log records received over OTLP, by signal.",
+		}, []string{"signal"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_otlp_items_rejected_total",
+			Help: "Data points, spans or log records rejected (partial success or failed request), by signal.",
+		}, []string{"signal"}),
+	}
+	if opts.Registerer != nil {
+		for _, c := range []prometheus.Collector{r.requests, r.items, r.rejected} {
+			if err := opts.Registerer.Register(c); err != nil {
+				return nil, fmt.Errorf("register otlp metrics: %w", err)
+			}
+		}
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/metrics", r.serveMetrics)
+	mux.HandleFunc("POST /v1/traces", r.serveTraces)
+	mux.HandleFunc("POST /v1/logs", r.serveLogs)
+	r.handler = mux
+	return r, nil
+}
+
+// Handler serves OTLP/HTTP: POST /v1/metrics, /v1/traces, /v1/logs.
+func (r *Receiver) Handler() http.Handler { return r.handler }
+
+// ServeHTTP serves OTLP/HTTP on ln until ctx is done, then finishes
+// in-flight requests.
+func (r *Receiver) ServeHTTP(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: r.handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(r.logger.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	<-errc
+	return nil
+}
+
+// ServeGRPC serves OTLP/gRPC on ln until ctx is done, then stops
+// gracefully.
+func (r *Receiver) ServeGRPC(ctx context.Context, ln net.Listener) error {
+	srv := grpc.NewServer(grpc.MaxRecvMsgSize(int(r.opts.MaxRequestBytes)))
+	pmetricotlp.RegisterGRPCServer(srv, &grpcMetrics{r: r})
+	ptraceotlp.RegisterGRPCServer(srv, &grpcTraces{r: r})
+	plogotlp.RegisterGRPCServer(srv, &grpcLogs{r: r})
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	done := make(chan struct{})
+	go func() { srv.GracefulStop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		srv.Stop()
+	}
+	<-errc
+	return nil
+}
+
+// acquire takes a concurrency slot, waiting briefly; it fails with a
+// retryable Overloaded error when the receiver is saturated.
+func (r *Receiver) acquire(ctx context.Context) (func(), error) {
+	select {
+	case r.sem <- struct{}{}:
+		return func() { <-r.sem }, nil
+	default:
+	}
+	t := time.NewTimer(100 * time.Millisecond)
+	defer t.Stop()
+	select {
+	case r.sem <- struct{}{}:
+		return func() { <-r.sem }, nil
+	case <-t.C:
+		return nil, &apierr.Error{Code: apierr.Overloaded, Message: fmt.Sprintf("too many concurrent OTLP requests (limit otlp.max_concurrent_requests=%d); retry later", r.opts.MaxConcurrentRequests), RetryAfter: r.opts.RetryAfter}
+	case <-ctx.Done():
+		return nil, &apierr.Error{Code: apierr.Canceled, Message: "client went away", Err: ctx.Err()}
+	}
+}
+
+func outcome(rejected int64, err error) string {
+	switch {
+	case err == nil && rejected == 0:
+		return "ok"
+	case err == nil:
+		return "partial"
+	}
+	switch apierr.CodeOf(err) {
+	case apierr.Invalid, apierr.TooLarge, apierr.Limit:
+		return "invalid"
+	case apierr.Overloaded, apierr.Unavailable:
+		return "overloaded"
+	}
+	return "error"
+}
+
+// consume runs one request through its consumer with the concurrency bound.
+func (r *Receiver) consume(ctx context.Context, signal, transport string, n int, f func(context.Context) (int64, string, error)) (int64, string, error) {
+	r.items.WithLabelValues(signal).Add(float64(n))
+	release, err := r.acquire(ctx)
+	if err != nil {
+		r.requests.WithLabelValues(signal, transport, outcome(0, err)).Inc()
+		r.rejected.WithLabelValues(signal).Add(float64(n))
+		return 0, "", err
+	}
+	defer release()
+	rejected, msg, err := f(ctx)
+	if err != nil {
+		rejected = int64(n)
+		if apierr.CodeOf(err) == apierr.Internal {
+			r.logger.Error("store otlp data", "signal", signal, "err", err)
+		}
+	}
+	r.requests.WithLabelValues(signal, transport, outcome(rejected, err)).Inc()
+	r.rejected.WithLabelValues(signal).Add(float64(rejected))
+	return rejected, msg, err
+}
+
+func notSupported(signal string) error {
+	return apierr.New(apierr.NotFound, "OTLP %s are not accepted by this server", signal)
+}
+
+// ---- HTTP ----
+
+type encoding int
+
+const (
+	encProto encoding = iota
+	encJSON
+)
+
+// readBody checks the content type, decompresses and bounds the body.
+func (r *Receiver) readBody(req *http.Request) ([]byte, encoding, error) {
+	enc := encProto
+	ct, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	switch {
+	case err != nil && req.Header.Get("Content-Type") != "":
+		return nil, enc, apierr.New(apierr.Invalid, "invalid Content-Type %q: want application/x-protobuf or application/json", req.Header.Get("Content-Type"))
+	case ct == "application/x-protobuf" || ct == "application/protobuf" || ct == "":
+		enc = encProto
+	case ct == "application/json":
+		enc = encJSON
+	default:
+		return nil, enc, &apierr.Error{Code: apierr.Invalid, Message: fmt.Sprintf("unsupported Content-Type %q: want application/x-protobuf or application/json", ct)}
+	}
+	body := io.Reader(req.Body)
+	switch ce := req.Header.Get("Content-Encoding"); ce {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(io.LimitReader(req.Body, r.opts.MaxRequestBytes+1))
+		if err != nil {
+			return nil, enc, apierr.Wrap(apierr.Invalid, err, "invalid gzip body")
+		}
+		defer zr.Close()
+		body = zr
+	default:
+		return nil, enc, apierr.New(apierr.Invalid, "unsupported Content-Encoding %q: want gzip or none", ce)
+	}
+	b, err := io.ReadAll(io.LimitReader(body, r.opts.MaxRequestBytes+1))
+	if err != nil {
+		return nil, enc, apierr.Wrap(apierr.Invalid, err, "read request body")
+	}
+	if int64(len(b)) > r.opts.MaxRequestBytes {
+		return nil, enc, apierr.New(apierr.TooLarge, "request body over the limit of %d bytes (otlp.max_request_bytes); send smaller batches", r.opts.MaxRequestBytes)
+	}
+	return b, enc, nil
+}
+
+type message interface {
+	MarshalProto() ([]byte, error)
+	MarshalJSON() ([]byte, error)
+}
+
+func writeResponse(w http.ResponseWriter, enc encoding, resp message) {
+	var b []byte
+	var err error
+	if enc == encJSON {
+		w.Header().Set("Content-Type", "application/json")
+		b, err = resp.MarshalJSON()
+	} else {
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		b, err = resp.MarshalProto()
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
+}
+
+// writeError answers with a google.rpc.Status body, as the OTLP/HTTP spec
+// asks, and Retry-After when the error is retryable.
+func writeError(w http.ResponseWriter, enc encoding, err error) {
+	code := apierr.HTTPStatus(err)
+	st := &spb.Status{Code: int32(apierr.GRPCCode(err)), Message: err.Error()}
+	if apierr.Retryable(err) {
+		d := apierr.RetryAfterOf(err)
+		if d <= 0 {
+			d = time.Second
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+	}
+	var b []byte
+	if enc == encJSON {
+		w.Header().Set("Content-Type", "application/json")
+		b, _ = protojson.Marshal(st)
+	} else {
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		b, _ = proto.Marshal(st)
+	}
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
+}
+
+func decodeErr(signal string, enc encoding, err error) error {
+	format := "protobuf"
+	if enc == encJSON {
+		format = "JSON"
+	}
+	return apierr.Wrap(apierr.Invalid, err, "malformed OTLP %s request (%s)", signal, format)
+}
+
+func (r *Receiver) serveMetrics(w http.ResponseWriter, req *http.Request) {
+	b, enc, err := r.readBody(req)
+	if err != nil {
+		writeError(w, enc, err)
+		return
+	}
+	if r.opts.Metrics == nil {
+		writeError(w, enc, notSupported(sigMetrics))
+		return
+	}
+	ex := pmetricotlp.NewExportRequest()
+	if err := unmarshal(ex, enc, b); err != nil {
+		writeError(w, enc, decodeErr(sigMetrics, enc, err))
+		return
+	}
+	md := ex.Metrics()
+	rejected, msg, err := r.consume(req.Context(), sigMetrics, "http", md.DataPointCount(), func(ctx context.Context) (int64, string, error) {
+		return r.opts.Metrics.ConsumeMetrics(ctx, md)
+	})
+	if err != nil {
+		writeError(w, enc, err)
+		return
+	}
+	resp := pmetricotlp.NewExportResponse()
+	if rejected > 0 {
+		resp.PartialSuccess().SetRejectedDataPoints(rejected)
+		resp.PartialSuccess().SetErrorMessage(msg)
+	}
+	writeResponse(w, enc, resp)
+}
+
+func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
+	b, enc, err := r.readBody(req)
+	if err != nil {
+		writeError(w, enc, err)
+		return
+	}
+	if r.opts.Traces == nil {
+		writeError(w, enc, notSupported(sigTraces))
+		return
+	}
+	ex := ptraceotlp.NewExportRequest()
+	if err := unmarshal(ex, enc, b); err != nil {
+		writeError(w, enc, decodeErr(sigTraces, enc, err))
+		return
+	}
+	td := ex.Traces()
+	rejected, msg, err := r.consume(req.Context(), sigTraces, "http", td.SpanCount(), func(ctx context.Context) (int64, string, error) {
+		return r.opts.Traces.ConsumeTraces(ctx, td)
+	})
+	if err != nil {
+		writeError(w, enc, err)
+		return
+	}
+	resp := ptraceotlp.NewExportResponse()
+	if rejected > 0 {
+		resp.PartialSuccess().SetRejectedSpans(rejected)
+		resp.PartialSuccess().SetErrorMessage(msg)
+	}
+	writeResponse(w, enc, resp)
+}
+
+func (r *Receiver) serveLogs(w http.ResponseWriter, req *http.Request) {
+	b, enc, err := r.readBody(req)
+	if err != nil {
+		writeError(w, enc, err)
+		return
+	}
+	if r.opts.Logs == nil {
+		writeError(w, enc, notSupported(sigLogs))
+		return
+	}
+	ex := plogotlp.NewExportRequest()
+	if err := unmarshal(ex, enc, b); err != nil {
+		writeError(w, enc, decodeErr(sigLogs, enc, err))
+		return
+	}
+	ld := ex.Logs()
+	rejected, msg, err := r.consume(req.Context(), sigLogs, "http", ld.LogRecordCount(), func(ctx context.Context) (int64, string, error) {
+		return r.opts.Logs.ConsumeLogs(ctx, ld)
+	})
+	if err != nil {
+		writeError(w, enc, err)
+		return
+	}
+	resp := plogotlp.NewExportResponse()
+	if rejected > 0 {
+		resp.PartialSuccess().SetRejectedLogRecords(rejected)
+		resp.PartialSuccess().SetErrorMessage(msg)
+	}
+	writeResponse(w, enc, resp)
+}
+
+type unmarshaler interface {
+	UnmarshalProto([]byte) error
+	UnmarshalJSON([]byte) error
+}
+
+func unmarshal(m unmarshaler, enc encoding, b []byte) error {
+	if enc == encJSON {
+		if len(bytes.TrimSpace(b)) == 0 {
+			return errors.New("empty body: want a JSON ExportRequest object")
+		}
+		return m.UnmarshalJSON(b)
+	}
+	return m.UnmarshalProto(b)
+}
+
+// ---- gRPC ----
+
+func grpcErr(err error) error {
+	st := status.New(apierr.GRPCCode(err), err.Error())
+	if apierr.Retryable(err) {
+		d := apierr.RetryAfterOf(err)
+		if d <= 0 {
+			d = time.Second
+		}
+		if ds, e := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(d)}); e == nil {
+			st = ds
+		}
+	}
+	return st.Err()
+}
+
+type grpcMetrics struct {
+	pmetricotlp.UnimplementedGRPCServer
+	r *Receiver
+}
+
+func (g *grpcMetrics) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
+	resp := pmetricotlp.NewExportResponse()
+	if g.r.opts.Metrics == nil {
+		return resp, status.Error(codes.Unimplemented, notSupported(sigMetrics).Error())
+	}
+	md := req.Metrics()
+	rejected, msg, err := g.r.consume(ctx, sigMetrics, "grpc", md.DataPointCount(), func(ctx context.Context) (int64, string, error) {
+		return g.r.opts.Metrics.ConsumeMetrics(ctx, md)
+	})
+	if err != nil {
+		return resp, grpcErr(err)
+	}
+	if rejected > 0 {
+		resp.PartialSuccess().SetRejectedDataPoints(rejected)
+		resp.PartialSuccess().SetErrorMessage(msg)
+	}
+	return resp, nil
+}
+
+type grpcTraces struct {
+	ptraceotlp.UnimplementedGRPCServer
+	r *Receiver
+}
+
+func (g *grpcTraces) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
+	resp := ptraceotlp.NewExportResponse()
+	if g.r.opts.Traces == nil {
+		return resp, status.Error(codes.Unimplemented, notSupported(sigTraces).Error())
+	}
+	td := req.Traces()
+	rejected, msg, err := g.r.consume(ctx, sigTraces, "grpc", td.SpanCount(), func(ctx context.Context) (int64, string, error) {
+		return g.r.opts.Traces.ConsumeTraces(ctx, td)
+	})
+	if err != nil {
+		return resp, grpcErr(err)
+	}
+	if rejected > 0 {
+		resp.PartialSuccess().SetRejectedSpans(rejected)
+		resp.PartialSuccess().SetErrorMessage(msg)
+	}
+	return resp, nil
+}
+
+type grpcLogs struct {
+	plogotlp.UnimplementedGRPCServer
+	r *Receiver
+}
+
+func (g *grpcLogs) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
+	resp := plogotlp.NewExportResponse()
+	if g.r.opts.Logs == nil {
+		return resp, status.Error(codes.Unimplemented, notSupported(sigLogs).Error())
+	}
+	ld := req.Logs()
+	rejected, msg, err := g.r.consume(ctx, sigLogs, "grpc", ld.LogRecordCount(), func(ctx context.Context) (int64, string, error) {
+		return g.r.opts.Logs.ConsumeLogs(ctx, ld)
+	})
+	if err != nil {
+		return resp, grpcErr(err)
+	}
+	if rejected > 0 {
+		resp.PartialSuccess().SetRejectedLogRecords(rejected)
+		resp.PartialSuccess().SetErrorMessage(msg)
+	}
+	return resp, nil
+}
