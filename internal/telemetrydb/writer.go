@@ -1,0 +1,298 @@
+package telemetrydb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// request is one Append call waiting for its commit.
+type request struct {
+	rows []Rows
+	n    int
+	done chan error
+}
+
+// queue holds requests waiting for the writer, bounded in rows. Rows stay
+// counted until their commit finishes, so memory stays bounded too.
+type queue struct {
+	mu      sync.Mutex
+	limit   int
+	rows    int
+	pending []*request
+	closed  bool
+	wake    chan struct{}
+	// testHook, when set, runs once before the first batch is taken
+	// (tests use it to hold the writer while requests pile up).
+	testHook func()
+}
+
+func (q *queue) init(limit int) {
+	q.limit = limit
+	q.wake = make(chan struct{}, 1)
+}
+
+func (q *queue) push(r *request) error {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return ErrClosed
+	}
+	if q.rows > 0 && q.rows+r.n > q.limit {
+		q.mu.Unlock()
+		return errQueueFull
+	}
+	q.rows += r.n
+	q.pending = append(q.pending, r)
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+var errQueueFull = errors.New("queue full")
+
+// take removes up to maxRows worth of requests (at least one when any is
+// pending). ok is false once the queue is closed and empty.
+func (q *queue) take(maxRows int) (batch []*request, ok bool) {
+	for {
+		q.mu.Lock()
+		if h := q.testHook; h != nil && len(q.pending) > 0 {
+			q.testHook = nil
+			q.mu.Unlock()
+			h()
+			continue
+		}
+		if len(q.pending) > 0 {
+			n := 0
+			i := 0
+			for i < len(q.pending) && (i == 0 || n+q.pending[i].n <= maxRows) {
+				n += q.pending[i].n
+				i++
+			}
+			batch = append(batch, q.pending[:i]...)
+			q.pending = append(q.pending[:0:0], q.pending[i:]...)
+			q.mu.Unlock()
+			return batch, true
+		}
+		closed := q.closed
+		q.mu.Unlock()
+		if closed {
+			return nil, false
+		}
+		<-q.wake
+	}
+}
+
+func (q *queue) release(n int) {
+	q.mu.Lock()
+	q.rows -= n
+	q.mu.Unlock()
+}
+
+func (q *queue) rowsNow() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.rows
+}
+
+func (q *queue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// writer owns one DuckDB connection and appends every batch through it.
+type writer struct {
+	db        *DB
+	conn      *duckdb.Conn
+	part      *partition
+	appenders map[string]*duckdb.Appender
+	done      chan struct{}
+	lastStat  time.Time
+	rollSize  bool
+}
+
+func newWriter(ctx context.Context, db *DB) (*writer, error) {
+	c, err := db.connector.Connect(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open %s writer connection: %w", db.opts.Domain, err)
+	}
+	return &writer{db: db, conn: c.(*duckdb.Conn), appenders: map[string]*duckdb.Appender{}, done: make(chan struct{})}, nil
+}
+
+func (w *writer) run() {
+	defer close(w.done)
+	for {
+		batch, ok := w.db.q.take(w.db.opts.MaxBatchRows)
+		if !ok {
+			return
+		}
+		n := 0
+		for _, r := range batch {
+			n += r.n
+		}
+		err := w.commit(batch)
+		if err != nil && len(batch) > 1 {
+			// Find the culprit: each request commits or fails on its own.
+			for _, r := range batch {
+				r.done <- w.commit([]*request{r})
+			}
+		} else {
+			for _, r := range batch {
+				r.done <- err
+			}
+		}
+		w.db.q.release(n)
+	}
+}
+
+func (w *writer) exec(query string) error {
+	_, err := w.conn.ExecContext(context.Background(), query, nil)
+	return err
+}
+
+// commit appends the batch in one transaction.
+func (w *writer) commit(batch []*request) (err error) {
+	db := w.db
+	start := time.Now()
+	if err := w.maybeRoll(); err != nil {
+		db.log.Error("start new partition", "err", err)
+		// Keep writing to the current partition.
+	}
+	if err := w.exec("BEGIN TRANSACTION"); err != nil {
+		return fmt.Errorf("begin %s commit: %w", db.opts.Domain, err)
+	}
+	used := map[string]*duckdb.Appender{}
+	defer func() {
+		if err == nil {
+			return
+		}
+		// Discard what the appenders hold and what was flushed.
+		for name, a := range used {
+			_ = a.Clear()
+			_ = a.Close()
+			delete(w.appenders, name)
+		}
+		_ = w.exec("ROLLBACK")
+		db.metrics.commitFailures.Inc()
+	}()
+	lo, hi, timed := int64(0), int64(0), false
+	rows := 0
+	for _, r := range batch {
+		for _, rs := range r.rows {
+			t := db.tables[rs.Table]
+			a, err := w.appender(rs.Table)
+			if err != nil {
+				return err
+			}
+			used[rs.Table] = a
+			for _, v := range rs.Values {
+				if len(v) != t.columns {
+					return fmt.Errorf("%s table %s has %d columns, row has %d values", db.opts.Domain, rs.Table, t.columns, len(v))
+				}
+				if t.timeIdx >= 0 {
+					if ts, ok := v[t.timeIdx].(int64); ok {
+						if !timed {
+							lo, hi, timed = ts, ts, true
+						} else {
+							lo, hi = min(lo, ts), max(hi, ts)
+						}
+					}
+				}
+				if err := a.AppendRow(v...); err != nil {
+					return fmt.Errorf("append to %s.%s: %w", db.opts.Domain, rs.Table, err)
+				}
+			}
+			rows += len(rs.Values)
+		}
+	}
+	for name, a := range used {
+		if err := a.Flush(); err != nil {
+			return fmt.Errorf("flush %s.%s: %w", db.opts.Domain, name, err)
+		}
+	}
+	if err := w.exec("COMMIT"); err != nil {
+		return fmt.Errorf("commit %s: %w", db.opts.Domain, err)
+	}
+	if timed {
+		db.partsMu.Lock()
+		w.part.widen(lo, hi)
+		db.partsMu.Unlock()
+	}
+	db.metrics.commits.Inc()
+	db.metrics.commitRows.Observe(float64(rows))
+	db.metrics.commitSeconds.Observe(time.Since(start).Seconds())
+	return nil
+}
+
+func (w *writer) appender(table string) (*duckdb.Appender, error) {
+	if a, ok := w.appenders[table]; ok {
+		return a, nil
+	}
+	a, err := duckdb.NewAppender(w.conn, w.part.alias, "main", table)
+	if err != nil {
+		return nil, fmt.Errorf("open appender for %s.%s: %w", w.db.opts.Domain, table, err)
+	}
+	w.appenders[table] = a
+	return a, nil
+}
+
+// maybeRoll switches to a new partition when the current one is too old
+// or too big.
+func (w *writer) maybeRoll() error {
+	db := w.db
+	db.partsMu.RLock()
+	cur := db.parts[len(db.parts)-1]
+	db.partsMu.RUnlock()
+	if w.part == nil {
+		w.part = cur
+	}
+	now := db.opts.Now()
+	roll := now.Sub(w.part.created) >= db.opts.PartitionDuration
+	if !roll && db.opts.PartitionMaxBytes > 0 && time.Since(w.lastStat) >= time.Second {
+		w.lastStat = time.Now()
+		roll = fileSize(w.part.path)+fileSize(w.part.path+".wal") >= db.opts.PartitionMaxBytes
+	}
+	if !roll {
+		return nil
+	}
+	if err := w.closeAppenders(); err != nil {
+		return err
+	}
+	old := w.part
+	p, err := db.newPartition(context.Background())
+	if err != nil {
+		return err
+	}
+	w.part = p
+	// Fold the old partition's WAL into its file now that it is done.
+	if err := w.exec("CHECKPOINT " + old.alias); err != nil {
+		db.log.Warn("checkpoint finished partition", "path", old.path, "err", err)
+	}
+	return nil
+}
+
+func (w *writer) closeAppenders() error {
+	var errs []error
+	for name, a := range w.appenders {
+		errs = append(errs, a.Close())
+		delete(w.appenders, name)
+	}
+	return errors.Join(errs...)
+}
+
+// close releases the connection after run has returned.
+func (w *writer) close() error {
+	return errors.Join(w.closeAppenders(), w.conn.Close())
+}
