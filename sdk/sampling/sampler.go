@@ -1,0 +1,224 @@
+package sampling
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Attribute keys set on sampled spans.
+const (
+	// RateKey is the probability at which the span was sampled.
+	RateKey = attribute.Key("sampling.rate")
+	// PriorityKey is set to 1 on spans kept by a non-probabilistic rule
+	// (the rate limiter), whose probability is not known.
+	PriorityKey = attribute.Key("sampling.priority")
+)
+
+// invalidOT counts tracestate ot values that failed to parse and were
+// dropped; propagation exports it.
+var invalidOT atomic.Uint64
+
+// InvalidOTCount returns how many malformed ot tracestate values samplers
+// have dropped since the process started.
+func InvalidOTCount() uint64 { return invalidOT.Load() }
+
+// rule is a precomputed probabilistic decision: a threshold with its
+// tracestate encoding and span attributes, built once so a decision does not
+// format strings.
+type rule struct {
+	t     Threshold
+	th    string // "th:..." ot value when the parent has no ot entry
+	attrs []attribute.KeyValue
+}
+
+func newRule(p float64) *rule {
+	t := ProbabilityToThreshold(p)
+	r := &rule{t: t}
+	if t < MaxThreshold {
+		r.th = "th:" + t.String()
+		r.attrs = []attribute.KeyValue{RateKey.Float64(t.Probability())}
+	}
+	return r
+}
+
+// decide makes the consistent probabilistic decision of rule r.
+func (r *rule) decide(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	ts := trace.SpanContextFromContext(p.ParentContext).TraceState()
+	otv := ts.Get("ot")
+	var ot OT
+	if otv != "" {
+		var err error
+		if ot, err = ParseOT(otv); err != nil {
+			invalidOT.Add(1)
+			ts, otv, ot = ts.Delete("ot"), "", OT{}
+		}
+	}
+	rnd := TraceIDRandomness(p.TraceID)
+	if ot.HasRV {
+		rnd = ot.RV
+	}
+	if r.t >= MaxThreshold || !r.t.ShouldSample(rnd) {
+		if ot.HasTH { // th describes sampled traces only
+			ot.HasTH = false
+			ts = setOT(ts, ot)
+		}
+		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: ts}
+	}
+	if otv == "" {
+		if nts, err := ts.Insert("ot", r.th); err == nil {
+			ts = nts
+		}
+	} else {
+		ot.TH, ot.HasTH = r.t, true
+		ts = setOT(ts, ot)
+	}
+	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Attributes: r.attrs, Tracestate: ts}
+}
+
+func setOT(ts trace.TraceState, ot OT) trace.TraceState {
+	s := ot.String()
+	if s == "" {
+		return ts.Delete("ot")
+	}
+	if nts, err := ts.Insert("ot", s); err == nil {
+		return nts
+	}
+	return ts.Delete("ot")
+}
+
+// Probability samples each trace with probability p, consistently with
+// OpenTelemetry's probability sampling (see the package doc).
+func Probability(p float64) sdktrace.Sampler {
+	return &probability{r: newRule(p), p: p}
+}
+
+type probability struct {
+	r *rule
+	p float64
+}
+
+func (s *probability) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	return s.r.decide(p)
+}
+
+func (s *probability) Description() string {
+	return fmt.Sprintf("ConsistentProbability{%g,th:%s}", s.p, s.r.t)
+}
+
+// PerOperation samples by span name: each name in rates with its own
+// probability, other names with def.
+func PerOperation(def float64, rates map[string]float64) sdktrace.Sampler {
+	s := &perOperation{def: newRule(def), rules: make(map[string]*rule, len(rates)), defP: def}
+	for name, p := range rates {
+		s.rules[name] = newRule(p)
+	}
+	return s
+}
+
+type perOperation struct {
+	def   *rule
+	defP  float64
+	rules map[string]*rule
+}
+
+func (s *perOperation) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	r, ok := s.rules[p.Name]
+	if !ok {
+		r = s.def
+	}
+	return r.decide(p)
+}
+
+func (s *perOperation) Description() string {
+	return fmt.Sprintf("PerOperation{default:%g,operations:%d}", s.defP, len(s.rules))
+}
+
+// ParentOption configures ParentBased.
+type ParentOption func(*parentBased)
+
+// WithRemoteParentSampled sets the sampler for spans whose remote parent was sampled.
+func WithRemoteParentSampled(s sdktrace.Sampler) ParentOption {
+	return func(p *parentBased) { p.remoteSampled = s }
+}
+
+// WithRemoteParentNotSampled sets the sampler for spans whose remote parent was not sampled.
+func WithRemoteParentNotSampled(s sdktrace.Sampler) ParentOption {
+	return func(p *parentBased) { p.remoteNotSampled = s }
+}
+
+// WithLocalParentSampled sets the sampler for spans whose local parent was sampled.
+func WithLocalParentSampled(s sdktrace.Sampler) ParentOption {
+	return func(p *parentBased) { p.localSampled = s }
+}
+
+// WithLocalParentNotSampled sets the sampler for spans whose local parent was not sampled.
+func WithLocalParentNotSampled(s sdktrace.Sampler) ParentOption {
+	return func(p *parentBased) { p.localNotSampled = s }
+}
+
+// ParentBased uses root for spans without a parent and follows the parent's
+// decision otherwise (unless an option says which sampler to use). Following
+// a sampled parent keeps its tracestate, erasing a th that the trace's
+// randomness contradicts, as the specification requires.
+func ParentBased(root sdktrace.Sampler, opts ...ParentOption) sdktrace.Sampler {
+	p := &parentBased{root: root}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+type parentBased struct {
+	root, remoteSampled, remoteNotSampled, localSampled, localNotSampled sdktrace.Sampler
+}
+
+func (s *parentBased) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	psc := trace.SpanContextFromContext(p.ParentContext)
+	if !psc.IsValid() {
+		return s.root.ShouldSample(p)
+	}
+	var next sdktrace.Sampler
+	switch {
+	case psc.IsRemote() && psc.IsSampled():
+		next = s.remoteSampled
+	case psc.IsRemote():
+		next = s.remoteNotSampled
+	case psc.IsSampled():
+		next = s.localSampled
+	default:
+		next = s.localNotSampled
+	}
+	if next != nil {
+		return next.ShouldSample(p)
+	}
+	ts := psc.TraceState()
+	if !psc.IsSampled() {
+		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: ts}
+	}
+	if otv := ts.Get("ot"); otv != "" {
+		ot, err := ParseOT(otv)
+		switch {
+		case err != nil:
+			invalidOT.Add(1)
+			ts = ts.Delete("ot")
+		case ot.HasTH:
+			rnd := TraceIDRandomness(p.TraceID)
+			if ot.HasRV {
+				rnd = ot.RV
+			}
+			if !ot.TH.ShouldSample(rnd) {
+				ot.HasTH = false
+				ts = setOT(ts, ot)
+			}
+		}
+	}
+	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: ts}
+}
+
+func (s *parentBased) Description() string {
+	return "ParentBased{root:" + s.root.Description() + "}"
+}
