@@ -51,6 +51,10 @@ func (e *LimitError) Error() string {
 	}
 }
 
+// LimitReason lets other packages recognise a limit rejection without
+// importing this one.
+func (e *LimitError) LimitReason() string { return e.Reason }
+
 // Is makes a LimitError match storage.ErrOutOfBounds.
 func (e *LimitError) Is(target error) bool { return target == storage.ErrOutOfBounds }
 

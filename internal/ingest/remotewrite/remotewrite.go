@@ -1,0 +1,432 @@
+// Package remotewrite receives Prometheus remote write 1.0 and 2.0 (snappy
+// protobuf) at /api/v1/write.
+//
+// Content negotiation, the response headers of 2.0 and the message types are
+// client_golang's remote API and Prometheus's prompb; the storing is ours, so
+// that series over a limit or with invalid labels are skipped with a 400
+// naming them while the rest of the request is committed.
+package remotewrite
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang/snappy"
+	"github.com/prometheus/client_golang/prometheus"
+	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/metadata"
+	"github.com/prometheus/prometheus/prompb"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
+	"github.com/prometheus/prometheus/storage"
+)
+
+// Limits bound one request.
+type Limits struct {
+	MaxRequestBytes      int64 // compressed and decompressed body
+	MaxSamplesPerRequest int
+	MaxSeriesPerRequest  int
+}
+
+// Options configure the handler.
+type Options struct {
+	Appendable storage.AppendableV2
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	// Limits returns the limits in force (they change on reload).
+	Limits func() Limits
+	// Rejected counts rejected samples by reason in the shared
+	// vigil_samples_rejected_total (limit rejections are counted by the
+	// appendable itself).
+	Rejected func(reason string, n int)
+}
+
+// Rejection reasons counted here.
+const (
+	ReasonInvalidLabels = "invalid_labels"
+	ReasonOutOfOrder    = "out_of_order"
+	ReasonOutOfBounds   = "out_of_bounds"
+	ReasonDuplicate     = "duplicate_timestamp"
+	ReasonRequestLimit  = "request_limit"
+	ReasonMalformed     = "malformed_request"
+)
+
+// maxAhead is how far in the future a sample may be (as Prometheus).
+const maxAhead = 10 * time.Minute
+
+type handler struct {
+	opts     Options
+	received *prometheus.CounterVec
+	next     http.Handler
+}
+
+// New returns the remote write handler.
+func New(opts Options) http.Handler {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Limits == nil {
+		opts.Limits = func() Limits { return Limits{MaxRequestBytes: 32 << 20} }
+	}
+	if opts.Rejected == nil {
+		opts.Rejected = func(string, int) {}
+	}
+	h := &handler{opts: opts}
+	h.received = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vigil_samples_received_total",
+		Help: "Samples (floats and histograms) received, by protocol.",
+	}, []string{"protocol"})
+	if opts.Registerer != nil {
+		if err := opts.Registerer.Register(h.received); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if errors.As(err, &are) {
+				h.received = are.ExistingCollector.(*prometheus.CounterVec)
+			}
+		}
+	}
+	logger := opts.Logger.With("component", "remote write")
+	h.next = remoteapi.NewWriteHandler(h, remoteapi.MessageTypes{remoteapi.WriteV1MessageType, remoteapi.WriteV2MessageType},
+		remoteapi.WithWriteHandlerLogger(logger),
+		remoteapi.WithWriteHandlerMiddlewares(h.decompress))
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.next.ServeHTTP(w, r) }
+
+// decompress reads the snappy body within the request byte limit.
+func (h *handler) decompress(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		max := h.opts.Limits().MaxRequestBytes
+		if max <= 0 {
+			max = 32 << 20
+		}
+		if enc := r.Header.Get("Content-Encoding"); enc != "" && enc != "snappy" {
+			http.Error(w, fmt.Sprintf("Content-Encoding %q is not accepted: remote write bodies must be snappy-compressed (Content-Encoding: snappy)", enc), http.StatusUnsupportedMediaType)
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+		if err != nil {
+			http.Error(w, "read request body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if int64(len(body)) > max {
+			h.opts.Rejected(ReasonRequestLimit, 0)
+			http.Error(w, fmt.Sprintf("request body over the limit of %d bytes (metrics.limits.max_request_bytes); send smaller batches", max), http.StatusRequestEntityTooLarge)
+			return
+		}
+		n, err := snappy.DecodedLen(body)
+		if err != nil {
+			http.Error(w, "malformed snappy body: "+err.Error()+"; remote write bodies must be snappy block-compressed protobuf", http.StatusBadRequest)
+			return
+		}
+		if int64(n) > max {
+			http.Error(w, fmt.Sprintf("decompressed body of %d bytes is over the limit of %d bytes (metrics.limits.max_request_bytes); send smaller batches", n, max), http.StatusRequestEntityTooLarge)
+			return
+		}
+		dec, err := snappy.Decode(nil, body)
+		if err != nil {
+			http.Error(w, "malformed snappy body: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(dec))
+		r.Header.Del("Content-Encoding")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// rejections collects per-series problems; the first few are reported.
+type rejections struct {
+	n    map[string]int
+	msgs []string
+}
+
+func (r *rejections) add(reason, msg string, samples int) {
+	if r.n == nil {
+		r.n = map[string]int{}
+	}
+	r.n[reason] += samples
+	if len(r.msgs) < 5 && !slices.Contains(r.msgs, msg) {
+		r.msgs = append(r.msgs, msg)
+	}
+}
+
+func (r *rejections) total() int {
+	t := 0
+	for _, n := range r.n {
+		t += n
+	}
+	return t
+}
+
+func (r *rejections) err(accepted int) error {
+	return fmt.Errorf("%d samples rejected, %d accepted: %s", r.total(), accepted, strings.Join(r.msgs, "; "))
+}
+
+// classify maps an append error to a reason, or "" for a server error.
+func classify(err error) string {
+	var le interface{ LimitReason() string }
+	switch {
+	case errors.As(err, &le):
+		return "limit" // counted by the appendable
+	case errors.Is(err, storage.ErrOutOfOrderSample), errors.Is(err, storage.ErrTooOldSample):
+		return ReasonOutOfOrder
+	case errors.Is(err, storage.ErrDuplicateSampleForTimestamp):
+		return ReasonDuplicate
+	case errors.Is(err, storage.ErrOutOfBounds):
+		return ReasonOutOfBounds
+	}
+	return ""
+}
+
+func checkLabels(ls labels.Labels) error {
+	name := ls.Get(labels.MetricName)
+	if name == "" {
+		return fmt.Errorf("series %s has no metric name (__name__ label)", ls.String())
+	}
+	if dup, ok := ls.HasDuplicateLabelNames(); ok {
+		return fmt.Errorf("series %s has the label %q twice", ls.String(), dup)
+	}
+	var bad error
+	ls.Range(func(l labels.Label) {
+		if bad != nil {
+			return
+		}
+		if !model.UTF8Validation.IsValidLabelName(l.Name) {
+			bad = fmt.Errorf("series %s has an invalid label name %q: want a non-empty UTF-8 string", name, l.Name)
+		} else if !model.LabelValue(l.Value).IsValid() {
+			bad = fmt.Errorf("series %s has an invalid value for label %q: want valid UTF-8", name, l.Name)
+		} else if l.Value == "" {
+			bad = fmt.Errorf("series %s has an empty value for label %q: omit the label instead", name, l.Name)
+		}
+	})
+	return bad
+}
+
+// Store implements the remote API's storage for both message versions.
+func (h *handler) Store(r *http.Request, msgType remoteapi.WriteMessageType) (*remoteapi.WriteResponse, error) {
+	wr := remoteapi.NewWriteResponse()
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		wr.SetStatusCode(http.StatusBadRequest)
+		return wr, fmt.Errorf("read request body: %w", err)
+	}
+	if msgType == remoteapi.WriteV2MessageType {
+		return h.storeV2(r, body, wr)
+	}
+	var req prompb.WriteRequest
+	if err := req.Unmarshal(body); err != nil {
+		h.opts.Rejected(ReasonMalformed, 0)
+		wr.SetStatusCode(http.StatusBadRequest)
+		return wr, fmt.Errorf("malformed remote write 1.0 request: %w (want a snappy-compressed prometheus.WriteRequest protobuf)", err)
+	}
+	lim := h.opts.Limits()
+	nSamples := 0
+	for _, ts := range req.Timeseries {
+		nSamples += len(ts.Samples) + len(ts.Histograms)
+	}
+	if err := checkRequestLimits(lim, len(req.Timeseries), nSamples); err != nil {
+		h.opts.Rejected(ReasonRequestLimit, nSamples)
+		wr.SetStatusCode(http.StatusBadRequest)
+		return wr, err
+	}
+	h.received.WithLabelValues("remote_write").Add(float64(nSamples))
+
+	app := h.opts.Appendable.AppenderV2(r.Context())
+	eapp, _ := app.(storage.ExemplarAppenderV2)
+	maxT := time.Now().Add(maxAhead).UnixMilli()
+	var rej rejections
+	accepted := 0
+	b := labels.NewScratchBuilder(0)
+	var exemplars []exemplar.Exemplar
+	for _, ts := range req.Timeseries {
+		ls := ts.ToLabels(&b, nil)
+		n := len(ts.Samples) + len(ts.Histograms)
+		if err := checkLabels(ls); err != nil {
+			rej.add(ReasonInvalidLabels, err.Error(), n)
+			continue
+		}
+		var ref storage.SeriesRef
+		var serr error
+		for _, s := range ts.Samples {
+			if s.Timestamp > maxT {
+				rej.add(ReasonOutOfBounds, fmt.Sprintf("series %s has a sample more than %v in the future", ls.String(), maxAhead), 1)
+				continue
+			}
+			ref, serr = app.Append(ref, ls, 0, s.Timestamp, s.Value, nil, nil, storage.AOptions{})
+			if serr != nil {
+				break
+			}
+			accepted++
+		}
+		if serr == nil {
+			for _, hp := range ts.Histograms {
+				if hp.IsFloatHistogram() {
+					ref, serr = app.Append(ref, ls, 0, hp.Timestamp, 0, nil, hp.ToFloatHistogram(), storage.AOptions{})
+				} else {
+					ref, serr = app.Append(ref, ls, 0, hp.Timestamp, 0, hp.ToIntHistogram(), nil, storage.AOptions{})
+				}
+				if serr != nil {
+					break
+				}
+				accepted++
+			}
+		}
+		if serr != nil {
+			reason := classify(serr)
+			if reason == "" {
+				_ = app.Rollback()
+				wr.SetStatusCode(http.StatusInternalServerError)
+				return wr, fmt.Errorf("store series %s: %w", ls.String(), serr)
+			}
+			rej.add(reason, serr.Error(), n)
+			continue
+		}
+		if len(ts.Exemplars) > 0 && eapp != nil && ref != 0 {
+			exemplars = exemplars[:0]
+			for _, e := range ts.Exemplars {
+				exemplars = append(exemplars, e.ToExemplar(&b, nil))
+			}
+			slices.SortFunc(exemplars, exemplar.Compare)
+			_, _ = eapp.AppendExemplars(ref, ls, exemplars) // exemplars are best effort, as in Prometheus
+		}
+	}
+	if err := app.Commit(); err != nil {
+		wr.SetStatusCode(http.StatusInternalServerError)
+		return wr, fmt.Errorf("commit: %w", err)
+	}
+	return h.finish(wr, &rej, accepted)
+}
+
+func (h *handler) finish(wr *remoteapi.WriteResponse, rej *rejections, accepted int) (*remoteapi.WriteResponse, error) {
+	for reason, n := range rej.n {
+		if reason != "limit" {
+			h.opts.Rejected(reason, n)
+		}
+	}
+	if rej.total() > 0 {
+		// The accepted samples are committed; the rest would fail again, so
+		// 400 (not retryable), naming what was wrong.
+		wr.SetStatusCode(http.StatusBadRequest)
+		return wr, rej.err(accepted)
+	}
+	return wr, nil
+}
+
+func checkRequestLimits(lim Limits, series, samples int) error {
+	if lim.MaxSeriesPerRequest > 0 && series > lim.MaxSeriesPerRequest {
+		return fmt.Errorf("request has %d series, over the limit of %d per request (metrics.limits.max_series_per_request); send smaller batches", series, lim.MaxSeriesPerRequest)
+	}
+	if lim.MaxSamplesPerRequest > 0 && samples > lim.MaxSamplesPerRequest {
+		return fmt.Errorf("request has %d samples, over the limit of %d per request (metrics.limits.max_samples_per_request); send smaller batches", samples, lim.MaxSamplesPerRequest)
+	}
+	return nil
+}
+
+func (h *handler) storeV2(r *http.Request, body []byte, wr *remoteapi.WriteResponse) (*remoteapi.WriteResponse, error) {
+	var req writev2.Request
+	if err := req.Unmarshal(body); err != nil {
+		h.opts.Rejected(ReasonMalformed, 0)
+		wr.SetStatusCode(http.StatusBadRequest)
+		return wr, fmt.Errorf("malformed remote write 2.0 request: %w (want a snappy-compressed io.prometheus.write.v2.Request protobuf)", err)
+	}
+	lim := h.opts.Limits()
+	nSamples := 0
+	for _, ts := range req.Timeseries {
+		nSamples += len(ts.Samples) + len(ts.Histograms)
+	}
+	if err := checkRequestLimits(lim, len(req.Timeseries), nSamples); err != nil {
+		h.opts.Rejected(ReasonRequestLimit, nSamples)
+		wr.SetStatusCode(http.StatusBadRequest)
+		return wr, err
+	}
+	h.received.WithLabelValues("remote_write_2").Add(float64(nSamples))
+
+	app := h.opts.Appendable.AppenderV2(r.Context())
+	eapp, _ := app.(storage.ExemplarAppenderV2)
+	maxT := time.Now().Add(maxAhead).UnixMilli()
+	var rej rejections
+	var stats remoteapi.WriteResponseStats
+	b := labels.NewScratchBuilder(0)
+	var exemplars []exemplar.Exemplar
+	for _, ts := range req.Timeseries {
+		n := len(ts.Samples) + len(ts.Histograms)
+		ls, err := ts.ToLabels(&b, req.Symbols)
+		if err != nil {
+			rej.add(ReasonInvalidLabels, "invalid symbol references: "+err.Error(), n)
+			continue
+		}
+		if err := checkLabels(ls); err != nil {
+			rej.add(ReasonInvalidLabels, err.Error(), n)
+			continue
+		}
+		var md metadata.Metadata
+		if m, err := ts.ToMetadata(req.Symbols); err == nil {
+			md = m
+		}
+		opts := storage.AOptions{Metadata: md}
+		var ref storage.SeriesRef
+		var serr error
+		for _, s := range ts.Samples {
+			if s.Timestamp > maxT {
+				rej.add(ReasonOutOfBounds, fmt.Sprintf("series %s has a sample more than %v in the future", ls.String(), maxAhead), 1)
+				continue
+			}
+			ref, serr = app.Append(ref, ls, s.StartTimestamp, s.Timestamp, s.Value, nil, nil, opts)
+			if serr != nil {
+				break
+			}
+			stats.Samples++
+		}
+		if serr == nil {
+			for _, hp := range ts.Histograms {
+				if hp.IsFloatHistogram() {
+					ref, serr = app.Append(ref, ls, hp.StartTimestamp, hp.Timestamp, 0, nil, hp.ToFloatHistogram(), opts)
+				} else {
+					ref, serr = app.Append(ref, ls, hp.StartTimestamp, hp.Timestamp, 0, hp.ToIntHistogram(), nil, opts)
+				}
+				if serr != nil {
+					break
+				}
+				stats.Histograms++
+			}
+		}
+		if serr != nil {
+			reason := classify(serr)
+			if reason == "" {
+				_ = app.Rollback()
+				wr.SetStatusCode(http.StatusInternalServerError)
+				return wr, fmt.Errorf("store series %s: %w", ls.String(), serr)
+			}
+			rej.add(reason, serr.Error(), n)
+			continue
+		}
+		if len(ts.Exemplars) > 0 && eapp != nil && ref != 0 {
+			exemplars = exemplars[:0]
+			for _, e := range ts.Exemplars {
+				ex, err := e.ToExemplar(&b, req.Symbols)
+				if err == nil {
+					exemplars = append(exemplars, ex)
+				}
+			}
+			slices.SortFunc(exemplars, exemplar.Compare)
+			if _, err := eapp.AppendExemplars(ref, ls, exemplars); err == nil {
+				stats.Exemplars += len(exemplars)
+			}
+		}
+	}
+	if err := app.Commit(); err != nil {
+		wr.SetStatusCode(http.StatusInternalServerError)
+		return wr, fmt.Errorf("commit: %w", err)
+	}
+	wr.Add(stats)
+	return h.finish(wr, &rej, stats.Samples+stats.Histograms)
+}
