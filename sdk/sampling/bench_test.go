@@ -31,7 +31,9 @@ func BenchmarkSamplerPerOperation(b *testing.B) {
 	benchSampler(b, PerOperation(0.1, map[string]float64{"GET /api/orders": 0.2, "GET /health": 0.001}))
 }
 func BenchmarkSamplerRateLimited(b *testing.B) { benchSampler(b, RateLimited(100, nil)) }
-func BenchmarkSamplerAdaptive(b *testing.B)    { benchSampler(b, NewAdaptive(AdaptiveOptions{PerOperation: 10})) }
+func BenchmarkSamplerAdaptive(b *testing.B) {
+	benchSampler(b, NewAdaptive(AdaptiveOptions{PerOperation: 10}))
+}
 func BenchmarkSamplerOTelTraceIDRatio(b *testing.B) {
 	benchSampler(b, sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0.1)))
 }
