@@ -109,6 +109,12 @@ func (h *handler) decompress(next http.Handler) http.Handler {
 		if max <= 0 {
 			max = 32 << 20
 		}
+		if ct := r.Header.Get("Content-Type"); ct != "" {
+			if _, err := remoteapi.ParseProtoMsg(ct); err != nil {
+				http.Error(w, fmt.Sprintf("unsupported Content-Type %q: want application/x-protobuf (remote write 1.0) or application/x-protobuf;proto=io.prometheus.write.v2.Request (2.0)", ct), http.StatusUnsupportedMediaType)
+				return
+			}
+		}
 		if enc := r.Header.Get("Content-Encoding"); enc != "" && enc != "snappy" {
 			http.Error(w, fmt.Sprintf("Content-Encoding %q is not accepted: remote write bodies must be snappy-compressed (Content-Encoding: snappy)", enc), http.StatusUnsupportedMediaType)
 			return
@@ -192,9 +198,6 @@ func checkLabels(ls labels.Labels) error {
 	if name == "" {
 		return fmt.Errorf("series %s has no metric name (__name__ label)", ls.String())
 	}
-	if dup, ok := ls.HasDuplicateLabelNames(); ok {
-		return fmt.Errorf("series %s has the label %q twice", ls.String(), dup)
-	}
 	var bad error
 	ls.Range(func(l labels.Label) {
 		if bad != nil {
@@ -208,7 +211,13 @@ func checkLabels(ls labels.Labels) error {
 			bad = fmt.Errorf("series %s has an empty value for label %q: omit the label instead", name, l.Name)
 		}
 	})
-	return bad
+	if bad != nil {
+		return bad
+	}
+	if dup, ok := ls.HasDuplicateLabelNames(); ok {
+		return fmt.Errorf("series %s has the label %q twice", ls.String(), dup)
+	}
+	return nil
 }
 
 // Store implements the remote API's storage for both message versions.

@@ -1,0 +1,56 @@
+# Vigil — make help lists the targets.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -X github.com/vigilhq/vigil/internal/version.Version=$(VERSION) \
+           -X github.com/vigilhq/vigil/internal/version.Commit=$(COMMIT) \
+           -X github.com/vigilhq/vigil/internal/version.BuildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+CONFIG ?=
+RUN_FLAGS ?= --data-dir ./data $(if $(CONFIG),--config $(CONFIG),)
+
+.PHONY: help run build test unit e2e lint fuzz bench example ui tools clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
+
+build: ## build bin/vigil
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/vigil ./cmd/vigil
+
+run: build ## build and start vigil with data in ./data (CONFIG=file to use a config)
+	./bin/vigil serve $(RUN_FLAGS)
+
+test: tools build ## install what tests need, then unit, SDK and end-to-end tests
+	$(GO) test -count=1 ./...
+	cd sdk && $(GO) test -count=1 -race ./...
+	VIGIL_BIN=$(CURDIR)/bin/vigil $(GO) test -count=1 -timeout 25m ./test/e2e/...
+
+unit: ## unit tests only (server module and SDK)
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/e2e)
+	cd sdk && $(GO) test -count=1 ./...
+
+e2e: build ## end-to-end tests against bin/vigil
+	VIGIL_BIN=$(CURDIR)/bin/vigil $(GO) test -count=1 -timeout 25m -v ./test/e2e/...
+
+tools: ## install the tools the tests use (Debian packages, Go tools)
+	bash scripts/install-test-deps.sh
+
+lint: ## go vet and gofmt on both modules
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+	cd sdk && $(GO) vet ./...
+
+fuzz: ## run every fuzz test for 20s each
+	bash scripts/fuzz.sh 20s
+
+bench: build ## benchmarks side by side with the peers (see docs/PERFORMANCE.md)
+	bash bench/run.sh
+
+example: ## run examples/shop against a running vigil (make run in another shell)
+	cd examples/shop && OTEL_EXPORTER_OTLP_ENDPOINT=$${OTEL_EXPORTER_OTLP_ENDPOINT:-http://127.0.0.1:4318} $(GO) run .
+
+ui: ## the web UI is not built yet: / serves an HTML index page
+	@echo "no UI build step yet"
+
+clean: ## remove build output
+	rm -rf bin
