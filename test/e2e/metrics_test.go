@@ -155,9 +155,12 @@ remote_write:
 		t.Fatal(err)
 	}
 	// A range over what Prometheus sent: every point 21.5.
+	first := time.Now()
+	time.Sleep(4 * time.Second)
 	now := time.Now()
 	var r PromResult
-	v.GetJSON(fmt.Sprintf("/api/v1/query_range?query=%s&start=%d&end=%d&step=1", urlEscape(`e2e_temperature{room="a"}`), now.Add(-3*time.Second).Unix(), now.Unix()), &r)
+	qr := fmt.Sprintf("/api/v1/query_range?query=%s&start=%d&end=%d&step=1", urlEscape(`e2e_temperature{room="a"}`), first.Unix()+1, now.Unix())
+	v.GetJSON(qr, &r)
 	if len(r.Data.Result) != 1 || len(r.Data.Result[0].Values) == 0 {
 		t.Fatalf("query_range: %+v", r)
 	}
