@@ -1,0 +1,275 @@
+// Package alerting evaluates Prometheus rules and routes and delivers
+// alerts as Alertmanager does, with two things Alertmanager lacks: a
+// persistent outbox that retries a notification until it is delivered or
+// reaches its give-up age (across restarts), and a ledger that records why
+// each alert did or did not page.
+//
+// Rules run on Prometheus's own rules manager; routing, grouping,
+// inhibition, silences, time intervals, the notification log, every
+// integration and the Alertmanager API v2 come from Alertmanager's own
+// packages (see router.go, the one file that knows their layout).
+package alerting
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	amconfig "github.com/prometheus/alertmanager/config"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/rules"
+	"github.com/prometheus/prometheus/storage"
+
+	"github.com/vigilhq/vigil/internal/state"
+)
+
+// Options configure New. A zero Options is valid: no rules, alerts posted
+// through the API are grouped and shown but sent nowhere.
+type Options struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	// DataDir holds the silences and notification log snapshots. Default
+	// "data/alerting".
+	DataDir string
+	// State is the shared state database (ledger and outbox tables). When
+	// nil, one is opened at DataDir/state.db and closed by Close.
+	State *state.DB
+	// Engine, Queryable and Appendable are the metrics store the rules
+	// are evaluated on and write to (recording rules, ALERTS,
+	// ALERTS_FOR_STATE). Needed only when there are rule files.
+	Engine     promql.QueryEngine
+	Queryable  storage.Queryable
+	Appendable storage.AppendableV2
+	// ExternalURL is Vigil's URL as users reach it (generator URLs,
+	// templates' .ExternalURL). Default http://localhost:9797.
+	ExternalURL *url.URL
+	// ResendDelay is how often a firing alert is re-sent to the router
+	// (Prometheus's --rules.alert.resend-delay). Default 1m.
+	ResendDelay time.Duration
+	// Retention of silences and notification log entries. Default 120h.
+	Retention time.Duration
+	// Config is the initial configuration.
+	Config Config
+}
+
+// Config is the part of Vigil's configuration that alerting uses; it can
+// change on reload.
+type Config struct {
+	// RuleFiles are rule file paths (globs already expanded).
+	RuleFiles []string
+	// EvaluationInterval is the default group interval. Default 1m.
+	EvaluationInterval time.Duration
+	// ExternalLabels are added to every alert.
+	ExternalLabels labels.Labels
+	// Alertmanager is the routing configuration, parsed by Alertmanager's
+	// loader. Nil routes everything to a receiver without integrations.
+	Alertmanager *amconfig.Config
+	Delivery     Delivery
+}
+
+// Alerting is the rules, routing and delivery component.
+type Alerting struct {
+	opts    Options
+	logger  *slog.Logger
+	db      *state.DB
+	ownDB   bool
+	ledger  *ledger
+	outbox  *outbox
+	router  *router
+	rules   *rules.Manager
+	m       *selfMetrics
+	tracker stateTracker
+
+	cfgMu     sync.Mutex
+	ext       atomic.Pointer[externals]
+	runOnce   sync.Once
+	ran       atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+type externals struct {
+	labels labels.Labels
+	url    string
+}
+
+// New opens the state, the silences and the notification log, and applies
+// opts.Config. Nothing is evaluated or delivered until Run.
+func New(opts Options) (*Alerting, error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.DataDir == "" {
+		opts.DataDir = filepath.Join("data", "alerting")
+	}
+	if opts.ExternalURL == nil {
+		opts.ExternalURL, _ = url.Parse("http://localhost:9797")
+	}
+	if opts.ResendDelay <= 0 {
+		opts.ResendDelay = time.Minute
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = 120 * time.Hour
+	}
+	logger := opts.Logger.With("component", "alerting")
+	a := &Alerting{opts: opts, logger: logger, tracker: stateTracker{states: map[string]map[model.Fingerprint]tracked{}}}
+	a.ext.Store(&externals{labels: labels.EmptyLabels(), url: opts.ExternalURL.String()})
+	ctx := context.Background()
+	a.db = opts.State
+	if a.db == nil {
+		db, err := state.Open(ctx, filepath.Join(opts.DataDir, "state.db"), state.Options{Logger: opts.Logger})
+		if err != nil {
+			return nil, err
+		}
+		a.db, a.ownDB = db, true
+	}
+	fail := func(err error) (*Alerting, error) {
+		if a.router != nil {
+			a.router.stop()
+		}
+		if a.ownDB {
+			a.db.Close()
+		}
+		return nil, err
+	}
+	if err := a.db.Migrate(ctx, "alerting", migrations); err != nil {
+		return fail(err)
+	}
+	a.m = newSelfMetrics(opts.Registerer)
+	a.ledger = &ledger{db: a.db}
+	r, err := newRouter(opts.DataDir, logger, opts.Registerer, a.ledger, opts.ExternalURL, opts.Retention)
+	if err != nil {
+		return fail(err)
+	}
+	a.router = r
+	a.outbox = newOutbox(a.db, a.ledger, logger, a.m, r.integration, opts.Config.Delivery)
+	r.outbox = a.outbox
+	if opts.Registerer != nil {
+		opts.Registerer.MustRegister(newOutboxCollector(a.outbox))
+	}
+	if opts.Engine != nil {
+		a.rules = newRulesManager(a, opts, logger)
+	}
+	if err := a.ApplyConfig(opts.Config); err != nil {
+		return fail(err)
+	}
+	return a, nil
+}
+
+func (a *Alerting) externals() (labels.Labels, string) {
+	e := a.ext.Load()
+	return e.labels, e.url
+}
+
+// ErrNoEngine is returned when rule files are configured but Options had no
+// query engine.
+var ErrNoEngine = errors.New("rule files configured but alerting has no query engine")
+
+// ApplyConfig loads the rule files and the routing configuration. When
+// either is invalid, it returns the error and the previous configuration
+// stays in force.
+func (a *Alerting) ApplyConfig(c Config) error {
+	a.cfgMu.Lock()
+	defer a.cfgMu.Unlock()
+	if c.EvaluationInterval <= 0 {
+		c.EvaluationInterval = time.Minute
+	}
+	if c.ExternalLabels.IsEmpty() {
+		c.ExternalLabels = labels.EmptyLabels()
+	}
+	am := c.Alertmanager
+	if am == nil {
+		var err error
+		if am, err = amconfig.Load("route:\n  receiver: default\nreceivers:\n  - name: default\n"); err != nil {
+			return fmt.Errorf("default routing config: %w", err)
+		}
+	}
+	if len(c.RuleFiles) > 0 && a.rules == nil {
+		return ErrNoEngine
+	}
+	if a.rules != nil {
+		// Parse first so a bad file changes nothing (Update would also
+		// keep the old groups, but only after logging).
+		_, errs := a.rules.LoadGroups(c.EvaluationInterval, c.ExternalLabels, a.opts.ExternalURL.String(), a.evalIteration, false, c.RuleFiles...)
+		if len(errs) > 0 {
+			return fmt.Errorf("load rule files: %w", errors.Join(errs...))
+		}
+	}
+	if err := a.router.apply(am); err != nil {
+		return err
+	}
+	a.ext.Store(&externals{labels: c.ExternalLabels, url: a.opts.ExternalURL.String()})
+	a.outbox.setDelivery(c.Delivery)
+	if a.rules != nil {
+		if err := a.rules.Update(c.EvaluationInterval, c.RuleFiles, c.ExternalLabels, a.opts.ExternalURL.String(), a.evalIteration); err != nil {
+			return fmt.Errorf("update rules: %w", err)
+		}
+	}
+	return nil
+}
+
+// Run evaluates rules and delivers notifications until ctx is done.
+func (a *Alerting) Run(ctx context.Context) error {
+	a.ran.Store(true)
+	var wg sync.WaitGroup
+	if a.rules != nil {
+		wg.Go(a.rules.Run)
+	}
+	err := a.outbox.Run(ctx)
+	if a.rules != nil {
+		a.rules.Stop()
+	}
+	wg.Wait()
+	return err
+}
+
+// Close stops routing, writes the silences and notification log snapshots
+// and closes the state database if alerting opened it. Call after Run
+// returned.
+func (a *Alerting) Close() error {
+	a.closeOnce.Do(func() {
+		if a.rules != nil && !a.ran.Load() {
+			// Groups wait for the manager to start; start and stop it so
+			// their goroutines end.
+			done := make(chan struct{})
+			go func() { a.rules.Run(); close(done) }()
+			a.rules.Stop()
+			<-done
+		}
+		a.router.stop()
+		if err := a.router.snapshotSilences(); err != nil {
+			a.closeErr = fmt.Errorf("write silences snapshot: %w", err)
+		}
+		if a.ownDB {
+			if err := a.db.Close(); err != nil && a.closeErr == nil {
+				a.closeErr = err
+			}
+		}
+	})
+	return a.closeErr
+}
+
+// Rules returns the rules manager, which satisfies Prometheus's
+// web/api/v1 RulesRetriever (RuleGroups, AlertingRules) for /api/v1/rules
+// and /api/v1/alerts. Nil when alerting has no query engine.
+func (a *Alerting) Rules() *rules.Manager { return a.rules }
+
+// ActiveAlertmanagers satisfies Prometheus's AlertmanagerRetriever: the
+// built-in Alertmanager, for /api/v1/alertmanagers.
+func (a *Alerting) ActiveAlertmanagers() []*url.URL {
+	u := *a.opts.ExternalURL
+	u.Path = "/alertmanager/api/v2/alerts"
+	return []*url.URL{&u}
+}
+
+// DroppedAlertmanagers satisfies Prometheus's AlertmanagerRetriever.
+func (a *Alerting) DroppedAlertmanagers() []*url.URL { return nil }

@@ -1,0 +1,135 @@
+package alerting
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/vigilhq/vigil/internal/apierr"
+)
+
+// Register mounts the Alertmanager API v2 under /alertmanager/api/v2/ and
+// Vigil's notification and ledger APIs under /vigil/api/v1/.
+func (a *Alerting) Register(mux *http.ServeMux) {
+	mux.Handle("/alertmanager/api/v2/", http.StripPrefix("/alertmanager", a.router.apiH))
+	mux.HandleFunc("GET /vigil/api/v1/notifications", a.serveNotifications)
+	mux.HandleFunc("POST /vigil/api/v1/notifications/{id}/retry", a.serveRetry)
+	mux.HandleFunc("GET /vigil/api/v1/alerts/history", a.serveHistory)
+	mux.HandleFunc("GET /vigil/api/v1/alerts/{fingerprint}/history", a.serveHistory)
+}
+
+type envelope struct {
+	Status string `json:"status"`
+	Data   any    `json:"data,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	writeJSON(w, apierr.HTTPStatus(err), envelope{Status: "error", Error: err.Error()})
+}
+
+func (a *Alerting) serveNotifications(w http.ResponseWriter, r *http.Request) {
+	st := r.URL.Query().Get("status")
+	switch st {
+	case "", StatusPending, StatusDelivered, StatusFailed, StatusSuperseded:
+	default:
+		writeErr(w, apierr.New(apierr.Invalid, "invalid status %q: want pending, delivered, failed or superseded", st))
+		return
+	}
+	limit, err := intParam(r, "limit")
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	ns, err := a.outbox.list(r.Context(), st, limit)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, envelope{Status: "success", Data: ns})
+}
+
+func (a *Alerting) serveRetry(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		writeErr(w, apierr.New(apierr.Invalid, "invalid notification id %q: want a positive integer", r.PathValue("id")))
+		return
+	}
+	if err := a.outbox.retry(r.Context(), id); err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, envelope{Status: "success", Data: map[string]any{"id": id, "status": StatusPending}})
+}
+
+func (a *Alerting) serveHistory(w http.ResponseWriter, r *http.Request) {
+	q := LedgerQuery{Fingerprint: r.PathValue("fingerprint"), Kind: r.URL.Query().Get("kind"), AlertName: r.URL.Query().Get("alertname")}
+	if q.Fingerprint != "" {
+		if _, err := model.ParseFingerprint(q.Fingerprint); err != nil {
+			writeErr(w, apierr.New(apierr.Invalid, "invalid fingerprint %q: want 16 hex digits as in the Alertmanager API", q.Fingerprint))
+			return
+		}
+	}
+	var err error
+	if q.Start, err = timeParam(r, "start"); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if q.End, err = timeParam(r, "end"); err != nil {
+		writeErr(w, err)
+		return
+	}
+	if !q.Start.IsZero() && !q.End.IsZero() && q.End.Before(q.Start) {
+		writeErr(w, apierr.New(apierr.Invalid, "end %s is before start %s", q.End.Format(time.RFC3339), q.Start.Format(time.RFC3339)))
+		return
+	}
+	if q.Limit, err = intParam(r, "limit"); err != nil {
+		writeErr(w, err)
+		return
+	}
+	evs, err := a.ledger.query(r.Context(), q)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, envelope{Status: "success", Data: evs})
+}
+
+func intParam(r *http.Request, name string) (int, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, apierr.New(apierr.Invalid, "invalid %s %q: want a non-negative integer", name, s)
+	}
+	return n, nil
+}
+
+// timeParam accepts RFC 3339 or a Unix timestamp in seconds (with
+// fraction), as the Prometheus API does.
+func timeParam(r *http.Request, name string) (time.Time, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		sec := int64(f)
+		return time.Unix(sec, int64((f-float64(sec))*1e9)).UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, apierr.New(apierr.Invalid, "invalid %s %q: want RFC 3339 (2026-01-02T15:04:05Z) or Unix seconds", name, s)
+	}
+	return t, nil
+}
