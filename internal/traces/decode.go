@@ -1,0 +1,216 @@
+package traces
+
+import (
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"sort"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// storedSpan is one row of the spans table.
+type storedSpan struct {
+	start, end                                     int64
+	traceHi, traceLo, spanID, parentSpanID         uint64
+	service, name                                  string
+	kind, statusCode                               uint8
+	statusMessage, traceState                      string
+	flags                                          uint32
+	attrs                                          string
+	droppedAttrs                                   uint32
+	events                                         string
+	droppedEvents                                  uint32
+	links                                          string
+	droppedLinks                                   uint32
+	resourceAttrs                                  string
+	resourceDropped                                uint32
+	resourceSchemaURL, scopeName, scopeVersion     string
+	scopeAttrs                                     string
+	scopeDropped                                   uint32
+	scopeSchemaURL                                 string
+}
+
+func scanSpans(rows *sql.Rows, out []storedSpan) ([]storedSpan, error) {
+	for rows.Next() {
+		var s storedSpan
+		if err := rows.Scan(&s.start, &s.end, &s.traceHi, &s.traceLo, &s.spanID, &s.parentSpanID,
+			&s.service, &s.name, &s.kind, &s.statusCode, &s.statusMessage, &s.traceState, &s.flags,
+			&s.attrs, &s.droppedAttrs, &s.events, &s.droppedEvents, &s.links, &s.droppedLinks,
+			&s.resourceAttrs, &s.resourceDropped, &s.resourceSchemaURL, &s.scopeName,
+			&s.scopeVersion, &s.scopeAttrs, &s.scopeDropped, &s.scopeSchemaURL); err != nil {
+			return out, fmt.Errorf("read span row: %w", err)
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+type traceKey struct{ hi, lo uint64 }
+
+// toTraces rebuilds OTLP data from stored spans: one ptrace.Traces per
+// trace, in order of each trace's first span, spans grouped by resource
+// and scope as they were sent (identical resources and scopes merge).
+func toTraces(spans []storedSpan) ([]traceKey, map[traceKey]ptrace.Traces, error) {
+	sort.SliceStable(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	var order []traceKey
+	out := map[traceKey]ptrace.Traces{}
+	type resKey struct {
+		attrs, schema string
+		dropped       uint32
+	}
+	type scopeKey struct {
+		res                      resKey
+		name, version, attrs, su string
+		dropped                  uint32
+	}
+	resources := map[traceKey]map[resKey]ptrace.ResourceSpans{}
+	scopes := map[traceKey]map[scopeKey]ptrace.ScopeSpans{}
+	for i := range spans {
+		s := &spans[i]
+		tk := traceKey{s.traceHi, s.traceLo}
+		td, ok := out[tk]
+		if !ok {
+			td = ptrace.NewTraces()
+			out[tk] = td
+			order = append(order, tk)
+			resources[tk] = map[resKey]ptrace.ResourceSpans{}
+			scopes[tk] = map[scopeKey]ptrace.ScopeSpans{}
+		}
+		rk := resKey{s.resourceAttrs, s.resourceSchemaURL, s.resourceDropped}
+		rs, ok := resources[tk][rk]
+		if !ok {
+			rs = td.ResourceSpans().AppendEmpty()
+			rs.SetSchemaUrl(s.resourceSchemaURL)
+			rs.Resource().SetDroppedAttributesCount(s.resourceDropped)
+			if err := decodeAttrs(s.resourceAttrs, rs.Resource().Attributes()); err != nil {
+				return nil, nil, err
+			}
+			resources[tk][rk] = rs
+		}
+		sk := scopeKey{rk, s.scopeName, s.scopeVersion, s.scopeAttrs, s.scopeSchemaURL, s.scopeDropped}
+		ss, ok := scopes[tk][sk]
+		if !ok {
+			ss = rs.ScopeSpans().AppendEmpty()
+			ss.SetSchemaUrl(s.scopeSchemaURL)
+			ss.Scope().SetName(s.scopeName)
+			ss.Scope().SetVersion(s.scopeVersion)
+			ss.Scope().SetDroppedAttributesCount(s.scopeDropped)
+			if err := decodeAttrs(s.scopeAttrs, ss.Scope().Attributes()); err != nil {
+				return nil, nil, err
+			}
+			scopes[tk][sk] = ss
+		}
+		if err := s.fill(ss.Spans().AppendEmpty()); err != nil {
+			return nil, nil, err
+		}
+	}
+	return order, out, nil
+}
+
+func (s *storedSpan) fill(sp ptrace.Span) error {
+	sp.SetTraceID(traceIDFromParts(s.traceHi, s.traceLo))
+	sp.SetSpanID(spanIDFromUint(s.spanID))
+	if s.parentSpanID != 0 {
+		sp.SetParentSpanID(spanIDFromUint(s.parentSpanID))
+	}
+	sp.TraceState().FromRaw(s.traceState)
+	sp.SetFlags(s.flags)
+	sp.SetName(s.name)
+	sp.SetKind(ptrace.SpanKind(s.kind))
+	sp.SetStartTimestamp(pcommon.Timestamp(s.start))
+	sp.SetEndTimestamp(pcommon.Timestamp(s.end))
+	sp.Status().SetCode(ptrace.StatusCode(s.statusCode))
+	sp.Status().SetMessage(s.statusMessage)
+	sp.SetDroppedAttributesCount(s.droppedAttrs)
+	sp.SetDroppedEventsCount(s.droppedEvents)
+	sp.SetDroppedLinksCount(s.droppedLinks)
+	if err := decodeAttrs(s.attrs, sp.Attributes()); err != nil {
+		return err
+	}
+	if err := decodeEvents(s.events, sp.Events()); err != nil {
+		return err
+	}
+	return decodeLinks(s.links, sp.Links())
+}
+
+func decodeEvents(s string, evs ptrace.SpanEventSlice) error {
+	if s == "" || s == "[]" {
+		return nil
+	}
+	raw, err := decodeJSON(s)
+	if err != nil {
+		return err
+	}
+	list, ok := raw.([]any)
+	if !ok {
+		return errBadAttrs
+	}
+	for _, x := range list {
+		e, ok := x.([]any)
+		if !ok || len(e) != 4 {
+			return errBadAttrs
+		}
+		ev := evs.AppendEmpty()
+		ts, err1 := jsonUint(e[0])
+		name, ok := e[1].(string)
+		dropped, err2 := jsonUint(e[3])
+		if err1 != nil || err2 != nil || !ok {
+			return errBadAttrs
+		}
+		ev.SetTimestamp(pcommon.Timestamp(ts))
+		ev.SetName(name)
+		ev.SetDroppedAttributesCount(uint32(dropped))
+		if err := attrsFromRaw(e[2], ev.Attributes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func decodeLinks(s string, ls ptrace.SpanLinkSlice) error {
+	if s == "" || s == "[]" {
+		return nil
+	}
+	raw, err := decodeJSON(s)
+	if err != nil {
+		return err
+	}
+	list, ok := raw.([]any)
+	if !ok {
+		return errBadAttrs
+	}
+	for _, x := range list {
+		e, ok := x.([]any)
+		if !ok || len(e) != 6 {
+			return errBadAttrs
+		}
+		l := ls.AppendEmpty()
+		tid, ok1 := e[0].(string)
+		sid, ok2 := e[1].(string)
+		state, ok3 := e[2].(string)
+		dropped, err1 := jsonUint(e[4])
+		flags, err2 := jsonUint(e[5])
+		if !ok1 || !ok2 || !ok3 || err1 != nil || err2 != nil {
+			return errBadAttrs
+		}
+		var t pcommon.TraceID
+		var sp pcommon.SpanID
+		if n, err := hex.Decode(t[:], []byte(tid)); err != nil || n != 16 {
+			return errBadAttrs
+		}
+		if n, err := hex.Decode(sp[:], []byte(sid)); err != nil || n != 8 {
+			return errBadAttrs
+		}
+		l.SetTraceID(t)
+		l.SetSpanID(sp)
+		l.TraceState().FromRaw(state)
+		l.SetDroppedAttributesCount(uint32(dropped))
+		l.SetFlags(uint32(flags))
+		if err := attrsFromRaw(e[3], l.Attributes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,345 @@
+package traces
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/vigilhq/vigil/internal/telemetrydb"
+)
+
+// catalog keeps the services and operations seen, so the Jaeger
+// services/operations endpoints do not scan the store. Reloaded from the
+// store periodically, so dropped partitions' names leave it.
+type catalog struct {
+	mu  sync.RWMutex
+	ops map[string]map[Operation]struct{}
+	n   int
+}
+
+// maxCatalog bounds the catalog; beyond it new names are not listed.
+const maxCatalog = 200_000
+
+// Operation is a span name with its kind, as Jaeger lists them.
+type Operation struct {
+	Name     string
+	SpanKind string // "", server, client, producer, consumer, internal
+}
+
+func newCatalog() *catalog { return &catalog{ops: map[string]map[Operation]struct{}{}} }
+
+func (c *catalog) add(service, name string, kind ptrace.SpanKind) {
+	op := Operation{Name: name, SpanKind: jaegerSpanKind(kind)}
+	c.mu.RLock()
+	_, ok := c.ops[service][op]
+	c.mu.RUnlock()
+	if ok {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n >= maxCatalog {
+		return
+	}
+	m := c.ops[service]
+	if m == nil {
+		m = map[Operation]struct{}{}
+		c.ops[service] = m
+	}
+	if _, ok := m[op]; !ok {
+		m[op] = struct{}{}
+		c.n++
+	}
+}
+
+func (c *catalog) load(ctx context.Context, db *telemetrydb.DB) error {
+	fresh := map[string]map[Operation]struct{}{}
+	n := 0
+	err := db.Query(ctx, telemetrydb.TimeRange{}, "SELECT DISTINCT service, name, kind FROM {{spans}} LIMIT "+strconv.Itoa(maxCatalog), nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var service, name string
+			var kind uint8
+			if err := rows.Scan(&service, &name, &kind); err != nil {
+				return err
+			}
+			m := fresh[service]
+			if m == nil {
+				m = map[Operation]struct{}{}
+				fresh[service] = m
+			}
+			m[Operation{Name: name, SpanKind: jaegerSpanKind(ptrace.SpanKind(kind))}] = struct{}{}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load service catalog: %w", err)
+	}
+	c.mu.Lock()
+	c.ops, c.n = fresh, n
+	c.mu.Unlock()
+	return nil
+}
+
+// Services returns the service names, sorted.
+func (s *Store) Services() []string {
+	c := s.catalog
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := make([]string, 0, len(c.ops))
+	for svc := range c.ops {
+		out = append(out, svc)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Operations returns the operations of service, sorted, optionally only
+// those of one span kind.
+func (s *Store) Operations(service, spanKind string) []Operation {
+	c := s.catalog
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	out := []Operation{}
+	for op := range c.ops[service] {
+		if spanKind == "" || op.SpanKind == spanKind {
+			out = append(out, op)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Name != out[j].Name {
+			return out[i].Name < out[j].Name
+		}
+		return out[i].SpanKind < out[j].SpanKind
+	})
+	return out
+}
+
+// TraceQuery selects traces having at least one span matching every
+// condition. Times are Unix ns; zero durations mean no bound.
+type TraceQuery struct {
+	Service     string
+	Operation   string
+	Tags        map[string]string
+	StartMin    int64
+	StartMax    int64
+	DurationMin int64
+	DurationMax int64
+	Limit       int
+}
+
+// GetTrace returns the trace with the given ID, or found=false.
+func (s *Store) GetTrace(ctx context.Context, id pcommon.TraceID) (ptrace.Traces, bool, error) {
+	hi, lo := traceIDParts(id)
+	tk := traceKey{hi, lo}
+	traces, err := s.fetch(ctx, []traceKey{tk})
+	if err != nil {
+		return ptrace.Traces{}, false, err
+	}
+	td, ok := traces[tk]
+	return td, ok, nil
+}
+
+// fetch loads whole traces: first their time bounds from trace_index, then
+// their spans from the partitions and row groups in those bounds.
+func (s *Store) fetch(ctx context.Context, keys []traceKey) (map[traceKey]ptrace.Traces, error) {
+	if len(keys) == 0 {
+		return map[traceKey]ptrace.Traces{}, nil
+	}
+	want := map[traceKey]bool{}
+	his, los := make([]string, 0, len(keys)), make([]string, 0, len(keys))
+	for _, k := range keys {
+		want[k] = true
+		his = append(his, strconv.FormatUint(k.hi, 10))
+		los = append(los, strconv.FormatUint(k.lo, 10))
+	}
+	idFilter := fmt.Sprintf("trace_hi IN (%s) AND trace_lo IN (%s)", strings.Join(his, ","), strings.Join(los, ","))
+	var lo, hi int64
+	found := false
+	err := s.db.Query(ctx, telemetrydb.TimeRange{}, "SELECT trace_hi, trace_lo, min(min_start_ns), max(max_start_ns) FROM {{trace_index}} WHERE "+idFilter+" GROUP BY 1, 2", nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var th, tl uint64
+			var a, b int64
+			if err := rows.Scan(&th, &tl, &a, &b); err != nil {
+				return err
+			}
+			if !want[traceKey{th, tl}] {
+				continue
+			}
+			if !found {
+				lo, hi, found = a, b, true
+			} else {
+				lo, hi = min(lo, a), max(hi, b)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("look up trace index: %w", err)
+	}
+	if !found {
+		return map[traceKey]ptrace.Traces{}, nil
+	}
+	var spans []storedSpan
+	err = s.db.Query(ctx, telemetrydb.TimeRange{From: lo, To: hi},
+		"SELECT "+spanColumns+" FROM {{spans}} WHERE start_ns BETWEEN ? AND ? AND "+idFilter, []any{lo, hi},
+		func(rows *sql.Rows) error {
+			var err error
+			spans, err = scanSpans(rows, spans)
+			return err
+		})
+	if err != nil {
+		return nil, fmt.Errorf("read spans: %w", err)
+	}
+	kept := spans[:0]
+	for _, sp := range spans {
+		if want[traceKey{sp.traceHi, sp.traceLo}] {
+			kept = append(kept, sp)
+		}
+	}
+	_, traces, err := toTraces(kept)
+	return traces, err
+}
+
+// FindTraces returns up to q.Limit traces, newest first, each whole.
+func (s *Store) FindTraces(ctx context.Context, q TraceQuery) ([]ptrace.Traces, error) {
+	keys, err := s.FindTraceIDs(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	traces, err := s.fetch(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ptrace.Traces, 0, len(keys))
+	for _, k := range keys {
+		if td, ok := traces[k]; ok {
+			out = append(out, td)
+		}
+	}
+	return out, nil
+}
+
+// FindTraceIDs returns the IDs of up to q.Limit matching traces, newest
+// first. It searches backwards from StartMax in growing windows and stops
+// as soon as it has enough, so a common match costs little however much
+// is stored.
+func (s *Store) FindTraceIDs(ctx context.Context, q TraceQuery) ([]traceKey, error) {
+	if q.Limit <= 0 {
+		q.Limit = 20
+	}
+	var where []string
+	var args []any
+	if q.Service != "" {
+		where = append(where, "service = ?")
+		args = append(args, q.Service)
+	}
+	if q.Operation != "" {
+		where = append(where, "name = ?")
+		args = append(args, q.Operation)
+	}
+	if q.DurationMin > 0 {
+		where = append(where, "duration_ns >= ?")
+		args = append(args, q.DurationMin)
+	}
+	if q.DurationMax > 0 {
+		where = append(where, "duration_ns <= ?")
+		args = append(args, q.DurationMax)
+	}
+	tags := make([]string, 0, len(q.Tags))
+	for k := range q.Tags {
+		tags = append(tags, k)
+	}
+	sort.Strings(tags)
+	for _, k := range tags {
+		where = append(where, "(contains(search, ?) OR contains(resource_search, ?))")
+		n := searchNeedle(k, q.Tags[k])
+		args = append(args, n, n)
+	}
+	cond := ""
+	for _, w := range where {
+		cond += " AND " + w
+	}
+	end := q.StartMax
+	if end == 0 {
+		end = s.opts.Now().UnixNano()
+	}
+	start := q.StartMin
+	var keys []traceKey
+	seen := map[traceKey]bool{}
+	window := int64(time.Minute)
+	for hi := end; hi >= start && len(keys) < q.Limit; {
+		lo := max(start, hi-window)
+		qargs := append([]any{lo, hi}, args...)
+		sqlText := "SELECT trace_hi, trace_lo, max(start_ns) AS m FROM {{spans}} WHERE start_ns BETWEEN ? AND ?" + cond +
+			" GROUP BY 1, 2 ORDER BY m DESC LIMIT " + strconv.Itoa(q.Limit-len(keys))
+		err := s.db.Query(ctx, telemetrydb.TimeRange{From: lo, To: hi}, sqlText, qargs, func(rows *sql.Rows) error {
+			for rows.Next() {
+				var k traceKey
+				var m int64
+				if err := rows.Scan(&k.hi, &k.lo, &m); err != nil {
+					return err
+				}
+				if !seen[k] {
+					seen[k] = true
+					keys = append(keys, k)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("search traces: %w", err)
+		}
+		if lo == start || lo <= 0 {
+			break
+		}
+		hi = lo - 1
+		if window < int64(24*time.Hour) {
+			window *= 4
+		}
+	}
+	return keys, nil
+}
+
+// Dependency is a count of calls from spans of Parent to child spans of
+// Child.
+type Dependency struct {
+	Parent, Child string
+	CallCount     uint64
+}
+
+// Dependencies counts parent→child calls between different services among
+// spans that started in [end-lookback, end].
+func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.Duration) ([]Dependency, error) {
+	hi := end.UnixNano()
+	lo := end.Add(-lookback).UnixNano()
+	var out []Dependency
+	err := s.db.Query(ctx, telemetrydb.TimeRange{From: lo, To: hi}, `
+		SELECT p.service, c.service, count(*)
+		FROM (SELECT trace_hi, trace_lo, parent_span_id, service FROM {{spans}} WHERE start_ns BETWEEN ? AND ? AND parent_span_id <> 0) c
+		JOIN (SELECT trace_hi, trace_lo, span_id, service FROM {{spans}} WHERE start_ns BETWEEN ? AND ?) p
+		  ON c.trace_hi = p.trace_hi AND c.trace_lo = p.trace_lo AND c.parent_span_id = p.span_id
+		WHERE p.service <> c.service
+		GROUP BY 1, 2 ORDER BY 1, 2`, []any{lo, hi, lo, hi}, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var d Dependency
+			if err := rows.Scan(&d.Parent, &d.Child, &d.CallCount); err != nil {
+				return err
+			}
+			out = append(out, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("compute dependencies: %w", err)
+	}
+	return out, nil
+}

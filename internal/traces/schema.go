@@ -1,0 +1,290 @@
+package traces
+
+import (
+	"database/sql/driver"
+	"encoding/binary"
+	"strings"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/vigilhq/vigil/internal/telemetrydb"
+)
+
+// The spans table keeps every OTLP field; resource and scope are repeated
+// per span (DuckDB's dictionary compression makes that cheap) so one row
+// is one self-contained span. trace_index has one row per trace per
+// request and lets a trace-by-ID lookup find the time range to read.
+var migrations = []telemetrydb.Migration{
+	{Version: 1, Name: "spans and trace_index", SQL: `
+CREATE TABLE spans (
+	start_ns BIGINT NOT NULL,
+	end_ns BIGINT NOT NULL,
+	duration_ns BIGINT NOT NULL,
+	trace_hi UBIGINT NOT NULL,
+	trace_lo UBIGINT NOT NULL,
+	span_id UBIGINT NOT NULL,
+	parent_span_id UBIGINT NOT NULL,
+	service VARCHAR NOT NULL,
+	name VARCHAR NOT NULL,
+	kind UTINYINT NOT NULL,
+	status_code UTINYINT NOT NULL,
+	status_message VARCHAR NOT NULL,
+	trace_state VARCHAR NOT NULL,
+	flags UINTEGER NOT NULL,
+	attrs VARCHAR NOT NULL,
+	dropped_attrs UINTEGER NOT NULL,
+	events VARCHAR NOT NULL,
+	dropped_events UINTEGER NOT NULL,
+	links VARCHAR NOT NULL,
+	dropped_links UINTEGER NOT NULL,
+	resource_attrs VARCHAR NOT NULL,
+	resource_dropped UINTEGER NOT NULL,
+	resource_schema_url VARCHAR NOT NULL,
+	scope_name VARCHAR NOT NULL,
+	scope_version VARCHAR NOT NULL,
+	scope_attrs VARCHAR NOT NULL,
+	scope_dropped UINTEGER NOT NULL,
+	scope_schema_url VARCHAR NOT NULL,
+	search VARCHAR NOT NULL,
+	resource_search VARCHAR NOT NULL
+);
+CREATE TABLE trace_index (
+	min_start_ns BIGINT NOT NULL,
+	max_start_ns BIGINT NOT NULL,
+	trace_hi UBIGINT NOT NULL,
+	trace_lo UBIGINT NOT NULL
+);`},
+}
+
+var tables = []telemetrydb.Table{
+	{Name: "spans", TimeColumn: "start_ns"},
+	{Name: "trace_index", TimeColumn: "min_start_ns"},
+}
+
+// spanColumns lists the spans columns a read needs, in scan order.
+const spanColumns = `start_ns, end_ns, trace_hi, trace_lo, span_id, parent_span_id, service, name, kind,
+	status_code, status_message, trace_state, flags, attrs, dropped_attrs, events, dropped_events,
+	links, dropped_links, resource_attrs, resource_dropped, resource_schema_url, scope_name,
+	scope_version, scope_attrs, scope_dropped, scope_schema_url`
+
+func traceIDParts(id pcommon.TraceID) (hi, lo uint64) {
+	return binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:])
+}
+
+func traceIDFromParts(hi, lo uint64) pcommon.TraceID {
+	var id pcommon.TraceID
+	binary.BigEndian.PutUint64(id[:8], hi)
+	binary.BigEndian.PutUint64(id[8:], lo)
+	return id
+}
+
+func spanIDUint(id pcommon.SpanID) uint64 { return binary.BigEndian.Uint64(id[:]) }
+
+func spanIDFromUint(u uint64) pcommon.SpanID {
+	var id pcommon.SpanID
+	binary.BigEndian.PutUint64(id[:], u)
+	return id
+}
+
+// validUTF8 makes s storable in a DuckDB VARCHAR.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// resourceRow is what every span of one resource shares.
+type resourceRow struct {
+	service, attrs, schemaURL, search string
+	dropped                           uint32
+}
+
+func newResourceRow(rs ptrace.ResourceSpans) resourceRow {
+	res := rs.Resource()
+	service := noServiceName
+	if v, ok := res.Attributes().Get("service.name"); ok {
+		service = v.AsString()
+	}
+	return resourceRow{
+		service:   validUTF8(service),
+		attrs:     string(appendAttrs(nil, res.Attributes())),
+		schemaURL: validUTF8(rs.SchemaUrl()),
+		search:    validUTF8(string(appendSearchAttrs(nil, res.Attributes()))),
+		dropped:   res.DroppedAttributesCount(),
+	}
+}
+
+// noServiceName is Jaeger's name for spans whose resource has no service.name.
+const noServiceName = "OTLP_ResourceNoServiceName"
+
+type scopeRow struct {
+	name, version, attrs, schemaURL string
+	dropped                         uint32
+}
+
+func newScopeRow(ss ptrace.ScopeSpans) scopeRow {
+	sc := ss.Scope()
+	return scopeRow{
+		name:      validUTF8(sc.Name()),
+		version:   validUTF8(sc.Version()),
+		attrs:     string(appendAttrs(nil, sc.Attributes())),
+		schemaURL: validUTF8(ss.SchemaUrl()),
+		dropped:   sc.DroppedAttributesCount(),
+	}
+}
+
+// spanRow builds the spans row; buf is scratch space reused between calls.
+func spanRow(s ptrace.Span, r *resourceRow, sc *scopeRow, buf []byte) ([]driver.Value, []byte) {
+	hi, lo := traceIDParts(s.TraceID())
+	start, end := int64(s.StartTimestamp()), int64(s.EndTimestamp())
+
+	buf = appendAttrs(buf[:0], s.Attributes())
+	attrs := string(buf)
+	buf = appendEvents(buf[:0], s.Events())
+	events := string(buf)
+	buf = appendLinks(buf[:0], s.Links())
+	links := string(buf)
+	buf = appendSpanSearch(buf[:0], s, sc)
+	search := validUTF8(string(buf))
+
+	return []driver.Value{
+		start, end, end - start,
+		hi, lo, spanIDUint(s.SpanID()), spanIDUint(s.ParentSpanID()),
+		r.service, validUTF8(s.Name()), uint8(s.Kind()),
+		uint8(s.Status().Code()), validUTF8(s.Status().Message()),
+		validUTF8(s.TraceState().AsRaw()), s.Flags(),
+		attrs, s.DroppedAttributesCount(),
+		events, s.DroppedEventsCount(),
+		links, s.DroppedLinksCount(),
+		r.attrs, r.dropped, r.schemaURL,
+		sc.name, sc.version, sc.attrs, sc.dropped, sc.schemaURL,
+		search, r.search,
+	}, buf
+}
+
+// appendSpanSearch indexes what Jaeger's tag search sees on a span: its
+// attributes, the tags Jaeger derives (span.kind, otel.status_code, error,
+// otel.scope.*), and its events' fields.
+func appendSpanSearch(b []byte, s ptrace.Span, sc *scopeRow) []byte {
+	b = appendSearchAttrs(b, s.Attributes())
+	if k := jaegerSpanKind(s.Kind()); k != "" {
+		b = appendSearchKV(b, "span.kind", k)
+	}
+	switch s.Status().Code() {
+	case ptrace.StatusCodeError:
+		b = appendSearchKV(b, "otel.status_code", "ERROR")
+		b = appendSearchKV(b, "error", "true")
+	case ptrace.StatusCodeOk:
+		b = appendSearchKV(b, "otel.status_code", "OK")
+	}
+	if m := s.Status().Message(); m != "" {
+		b = appendSearchKV(b, "otel.status_description", m)
+	}
+	if sc.name != "" {
+		b = appendSearchKV(b, "otel.scope.name", sc.name)
+	}
+	if sc.version != "" {
+		b = appendSearchKV(b, "otel.scope.version", sc.version)
+	}
+	evs := s.Events()
+	for i := 0; i < evs.Len(); i++ {
+		e := evs.At(i)
+		if e.Name() != "" {
+			b = appendSearchKV(b, "event", e.Name())
+		}
+		b = appendSearchAttrs(b, e.Attributes())
+	}
+	if len(b) == 0 {
+		b = append(b, searchSep)
+	}
+	return b
+}
+
+// events = [[time_ns, name, attrs, dropped], ...]
+func appendEvents(b []byte, evs ptrace.SpanEventSlice) []byte {
+	b = append(b, '[')
+	for i := 0; i < evs.Len(); i++ {
+		e := evs.At(i)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = appendUint(b, uint64(e.Timestamp()))
+		b = append(b, ',')
+		b = appendJSONString(b, e.Name())
+		b = append(b, ',')
+		b = appendAttrs(b, e.Attributes())
+		b = append(b, ',')
+		b = appendUint(b, uint64(e.DroppedAttributesCount()))
+		b = append(b, ']')
+	}
+	return append(b, ']')
+}
+
+// links = [[trace_id_hex, span_id_hex, trace_state, attrs, dropped, flags], ...]
+func appendLinks(b []byte, ls ptrace.SpanLinkSlice) []byte {
+	b = append(b, '[')
+	for i := 0; i < ls.Len(); i++ {
+		l := ls.At(i)
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[', '"')
+		tid := l.TraceID()
+		b = appendHex(b, tid[:])
+		b = append(b, '"', ',', '"')
+		sid := l.SpanID()
+		b = appendHex(b, sid[:])
+		b = append(b, '"', ',')
+		b = appendJSONString(b, l.TraceState().AsRaw())
+		b = append(b, ',')
+		b = appendAttrs(b, l.Attributes())
+		b = append(b, ',')
+		b = appendUint(b, uint64(l.DroppedAttributesCount()))
+		b = append(b, ',')
+		b = appendUint(b, uint64(l.Flags()))
+		b = append(b, ']')
+	}
+	return append(b, ']')
+}
+
+func appendHex(b []byte, src []byte) []byte {
+	for _, c := range src {
+		b = append(b, hexDigits[c>>4], hexDigits[c&0xf])
+	}
+	return b
+}
+
+func appendUint(b []byte, u uint64) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	for {
+		i--
+		tmp[i] = byte('0' + u%10)
+		u /= 10
+		if u == 0 {
+			break
+		}
+	}
+	return append(b, tmp[i:]...)
+}
+
+// jaegerSpanKind is the span.kind tag Jaeger derives from an OTLP kind.
+func jaegerSpanKind(k ptrace.SpanKind) string {
+	switch k {
+	case ptrace.SpanKindClient:
+		return "client"
+	case ptrace.SpanKindServer:
+		return "server"
+	case ptrace.SpanKindProducer:
+		return "producer"
+	case ptrace.SpanKindConsumer:
+		return "consumer"
+	case ptrace.SpanKindInternal:
+		return "internal"
+	}
+	return ""
+}

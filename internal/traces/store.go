@@ -1,0 +1,290 @@
+// Package traces stores OpenTelemetry spans and serves them: the OTLP
+// consumer (ConsumeTraces), a trace store on internal/telemetrydb, the
+// Jaeger HTTP query API under /jaeger/api/, OTLP JSON for the web UI under
+// /vigil/api/v1/traces/{id}, and RED metrics derived from spans written to
+// the TSDB under the OpenTelemetry spanmetrics connector's names.
+//
+// Every OTLP field survives: IDs, parent, name, kind, times in ns, status,
+// trace state, flags, attributes of every type on resource, scope, span,
+// events and links, and the dropped counts.
+package traces
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/vigilhq/vigil/internal/apierr"
+	"github.com/vigilhq/vigil/internal/telemetrydb"
+)
+
+// Options configure a Store. Dir is required; zero fields mean defaults.
+type Options struct {
+	// Dir holds the trace partitions.
+	Dir string
+	// MaxAge and MaxBytes bound the store (0: unbounded); whole time
+	// partitions are dropped, oldest first.
+	MaxAge   time.Duration
+	MaxBytes int64
+	// PartitionDuration is the time span of one partition (default 1h).
+	PartitionDuration time.Duration
+	// MemoryLimitBytes is DuckDB's memory limit (default 1 GiB).
+	MemoryLimitBytes int64
+	// Threads is DuckDB's thread count (default: all CPUs).
+	Threads int
+	// QueueSpans bounds the spans waiting to be committed; past it,
+	// ConsumeTraces answers Overloaded (default 100000).
+	QueueSpans int
+	// RetryAfter is suggested to clients refused for overload (default 1s).
+	RetryAfter time.Duration
+
+	SpanMetrics SpanMetricsOptions
+
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Store is the trace store. Safe for concurrent use.
+type Store struct {
+	opts    Options
+	log     *slog.Logger
+	db      *telemetrydb.DB
+	catalog *catalog
+	red     *spanMetrics
+	m       *storeMetrics
+}
+
+// New opens the store in opts.Dir.
+func New(opts Options) (*Store, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("traces: Options.Dir is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.QueueSpans <= 0 {
+		opts.QueueSpans = 100_000
+	}
+	log := opts.Logger.With("component", "traces")
+	db, err := telemetrydb.Open(context.Background(), telemetrydb.Options{
+		Dir:               opts.Dir,
+		Domain:            "traces",
+		Tables:            tables,
+		Migrations:        migrations,
+		MemoryLimitBytes:  opts.MemoryLimitBytes,
+		Threads:           opts.Threads,
+		PartitionDuration: opts.PartitionDuration,
+		MaxAge:            opts.MaxAge,
+		MaxBytes:          opts.MaxBytes,
+		// Index rows (one per trace per request) come on top of spans.
+		QueueRows:  2 * opts.QueueSpans,
+		RetryAfter: opts.RetryAfter,
+		Logger:     opts.Logger,
+		Registerer: opts.Registerer,
+		Now:        opts.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open trace store: %w", err)
+	}
+	s := &Store{opts: opts, log: log, db: db, m: newStoreMetrics(opts.Registerer)}
+	s.catalog = newCatalog()
+	if err := s.catalog.load(context.Background(), db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	red, err := newSpanMetrics(opts.SpanMetrics, opts.Registerer, log, opts.Now)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	s.red = red
+	return s, nil
+}
+
+// Run enforces retention and flushes span metrics until ctx is done.
+func (s *Store) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		_ = s.db.Run(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		s.red.run(ctx)
+	}()
+	// Services and operations of dropped partitions leave the catalog.
+	t := time.NewTicker(5 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		case <-t.C:
+			if err := s.catalog.load(ctx, s.db); err != nil && ctx.Err() == nil {
+				s.log.Warn("reload service catalog", "err", err)
+			}
+		}
+	}
+}
+
+// Close commits what is queued and closes the store.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	s.red.flush(context.Background())
+	s.m.unregister()
+	s.red.unregister()
+	return err
+}
+
+// ConsumeTraces stores td and returns after the spans are committed. Spans
+// with an all-zero trace or span ID are rejected (partial success).
+func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, string, error) {
+	total := td.SpanCount()
+	s.m.received.Add(float64(total))
+	spans := make([][]driver.Value, 0, total)
+	type bounds struct{ lo, hi int64 }
+	index := map[traceKey]bounds{}
+	var badTrace, badSpan int64
+	var buf []byte
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		res := newResourceRow(rs)
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			sc := newScopeRow(ss)
+			sps := ss.Spans()
+			for k := 0; k < sps.Len(); k++ {
+				sp := sps.At(k)
+				if sp.TraceID().IsEmpty() {
+					badTrace++
+					continue
+				}
+				if sp.SpanID().IsEmpty() {
+					badSpan++
+					continue
+				}
+				var row []driver.Value
+				row, buf = spanRow(sp, &res, &sc, buf)
+				spans = append(spans, row)
+				hi, lo := traceIDParts(sp.TraceID())
+				tk := traceKey{hi, lo}
+				st := int64(sp.StartTimestamp())
+				if b, ok := index[tk]; ok {
+					index[tk] = bounds{min(b.lo, st), max(b.hi, st)}
+				} else {
+					index[tk] = bounds{st, st}
+				}
+			}
+		}
+	}
+	rejected := badTrace + badSpan
+	var msg string
+	if rejected > 0 {
+		s.m.rejected.WithLabelValues("invalid_trace_id").Add(float64(badTrace))
+		s.m.rejected.WithLabelValues("invalid_span_id").Add(float64(badSpan))
+		msg = fmt.Sprintf("rejected %d spans: %d with an all-zero trace_id, %d with an all-zero span_id (IDs must be 16 and 8 non-zero bytes)", rejected, badTrace, badSpan)
+	}
+	if len(spans) == 0 {
+		return rejected, msg, nil
+	}
+	idx := make([][]driver.Value, 0, len(index))
+	for tk, b := range index {
+		idx = append(idx, []driver.Value{b.lo, b.hi, tk.hi, tk.lo})
+	}
+	err := s.db.Append(ctx, telemetrydb.Rows{Table: "spans", Values: spans}, telemetrydb.Rows{Table: "trace_index", Values: idx})
+	if err != nil {
+		s.m.rejected.WithLabelValues(string(apierr.CodeOf(err))).Add(float64(len(spans)))
+		if apierr.CodeOf(err) == apierr.Internal {
+			s.log.Error("store spans", "err", err)
+			return 0, "", apierr.Wrap(apierr.Internal, err, "store %d spans", len(spans))
+		}
+		return 0, "", err
+	}
+	s.m.accepted.Add(float64(len(spans)))
+	s.afterCommit(td)
+	return rejected, msg, nil
+}
+
+// afterCommit feeds the catalog and span metrics with the stored spans.
+func (s *Store) afterCommit(td ptrace.Traces) {
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		service := noServiceName
+		if v, ok := rs.Resource().Attributes().Get("service.name"); ok {
+			service = validUTF8(v.AsString())
+		}
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			sps := sss.At(j).Spans()
+			for k := 0; k < sps.Len(); k++ {
+				sp := sps.At(k)
+				if sp.TraceID().IsEmpty() || sp.SpanID().IsEmpty() {
+					continue
+				}
+				s.catalog.add(service, validUTF8(sp.Name()), sp.Kind())
+				s.red.observe(service, rs.Resource().Attributes(), sp)
+			}
+		}
+	}
+}
+
+type storeMetrics struct {
+	reg                prometheus.Registerer
+	received, accepted prometheus.Counter
+	rejected           *prometheus.CounterVec
+}
+
+func newStoreMetrics(reg prometheus.Registerer) *storeMetrics {
+	m := &storeMetrics{
+		reg: reg,
+		received: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_traces_spans_received_total",
+			Help: "Spans received by the trace store.",
+		}),
+		accepted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vigil_traces_spans_accepted_total",
+			Help: "Spans committed to the trace store.",
+		}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_traces_spans_rejected_total",
+			Help: "Spans not stored, by reason (invalid_trace_id, invalid_span_id, overloaded, unavailable, canceled, internal).",
+		}, []string{"reason"}),
+	}
+	for _, r := range []string{"invalid_trace_id", "invalid_span_id", "overloaded", "unavailable"} {
+		m.rejected.WithLabelValues(r)
+	}
+	if reg != nil {
+		for _, c := range []prometheus.Collector{m.received, m.accepted, m.rejected} {
+			if err := reg.Register(c); err != nil {
+				slog.Default().Warn("register traces metric", "err", err)
+			}
+		}
+	}
+	return m
+}
+
+func (m *storeMetrics) unregister() {
+	if m.reg == nil {
+		return
+	}
+	m.reg.Unregister(m.received)
+	m.reg.Unregister(m.accepted)
+	m.reg.Unregister(m.rejected)
+}
