@@ -12,24 +12,24 @@ import (
 
 // storedSpan is one row of the spans table.
 type storedSpan struct {
-	start, end                                     int64
-	traceHi, traceLo, spanID, parentSpanID         uint64
-	service, name                                  string
-	kind, statusCode                               uint8
-	statusMessage, traceState                      string
-	flags                                          uint32
-	attrs                                          string
-	droppedAttrs                                   uint32
-	events                                         string
-	droppedEvents                                  uint32
-	links                                          string
-	droppedLinks                                   uint32
-	resourceAttrs                                  string
-	resourceDropped                                uint32
-	resourceSchemaURL, scopeName, scopeVersion     string
-	scopeAttrs                                     string
-	scopeDropped                                   uint32
-	scopeSchemaURL                                 string
+	start, end                                 int64
+	traceHi, traceLo, spanID, parentSpanID     uint64
+	service, name                              string
+	kind, statusCode                           uint8
+	statusMessage, traceState                  string
+	flags                                      uint32
+	attrs                                      string
+	droppedAttrs                               uint32
+	events                                     string
+	droppedEvents                              uint32
+	links                                      string
+	droppedLinks                               uint32
+	resourceAttrs                              string
+	resourceDropped                            uint32
+	resourceSchemaURL, scopeName, scopeVersion string
+	scopeAttrs                                 string
+	scopeDropped                               uint32
+	scopeSchemaURL                             string
 }
 
 func scanSpans(rows *sql.Rows, out []storedSpan) ([]storedSpan, error) {

@@ -248,7 +248,6 @@ func (s *Store) serveDependencies(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, jResponse{Data: out})
 }
 
-
 // jaegerTraceID prints a trace ID as Jaeger does: 16 hex digits when the
 // high half is zero, else 32.
 func jaegerTraceID(id pcommon.TraceID) string {

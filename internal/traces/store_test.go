@@ -352,9 +352,9 @@ func TestJaegerAPI(t *testing.T) {
 	f("service=frontend&tags="+url.QueryEscape(`{"http.status_code":500}`), long)
 	f("service=frontend&tags="+url.QueryEscape(`{"error":"true"}`), long)
 	f("service=frontend&tags="+url.QueryEscape(`{"host.name":"web-1","http.method":"GET"}`), long) // resource + span
-	f("service=frontend&tags="+url.QueryEscape(`{"exception.type":"PaymentError"}`), long)        // event field
+	f("service=frontend&tags="+url.QueryEscape(`{"exception.type":"PaymentError"}`), long)         // event field
 	f("service=frontend&tags="+url.QueryEscape(`{"event":"exception"}`), long)
-	f("service=frontend&tags="+url.QueryEscape(`{"http.method":"POST"}`))  // that span is the backend's
+	f("service=frontend&tags=" + url.QueryEscape(`{"http.method":"POST"}`)) // that span is the backend's
 	f("service=backend&tags="+url.QueryEscape(`{"http.method":"POST"}`), long)
 	f("service=frontend&tag=http.status_code:200", short)
 	f("service=nobody")
@@ -380,7 +380,7 @@ func TestJaegerAPI(t *testing.T) {
 		t.Fatalf("not found = %+v", r.Errors)
 	}
 
-	r = get(t, srv, fmt.Sprintf("/jaeger/api/dependencies?endTs=%d&lookback=%d", base.Add(time.Hour).UnixMilli(), (2 * time.Hour).Milliseconds()), 200)
+	r = get(t, srv, fmt.Sprintf("/jaeger/api/dependencies?endTs=%d&lookback=%d", base.Add(time.Hour).UnixMilli(), (2*time.Hour).Milliseconds()), 200)
 	if !cmp.Equal(r.Data, []any{map[string]any{"parent": "frontend", "child": "backend", "callCount": float64(1)}}) {
 		t.Fatalf("dependencies = %v", r.Data)
 	}
