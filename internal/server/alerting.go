@@ -2,14 +2,98 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"path/filepath"
+	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
+	apiv1 "github.com/prometheus/prometheus/web/api/v1"
+
+	"github.com/vigilhq/vigil/internal/alerting"
 	"github.com/vigilhq/vigil/internal/config"
+	"github.com/vigilhq/vigil/internal/state"
 )
 
-// setupAlerting wires the alerting feature: map cfg.Alerting to its Options, open it, then
-// register what it provides: routes on s.mux, s.addActor for background
-// work, s.addCloser to flush on shutdown, s.addReloader for config reloads,
-// s.running / s.endpoints for the index page, and s.rulesRetriever for /api/v1/rules and /api/v1/alerts. s.metrics gives Engine(), Storage() (writes through the series limits) and Queryable().
+// setupAlerting wires the alerting feature: rules evaluated on the metrics
+// store, Alertmanager-compatible routing and delivery, the Alertmanager API
+// v2 and Vigil's notification and ledger APIs.
 func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
+	ac, err := alertingConfig(cfg)
+	if err != nil {
+		return err
+	}
+	// The state database is shared by the features that keep small
+	// transactional records (alerting today; incidents and users later).
+	db, err := state.Open(ctx, filepath.Join(cfg.DataDir, "state.db"), state.Options{Logger: s.logger})
+	if err != nil {
+		return err
+	}
+	s.addCloser(db.Close)
+	a, err := alerting.New(alerting.Options{
+		Logger:      s.logger,
+		Registerer:  s.reg,
+		DataDir:     filepath.Join(cfg.DataDir, "alerting"),
+		State:       db,
+		Engine:      s.metrics.Engine(),
+		Queryable:   s.metrics.Queryable(),
+		Appendable:  s.metrics.Storage(),
+		ExternalURL: s.externalURL(),
+		Config:      ac,
+	})
+	if err != nil {
+		return err
+	}
+	s.addCloser(a.Close)
+	s.addActor("alerting", a.Run)
+	s.addReloader(func(c *config.Config) error {
+		ac, err := alertingConfig(c)
+		if err != nil {
+			return err
+		}
+		return a.ApplyConfig(ac)
+	})
+	a.Register(s.mux)
+	s.rulesRetriever = func(context.Context) apiv1.RulesRetriever { return a.Rules() }
+	s.running = append(s.running, "alerting")
 	return nil
+}
+
+func alertingConfig(cfg *config.Config) (alerting.Config, error) {
+	cfg.ResolveAlerting()
+	files, err := cfg.RuleFilePaths()
+	if err != nil {
+		return alerting.Config{}, err
+	}
+	ac := alerting.Config{
+		RuleFiles:      files,
+		ExternalLabels: labels.EmptyLabels(),
+		Alertmanager:   cfg.Alerting.AM,
+		Delivery: alerting.Delivery{
+			GiveUpAfter: cfg.Alerting.Delivery.GiveUpAfter.D(),
+			MinBackoff:  cfg.Alerting.Delivery.MinBackoff.D(),
+			MaxBackoff:  cfg.Alerting.Delivery.MaxBackoff.D(),
+		},
+	}
+	if cfg.Scrape != nil {
+		ac.EvaluationInterval = time.Duration(cfg.Scrape.GlobalConfig.EvaluationInterval)
+		ac.ExternalLabels = cfg.Scrape.GlobalConfig.ExternalLabels
+	}
+	return ac, nil
+}
+
+// externalURL is how users reach this Vigil: for generator URLs and
+// notification templates.
+func (s *Server) externalURL() *url.URL {
+	host := "localhost:9797"
+	if s.httpLn != nil {
+		addr := s.httpLn.Addr().(*net.TCPAddr)
+		h := addr.IP.String()
+		if addr.IP.IsUnspecified() {
+			h = "localhost"
+		}
+		host = net.JoinHostPort(h, fmt.Sprint(addr.Port))
+	}
+	return &url.URL{Scheme: "http", Host: host}
 }
