@@ -240,11 +240,25 @@ var (
 type limitAppender struct {
 	l   *Limiter
 	app storage.ExemplarAppenderV2
+	// soft: a rejected series is recorded and Append returns (0, nil), for
+	// callers (the OTLP translator) that stop at the first error.
+	soft     bool
+	rejected []error
+}
+
+// softAppender returns an appender that records limit rejections instead of
+// returning them.
+func (l *Limiter) softAppender(ctx context.Context) *limitAppender {
+	return &limitAppender{l: l, app: l.db.AppenderV2(ctx).(storage.ExemplarAppenderV2), soft: true}
 }
 
 func (a *limitAppender) Append(ref storage.SeriesRef, ls labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, opts storage.AppendV2Options) (storage.SeriesRef, error) {
 	if ref == 0 {
 		if err := a.l.admit(ls); err != nil {
+			if a.soft {
+				a.rejected = append(a.rejected, err)
+				return 0, nil
+			}
 			return 0, err
 		}
 	}

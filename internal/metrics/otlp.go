@@ -169,7 +169,14 @@ func (c *OTLPConsumer) store(ctx context.Context, md pmetric.Metrics) error {
 	if ocfg.TranslationStrategy == "" {
 		ocfg.TranslationStrategy = otlptranslator.UnderscoreEscapingWithSuffixes
 	}
-	app := c.opts.Appendable.AppenderV2(ctx)
+	var app storage.AppenderV2
+	var soft *limitAppender
+	if l, ok := c.opts.Appendable.(*Limiter); ok {
+		soft = l.softAppender(ctx)
+		app = soft
+	} else {
+		app = c.opts.Appendable.AppenderV2(ctx)
+	}
 	conv := otlpconv.NewPrometheusConverter(app)
 	annots, convErr := conv.FromMetrics(ctx, md, otlpconv.Settings{
 		AddMetricSuffixes:                 ocfg.TranslationStrategy.ShouldAddSuffixes(),
@@ -189,7 +196,11 @@ func (c *OTLPConsumer) store(ctx context.Context, md pmetric.Metrics) error {
 	if res == nil {
 		return nil
 	}
-	for _, e := range leaves(convErr) {
+	errs := leaves(convErr)
+	if soft != nil {
+		errs = append(soft.rejected, errs...)
+	}
+	for _, e := range errs {
 		res.rejected++
 		if len(res.msgs) < 5 {
 			msg := e.Error()
@@ -238,6 +249,5 @@ func (f consumerFunc) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) er
 func (consumerFunc) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: false}
 }
-
 
 func zapNop() *zap.Logger { return zap.NewNop() }

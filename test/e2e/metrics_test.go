@@ -91,7 +91,7 @@ func TestRemoteWriteQueryExact(t *testing.T) {
 	}
 	var tsdb struct {
 		Data struct {
-			HeadStats struct{ NumSeries int } `json:"headStats"`
+			HeadStats               struct{ NumSeries int } `json:"headStats"`
 			SeriesCountByMetricName []struct {
 				Name  string
 				Value int
