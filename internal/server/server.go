@@ -304,11 +304,11 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 	}
 
 	rw := remotewrite.New(remotewrite.Options{
-		Appendable:           store.Appendable(),
-		Logger:               s.logger,
-		Registerer:           s.reg,
-		Limits:               func() remotewrite.Limits { return rwLimitsOf(s.Config()) },
-		Rejected:             store.Appendable().Rejected,
+		Appendable: store.Appendable(),
+		Logger:     s.logger,
+		Registerer: s.reg,
+		Limits:     func() remotewrite.Limits { return rwLimitsOf(s.Config()) },
+		Rejected:   store.Appendable().Rejected,
 	})
 	mux.Handle("POST /api/v1/write", rw)
 
