@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	promconfig "github.com/prometheus/prometheus/config"
+	_ "github.com/prometheus/prometheus/discovery/file" // file_sd_configs in scrape_configs
 	"gopkg.in/yaml.v3"
 )
 

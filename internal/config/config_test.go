@@ -1,0 +1,149 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaults(t *testing.T) {
+	c := Default()
+	if c.HTTPAddr != DefaultHTTPAddr || c.OTLP.GRPCAddr != DefaultOTLPGRPCAddr || c.OTLP.HTTPAddr != DefaultOTLPHTTPAddr || c.DataDir != DefaultDataDir {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if !c.SelfScrape || c.Scrape == nil {
+		t.Fatal("no config must mean self-scrape")
+	}
+	if c.Metrics.Retention.MaxAge.D() != 15*24*time.Hour || c.Metrics.Query.Timeout.D() != 2*time.Minute {
+		t.Fatalf("metrics defaults: %+v", c.Metrics)
+	}
+}
+
+func TestParseErrorsNameFileLineField(t *testing.T) {
+	f := func(text string, want ...string) {
+		t.Helper()
+		_, err := Parse([]byte(text), "v.yaml")
+		if err == nil {
+			t.Fatalf("%q: no error", text)
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%q: error %q lacks %q", text, err, w)
+			}
+		}
+	}
+	f("nope: 1\n", "v.yaml:1", "field nope not found")
+	f("metrics:\n  limits:\n    max_series_per_metric: many\n", "v.yaml:3", "cannot unmarshal")
+	f("http_addr: x\n", "v.yaml:1: http_addr: invalid listen address")
+	f("otlp:\n  grpc_addr: 1.2.3.4\n", "v.yaml:2: otlp.grpc_addr")
+	f("metrics:\n  retention:\n    max_age: 5q\n", "v.yaml:3", "invalid duration")
+	f("metrics:\n  retention:\n    max_size: lots\n", "v.yaml:3", "invalid size")
+	f("metrics:\n  retention:\n    max_age: 10m\n", "v.yaml:3: metrics.retention.max_age: must be at least 1h")
+	f("metrics:\n  query:\n    max_concurrent: -1\n", "metrics.query.max_concurrent")
+	f("metrics:\n  otlp:\n    translation_strategy: Foo\n", "v.yaml:3: metrics.otlp.translation_strategy", "UnderscoreEscapingWithSuffixes")
+	f("scrape_configs:\n  - job_name: a\n    static_configs: [{targets: ['x:1']}]\n    unknown_key: 1\n", "v.yaml:4", "unknown_key")
+	f("scrape_configs:\n  - job_name: a\n  - job_name: a\n", "multiple scrape configs with job name")
+	f("- a\n- b\n", "mapping")
+	f("a: [\n", "v.yaml")
+	// Several errors are all reported, in line order.
+	_, err := Parse([]byte("http_addr: x\nmetrics:\n  query:\n    max_concurrent: -1\n"), "v.yaml")
+	if es, ok := err.(Errors); !ok || len(es) != 2 || es[0].Line != 1 || es[1].Line != 4 {
+		t.Fatalf("want 2 errors on lines 1 and 4, got %#v", err)
+	}
+}
+
+func TestEnvExpansion(t *testing.T) {
+	t.Setenv("VIGIL_TEST_ADDR", "127.0.0.1:1234")
+	c, err := Parse([]byte("http_addr: ${VIGIL_TEST_ADDR}\ndata_dir: /tmp/$$x\n"), "v.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != "127.0.0.1:1234" || c.DataDir != "/tmp/$x" {
+		t.Fatalf("expansion: %q %q", c.HTTPAddr, c.DataDir)
+	}
+	_, err = Parse([]byte("data_dir: x\nhttp_addr: ${VIGIL_TEST_UNSET_VAR}\n"), "v.yaml")
+	if err == nil || !strings.Contains(err.Error(), "v.yaml:2") || !strings.Contains(err.Error(), "VIGIL_TEST_UNSET_VAR is not set") {
+		t.Fatalf("unset var: %v", err)
+	}
+	_, err = Parse([]byte("http_addr: ${bad-name}\n"), "v.yaml")
+	if err == nil || !strings.Contains(err.Error(), "invalid variable reference") {
+		t.Fatalf("bad var name: %v", err)
+	}
+}
+
+func TestScrapeConfigKeepsPrometheusSemantics(t *testing.T) {
+	c, err := Parse([]byte(`
+global:
+  scrape_interval: 5s
+scrape_configs:
+  - job_name: node
+    static_configs: [{targets: ['localhost:9100']}]
+  - job_name: fast
+    scrape_interval: 1s
+    honor_labels: true
+    file_sd_configs: [{files: ['/tmp/*.json']}]
+`), "v.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SelfScrape {
+		t.Fatal("explicit scrape_configs must turn self-scrape off")
+	}
+	scs, err := c.Scrape.GetScrapeConfigs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(scs) != 2 || scs[0].ScrapeInterval.String() != "5s" || scs[1].ScrapeInterval.String() != "1s" || !scs[1].HonorLabels {
+		t.Fatalf("scrape configs: %+v", scs)
+	}
+}
+
+func TestLoadFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "vigil.yaml")
+	if err := os.WriteFile(p, []byte("data_dir: /var/lib/vigil\nmetrics:\n  limits:\n    max_series_per_metric: 10\n  retention:\n    max_size: 10GiB\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Metrics.Limits.MaxSeriesPerMetric != 10 || c.Metrics.Retention.MaxSize != 10<<30 || c.File != p {
+		t.Fatalf("%+v", c.Metrics)
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Fatal("missing file accepted")
+	}
+}
+
+func TestExampleConfigIsValid(t *testing.T) {
+	p := filepath.Join("..", "..", "docs", "vigil.example.yaml")
+	if _, err := os.Stat(p); err != nil {
+		t.Skip("docs/vigil.example.yaml not present")
+	}
+	t.Setenv("SLACK_WEBHOOK_URL", "https://hooks.slack.invalid/x")
+	t.Setenv("PAGERDUTY_ROUTING_KEY", "key")
+	if _, err := Load(p); err != nil {
+		t.Fatalf("docs/vigil.example.yaml: %v", err)
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		"", "http_addr: 127.0.0.1:1\n", "metrics:\n  limits:\n    max_series_per_metric: 3\n",
+		"scrape_configs:\n  - job_name: a\n    static_configs: [{targets: ['x:1']}]\n",
+		"data_dir: ${HOME}\n", "a: [\n", "- 1\n", "metrics: {retention: {max_age: 1d, max_size: 1GiB}}\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := Parse(b, "fuzz.yaml")
+		if err == nil && c == nil {
+			t.Fatal("nil config without error")
+		}
+		if err != nil && err.Error() == "" {
+			t.Fatal("empty error message")
+		}
+	})
+}
