@@ -514,3 +514,6 @@ func FormatDuration(d time.Duration) string {
 	}
 	return b.String()
 }
+
+// Compiled returns the anchored regular expression of label_replace.
+func (e *LabelReplace) Compiled() *regexp.Regexp { return e.re }

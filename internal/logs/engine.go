@@ -1,0 +1,841 @@
+package logs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vigilhq/vigil/internal/apierr"
+	"github.com/vigilhq/vigil/internal/logs/logql"
+	"github.com/vigilhq/vigil/internal/telemetrydb"
+)
+
+// Direction orders log query results.
+type Direction int
+
+// Directions.
+const (
+	Backward Direction = iota // newest first (Loki's default)
+	Forward
+)
+
+// LogStream is one stream of a log query result.
+type LogStream struct {
+	Labels  map[string]string
+	Entries []LogEntry
+}
+
+// LogEntry is one result line.
+type LogEntry struct {
+	Timestamp int64
+	Line      string
+}
+
+// Sample is one point of a metric result (Timestamp in ms).
+type Sample struct {
+	T int64
+	V float64
+}
+
+// Series is one metric result series.
+type Series struct {
+	Labels  map[string]string
+	Samples []Sample
+}
+
+// Result is a query's answer: exactly one of Streams, Series or Scalar.
+type Result struct {
+	Kind    string // "streams", "matrix", "vector", "scalar"
+	Streams []LogStream
+	Series  []Series
+	Scalar  *Sample
+	Stats   QueryStats
+}
+
+// QueryStats summarise the work of a query.
+type QueryStats struct {
+	LinesProcessed int64
+	BytesProcessed int64
+	ExecTime       time.Duration
+	Entries        int
+}
+
+// Query is a LogQL request. Times are Unix ns; a zero Step means an instant
+// query at End.
+type Query struct {
+	Expr      string
+	Start     int64
+	End       int64
+	Step      time.Duration
+	Limit     int
+	Direction Direction
+}
+
+// Query evaluates a LogQL query.
+func (s *Store) Query(ctx context.Context, q Query) (*Result, error) {
+	e, err := logql.Parse(q.Expr)
+	if err != nil {
+		s.m.queries.WithLabelValues("invalid", "invalid").Inc()
+		return nil, apierr.Wrap(apierr.Invalid, err, "invalid LogQL query")
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.QueryTimeout)
+	defer cancel()
+	start := time.Now()
+	ev := &evaluator{s: s, q: q}
+	var res *Result
+	kind := "metric"
+	if le, ok := e.(*logql.LogExpr); ok {
+		kind = "log"
+		res, err = ev.logQuery(ctx, le)
+	} else {
+		res, err = ev.metricQuery(ctx, e.(logql.SampleExpr))
+	}
+	s.m.querySeconds.WithLabelValues(kind).Observe(time.Since(start).Seconds())
+	if err != nil {
+		s.m.queries.WithLabelValues(kind, "error").Inc()
+		if ctx.Err() == context.DeadlineExceeded {
+			return nil, apierr.Wrap(apierr.Timeout, err, "query ran past the timeout of %s", s.opts.QueryTimeout)
+		}
+		return nil, err
+	}
+	s.m.queries.WithLabelValues(kind, "ok").Inc()
+	res.Stats = ev.stats
+	res.Stats.ExecTime = time.Since(start)
+	return res, nil
+}
+
+type evaluator struct {
+	s     *Store
+	q     Query
+	stats QueryStats
+}
+
+// matchStreams resolves a selector against the in-memory stream index.
+func (s *Store) matchStreams(ms []*logql.Matcher) []*streamInfo {
+	var out []*streamInfo
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, st := range s.streams {
+		ok := true
+		for _, m := range ms {
+			if !m.Matches(st.lmap[m.Name]) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, st)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+// sqlFilter is the WHERE clause pushed down to DuckDB.
+type sqlFilter struct {
+	where []string
+	args  []any
+	// rest are the stages left for Go, starting at the first stage that
+	// could not be pushed down.
+	rest []logql.Stage
+}
+
+func (f *sqlFilter) add(cond string, args ...any) {
+	f.where = append(f.where, cond)
+	f.args = append(f.args, args...)
+}
+
+// plan pushes the stream IDs, the time range and the leading line filters
+// (and filters on trace_id, span_id, detected_level) into SQL.
+func plan(streams []*streamInfo, from, to int64, stages []logql.Stage) *sqlFilter {
+	f := &sqlFilter{}
+	f.add("ts >= ?", from)
+	f.add("ts < ?", to)
+	ids := make([]string, len(streams))
+	for i, st := range streams {
+		ids[i] = strconv.FormatInt(st.id, 10)
+	}
+	f.where = append(f.where, "stream_id IN ("+strings.Join(ids, ",")+")")
+	i := 0
+loop:
+	for ; i < len(stages); i++ {
+		switch st := stages[i].(type) {
+		case *logql.LineFilter:
+			if st.IP || st.Op == logql.LinePattern || st.Op == logql.LineNotPattern {
+				break loop
+			}
+			var alts []string
+			var args []any
+			for _, v := range st.Values {
+				switch st.Op {
+				case logql.LineContains, logql.LineNotContains:
+					if v == "" {
+						alts = append(alts, "true")
+						continue
+					}
+					alts = append(alts, "contains(line, ?)")
+				default:
+					alts = append(alts, "regexp_matches(line, ?)")
+				}
+				args = append(args, v)
+			}
+			cond := "(" + strings.Join(alts, " OR ") + ")"
+			if st.Op.Negative() {
+				cond = "NOT " + cond
+			}
+			f.add(cond, args...)
+		case *logql.LabelFilterStage:
+			// Equality on the columns kept outside the metadata.
+			sf, ok := st.Filter.(*logql.StringLabelFilter)
+			if !ok || sf.Type != logql.MatchEqual {
+				break loop
+			}
+			col := map[string]string{"trace_id": "trace_id", "span_id": "span_id", "detected_level": "level"}[sf.Name]
+			if col == "" {
+				break loop
+			}
+			if sf.Value == "" {
+				f.add(col + " IS NULL")
+			} else {
+				f.add(col+" = ?", sf.Value)
+			}
+		case *logql.DropKeep:
+			// "| drop __error__, __error_details__" before any parser is a no-op.
+			for _, it := range st.Items {
+				if it.Name != logql.ErrorLabel && it.Name != logql.ErrorDetailsLabel || st.Keep {
+					break loop
+				}
+			}
+		default:
+			break loop
+		}
+	}
+	// Stages pushed down are also re-run in Go only when needed for exact
+	// semantics: contains/regexp in DuckDB match Go's for the RE2 syntax
+	// LogQL uses, so they are not repeated.
+	f.rest = stages[i:]
+	return f
+}
+
+func (f *sqlFilter) whereSQL() string { return strings.Join(f.where, " AND ") }
+
+// row is one record read for the Go part of a pipeline.
+type row struct {
+	ts       int64
+	streamID int64
+	level    string
+	line     string
+	metadata sql.NullString
+	traceID  sql.NullString
+	spanID   sql.NullString
+}
+
+const rowColumns = "ts, stream_id, level, line, metadata, trace_id, span_id"
+
+func (r *row) scan(rows *sql.Rows) error {
+	return rows.Scan(&r.ts, &r.streamID, &r.level, &r.line, &r.metadata, &r.traceID, &r.spanID)
+}
+
+// baseLabels fills lbs with the stream labels and the structured metadata of r.
+func (ev *evaluator) baseLabels(lbs *logql.Labels, st *streamInfo, r *row, md map[string]string) {
+	clear(md)
+	decodeMetadata(r.metadata.String, md)
+	if r.traceID.Valid {
+		md["trace_id"] = r.traceID.String
+	}
+	if r.spanID.Valid {
+		md["span_id"] = r.spanID.String
+	}
+	md["detected_level"] = r.level
+	lbs.Reset(st.lmap, md)
+}
+
+func (ev *evaluator) logQuery(ctx context.Context, le *logql.LogExpr) (*Result, error) {
+	q := ev.q
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	if limit > ev.s.opts.MaxQueryLines {
+		return nil, apierr.New(apierr.Invalid, "limit %d is over the maximum of %d lines", limit, ev.s.opts.MaxQueryLines)
+	}
+	from, to := q.Start, q.End
+	if q.Step == 0 && from == 0 {
+		from = to - int64(time.Hour)
+	}
+	res := &Result{Kind: "streams"}
+	streams := ev.s.matchStreams(le.Matchers)
+	if len(streams) == 0 {
+		return res, nil
+	}
+	f := plan(streams, from, to, le.Stages)
+	order := "DESC"
+	if q.Direction == Forward {
+		order = "ASC"
+	}
+	pipe := logql.NewPipeline(f.rest)
+	lbs := logql.NewLabels()
+	md := map[string]string{}
+	// Fetch limit rows when everything was pushed down; otherwise fetch more
+	// until enough lines survive the Go stages or the rows run out.
+	fetch := limit
+	if len(f.rest) > 0 {
+		fetch = limit * 4
+	}
+	for {
+		byKey := map[string]*LogStream{}
+		var order_ []string
+		n := 0
+		got := 0
+		var r row
+		sqlText := "SELECT " + rowColumns + " FROM {{logs}} WHERE " + f.whereSQL() + " ORDER BY ts " + order + " LIMIT " + strconv.Itoa(fetch)
+		err := ev.s.db.Query(ctx, telemetrydb.TimeRange{From: from, To: to}, sqlText, f.args, func(rows *sql.Rows) error {
+			for rows.Next() {
+				if err := r.scan(rows); err != nil {
+					return err
+				}
+				got++
+				ev.stats.LinesProcessed++
+				ev.stats.BytesProcessed += int64(len(r.line))
+				if n >= limit {
+					continue
+				}
+				st := ev.s.streamByID(r.streamID)
+				if st == nil {
+					continue
+				}
+				ev.baseLabels(lbs, st, &r, md)
+				line, ok := pipe.Process(r.ts, r.line, lbs)
+				if !ok {
+					continue
+				}
+				key := lbs.Key()
+				ls := byKey[key]
+				if ls == nil {
+					m := make(map[string]string, len(lbs.Map()))
+					for k, v := range lbs.Map() {
+						m[k] = v
+					}
+					ls = &LogStream{Labels: m}
+					byKey[key] = ls
+					order_ = append(order_, key)
+				}
+				ls.Entries = append(ls.Entries, LogEntry{Timestamp: r.ts, Line: line})
+				n++
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if n >= limit || got < fetch || fetch >= 1<<24 {
+			sort.Strings(order_)
+			for _, k := range order_ {
+				res.Streams = append(res.Streams, *byKey[k])
+			}
+			res.Stats.Entries = n
+			ev.stats.Entries = n
+			return res, nil
+		}
+		fetch *= 8
+	}
+}
+
+// ---- metric queries ----
+
+// steps returns the evaluation times (Unix ns).
+func (ev *evaluator) steps() []int64 {
+	q := ev.q
+	if q.Step <= 0 {
+		return []int64{q.End}
+	}
+	var out []int64
+	for t := q.Start; t <= q.End; t += int64(q.Step) {
+		out = append(out, t)
+	}
+	return out
+}
+
+// vec is a set of series evaluated at every step.
+type vec struct {
+	scalar bool
+	sc     []float64 // scalar value per step
+	series []*sseries
+}
+
+type sseries struct {
+	labels map[string]string
+	vals   []float64
+	ok     []bool
+}
+
+func newSeries(labels map[string]string, n int) *sseries {
+	return &sseries{labels: labels, vals: make([]float64, n), ok: make([]bool, n)}
+}
+
+func (ev *evaluator) metricQuery(ctx context.Context, e logql.SampleExpr) (*Result, error) {
+	steps := ev.steps()
+	if len(steps) > 11000 {
+		return nil, apierr.New(apierr.Invalid, "query would return %d points per series, over the maximum of 11000: raise step", len(steps))
+	}
+	v, err := ev.eval(ctx, e, steps)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	if v.scalar {
+		if ev.q.Step == 0 {
+			res.Kind = "scalar"
+			res.Scalar = &Sample{T: steps[0] / 1e6, V: v.sc[0]}
+			return res, nil
+		}
+		s := Series{Labels: map[string]string{}}
+		for i, t := range steps {
+			s.Samples = append(s.Samples, Sample{T: t / 1e6, V: v.sc[i]})
+		}
+		res.Kind = "matrix"
+		res.Series = []Series{s}
+		return res, nil
+	}
+	res.Kind = "matrix"
+	if ev.q.Step == 0 {
+		res.Kind = "vector"
+	}
+	for _, s := range v.series {
+		out := Series{Labels: s.labels}
+		for i, t := range steps {
+			if s.ok[i] {
+				out.Samples = append(out.Samples, Sample{T: t / 1e6, V: s.vals[i]})
+			}
+		}
+		if len(out.Samples) > 0 {
+			res.Series = append(res.Series, out)
+		}
+	}
+	sort.SliceStable(res.Series, func(i, j int) bool {
+		return logql.FormatLabelMap(res.Series[i].Labels) < logql.FormatLabelMap(res.Series[j].Labels)
+	})
+	if _, ok := e.(*logql.VectorAggr); ok && ev.q.Step == 0 {
+		if va := e.(*logql.VectorAggr); va.Op == "sort" || va.Op == "sort_desc" || va.Op == "topk" || va.Op == "bottomk" {
+			desc := va.Op == "sort_desc" || va.Op == "topk"
+			sort.SliceStable(res.Series, func(i, j int) bool {
+				if desc {
+					return res.Series[i].Samples[0].V > res.Series[j].Samples[0].V
+				}
+				return res.Series[i].Samples[0].V < res.Series[j].Samples[0].V
+			})
+		}
+	}
+	return res, nil
+}
+
+func (ev *evaluator) eval(ctx context.Context, e logql.SampleExpr, steps []int64) (*vec, error) {
+	switch e := e.(type) {
+	case *logql.NumberLiteral:
+		v := &vec{scalar: true, sc: make([]float64, len(steps))}
+		for i := range v.sc {
+			v.sc[i] = e.Val
+		}
+		return v, nil
+	case *logql.VectorLiteral:
+		s := newSeries(map[string]string{}, len(steps))
+		for i := range steps {
+			s.vals[i], s.ok[i] = e.Val, true
+		}
+		return &vec{series: []*sseries{s}}, nil
+	case *logql.RangeAggr:
+		return ev.rangeAggr(ctx, e, steps)
+	case *logql.VectorAggr:
+		inner, err := ev.eval(ctx, e.Expr, steps)
+		if err != nil {
+			return nil, err
+		}
+		return vectorAggr(e, inner, len(steps)), nil
+	case *logql.BinaryExpr:
+		l, err := ev.eval(ctx, e.LHS, steps)
+		if err != nil {
+			return nil, err
+		}
+		r, err := ev.eval(ctx, e.RHS, steps)
+		if err != nil {
+			return nil, err
+		}
+		return binary(e, l, r, len(steps))
+	case *logql.LabelReplace:
+		inner, err := ev.eval(ctx, e.Expr, steps)
+		if err != nil {
+			return nil, err
+		}
+		return labelReplace(e, inner), nil
+	}
+	return nil, apierr.New(apierr.Invalid, "unsupported expression %s", e.String())
+}
+
+// sqlRangeOps can be computed from per-bucket counts and byte sums.
+var sqlRangeOps = map[string]bool{"count_over_time": true, "rate": true, "bytes_over_time": true, "bytes_rate": true, "absent_over_time": true}
+
+func gcd(a, b int64) int64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
+}
+
+func (ev *evaluator) rangeAggr(ctx context.Context, e *logql.RangeAggr, steps []int64) (*vec, error) {
+	rng := int64(e.Range)
+	off := int64(e.Offset)
+	first, last := steps[0]-off, steps[len(steps)-1]-off
+	from, to := first-rng, last // window (t-range, t]
+	streams := ev.s.matchStreams(e.Log.Matchers)
+	f := plan(streams, from+1, to+1, e.Log.Stages)
+	var out *vec
+	var err error
+	switch {
+	case len(streams) == 0:
+		out = &vec{}
+	case len(f.rest) == 0 && e.Unwrap == nil && sqlRangeOps[e.Op]:
+		out, err = ev.rangeSQL(ctx, e, f, steps, from, to)
+	default:
+		out, err = ev.rangeGo(ctx, e, f, steps, from, to)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if e.Op == "absent_over_time" {
+		return absent(e, out, len(steps)), nil
+	}
+	return out, nil
+}
+
+// rangeSQL computes count/bytes based range aggregations in DuckDB: rows
+// are counted per stream, level and bucket, where buckets are gcd(step,
+// range) wide and aligned on the last step, so each window is a union of
+// whole buckets.
+func (ev *evaluator) rangeSQL(ctx context.Context, e *logql.RangeAggr, f *sqlFilter, steps []int64, from, to int64) (*vec, error) {
+	rng := int64(e.Range)
+	w := rng
+	if len(steps) > 1 {
+		w = gcd(int64(ev.q.Step), rng)
+	}
+	nb := (to-from)/w + 1
+	if nb > 2_000_000 {
+		return ev.rangeGo(ctx, e, f, steps, from, to)
+	}
+	sqlText := fmt.Sprintf("SELECT stream_id, level, (%d - ts) // %d AS k, count(*), sum(strlen(line)) FROM {{logs}} WHERE %s GROUP BY ALL",
+		to, w, f.whereSQL())
+	type bucketSeries struct {
+		labels map[string]string
+		cnt    map[int64]float64
+		bytes  map[int64]float64
+	}
+	byKey := map[[2]string]*bucketSeries{}
+	err := ev.s.db.Query(ctx, telemetrydb.TimeRange{From: from, To: to}, sqlText, f.args, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var id, k, cnt int64
+			var level string
+			var bytes sql.NullInt64
+			if err := rows.Scan(&id, &level, &k, &cnt, &bytes); err != nil {
+				return err
+			}
+			st := ev.s.streamByID(id)
+			if st == nil {
+				continue
+			}
+			key := [2]string{st.key, level}
+			bs := byKey[key]
+			if bs == nil {
+				m := make(map[string]string, len(st.lmap)+1)
+				for k, v := range st.lmap {
+					m[k] = v
+				}
+				m["detected_level"] = level
+				bs = &bucketSeries{labels: m, cnt: map[int64]float64{}, bytes: map[int64]float64{}}
+				byKey[key] = bs
+				if len(byKey) > ev.s.opts.MaxQuerySeries {
+					return apierr.New(apierr.Limit, "query selects more than %d series; narrow the selector or aggregate", ev.s.opts.MaxQuerySeries)
+				}
+			}
+			bs.cnt[k] += float64(cnt)
+			bs.bytes[k] += float64(bytes.Int64)
+			ev.stats.LinesProcessed += cnt
+			ev.stats.BytesProcessed += bytes.Int64
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	last := steps[len(steps)-1]
+	per := rng / w
+	secs := float64(rng) / 1e9
+	out := &vec{}
+	keys := make([][2]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+keys[i][1] < keys[j][0]+keys[j][1] })
+	for _, key := range keys {
+		bs := byKey[key]
+		s := newSeries(bs.labels, len(steps))
+		for i, t := range steps {
+			k0 := (last - t) / w
+			var c, b float64
+			for k := k0; k < k0+per; k++ {
+				c += bs.cnt[k]
+				b += bs.bytes[k]
+			}
+			if c == 0 {
+				continue
+			}
+			s.ok[i] = true
+			switch e.Op {
+			case "count_over_time", "absent_over_time":
+				s.vals[i] = c
+			case "rate":
+				s.vals[i] = c / secs
+			case "bytes_over_time":
+				s.vals[i] = b
+			case "bytes_rate":
+				s.vals[i] = b / secs
+			}
+		}
+		out.series = append(out.series, s)
+	}
+	return out, nil
+}
+
+// rangeGo runs the pipeline in Go and keeps every sample, then evaluates
+// each window.
+func (ev *evaluator) rangeGo(ctx context.Context, e *logql.RangeAggr, f *sqlFilter, steps []int64, from, to int64) (*vec, error) {
+	type sampleSeries struct {
+		labels map[string]string
+		ts     []int64
+		vs     []float64
+	}
+	byKey := map[string]*sampleSeries{}
+	pipe := logql.NewPipeline(f.rest)
+	lbs := logql.NewLabels()
+	md := map[string]string{}
+	var r row
+	sqlText := "SELECT " + rowColumns + " FROM {{logs}} WHERE " + f.whereSQL()
+	err := ev.s.db.Query(ctx, telemetrydb.TimeRange{From: from, To: to}, sqlText, f.args, func(rows *sql.Rows) error {
+		for rows.Next() {
+			if err := r.scan(rows); err != nil {
+				return err
+			}
+			ev.stats.LinesProcessed++
+			ev.stats.BytesProcessed += int64(len(r.line))
+			st := ev.s.streamByID(r.streamID)
+			if st == nil {
+				continue
+			}
+			ev.baseLabels(lbs, st, &r, md)
+			line, ok := pipe.Process(r.ts, r.line, lbs)
+			if !ok {
+				continue
+			}
+			v := 1.0
+			switch {
+			case e.Unwrap != nil:
+				x, ok := e.Unwrap.Value(lbs)
+				if !ok {
+					continue
+				}
+				v = x
+				delete(lbs.Map(), e.Unwrap.Label)
+			case e.Op == "bytes_over_time" || e.Op == "bytes_rate":
+				v = float64(len(line))
+			}
+			if _, bad := lbs.Map()[logql.ErrorLabel]; bad {
+				continue // Loki fails such queries; Vigil skips the sample
+			}
+			// Structured metadata (other than detected_level) is not part of
+			// metric series: it would make a series per trace.
+			for k, mv := range md {
+				if k != "detected_level" && lbs.Get(k) == mv && st.lmap[k] != mv {
+					delete(lbs.Map(), k)
+				}
+			}
+			if e.Grouping != nil {
+				// Unwrapped aggregations with by/without pool the samples of
+				// every series in a group before applying the function.
+				grouped := groupLabels(lbs.Map(), e.Grouping)
+				lbs.Reset(grouped, nil)
+			}
+			key := lbs.Key()
+			ss := byKey[key]
+			if ss == nil {
+				m := make(map[string]string, len(lbs.Map()))
+				for k, v := range lbs.Map() {
+					m[k] = v
+				}
+				ss = &sampleSeries{labels: m}
+				byKey[key] = ss
+				if len(byKey) > ev.s.opts.MaxQuerySeries {
+					return apierr.New(apierr.Limit, "query selects more than %d series; narrow the selector or aggregate", ev.s.opts.MaxQuerySeries)
+				}
+			}
+			ss.ts = append(ss.ts, r.ts)
+			ss.vs = append(ss.vs, v)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	rng := int64(e.Range)
+	off := int64(e.Offset)
+	secs := float64(rng) / 1e9
+	keys := make([]string, 0, len(byKey))
+	for k := range byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := &vec{}
+	for _, key := range keys {
+		ss := byKey[key]
+		idx := make([]int, len(ss.ts))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return ss.ts[idx[a]] < ss.ts[idx[b]] })
+		ts := make([]int64, len(idx))
+		vs := make([]float64, len(idx))
+		for i, j := range idx {
+			ts[i], vs[i] = ss.ts[j], ss.vs[j]
+		}
+		s := newSeries(ss.labels, len(steps))
+		lo := 0
+		hi := 0
+		for i, t := range steps {
+			end := t - off
+			start := end - rng
+			for lo < len(ts) && ts[lo] <= start {
+				lo++
+			}
+			if hi < lo {
+				hi = lo
+			}
+			for hi < len(ts) && ts[hi] <= end {
+				hi++
+			}
+			win := vs[lo:hi]
+			if len(win) == 0 {
+				continue
+			}
+			val, ok := rangeFunc(e, win, ts[lo:hi], secs)
+			if ok {
+				s.vals[i], s.ok[i] = val, true
+			}
+		}
+		out.series = append(out.series, s)
+	}
+	return out, nil
+}
+
+func rangeFunc(e *logql.RangeAggr, vs []float64, ts []int64, secs float64) (float64, bool) {
+	switch e.Op {
+	case "count_over_time", "absent_over_time":
+		return float64(len(vs)), true
+	case "bytes_over_time", "sum_over_time":
+		return sum(vs), true
+	case "rate", "bytes_rate":
+		return sum(vs) / secs, true
+	case "rate_counter":
+		// Counter semantics, as Prometheus' rate over the unwrapped values.
+		if len(vs) < 2 {
+			return 0, false
+		}
+		inc := 0.0
+		for i := 1; i < len(vs); i++ {
+			d := vs[i] - vs[i-1]
+			if d < 0 {
+				d = vs[i]
+			}
+			inc += d
+		}
+		return inc / secs, true
+	case "avg_over_time":
+		return sum(vs) / float64(len(vs)), true
+	case "min_over_time":
+		m := vs[0]
+		for _, v := range vs {
+			m = math.Min(m, v)
+		}
+		return m, true
+	case "max_over_time":
+		m := vs[0]
+		for _, v := range vs {
+			m = math.Max(m, v)
+		}
+		return m, true
+	case "first_over_time":
+		return vs[0], true
+	case "last_over_time":
+		return vs[len(vs)-1], true
+	case "stdvar_over_time", "stddev_over_time":
+		mean := sum(vs) / float64(len(vs))
+		var acc float64
+		for _, v := range vs {
+			acc += (v - mean) * (v - mean)
+		}
+		acc /= float64(len(vs))
+		if e.Op == "stddev_over_time" {
+			return math.Sqrt(acc), true
+		}
+		return acc, true
+	case "quantile_over_time":
+		return quantile(e.Param, vs), true
+	}
+	return 0, false
+}
+
+func sum(vs []float64) float64 {
+	var s float64
+	for _, v := range vs {
+		s += v
+	}
+	return s
+}
+
+// quantile is Prometheus' quantile: linear interpolation between ranks.
+func quantile(q float64, vs []float64) float64 {
+	c := append([]float64(nil), vs...)
+	sort.Float64s(c)
+	n := float64(len(c))
+	rank := q * (n - 1)
+	lo := math.Max(0, math.Floor(rank))
+	hi := math.Min(n-1, lo+1)
+	w := rank - lo
+	return c[int(lo)]*(1-w) + c[int(hi)]*w
+}
+
+// absent returns one series (labels from the selector's equality matchers)
+// that is 1 where the input has no sample.
+func absent(e *logql.RangeAggr, in *vec, n int) *vec {
+	labels := map[string]string{}
+	for _, m := range e.Log.Matchers {
+		if m.Type == logql.MatchEqual {
+			labels[m.Name] = m.Value
+		}
+	}
+	s := newSeries(labels, n)
+	for i := 0; i < n; i++ {
+		present := false
+		for _, x := range in.series {
+			if x.ok[i] {
+				present = true
+				break
+			}
+		}
+		if !present {
+			s.vals[i], s.ok[i] = 1, true
+		}
+	}
+	return &vec{series: []*sseries{s}}
+}

@@ -1,0 +1,256 @@
+package logs
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/vigilhq/vigil/internal/apierr"
+	"github.com/vigilhq/vigil/internal/logs/logql"
+)
+
+// tailRecord is a committed record on its way to live-tail subscribers.
+type tailRecord struct {
+	stream *streamInfo
+	rec    Record
+}
+
+// tailHub fans committed records out to live-tail subscribers. A slow
+// subscriber loses batches (counted and reported to it) rather than
+// slowing ingestion or growing memory.
+type tailHub struct {
+	mu     sync.Mutex
+	subs   map[*tailSub]struct{}
+	closed bool
+}
+
+type tailSub struct {
+	ch      chan []tailRecord
+	dropped atomic.Int64
+	done    chan struct{}
+}
+
+func newTailHub() *tailHub { return &tailHub{subs: map[*tailSub]struct{}{}} }
+
+func (h *tailHub) subscribe() *tailSub {
+	s := &tailSub{ch: make(chan []tailRecord, 256), done: make(chan struct{})}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		close(s.done)
+		return s
+	}
+	h.subs[s] = struct{}{}
+	return s
+}
+
+func (h *tailHub) unsubscribe(s *tailSub) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.subs[s]; ok {
+		delete(h.subs, s)
+		close(s.done)
+	}
+}
+
+func (h *tailHub) count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs)
+}
+
+func (h *tailHub) publish(recs []tailRecord) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		select {
+		case s.ch <- recs:
+		default:
+			s.dropped.Add(int64(len(recs)))
+		}
+	}
+}
+
+func (h *tailHub) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	for s := range h.subs {
+		delete(h.subs, s)
+		close(s.done)
+	}
+}
+
+// serveTail is /loki/api/v1/tail: a websocket that first sends up to limit
+// recent lines since start, then every new matching line as it is
+// committed, in Loki's frame format.
+func (s *Store) serveTail(w http.ResponseWriter, r *http.Request) {
+	le, err := logql.ParseLog(r.FormValue("query"))
+	if err != nil {
+		writeError(w, apierr.Wrap(apierr.Invalid, err, "invalid LogQL query"))
+		return
+	}
+	limit, err := parseLimit(r.FormValue("limit"), 100)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	limit = min(limit, s.opts.MaxQueryLines)
+	now := s.now().UnixNano()
+	start, err := parseTime("start", r.FormValue("start"), now-int64(time.Hour))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	sub := s.tail.subscribe()
+	defer s.tail.unsubscribe(sub)
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return // Accept has answered the client
+	}
+	defer c.CloseNow()
+	ctx := c.CloseRead(r.Context())
+
+	send := func(frame []byte) error {
+		wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return c.Write(wctx, websocket.MessageText, frame)
+	}
+	if limit > 0 {
+		res, err := s.Query(ctx, Query{Expr: le.String(), Start: start, End: now + 1, Step: time.Second, Limit: limit, Direction: Forward})
+		if err != nil {
+			c.Close(websocket.StatusInternalError, truncateReason(err.Error()))
+			return
+		}
+		if len(res.Streams) > 0 {
+			if err := send(tailFrame(res.Streams, 0)); err != nil {
+				return
+			}
+		}
+	}
+	pipe := logql.NewPipeline(le.Stages)
+	lbs := logql.NewLabels()
+	md := map[string]string{}
+	ping := time.NewTicker(30 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			c.Close(websocket.StatusNormalClosure, "")
+			return
+		case <-sub.done:
+			c.Close(websocket.StatusGoingAway, "server shutting down")
+			return
+		case <-ping.C:
+			if err := c.Ping(ctx); err != nil {
+				return
+			}
+		case recs := <-sub.ch:
+			byKey := map[string]*LogStream{}
+			var keys []string
+			for i := range recs {
+				tr := &recs[i]
+				if !matchesAll(le.Matchers, tr.stream.lmap) {
+					continue
+				}
+				clear(md)
+				for _, l := range tr.rec.Metadata {
+					md[l.Name] = l.Value
+				}
+				if tr.rec.TraceID != "" {
+					md["trace_id"] = tr.rec.TraceID
+				}
+				if tr.rec.SpanID != "" {
+					md["span_id"] = tr.rec.SpanID
+				}
+				md["detected_level"] = tr.rec.Level
+				lbs.Reset(tr.stream.lmap, md)
+				line, ok := pipe.Process(tr.rec.Timestamp, tr.rec.Line, lbs)
+				if !ok {
+					continue
+				}
+				key := lbs.Key()
+				st := byKey[key]
+				if st == nil {
+					m := make(map[string]string, len(lbs.Map()))
+					for k, v := range lbs.Map() {
+						m[k] = v
+					}
+					st = &LogStream{Labels: m}
+					byKey[key] = st
+					keys = append(keys, key)
+				}
+				st.Entries = append(st.Entries, LogEntry{Timestamp: tr.rec.Timestamp, Line: line})
+			}
+			dropped := sub.dropped.Swap(0)
+			if len(keys) == 0 && dropped == 0 {
+				continue
+			}
+			streams := make([]LogStream, 0, len(keys))
+			for _, k := range keys {
+				streams = append(streams, *byKey[k])
+			}
+			if err := send(tailFrame(streams, dropped)); err != nil {
+				return
+			}
+		}
+	}
+}
+
+func matchesAll(ms []*logql.Matcher, lmap map[string]string) bool {
+	for _, m := range ms {
+		if !m.Matches(lmap[m.Name]) {
+			return false
+		}
+	}
+	return true
+}
+
+// tailFrame renders {"streams":[...],"dropped_entries":[...]}.
+func tailFrame(streams []LogStream, dropped int64) []byte {
+	var b strings.Builder
+	b.WriteString(`{"streams":[`)
+	for i, st := range streams {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"stream":`)
+		writeLabelsJSON(&b, st.Labels)
+		b.WriteString(`,"values":[`)
+		for j, e := range st.Entries {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`["`)
+			b.WriteString(strconv.FormatInt(e.Timestamp, 10))
+			b.WriteString(`",`)
+			writeJSONString(&b, e.Line)
+			b.WriteByte(']')
+		}
+		b.WriteString("]}")
+	}
+	b.WriteString(`],"dropped_entries":`)
+	if dropped > 0 {
+		// Loki lists dropped entries by labels and time; Vigil only knows how
+		// many it dropped for this client.
+		fmt.Fprintf(&b, `[{"labels":"{}","timestamp":"0","count":%d}]`, dropped)
+	} else {
+		b.WriteString("null")
+	}
+	b.WriteByte('}')
+	return []byte(b.String())
+}
+
+func truncateReason(s string) string {
+	if len(s) > 120 {
+		return s[:120]
+	}
+	return s
+}

@@ -1,0 +1,14 @@
+package telemetrydb
+
+// CurrentPartition returns the sequence number of the newest partition, the
+// one receiving writes. It grows each time a new partition starts, so a
+// caller that keeps per-partition state (such as "this partition already
+// holds my dictionary row") can notice the switch.
+func (db *DB) CurrentPartition() int64 {
+	db.partsMu.RLock()
+	defer db.partsMu.RUnlock()
+	if len(db.parts) == 0 {
+		return -1
+	}
+	return db.parts[len(db.parts)-1].seq
+}
