@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"github.com/prometheus/prometheus/storage"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -288,3 +290,7 @@ func TestFireNotifyResolve(t *testing.T) {
 }
 
 var storageOpts = storage.AppendV2Options{}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

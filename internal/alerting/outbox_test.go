@@ -1,0 +1,163 @@
+package alerting
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestBackoff(t *testing.T) {
+	o := &outbox{}
+	o.rnd = newOutbox(nil, nil, discardLogger(), nil, nil, Delivery{}).rnd
+	cfg := Delivery{MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}
+	f := func(attempt int, lo, hi time.Duration) {
+		t.Helper()
+		for range 200 {
+			d := o.backoff(attempt, cfg)
+			if d < lo || d > hi {
+				t.Fatalf("backoff(%d) = %s, want in [%s, %s]", attempt, d, lo, hi)
+			}
+		}
+	}
+	f(1, 50*time.Millisecond, 100*time.Millisecond)
+	f(2, 100*time.Millisecond, 200*time.Millisecond)
+	f(3, 200*time.Millisecond, 400*time.Millisecond)
+	f(10, 500*time.Millisecond, time.Second)
+	f(100, 500*time.Millisecond, time.Second)
+}
+
+const outboxRules = `groups:
+  - name: g
+    interval: 200ms
+    rules:
+      - alert: Down
+        expr: up_metric == 0
+`
+
+func TestOutboxRetriesAcrossRestartExactlyOnce(t *testing.T) {
+	e := newEnv(t)
+	s := newSink(t)
+	s.down.Store(true)
+	d := Delivery{MinBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, GiveUpAfter: time.Hour}
+	a, stop := e.start(t, outboxRules, amWebhook(s.srv.URL), d)
+	e.write("up_metric", 0, "job", "x")
+	waitFor(t, 10*time.Second, "failed attempts", func() bool { return s.calls.Load() >= 3 })
+	ns, err := a.outbox.list(t.Context(), StatusPending, 0)
+	if err != nil || len(ns) != 1 || ns[0].Attempts < 2 || !strings.Contains(ns[0].LastError, "503") {
+		t.Fatalf("pending = %+v, %v", ns, err)
+	}
+	fp := ns[0].Alerts[0]
+	stop()
+	// Lose the notification log, as a crash between snapshots would.
+	if err := os.Remove(filepath.Join(e.dir, "alerting", "nflog")); err != nil {
+		t.Fatal(err)
+	}
+	s.down.Store(false)
+	a2, _ := e.start(t, outboxRules, amWebhook(s.srv.URL), d)
+	waitFor(t, 10*time.Second, "delivery", func() bool { return len(s.messages()) == 1 })
+	time.Sleep(1500 * time.Millisecond) // several group intervals
+	if n := len(s.messages()); n != 1 {
+		t.Fatalf("delivered %d times, want exactly once", n)
+	}
+	k := kinds(history(t, a2, fp))
+	if !strings.Contains(k, "attempt") || !strings.Contains(k, "delivered") || !strings.Contains(k, "duplicate") {
+		t.Fatalf("ledger = %s", k)
+	}
+}
+
+func TestOutboxGiveUpAndManualRetry(t *testing.T) {
+	e := newEnv(t)
+	s := newSink(t)
+	s.down.Store(true)
+	d := Delivery{MinBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, GiveUpAfter: 400 * time.Millisecond}
+	a, _ := e.start(t, outboxRules, amWebhook(s.srv.URL), d)
+	mux := http.NewServeMux()
+	a.Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	e.write("up_metric", 0, "job", "x")
+	var failed []Notification
+	waitFor(t, 10*time.Second, "give up", func() bool {
+		var r struct{ Data []Notification }
+		getJSON(t, srv.URL+"/vigil/api/v1/notifications?status=failed", &r)
+		failed = r.Data
+		return len(failed) == 1
+	})
+	if !strings.Contains(failed[0].LastError, "gave up") {
+		t.Fatalf("last error = %q", failed[0].LastError)
+	}
+	s.down.Store(false)
+	resp, err := http.Post(srv.URL+"/vigil/api/v1/notifications/"+itoa(failed[0].ID)+"/retry", "", nil)
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("retry: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
+	waitFor(t, 5*time.Second, "delivery after retry", func() bool { return len(s.messages()) == 1 })
+	var h struct{ Data []Event }
+	getJSON(t, srv.URL+"/vigil/api/v1/alerts/"+failed[0].Alerts[0]+"/history", &h)
+	if k := kinds(h.Data); !strings.Contains(k, "failed,retried") || !strings.HasSuffix(k, "delivered") {
+		t.Fatalf("ledger = %s", k)
+	}
+	for path, want := range map[string]int{
+		"/vigil/api/v1/notifications/abc/retry":                        400,
+		"/vigil/api/v1/notifications/9999/retry":                       404,
+		"/vigil/api/v1/notifications/" + itoa(failed[0].ID) + "/retry": 409,
+	} {
+		resp, err := http.Post(srv.URL+path, "", nil)
+		if err != nil || resp.StatusCode != want {
+			t.Errorf("POST %s: %v %v, want %d", path, resp.Status, err, want)
+		}
+		resp.Body.Close()
+	}
+}
+
+func TestSupersede(t *testing.T) {
+	// A firing notification still pending when the group resolves is
+	// replaced by the resolved one: the receiver gets the latest state
+	// once, not a stale page followed by a resolve.
+	e := newEnv(t)
+	s := newSink(t)
+	s.down.Store(true)
+	var mu sync.Mutex
+	_ = &mu
+	d := Delivery{MinBackoff: 300 * time.Millisecond, MaxBackoff: 300 * time.Millisecond, GiveUpAfter: time.Hour}
+	a, _ := e.start(t, outboxRules, amWebhook(s.srv.URL), d)
+	e.write("up_metric", 0, "job", "x")
+	waitFor(t, 10*time.Second, "first attempt", func() bool { return s.calls.Load() >= 1 })
+	e.write("up_metric", 1, "job", "x")
+	waitFor(t, 10*time.Second, "superseded", func() bool {
+		ns, _ := a.outbox.list(t.Context(), StatusSuperseded, 0)
+		return len(ns) == 1
+	})
+	s.down.Store(false)
+	waitFor(t, 10*time.Second, "delivery", func() bool { return len(s.messages()) >= 1 })
+	time.Sleep(500 * time.Millisecond)
+	ms := s.messages()
+	if len(ms) != 1 || ms[0].Status != "resolved" {
+		t.Fatalf("messages = %+v", ms)
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var _ atomic.Bool
