@@ -37,6 +37,12 @@ func (s *Store) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /vigil/api/v1/logs", s.serveByTrace)
 }
 
+// success is Loki's envelope, fields in Loki's order.
+type success struct {
+	Status string `json:"status"`
+	Data   any    `json:"data"`
+}
+
 func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(v)
@@ -360,7 +366,7 @@ func (s *Store) serveLabels(w http.ResponseWriter, r *http.Request) {
 			set[l.Name] = true
 		}
 	}
-	writeJSON(w, map[string]any{"status": "success", "data": sortedKeys(set)})
+	writeJSON(w, success{Status: "success", Data: sortedKeys(set)})
 }
 
 func (s *Store) serveLabelValues(w http.ResponseWriter, r *http.Request) {
@@ -381,7 +387,7 @@ func (s *Store) serveLabelValues(w http.ResponseWriter, r *http.Request) {
 			set[v] = true
 		}
 	}
-	writeJSON(w, map[string]any{"status": "success", "data": sortedKeys(set)})
+	writeJSON(w, success{Status: "success", Data: sortedKeys(set)})
 }
 
 func sortedKeys(set map[string]bool) []string {
@@ -425,7 +431,7 @@ func (s *Store) serveSeries(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	writeJSON(w, map[string]any{"status": "success", "data": data})
+	writeJSON(w, success{Status: "success", Data: data})
 }
 
 // counts returns entries and bytes of the matching streams in [start, end].
@@ -720,5 +726,5 @@ func (s *Store) serveByTrace(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	writeJSON(w, map[string]any{"status": "success", "data": out})
+	writeJSON(w, success{Status: "success", Data: out})
 }

@@ -418,7 +418,9 @@ func (ev *evaluator) metricQuery(ctx context.Context, e logql.SampleExpr) (*Resu
 		}
 	}
 	sort.SliceStable(res.Series, func(i, j int) bool {
-		return logql.FormatLabelMap(res.Series[i].Labels) < logql.FormatLabelMap(res.Series[j].Labels)
+		// Without the braces, so the empty label set sorts first.
+		a, b := logql.FormatLabelMap(res.Series[i].Labels), logql.FormatLabelMap(res.Series[j].Labels)
+		return a[1:len(a)-1] < b[1:len(b)-1]
 	})
 	if _, ok := e.(*logql.VectorAggr); ok && ev.q.Step == 0 {
 		if va := e.(*logql.VectorAggr); va.Op == "sort" || va.Op == "sort_desc" || va.Op == "topk" || va.Op == "bottomk" {

@@ -1,0 +1,294 @@
+package logs
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/goleak"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// t0 is the start of the fixed data set: 2024-01-01T00:00:00Z.
+var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+
+func openStore(t testing.TB, opts Options) *Store {
+	t.Helper()
+	if opts.Dir == "" {
+		opts.Dir = t.TempDir()
+	}
+	if opts.MemoryLimitBytes == 0 {
+		opts.MemoryLimitBytes = 256 << 20
+	}
+	s, err := Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// fixture writes the data set the golden queries run over: 10 minutes of
+// JSON, logfmt and plain lines in four streams, plus OTLP records.
+func fixture(t testing.TB, s *Store) {
+	t.Helper()
+	var streams []Stream
+	api := Stream{Labels: []Label{{"app", "api"}, {"env", "prod"}}}
+	dev := Stream{Labels: []Label{{"app", "api"}, {"env", "dev"}}}
+	db := Stream{Labels: []Label{{"app", "db"}, {"level", "warn"}}}
+	paths := []string{"/users", "/orders", "/health"}
+	for i := 0; i < 60; i++ {
+		ts := t0 + int64(i)*int64(10*time.Second)
+		status := 200
+		level := "info"
+		if i%7 == 0 {
+			status, level = 500, "error"
+		}
+		api.Entries = append(api.Entries, Entry{Timestamp: ts, Line: fmt.Sprintf(
+			`{"level":%q,"msg":"request","method":"GET","path":%q,"status":%d,"latency":"%dms","size":"%dKB","user":{"id":%d,"name":"u%d"}}`,
+			level, paths[i%3], status, 5+i*3, 1+i%4, i%5, i%5)})
+		if i%2 == 0 {
+			dev.Entries = append(dev.Entries, Entry{Timestamp: ts + 1, Line: fmt.Sprintf(
+				`level=%s msg="db call" duration=%dms ip=10.0.%d.%d caller=store.go:%d`, []string{"debug", "info", "error"}[i%3], 100+i, i%3, i, i)})
+		}
+		if i%5 == 0 {
+			db.Entries = append(db.Entries, Entry{Timestamp: ts + 2, Line: fmt.Sprintf(
+				"2024-01-01 WARN slow query took %dms \x1b[31mtable=t%d\x1b[0m", 200+i, i%2),
+				Metadata: []Label{{"trace_id", fmt.Sprintf("%032x", i)}, {"pod", "db-0"}}})
+		}
+	}
+	streams = append(streams, api, dev, db)
+	if _, _, err := s.AppendStreams(context.Background(), streams); err != nil {
+		t.Fatal(err)
+	}
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "checkout")
+	rl.Resource().Attributes().PutStr("host.name", "h1")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("checkout/log")
+	for i := 0; i < 12; i++ {
+		lr := sl.LogRecords().AppendEmpty()
+		lr.SetTimestamp(pcommon.Timestamp(t0 + int64(i)*int64(50*time.Second)))
+		lr.SetObservedTimestamp(pcommon.Timestamp(t0 + int64(i)*int64(50*time.Second) + 1000))
+		lr.Body().SetStr(fmt.Sprintf("order %d placed amount=%d.50", i, 10+i))
+		lr.SetSeverityNumber(plog.SeverityNumber([]int32{9, 13, 17}[i%3]))
+		lr.SetSeverityText([]string{"INFO", "WARN", "ERROR"}[i%3])
+		lr.Attributes().PutStr("order.id", fmt.Sprint(1000+i))
+		lr.Attributes().PutInt("items", int64(i%4))
+		var tid [16]byte
+		tid[15] = byte(i % 3)
+		tid[0] = 0xab
+		lr.SetTraceID(tid)
+		lr.SetSpanID([8]byte{1, 2, 3, 4, 5, 6, 7, byte(i)})
+	}
+	// A structured body becomes a JSON line.
+	lr := sl.LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.Timestamp(t0 + int64(9*time.Minute)))
+	lr.Body().SetEmptyMap().PutStr("event", "refund")
+	if rej, msg, err := s.ConsumeLogs(context.Background(), ld); err != nil || rej != 0 {
+		t.Fatalf("ConsumeLogs: %d %q %v", rej, msg, err)
+	}
+}
+
+var goldenQueries = []string{
+	// stream selectors
+	`{app="api", env="prod"}`,
+	`{app=~"api|db", env!="prod"}`,
+	`{app!~"a.*", app=~".+"}`,
+	`{service_name="checkout"}`,
+	// line filters
+	`{app="api"} |= "orders" != "500"`,
+	`{app="api"} |~ "status\":5\\d\\d" `,
+	`{app=~".+"} !~ "(?i)info|debug" |= "e"`,
+	`{app="api"} |= "/users" or "/health" |= "error"`,
+	`{env="dev"} |= ip("10.0.1.0/24")`,
+	`{app="db"} |> "<_> WARN <_>"`,
+	// parsers
+	`{env="prod"} | json | status >= 500`,
+	`{env="prod"} | json p="path", uid="user.id" | uid == 3`,
+	`{env="dev"} | logfmt | duration > 150ms and level="error"`,
+	`{env="dev"} | logfmt --strict level, d="duration" | d < 110ms`,
+	`{app="db"} | regexp "took (?P<took>\\d+)ms" | took > 240`,
+	`{app="db"} | decolorize | pattern "<_> WARN slow query took <ms>ms table=<table>" | table="t1"`,
+	`{env="prod"} | json | size >= 3KB`,
+	`{env="prod"} | json | (status=500 or path="/health") | method="GET"`,
+	`{service_name="checkout"} | unpack`,
+	// formatting
+	`{env="prod"} | json | line_format "{{.method}} {{.path}} -> {{.status}} {{ToUpper .level}}"`,
+	`{env="dev"} | logfmt | label_format lvl=level, who="{{.caller}}@{{.ip}}" | line_format "{{.lvl}} {{.who}}" | drop caller, ip | keep lvl, who, app`,
+	`{app="api"} | json | drop user_id, user_name, latency, size, msg, method`,
+	// structured metadata and trace correlation
+	`{app="db"} | trace_id="0000000000000000000000000000000a"`,
+	`{service_name="checkout"} | detected_level="error"`,
+	`{service_name="checkout"} | order_id=~"100[0-2]"`,
+	// range aggregations (SQL path)
+	`count_over_time({app="api"}[1m])`,
+	`rate({env="prod"} |= "orders" [2m])`,
+	`bytes_over_time({app="db"}[5m])`,
+	`bytes_rate({app="db"}[10m])`,
+	`absent_over_time({app="nope"}[1m])`,
+	`count_over_time({app="api"}[1m] offset 2m)`,
+	// range aggregations (Go path)
+	`count_over_time({env="prod"} | json | status=500 [3m])`,
+	`sum_over_time({env="prod"} | json | unwrap status [10m])`,
+	`avg_over_time({env="prod"} | json | unwrap duration(latency) [5m]) by (path)`,
+	`max_over_time({env="dev"} | logfmt | unwrap duration_seconds(duration) | __error__="" [10m]) by (level)`,
+	`min_over_time({env="prod"} | json | unwrap bytes(size) [10m])`,
+	`quantile_over_time(0.9, {env="prod"} | json | unwrap latency_ms | __error__="" [10m])`,
+	`quantile_over_time(0.5, {env="prod"} | json | label_format latency_ms="{{ trimSuffix \"ms\" .latency }}" | unwrap latency_ms [10m]) by (path)`,
+	`first_over_time({env="dev"} | logfmt | unwrap duration(duration) [10m])`,
+	`last_over_time({env="dev"} | logfmt | unwrap duration(duration) [10m])`,
+	`stddev_over_time({env="prod"} | json | unwrap status [10m])`,
+	`rate({env="prod"} | json | unwrap status [10m])`,
+	// vector aggregations
+	`sum by (level, detected_level) (count_over_time({app=~".+"} | drop __error__ [1m]))`,
+	`sum by (service_name) (count_over_time({service_name=~".+"}[5m]))`,
+	`sum(count_over_time({app=~".+"}[10m])) by (app)`,
+	`avg without (env) (count_over_time({app="api"}[10m]))`,
+	`max(rate({app=~".+"}[5m]))`,
+	`min by (app) (count_over_time({app=~".+"}[10m]))`,
+	`count(count_over_time({app=~".+"}[10m]))`,
+	`topk(2, sum by (path) (count_over_time({env="prod"} | json [10m])))`,
+	`bottomk(1, count_over_time({app=~".+"}[10m]))`,
+	`stddev(count_over_time({app=~".+"}[10m]))`,
+	`sort_desc(sum by (path) (count_over_time({env="prod"} | json [10m])))`,
+	// binary operators
+	`vector(1)+vector(1)`,
+	`1 + 2 * 3`,
+	`2 > bool 1`,
+	`sum(count_over_time({app="api"}[10m])) / 2`,
+	`sum by (env) (count_over_time({app="api"}[10m])) > 40`,
+	`sum by (env) (count_over_time({app="api"}[10m])) > bool 40`,
+	`sum by (env) (count_over_time({app="api"} |= "error" [10m])) / sum by (env) (count_over_time({app="api"}[10m]))`,
+	`sum by (app) (count_over_time({app=~".+"}[10m])) - on (app) sum by (app) (count_over_time({app=~".+"} |= "e" [10m]))`,
+	`count_over_time({app="nope"}[1m]) or vector(0)`,
+	`sum by (app) (count_over_time({app=~".+"}[10m])) and sum by (app) (count_over_time({app="db"}[10m]))`,
+	`sum by (app) (count_over_time({app=~".+"}[10m])) unless sum by (app) (count_over_time({app="db"}[10m]))`,
+	`label_replace(sum by (app) (count_over_time({app=~".+"}[10m])), "svc", "s-$1", "app", "(.*)")`,
+	`-sum(count_over_time({app="db"}[10m]))`,
+}
+
+// goldenRange runs every query as a range query (1 minute steps over the 10
+// minutes) and, for metric queries, also as an instant query at the end.
+func TestLogQLGolden(t *testing.T) {
+	s := openStore(t, Options{})
+	fixture(t, s)
+	var out bytes.Buffer
+	ctx := context.Background()
+	for _, q := range goldenQueries {
+		fmt.Fprintf(&out, "### %s\n", q)
+		res, err := s.Query(ctx, Query{Expr: q, Start: t0, End: t0 + int64(10*time.Minute), Step: time.Minute, Limit: 30, Direction: Backward})
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		out.Write(stableJSON(t, res))
+		out.WriteByte('\n')
+		if res.Kind != "streams" {
+			res, err := s.Query(ctx, Query{Expr: q, End: t0 + int64(10*time.Minute)})
+			if err != nil {
+				t.Fatalf("instant %s: %v", q, err)
+			}
+			out.WriteString("instant: ")
+			out.Write(stableJSON(t, res))
+			out.WriteByte('\n')
+		}
+	}
+	path := filepath.Join("testdata", "logql.golden")
+	if *update {
+		if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create)", err)
+	}
+	if !bytes.Equal(want, out.Bytes()) {
+		wl := strings.Split(string(want), "\n")
+		gl := strings.Split(out.String(), "\n")
+		for i := 0; i < len(wl) && i < len(gl); i++ {
+			if wl[i] != gl[i] {
+				t.Fatalf("golden mismatch at line %d:\nwant %s\ngot  %s\n(run go test -update after checking)", i+1, wl[i], gl[i])
+			}
+		}
+		t.Fatalf("golden mismatch: %d lines, want %d", len(gl), len(wl))
+	}
+}
+
+// stableJSON renders a result as the API does, without timing stats.
+func stableJSON(t testing.TB, res *Result) []byte {
+	t.Helper()
+	res.Stats = QueryStats{}
+	var v struct {
+		Data struct {
+			ResultType string          `json:"resultType"`
+			Result     json.RawMessage `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(encodeResult(res), &v); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(v.Data)
+	return b
+}
+
+func TestLokiAPI(t *testing.T) {
+	s := openStore(t, Options{Now: func() time.Time { return time.Unix(0, t0+int64(10*time.Minute)) }})
+	fixture(t, s)
+	mux := http.NewServeMux()
+	s.Register(mux)
+	get := func(path string, params url.Values) (int, string) {
+		r := httptest.NewRequest("GET", path+"?"+params.Encode(), nil)
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		return w.Code, w.Body.String()
+	}
+	f := func(path string, params url.Values, wantCode int, wantBody ...string) {
+		t.Helper()
+		code, body := get(path, params)
+		if code != wantCode {
+			t.Fatalf("%s %v: status %d, want %d: %s", path, params, code, wantCode, body)
+		}
+		for _, w := range wantBody {
+			if !strings.Contains(body, w) {
+				t.Fatalf("%s %v: body %s\nwant containing %s", path, params, body, w)
+			}
+		}
+	}
+	f("/loki/api/v1/query", url.Values{"query": {"vector(1)+vector(1)"}}, 200,
+		`{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[1704067800,"2"]}]`)
+	f("/loki/api/v1/query_range", url.Values{"query": {`{app="db"}`}, "limit": {"2"}, "direction": {"forward"}}, 200,
+		`"resultType":"streams","result":[{"stream":{"app":"db","detected_level":"warn","level":"warn","pod":"db-0","trace_id":"00000000000000000000000000000000"},"values":[["1704067200000000002",`)
+	f("/loki/api/v1/query_range", url.Values{"query": {`sum by (level) (count_over_time({app=~".+"}[5m]))`}, "step": {"300"}}, 200,
+		`"resultType":"matrix","result":[{"metric":{},"values":[[1704067200,"1"],[1704067500,"45"]`, `{"metric":{"level":"warn"},"values":[[1704067500,"6"]`)
+	f("/loki/api/v1/query", url.Values{"query": {`{app="api"} |= `}}, 400, "parse error at line 1, col 16: unexpected end of query, expected a quoted string after |=")
+	f("/loki/api/v1/query", url.Values{"query": {`sum(`}}, 400, "col 5")
+	f("/loki/api/v1/query_range", url.Values{"query": {`{app="api"}`}, "start": {"yesterday"}}, 400, "invalid start")
+	f("/loki/api/v1/labels", nil, 200, `{"status":"success","data":["app","env","level","service_name"]}`)
+	f("/loki/api/v1/label/app/values", nil, 200, `{"status":"success","data":["api","db"]}`)
+	f("/loki/api/v1/label/env/values", url.Values{"query": {`{env="dev"}`}}, 200, `{"status":"success","data":["dev"]}`)
+	f("/loki/api/v1/series", url.Values{"match[]": {`{app="api"}`}}, 200, `{"status":"success","data":[{"app":"api","env":"dev"},{"app":"api","env":"prod"}]}`)
+	f("/loki/api/v1/index/stats", url.Values{"query": {`{app="api"}`}}, 200, `"entries":90`, `"streams":2`)
+	f("/loki/api/v1/index/volume", url.Values{"query": {`{app=~".+"}`}}, 200, `"resultType":"vector"`, `{"metric":{"app":"api"},"value":[1704067800,"`)
+	f("/loki/api/v1/detected_fields", url.Values{"query": {`{env="prod"}`}}, 200, `{"cardinality":3,"label":"path","parsers":["json"],"type":"string"}`)
+	f("/vigil/api/v1/logs", url.Values{"trace_id": {"ab000000000000000000000000000001"}}, 200, `"line":"order 1 placed amount=11.50"`, `"span_id":"0102030405060701"`)
+	f("/vigil/api/v1/logs", url.Values{"trace_id": {"xyz"}}, 400, "invalid trace_id")
+}
