@@ -3,6 +3,7 @@ module github.com/vigilhq/vigil/sdk
 go 1.26.0
 
 require (
+	github.com/sony/gobreaker/v2 v2.4.0
 	go.opentelemetry.io/contrib/bridges/otelslog v0.21.0
 	go.opentelemetry.io/contrib/propagators/b3 v1.47.0
 	go.opentelemetry.io/contrib/propagators/jaeger v1.47.0
