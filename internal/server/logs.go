@@ -2,14 +2,87 @@ package server
 
 import (
 	"context"
+	"path/filepath"
 
 	"github.com/vigilhq/vigil/internal/config"
+	"github.com/vigilhq/vigil/internal/ingest/loki"
+	"github.com/vigilhq/vigil/internal/logs"
 )
 
-// setupLogs wires the logs feature: map cfg.Logs to its Options, open it, then
-// register what it provides: routes on s.mux, s.addActor for background
-// work, s.addCloser to flush on shutdown, s.addReloader for config reloads,
-// s.running / s.endpoints for the index page, and s.logsConsumer for OTLP.
+// setupLogs wires the logs feature: the log store (OTLP logs consumer, Loki
+// query API, live tail, log-derived metrics) and the Loki push receiver.
 func (s *Server) setupLogs(ctx context.Context, cfg *config.Config) error {
+	lc := cfg.Logs
+	opts := logs.Options{
+		Dir:               filepath.Join(cfg.DataDir, "logs"),
+		MemoryLimitBytes:  int64(lc.MemoryLimit),
+		MaxAge:            lc.Retention.MaxAge.D(),
+		MaxBytes:          int64(lc.Retention.MaxSize),
+		PartitionDuration: lc.PartitionDuration.D(),
+		QueueRows:         lc.Queue.MaxRecords,
+		MaxBatchRows:      lc.Queue.MaxBatchRecords,
+		MaxLineBytes:      int(lc.Limits.MaxLineBytes),
+		StreamAttributes:  lc.StreamAttributes,
+		MaxQueryLines:     lc.Query.MaxLines,
+		MaxQuerySeries:    lc.Query.MaxSeries,
+		QueryTimeout:      lc.Query.Timeout.D(),
+		MetricsInterval:   lc.DerivedMetrics.Interval.D(),
+		Logger:            s.logger,
+		Registerer:        s.reg,
+	}
+	if lc.DerivedMetrics.Enabled == nil || *lc.DerivedMetrics.Enabled {
+		opts.Appendable = s.metrics.Appendable()
+	}
+	store, err := logs.Open(ctx, opts)
+	if err != nil {
+		return err
+	}
+	s.addCloser(store.Close)
+	s.addActor("logs", store.Run)
+	store.Register(s.mux)
+	s.logsConsumer = store
+
+	push, err := loki.New(loki.Options{
+		Consumer:     lokiConsumer{store},
+		MaxBodyBytes: int64(lc.Push.MaxRequestBytes),
+		Logger:       s.logger,
+		Registerer:   s.reg,
+	})
+	if err != nil {
+		return err
+	}
+	push.Register(s.mux)
+	s.running = append(s.running, "logs: DuckDB store in "+opts.Dir+", Loki push and query API")
+	s.endpoints = append(s.endpoints,
+		endpoint{Path: "/loki/api/v1/push", What: "Loki push (snappy protobuf, JSON)"},
+		endpoint{Path: "/loki/api/v1/query_range", What: "LogQL (Grafana Loki data source)"},
+		endpoint{Path: "/vigil/api/v1/logs?trace_id=", What: "logs of a trace"},
+	)
 	return nil
+}
+
+// lokiConsumer hands Loki pushes to the log store.
+type lokiConsumer struct{ store *logs.Store }
+
+func (c lokiConsumer) ConsumePush(ctx context.Context, req *loki.PushRequest) (int64, string, error) {
+	streams := make([]logs.Stream, len(req.Streams))
+	for i, st := range req.Streams {
+		ls := make([]logs.Label, len(st.Labels))
+		for j, l := range st.Labels {
+			ls[j] = logs.Label(l)
+		}
+		entries := make([]logs.Entry, len(st.Entries))
+		for j, e := range st.Entries {
+			var md []logs.Label
+			if len(e.Metadata) > 0 {
+				md = make([]logs.Label, len(e.Metadata))
+				for k, m := range e.Metadata {
+					md[k] = logs.Label(m)
+				}
+			}
+			entries[j] = logs.Entry{Timestamp: e.Timestamp, Line: e.Line, Metadata: md}
+		}
+		streams[i] = logs.Stream{Labels: ls, Entries: entries}
+	}
+	return c.store.AppendStreams(ctx, streams)
 }
