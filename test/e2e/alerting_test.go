@@ -516,6 +516,26 @@ func TestAlerting(t *testing.T) {
 		}
 	})
 
+	t.Run("self-metrics", func(t *testing.T) {
+		// After the restart above: counters restarted from zero.
+		_, b := v.Get("/metrics")
+		m := string(b)
+		for _, want := range []string{
+			"prometheus_rule_evaluation_duration_seconds",
+			"prometheus_rule_evaluation_failures_total",
+			"prometheus_rule_group_iterations_missed_total",
+			`alertmanager_alerts{state="active"}`,
+			`vigil_alerting_notifications_sent_total{integration="webhook"}`,
+			"vigil_alerting_flush_to_delivery_seconds",
+			"vigil_alerting_outbox_depth",
+			"vigil_alerting_outbox_oldest_age_seconds",
+		} {
+			if !strings.Contains(m, want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
+	})
+
 	t.Run("bad input", func(t *testing.T) {
 		for path, want := range map[string]int{
 			"/vigil/api/v1/alerts/zz/history":              400,
