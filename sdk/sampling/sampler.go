@@ -31,7 +31,8 @@ func InvalidOTCount() uint64 { return invalidOT.Load() }
 // format strings.
 type rule struct {
 	t     Threshold
-	th    string // "th:..." ot value when the parent has no ot entry
+	th    string           // "th:..." ot value when the parent has no ot entry
+	ts    trace.TraceState // "ot=th:...", for the common empty parent tracestate
 	attrs []attribute.KeyValue
 }
 
@@ -40,7 +41,12 @@ func newRule(p float64) *rule {
 	r := &rule{t: t}
 	if t < MaxThreshold {
 		r.th = "th:" + t.String()
-		r.attrs = []attribute.KeyValue{RateKey.Float64(t.Probability())}
+		r.ts, _ = trace.TraceState{}.Insert("ot", r.th)
+		// Probability 1 is the default reading of a span without the
+		// attribute; leaving it out saves the span an attribute allocation.
+		if t != AlwaysSample {
+			r.attrs = []attribute.KeyValue{RateKey.Float64(t.Probability())}
+		}
 	}
 	return r
 }
@@ -68,7 +74,9 @@ func (r *rule) decide(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
 		}
 		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: ts}
 	}
-	if otv == "" {
+	if ts.Len() == 0 {
+		ts = r.ts // TraceState is immutable: sharing one is safe
+	} else if otv == "" {
 		if nts, err := ts.Insert("ot", r.th); err == nil {
 			ts = nts
 		}
