@@ -118,7 +118,7 @@ func richTraces() ptrace.Traces {
 	return td
 }
 
-func newStore(t *testing.T, opts Options) *Store {
+func newStore(t testing.TB, opts Options) *Store {
 	t.Helper()
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
