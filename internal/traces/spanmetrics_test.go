@@ -70,7 +70,7 @@ func TestSpanMetrics(t *testing.T) {
 	got := series(t, db, name("traces_span_metrics_calls_total"))
 	want := map[string]float64{
 		`{__name__="traces_span_metrics_calls_total", host_name="web-1", http_method="GET", service_name="frontend", span_kind="SPAN_KIND_SERVER", span_name="GET /checkout", status_code="STATUS_CODE_ERROR"}`: 3,
-		`{__name__="traces_span_metrics_calls_total", http_method="POST", service_name="backend", span_kind="SPAN_KIND_CLIENT", span_name="charge", status_code="STATUS_CODE_OK"}`:                      3,
+		`{__name__="traces_span_metrics_calls_total", http_method="POST", service_name="backend", span_kind="SPAN_KIND_CLIENT", span_name="charge", status_code="STATUS_CODE_OK"}`:                              3,
 	}
 	if len(got) != len(want) {
 		t.Fatalf("calls series = %v", got)
