@@ -12,7 +12,7 @@ import (
 //	  retention: {max_age: 7d, max_size: 20GiB}
 //	  memory_limit: 1GiB          # DuckDB memory_limit for the log store
 //	  partition_duration: 1h      # one DuckDB file per period (retention drops whole files)
-//	  queue:  {max_records: 262144, max_batch_records: 65536}
+//	  queue:  {max_records: 524288, max_batch_records: 262144}
 //	  push:   {max_request_bytes: 64MiB}
 //	  limits: {max_line_bytes: 256KiB}
 //	  stream_attributes: [service.name, k8s.namespace.name, ...]  # OTLP resource attributes that become labels
@@ -82,10 +82,10 @@ func (x *Logs) setDefaults() {
 		x.PartitionDuration = Duration(time.Hour)
 	}
 	if x.Queue.MaxRecords == 0 {
-		x.Queue.MaxRecords = 262144
+		x.Queue.MaxRecords = 524288
 	}
 	if x.Queue.MaxBatchRecords == 0 {
-		x.Queue.MaxBatchRecords = 65536
+		x.Queue.MaxBatchRecords = 262144
 	}
 	if x.Push.MaxRequestBytes == 0 {
 		x.Push.MaxRequestBytes = 64 << 20

@@ -89,8 +89,8 @@ type derivedKey struct{ service, level string }
 type derivedVal struct{ records, bytes int64 }
 
 type derivedCounts struct {
-	mu  sync.Mutex
-	m   map[derivedKey]derivedVal
+	mu    sync.Mutex
+	m     map[derivedKey]derivedVal
 	dirty bool
 }
 

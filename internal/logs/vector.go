@@ -37,7 +37,7 @@ func vectorAggr(e *logql.VectorAggr, in *vec, n int) *vec {
 		return in // ordering is applied to instant results
 	}
 	type group struct {
-		labels map[string]string
+		labels  map[string]string
 		members []*sseries
 	}
 	groups := map[string]*group{}

@@ -161,11 +161,11 @@ type ParserKind string
 
 // Parsers.
 const (
-	ParserJSON   ParserKind = "json"
-	ParserLogfmt ParserKind = "logfmt"
-	ParserRegexp ParserKind = "regexp"
+	ParserJSON    ParserKind = "json"
+	ParserLogfmt  ParserKind = "logfmt"
+	ParserRegexp  ParserKind = "regexp"
 	ParserPattern ParserKind = "pattern"
-	ParserUnpack ParserKind = "unpack"
+	ParserUnpack  ParserKind = "unpack"
 )
 
 // Extraction names one label a json or logfmt parser extracts: Label from
@@ -183,9 +183,9 @@ type ParserStage struct {
 	Strict      bool         // logfmt --strict
 	KeepEmpty   bool         // logfmt --keep-empty
 
-	re      *regexp.Regexp
-	pat     *pattern
-	jpaths  [][]jsonPathElem
+	re     *regexp.Regexp
+	pat    *pattern
+	jpaths [][]jsonPathElem
 }
 
 func (p *ParserStage) String() string {

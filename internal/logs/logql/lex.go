@@ -23,26 +23,26 @@ const (
 	tLBracket
 	tRBracket
 	tComma
-	tEq      // =
-	tNeq     // !=
-	tRe      // =~
-	tNre     // !~
-	tPipeEq  // |=
-	tPipeRe  // |~
-	tPipeGt  // |>
-	tNotGt   // !>
-	tPipe    // |
-	tAdd     // +
-	tSub     // -
-	tMul     // *
-	tDiv     // /
-	tMod     // %
-	tPow     // ^
-	tEqlEql  // ==
-	tGtr     // >
-	tGte     // >=
-	tLss     // <
-	tLte     // <=
+	tEq     // =
+	tNeq    // !=
+	tRe     // =~
+	tNre    // !~
+	tPipeEq // |=
+	tPipeRe // |~
+	tPipeGt // |>
+	tNotGt  // !>
+	tPipe   // |
+	tAdd    // +
+	tSub    // -
+	tMul    // *
+	tDiv    // /
+	tMod    // %
+	tPow    // ^
+	tEqlEql // ==
+	tGtr    // >
+	tGte    // >=
+	tLss    // <
+	tLte    // <=
 )
 
 var tokNames = map[tokKind]string{

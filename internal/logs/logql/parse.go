@@ -79,7 +79,7 @@ func ParseLog(q string) (*LogExpr, error) {
 	return le, nil
 }
 
-func (p *parser) peek() token    { return p.toks[p.i] }
+func (p *parser) peek() token { return p.toks[p.i] }
 func (p *parser) peekAt(n int) token {
 	if p.i+n < len(p.toks) {
 		return p.toks[p.i+n]

@@ -126,8 +126,14 @@ func (tm *template) funcs() texttemplate.FuncMap {
 			}
 			return string(r[start:end])
 		},
-		"indent":  func(n int, s string) string { p := strings.Repeat(" ", n); return p + strings.ReplaceAll(s, "\n", "\n"+p) },
-		"nindent": func(n int, s string) string { p := strings.Repeat(" ", n); return "\n" + p + strings.ReplaceAll(s, "\n", "\n"+p) },
+		"indent": func(n int, s string) string {
+			p := strings.Repeat(" ", n)
+			return p + strings.ReplaceAll(s, "\n", "\n"+p)
+		},
+		"nindent": func(n int, s string) string {
+			p := strings.Repeat(" ", n)
+			return "\n" + p + strings.ReplaceAll(s, "\n", "\n"+p)
+		},
 		"regexReplaceAll": func(expr, s, repl string) (string, error) {
 			r, err := re(expr)
 			if err != nil {
@@ -165,15 +171,15 @@ func (tm *template) funcs() texttemplate.FuncMap {
 			}
 			return toInt(a) % toInt(b)
 		},
-		"addf":  func(a, b any) float64 { return toFloat(a) + toFloat(b) },
-		"subf":  func(a, b any) float64 { return toFloat(a) - toFloat(b) },
-		"mulf":  func(a, b any) float64 { return toFloat(a) * toFloat(b) },
-		"divf":  func(a, b any) float64 { return toFloat(a) / toFloat(b) },
-		"ceil":  func(a any) float64 { return math.Ceil(toFloat(a)) },
-		"floor": func(a any) float64 { return math.Floor(toFloat(a)) },
-		"round": func(a any, p int) float64 { m := math.Pow(10, float64(p)); return math.Round(toFloat(a)*m) / m },
-		"max":   func(a, b any) float64 { return math.Max(toFloat(a), toFloat(b)) },
-		"min":   func(a, b any) float64 { return math.Min(toFloat(a), toFloat(b)) },
+		"addf":   func(a, b any) float64 { return toFloat(a) + toFloat(b) },
+		"subf":   func(a, b any) float64 { return toFloat(a) - toFloat(b) },
+		"mulf":   func(a, b any) float64 { return toFloat(a) * toFloat(b) },
+		"divf":   func(a, b any) float64 { return toFloat(a) / toFloat(b) },
+		"ceil":   func(a any) float64 { return math.Ceil(toFloat(a)) },
+		"floor":  func(a any) float64 { return math.Floor(toFloat(a)) },
+		"round":  func(a any, p int) float64 { m := math.Pow(10, float64(p)); return math.Round(toFloat(a)*m) / m },
+		"max":    func(a, b any) float64 { return math.Max(toFloat(a), toFloat(b)) },
+		"min":    func(a, b any) float64 { return math.Min(toFloat(a), toFloat(b)) },
 		"b64enc": func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) },
 		"b64dec": func(s string) string {
 			b, err := base64.StdEncoding.DecodeString(s)
@@ -182,9 +188,9 @@ func (tm *template) funcs() texttemplate.FuncMap {
 			}
 			return string(b)
 		},
-		"urlencode": url.QueryEscape,
-		"urldecode": func(s string) string { u, _ := url.QueryUnescape(s); return u },
-		"unixEpoch": func(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) },
+		"urlencode":       url.QueryEscape,
+		"urldecode":       func(s string) string { u, _ := url.QueryUnescape(s); return u },
+		"unixEpoch":       func(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) },
 		"unixEpochMillis": func(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) },
 		"unixEpochNanos":  func(t time.Time) string { return strconv.FormatInt(t.UnixNano(), 10) },
 		"date":            func(layout string, t time.Time) string { return t.Format(layout) },

@@ -1,0 +1,72 @@
+package logs
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// benchStreams builds a push of n lines over 20 services and 5 levels.
+func benchStreams(n int, base int64) []Stream {
+	levels := []string{"debug", "info", "warn", "error", "info"}
+	var streams []Stream
+	per := n / 20
+	for svc := 0; svc < 20; svc++ {
+		st := Stream{Labels: []Label{{"env", "prod"}, {"service_name", fmt.Sprintf("svc-%02d", svc)}}}
+		for i := 0; i < per; i++ {
+			lv := levels[i%5]
+			var line string
+			if i%2 == 0 {
+				line = fmt.Sprintf(`{"level":%q,"msg":"handled request","method":"GET","path":"/api/v1/items/%d","status":%d,"duration_ms":%d,"user":"u%d","trace_id":"%032x"}`, lv, i%977, 200+(i%5)*100, i%300, i%1000, i)
+			} else {
+				line = fmt.Sprintf(`%s level=%s msg="cache lookup" key=item:%d hit=%t latency=%dus caller=cache/lru.go:%d`, time.Unix(0, base).UTC().Format(time.RFC3339Nano), lv, i, i%3 == 0, i%900, i%200)
+			}
+			st.Entries = append(st.Entries, Entry{Timestamp: base + int64(i)*1000, Line: line})
+		}
+		streams = append(streams, st)
+	}
+	return streams
+}
+
+func BenchmarkAppendStreams(b *testing.B) {
+	s := openStore(b, Options{MemoryLimitBytes: 1 << 30, QueueRows: benchQueue, MaxBatchRows: benchBatch})
+	const batch = 2000
+	reqs := make([][]Stream, 16)
+	for i := range reqs {
+		reqs[i] = benchStreams(batch, time.Now().UnixNano()+int64(i)*int64(time.Second))
+	}
+	b.ResetTimer()
+	start := time.Now()
+	cpu0 := cpuTime()
+	var wg sync.WaitGroup
+	workers := benchWorkers
+	per := (b.N + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < per; i++ {
+				if _, _, err := s.AppendStreams(context.Background(), reqs[(w+i)%len(reqs)]); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	lines := float64(per * workers * batch)
+	b.ReportMetric(lines/time.Since(start).Seconds(), "lines/s")
+	b.ReportMetric((cpuTime()-cpu0).Seconds()*1e6/lines, "cpu-µs/line")
+}
+
+var benchQueue, benchBatch, benchWorkers = 600000, 250000, 16
+
+// cpuTime is the process's user+system CPU time.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
