@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+)
+
+// benchQuery is one PromQL range query of the benchmark.
+type benchQuery struct {
+	Name  string
+	Expr  string
+	Range time.Duration // ending at the last scrape of the corpus
+	Step  time.Duration
+}
+
+// queries are what dashboards and alerts over node_exporter and HTTP
+// services ask: rates, aggregations, a histogram quantile, topk, ratios. All
+// but the last cover the last hour at 15 s (Prometheus and Vigil answer them
+// from the head); the last covers 3 hours at 1 m, reaching into the
+// compacted block.
+var queries = []benchQuery{
+	{"cpu_by_mode", `sum by (mode) (rate(node_cpu_seconds_total[5m]))`, time.Hour, 15 * time.Second},
+	{"cpu_busy_top5", `topk(5, sum by (instance) (rate(node_cpu_seconds_total{mode!="idle"}[5m])))`, time.Hour, 15 * time.Second},
+	{"p99_by_handler", `histogram_quantile(0.99, sum by (le, handler) (rate(http_request_duration_seconds_bucket[5m])))`, time.Hour, 15 * time.Second},
+	{"error_ratio_by_job", `sum by (job) (rate(http_requests_total{code=~"5.."}[5m])) / sum by (job) (rate(http_requests_total[5m]))`, time.Hour, 15 * time.Second},
+	{"rps_one_handler", `rate(http_requests_total{handler="/api/checkout",code="200"}[5m])`, time.Hour, 15 * time.Second},
+	{"net_rx_top10", `topk(10, rate(node_network_receive_bytes_total{device!="lo"}[5m]))`, time.Hour, 15 * time.Second},
+	{"mem_avail_ratio", `sum by (cluster) (node_memory_MemAvailable_bytes) / sum by (cluster) (node_memory_MemTotal_bytes)`, time.Hour, 15 * time.Second},
+	{"fs_almost_full", `count by (cluster) (node_filesystem_avail_bytes / node_filesystem_size_bytes < 0.6)`, time.Hour, 15 * time.Second},
+	{"load_one_cluster", `avg_over_time(node_load1{cluster="eu-west-1a"}[5m])`, time.Hour, 15 * time.Second},
+	{"rps_by_cluster_3h", `sum by (cluster) (rate(http_request_duration_seconds_count[5m]))`, 3 * time.Hour, time.Minute},
+}
+
+// QueryOptions configure a latency run.
+type QueryOptions struct {
+	Dir    string // corpus, for the time range
+	URL    string // base URL; /api/v1/query_range is appended
+	Passes int    // independent passes, each with Reps of every query
+	Reps   int
+}
+
+// QueryResult is the latency of one query.
+type QueryResult struct {
+	Name   string `json:"name"`
+	Expr   string `json:"expr"`
+	Range  string `json:"range"`
+	Step   string `json:"step"`
+	Series int    `json:"series"`
+	Points int    `json:"points"`
+	// P50 and P99 are the medians over the passes of each pass's
+	// percentile, in seconds; Pass* are the per-pass figures.
+	P50     float64   `json:"p50_seconds"`
+	P99     float64   `json:"p99_seconds"`
+	PassP50 []float64 `json:"pass_p50_seconds"`
+	PassP99 []float64 `json:"pass_p99_seconds"`
+	Samples int       `json:"timings"`
+	Error   string    `json:"error,omitempty"`
+}
+
+// runQueries runs every query once to warm up, then Passes times Reps
+// rounds of all queries, interleaved so that a burst of noise from the rest
+// of the machine hits every query alike.
+func runQueries(ctx context.Context, opts QueryOptions) ([]QueryResult, error) {
+	m, err := readMeta(opts.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("read corpus: %w", err)
+	}
+	end := time.UnixMilli(m.EndMS())
+	client := &http.Client{Timeout: 2 * time.Minute}
+	out := make([]QueryResult, len(queries))
+	timings := make([][][]float64, len(queries)) // query, pass, rep
+	for i, q := range queries {
+		out[i] = QueryResult{Name: q.Name, Expr: q.Expr, Range: q.Range.String(), Step: q.Step.String()}
+		timings[i] = make([][]float64, opts.Passes)
+		series, points, _, err := rangeQuery(ctx, client, opts.URL, q, end)
+		if err != nil {
+			out[i].Error = err.Error()
+			continue
+		}
+		out[i].Series, out[i].Points = series, points
+	}
+	for p := 0; p < opts.Passes; p++ {
+		for r := 0; r < opts.Reps; r++ {
+			for i, q := range queries {
+				if out[i].Error != "" {
+					continue
+				}
+				_, _, d, err := rangeQuery(ctx, client, opts.URL, q, end)
+				if err != nil {
+					out[i].Error = err.Error()
+					continue
+				}
+				timings[i][p] = append(timings[i][p], d.Seconds())
+			}
+		}
+	}
+	for i := range out {
+		for _, t := range timings[i] {
+			if len(t) == 0 {
+				continue
+			}
+			out[i].PassP50 = append(out[i].PassP50, percentile(t, 50))
+			out[i].PassP99 = append(out[i].PassP99, percentile(t, 99))
+			out[i].Samples += len(t)
+		}
+		out[i].P50 = median(out[i].PassP50)
+		out[i].P99 = median(out[i].PassP99)
+	}
+	return out, nil
+}
+
+// rangeQuery runs q and returns the number of series and points in the
+// answer and the time from sending the request to reading the whole body.
+func rangeQuery(ctx context.Context, c *http.Client, base string, q benchQuery, end time.Time) (int, int, time.Duration, error) {
+	v := url.Values{}
+	v.Set("query", q.Expr)
+	v.Set("start", strconv.FormatInt(end.Add(-q.Range).Unix(), 10))
+	v.Set("end", strconv.FormatInt(end.Unix(), 10))
+	v.Set("step", strconv.FormatFloat(q.Step.Seconds(), 'f', -1, 64))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/query_range?"+v.Encode(), nil)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	start := time.Now()
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("query %s: %w", q.Name, err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	d := time.Since(start)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("query %s: read answer: %w", q.Name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, 0, 0, fmt.Errorf("query %s: %s: %.300s", q.Name, resp.Status, body)
+	}
+	var ans struct {
+		Status string `json:"status"`
+		Data   struct {
+			Result []struct {
+				Values []json.RawMessage `json:"values"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &ans); err != nil {
+		return 0, 0, 0, fmt.Errorf("query %s: decode answer: %w", q.Name, err)
+	}
+	points := 0
+	for _, r := range ans.Data.Result {
+		points += len(r.Values)
+	}
+	return len(ans.Data.Result), points, d, nil
+}
+
+// percentile is the nearest-rank percentile of xs.
+func percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	k := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[max(0, min(k, len(s)-1))]
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
