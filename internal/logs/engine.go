@@ -453,6 +453,21 @@ func (ev *evaluator) eval(ctx context.Context, e logql.SampleExpr, steps []int64
 	case *logql.RangeAggr:
 		return ev.rangeAggr(ctx, e, steps)
 	case *logql.VectorAggr:
+		if ra, ok := e.Expr.(*logql.RangeAggr); ok && e.Op == "sum" && ra.Grouping == nil && sumPushable[ra.Op] {
+			// sum by (x) (count_over_time(...)) equals counting with the
+			// samples of each group pooled: group early so a parser stage
+			// does not create a series per distinct line.
+			cp := *ra
+			cp.Grouping = e.Grouping
+			if cp.Grouping == nil {
+				cp.Grouping = &logql.Grouping{}
+			}
+			inner, err := ev.rangeAggr(ctx, &cp, steps)
+			if err != nil {
+				return nil, err
+			}
+			return vectorAggr(e, inner, len(steps)), nil
+		}
 		inner, err := ev.eval(ctx, e.Expr, steps)
 		if err != nil {
 			return nil, err
@@ -477,6 +492,10 @@ func (ev *evaluator) eval(ctx context.Context, e logql.SampleExpr, steps []int64
 	}
 	return nil, apierr.New(apierr.Invalid, "unsupported expression %s", e.String())
 }
+
+// sumPushable are the range functions whose sum over series equals the
+// function over the pooled samples.
+var sumPushable = map[string]bool{"count_over_time": true, "rate": true, "bytes_over_time": true, "bytes_rate": true, "sum_over_time": true}
 
 // sqlRangeOps can be computed from per-bucket counts and byte sums.
 var sqlRangeOps = map[string]bool{"count_over_time": true, "rate": true, "bytes_over_time": true, "bytes_rate": true, "absent_over_time": true}
