@@ -71,7 +71,8 @@ func WithAttributes(kv ...attribute.KeyValue) Option {
 // WithEndpoint sets the OTLP endpoint for all signals: a URL
 // ("http://localhost:4318", "https://otlp.example.com") or host:port.
 // Else OTEL_EXPORTER_OTLP_ENDPOINT (and the per-signal variables), else
-// localhost:4318 (HTTP) or localhost:4317 (gRPC).
+// http://localhost:4318 (HTTP) or http://localhost:4317 (gRPC), without TLS,
+// as the OpenTelemetry specification says and where vigil serve listens.
 func WithEndpoint(endpoint string) Option { return func(c *config) { c.endpoint = endpoint } }
 
 // WithProtocol selects ProtocolGRPC or ProtocolHTTP (else

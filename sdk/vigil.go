@@ -281,7 +281,15 @@ type endpoint struct {
 
 func (c *config) endpointFor(signal string) (endpoint, bool, error) {
 	if c.endpoint == "" {
-		return endpoint{}, false, nil // exporters read OTEL_EXPORTER_OTLP_* themselves
+		if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_"+strings.ToUpper(signal)+"_ENDPOINT") != "" {
+			return endpoint{}, false, nil // the exporters read the variables themselves
+		}
+		// The OpenTelemetry specification's default, which is also where
+		// Vigil listens; OTel Go's exporters would otherwise use TLS.
+		if c.protocol == ProtocolGRPC {
+			return endpoint{hostPort: "localhost:4317", insecure: true}, true, nil
+		}
+		return endpoint{hostPort: "localhost:4318", path: "/v1/" + signal, insecure: true}, true, nil
 	}
 	if !strings.Contains(c.endpoint, "://") {
 		return endpoint{hostPort: c.endpoint, path: "/v1/" + signal, insecure: c.insecure}, true, nil
