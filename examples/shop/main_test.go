@@ -11,8 +11,8 @@ import (
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	vigil "github.com/vigilhq/vigil/sdk"
 )
@@ -104,6 +104,5 @@ func TestShop(t *testing.T) {
 
 // keep wraps the in-memory exporter so that Shutdown does not clear it.
 type keep struct{ *tracetest.InMemoryExporter }
-
 
 func (keep) Shutdown(context.Context) error { return nil }
