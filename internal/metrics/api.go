@@ -101,7 +101,7 @@ func (s *Store) API(o APIOptions) http.Handler {
 		map[string]string{},
 		apiv1.GlobalURLOptions{ListenAddress: o.ListenAddress, Host: o.ListenAddress, Scheme: "http"},
 		ready,
-		adminStats{s.db},
+		adminStats{s.db, s.stats},
 		s.opts.Dir,
 		false, // admin APIs off
 		true, 1000,
@@ -166,7 +166,10 @@ func byteString(b int64) string {
 func formatInt(i int64) string { return strconv.FormatInt(i, 10) }
 
 // adminStats adapts the TSDB to the API's status endpoints.
-type adminStats struct{ db *tsdb.DB }
+type adminStats struct {
+	db    *tsdb.DB
+	stats *tsdb.DBStats
+}
 
 func (a adminStats) CleanTombstones() error { return a.db.CleanTombstones() }
 func (a adminStats) Delete(ctx context.Context, mint, maxt int64, ms ...*labels.Matcher) error {
@@ -177,7 +180,7 @@ func (a adminStats) Stats(statsByLabelName string, limit int) (*tsdb.Stats, erro
 	return a.db.Head().Stats(statsByLabelName, limit), nil
 }
 func (a adminStats) WALReplayStatus() (tsdb.WALReplayStatus, error) {
-	return tsdb.WALReplayStatus{}, nil
+	return a.stats.Head.WALReplayStatus.GetWALReplayStatus(), nil
 }
 func (a adminStats) BlockMetas() ([]tsdb.BlockMeta, error) { return a.db.BlockMetas(), nil }
 

@@ -52,6 +52,7 @@ type Store struct {
 	engine  *promql.Engine
 	limiter *Limiter
 	tracker *promql.ActiveQueryTracker
+	stats   *tsdb.DBStats
 }
 
 // Open opens (and replays the WAL of) the TSDB in opts.Dir.
@@ -92,11 +93,12 @@ func Open(opts Options) (*Store, error) {
 	to.MaxExemplars = opts.MaxExemplars
 	to.EnableExemplarStorage = true
 	to.WALCompression = compression.Snappy
-	db, err := tsdb.Open(opts.Dir, logger, opts.Registerer, to, tsdb.NewDBStats())
+	stats := tsdb.NewDBStats()
+	db, err := tsdb.Open(opts.Dir, logger, opts.Registerer, to, stats)
 	if err != nil {
 		return nil, fmt.Errorf("open tsdb %q: %w", opts.Dir, err)
 	}
-	s := &Store{opts: opts, logger: opts.Logger, db: db}
+	s := &Store{opts: opts, logger: opts.Logger, db: db, stats: stats}
 
 	s.tracker, err = promql.NewActiveQueryTracker(opts.Dir, opts.QueryMaxConcurrent, opts.Logger.With("component", "activeQueryTracker"))
 	if err != nil {
