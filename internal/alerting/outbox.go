@@ -290,6 +290,13 @@ func (o *outbox) enqueue(ctx context.Context, receiver, integration string, idx 
 // Run delivers due notifications until ctx is done, then waits for the
 // attempts in flight.
 func (o *outbox) Run(ctx context.Context) error {
+	// One process owns the outbox: leases left by a previous process (which
+	// died during an attempt) and backoffs are void after a restart, so
+	// every pending notification is due now.
+	if _, err := o.db.ExecContext(ctx, `UPDATE alerting_outbox SET next_attempt_at = ? WHERE status = 'pending' AND next_attempt_at > ?`,
+		o.nowFunc().UnixMilli(), o.nowFunc().UnixMilli()); err != nil && ctx.Err() == nil {
+		o.logger.Error("reset notification leases", "err", err)
+	}
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	defer o.wg.Wait()
@@ -348,6 +355,12 @@ func (o *outbox) deliverDue(ctx context.Context) {
 		}
 		o.busy[r.id] = true
 		o.mu.Unlock()
+		if !o.claim(ctx, r.id, cfg) {
+			o.mu.Lock()
+			delete(o.busy, r.id)
+			o.mu.Unlock()
+			continue
+		}
 		o.wg.Go(func() {
 			defer func() {
 				o.mu.Lock()
@@ -358,6 +371,26 @@ func (o *outbox) deliverDue(ctx context.Context) {
 			o.deliver(ctx, r, cfg)
 		})
 	}
+}
+
+// claim leases a due notification to this process for one attempt by
+// moving its next attempt past the attempt timeout. The list of due rows
+// may be stale (an attempt that just finished); the conditional update
+// makes sure a notification is attempted once per due time. If the process
+// dies during the attempt, the lease runs out and the notification is
+// tried again: at-least-once.
+func (o *outbox) claim(ctx context.Context, id int64, cfg Delivery) bool {
+	now := o.nowFunc()
+	res, err := o.db.ExecContext(ctx, `UPDATE alerting_outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?`,
+		now.Add(cfg.AttemptTimeout+10*time.Second).UnixMilli(), id, now.UnixMilli())
+	if err != nil {
+		if ctx.Err() == nil {
+			o.logger.Error("claim notification", "id", id, "err", err)
+		}
+		return false
+	}
+	n, _ := res.RowsAffected()
+	return n == 1
 }
 
 func (o *outbox) backoff(attempts int, cfg Delivery) time.Duration {
