@@ -102,6 +102,16 @@ func TestRemoteWriteQueryExact(t *testing.T) {
 	if tsdb.Data.HeadStats.NumSeries < 2 || len(tsdb.Data.SeriesCountByMetricName) == 0 {
 		t.Fatalf("status/tsdb: %+v", tsdb)
 	}
+	// Exemplars sent with remote write are queryable.
+	ex := Series([]string{"__name__", "http_request_duration_seconds_bucket", "le", "0.5"}, prompb.Sample{Timestamp: ms(now), Value: 3})
+	ex.Exemplars = []prompb.Exemplar{{Labels: []prompb.Label{{Name: "trace_id", Value: "4bf92f3577b34da6a3ce929d0e0e4736"}}, Value: 0.31, Timestamp: ms(now)}}
+	if c, b := v.RemoteWrite([]prompb.TimeSeries{ex}); c != 204 {
+		t.Fatalf("exemplar write: %d %s", c, b)
+	}
+	_, eb := v.Get(fmt.Sprintf("/api/v1/query_exemplars?query=http_request_duration_seconds_bucket&start=%d&end=%d", now.Add(-time.Minute).Unix(), now.Add(time.Minute).Unix()))
+	if !strings.Contains(string(eb), "4bf92f3577b34da6a3ce929d0e0e4736") {
+		t.Fatalf("query_exemplars: %s", eb)
+	}
 	code2, fb := v.Get("/api/v1/format_query?query=sum(rate(x[5m]))by(job)")
 	if code2 != 200 || !strings.Contains(string(fb), "sum by (job) (rate(x[5m]))") {
 		t.Fatalf("format_query: %d %s", code2, fb)
@@ -221,6 +231,13 @@ scrape_configs:
 		if r := v.Query(meta+`{job="static"}`, time.Now()); len(r.Data.Result) != 1 {
 			t.Fatalf("%s: %+v", meta, r)
 		}
+	}
+	var meta struct {
+		Data map[string][]struct{ Type, Help string }
+	}
+	v.GetJSON("/api/v1/metadata?metric=widget_count", &meta)
+	if len(meta.Data["widget_count"]) == 0 || meta.Data["widget_count"][0].Type != "gauge" {
+		t.Fatalf("metadata: %+v", meta)
 	}
 	var targets struct {
 		Data struct {
