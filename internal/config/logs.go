@@ -12,6 +12,7 @@ import (
 //	  retention: {max_age: 7d, max_size: 20GiB}
 //	  memory_limit: 1GiB          # DuckDB memory_limit for the log store
 //	  partition_duration: 1h      # one DuckDB file per period (retention drops whole files)
+//	  checkpoint_threshold: 256MiB # WAL size before DuckDB checkpoints
 //	  queue:  {max_records: 524288, max_batch_records: 262144}
 //	  push:   {max_request_bytes: 64MiB}
 //	  limits: {max_line_bytes: 256KiB}
@@ -22,9 +23,12 @@ type Logs struct {
 	Retention         LogsRetention `yaml:"retention"`
 	MemoryLimit       ByteSize      `yaml:"memory_limit"`
 	PartitionDuration Duration      `yaml:"partition_duration"`
-	Queue             LogsQueue     `yaml:"queue"`
-	Push              LogsPush      `yaml:"push"`
-	Limits            LogsLimits    `yaml:"limits"`
+	// CheckpointThreshold is DuckDB's checkpoint_threshold for the log
+	// store: WAL size that triggers writing to the database file.
+	CheckpointThreshold ByteSize   `yaml:"checkpoint_threshold"`
+	Queue               LogsQueue  `yaml:"queue"`
+	Push                LogsPush   `yaml:"push"`
+	Limits              LogsLimits `yaml:"limits"`
 	// StreamAttributes lists the OTLP resource attributes that become
 	// stream labels (dots become underscores), as Loki's OTLP ingestion
 	// does; the others are kept as structured metadata. Empty: Loki's
@@ -81,6 +85,9 @@ func (x *Logs) setDefaults() {
 	if x.PartitionDuration == 0 {
 		x.PartitionDuration = Duration(time.Hour)
 	}
+	if x.CheckpointThreshold == 0 {
+		x.CheckpointThreshold = 256 << 20
+	}
 	if x.Queue.MaxRecords == 0 {
 		x.Queue.MaxRecords = 524288
 	}
@@ -122,6 +129,9 @@ func (x *Logs) validate() []FieldError {
 	}
 	if x.MemoryLimit < 64<<20 {
 		errs = append(errs, FieldError{Field: "memory_limit", Msg: fmt.Sprintf("must be at least 64MiB, got %v", x.MemoryLimit)})
+	}
+	if x.CheckpointThreshold < 1<<20 {
+		errs = append(errs, FieldError{Field: "checkpoint_threshold", Msg: fmt.Sprintf("must be at least 1MiB, got %v", x.CheckpointThreshold)})
 	}
 	if x.PartitionDuration < Duration(time.Minute) {
 		errs = append(errs, FieldError{Field: "partition_duration", Msg: fmt.Sprintf("must be at least 1m, got %v", x.PartitionDuration)})

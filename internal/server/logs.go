@@ -19,6 +19,7 @@ func (s *Server) setupLogs(ctx context.Context, cfg *config.Config) error {
 		MaxAge:            lc.Retention.MaxAge.D(),
 		MaxBytes:          int64(lc.Retention.MaxSize),
 		PartitionDuration: lc.PartitionDuration.D(),
+		CheckpointBytes:   int64(lc.CheckpointThreshold),
 		QueueRows:         lc.Queue.MaxRecords,
 		MaxBatchRows:      lc.Queue.MaxBatchRecords,
 		MaxLineBytes:      int(lc.Limits.MaxLineBytes),
