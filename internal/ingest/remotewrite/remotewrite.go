@@ -44,6 +44,11 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Limits returns the limits in force (they change on reload).
 	Limits func() Limits
+	// MaxConcurrentRequests bounds requests being stored at once (default
+	// 64). Past it a request waits up to 200ms, then gets 503 with
+	// Retry-After, which every Prometheus version retries (429 is retried
+	// only with retry_on_http_429).
+	MaxConcurrentRequests int
 	// Rejected counts rejected samples by reason in the shared
 	// vigil_samples_rejected_total (limit rejections are counted by the
 	// appendable itself).
@@ -65,6 +70,7 @@ const maxAhead = 10 * time.Minute
 
 type handler struct {
 	opts     Options
+	sem      chan struct{}
 	received *prometheus.CounterVec
 	next     http.Handler
 }
@@ -80,7 +86,10 @@ func New(opts Options) http.Handler {
 	if opts.Rejected == nil {
 		opts.Rejected = func(string, int) {}
 	}
-	h := &handler{opts: opts}
+	if opts.MaxConcurrentRequests <= 0 {
+		opts.MaxConcurrentRequests = 64
+	}
+	h := &handler{opts: opts, sem: make(chan struct{}, opts.MaxConcurrentRequests)}
 	h.received = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vigil_samples_received_total",
 		Help: "Samples (floats and histograms) received, by protocol.",
@@ -100,7 +109,26 @@ func New(opts Options) http.Handler {
 	return h
 }
 
-func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.next.ServeHTTP(w, r) }
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	select {
+	case h.sem <- struct{}{}:
+	default:
+		t := time.NewTimer(200 * time.Millisecond)
+		select {
+		case h.sem <- struct{}{}:
+			t.Stop()
+		case <-t.C:
+			h.opts.Rejected("overloaded", 0)
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, fmt.Sprintf("too many concurrent remote write requests (limit %d); retry later", h.opts.MaxConcurrentRequests), http.StatusServiceUnavailable)
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+	defer func() { <-h.sem }()
+	h.next.ServeHTTP(w, r)
+}
 
 // decompress reads the snappy body within the request byte limit.
 func (h *handler) decompress(next http.Handler) http.Handler {

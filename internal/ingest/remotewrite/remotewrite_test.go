@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
+	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 	"go.uber.org/goleak"
 )
@@ -216,4 +217,31 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("server error on fuzz input: %d %s", w.Code, w.Body)
 		}
 	})
+}
+
+type blockingAppendable struct {
+	storage.AppendableV2
+	block chan struct{}
+}
+
+func (b blockingAppendable) AppenderV2(ctx context.Context) storage.AppenderV2 {
+	<-b.block
+	return b.AppendableV2.AppenderV2(ctx)
+}
+
+func TestOverloadIsRetryable(t *testing.T) {
+	db := openDB(t)
+	ba := blockingAppendable{AppendableV2: db, block: make(chan struct{})}
+	h := New(Options{Appendable: ba, MaxConcurrentRequests: 1})
+	done := make(chan *httptest.ResponseRecorder)
+	go func() { done <- send(t, h, "application/x-protobuf", v1Body(t, series("a"))) }()
+	time.Sleep(50 * time.Millisecond)
+	w := send(t, h, "application/x-protobuf", v1Body(t, series("b")))
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") == "" {
+		t.Fatalf("overload: %d %v", w.Code, w.Header())
+	}
+	close(ba.block)
+	if w := <-done; w.Code != http.StatusNoContent {
+		t.Fatalf("first: %d %s", w.Code, w.Body)
+	}
 }
