@@ -25,6 +25,9 @@ go test -run '^$' -bench "$BENCH" -benchmem -count "$COUNT" -benchtime "$BENCHTI
 (cd ../../sdk && go test -run '^$' -bench 'Sampler' -benchmem -count "$COUNT" -benchtime "$BENCHTIME" ./sampling) | tee "$sampling" >/dev/null
 
 echo
+echo "## medians and ratios (vigil/otel < 0.05 means at least 20x faster than OpenTelemetry)"
+awk -f summary.awk "$raw"
+echo
 echo "## metrics and spans: columns are libraries (vigil, otel = OpenTelemetry Go SDK, prom = client_golang)"
 go run "$BENCHSTAT" -col /lib "$raw"
 echo
