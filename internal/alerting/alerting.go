@@ -57,6 +57,9 @@ type Options struct {
 	ResendDelay time.Duration
 	// Retention of silences and notification log entries. Default 120h.
 	Retention time.Duration
+	// HistoryRetention is how long ledger events and finished outbox
+	// entries are kept. Default 30 days.
+	HistoryRetention time.Duration
 	// Config is the initial configuration.
 	Config Config
 }
@@ -108,6 +111,10 @@ func New(opts Options) (*Alerting, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.Registerer == nil {
+		// Alertmanager's packages require one; keep the metrics private.
+		opts.Registerer = prometheus.NewRegistry()
+	}
 	if opts.DataDir == "" {
 		opts.DataDir = filepath.Join("data", "alerting")
 	}
@@ -119,6 +126,9 @@ func New(opts Options) (*Alerting, error) {
 	}
 	if opts.Retention <= 0 {
 		opts.Retention = 120 * time.Hour
+	}
+	if opts.HistoryRetention <= 0 {
+		opts.HistoryRetention = 30 * 24 * time.Hour
 	}
 	logger := opts.Logger.With("component", "alerting")
 	a := &Alerting{opts: opts, logger: logger, tracker: stateTracker{states: map[string]map[model.Fingerprint]tracked{}}}
@@ -224,6 +234,7 @@ func (a *Alerting) Run(ctx context.Context) error {
 	if a.rules != nil {
 		wg.Go(a.rules.Run)
 	}
+	wg.Go(func() { a.prune(ctx) })
 	err := a.outbox.Run(ctx)
 	if a.rules != nil {
 		a.rules.Stop()
@@ -273,3 +284,30 @@ func (a *Alerting) ActiveAlertmanagers() []*url.URL {
 
 // DroppedAlertmanagers satisfies Prometheus's AlertmanagerRetriever.
 func (a *Alerting) DroppedAlertmanagers() []*url.URL { return nil }
+
+// prune deletes ledger events and finished outbox entries older than
+// HistoryRetention, hourly, so the state database stays bounded.
+func (a *Alerting) prune(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if err := a.pruneOnce(ctx, time.Now().Add(-a.opts.HistoryRetention)); err != nil && ctx.Err() == nil {
+			a.logger.Error("prune alerting history", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Alerting) pruneOnce(ctx context.Context, before time.Time) error {
+	if _, err := a.db.ExecContext(ctx, `DELETE FROM alerting_ledger WHERE ts < ?`, before.UnixMilli()); err != nil {
+		return fmt.Errorf("prune ledger: %w", err)
+	}
+	if _, err := a.db.ExecContext(ctx, `DELETE FROM alerting_outbox WHERE status != 'pending' AND updated_at < ?`, before.UnixMilli()); err != nil {
+		return fmt.Errorf("prune outbox: %w", err)
+	}
+	return nil
+}

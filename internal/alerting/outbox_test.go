@@ -161,3 +161,59 @@ func getJSON(t *testing.T, url string, v any) {
 }
 
 var _ atomic.Bool
+
+func TestEachNotificationDeliveredOnce(t *testing.T) {
+	e := newEnv(t)
+	s := newSink(t)
+	conf := strings.Replace(amWebhook(s.srv.URL), "group_by: [alertname]", "group_by: [alertname, job]", 1)
+	e.start(t, outboxRules, conf, Delivery{})
+	const n = 40
+	for i := range n {
+		e.write("up_metric", 0, "job", "j"+itoa(int64(i)))
+	}
+	waitFor(t, 10*time.Second, "all notifications", func() bool { return len(s.messages()) >= n })
+	time.Sleep(time.Second)
+	seen := map[string]int{}
+	for _, m := range s.messages() {
+		for _, a := range m.Alerts {
+			seen[a.Fingerprint]++
+		}
+	}
+	if len(seen) != n {
+		t.Fatalf("%d distinct alerts notified, want %d", len(seen), n)
+	}
+	for fp, c := range seen {
+		if c != 1 {
+			t.Fatalf("alert %s notified %d times", fp, c)
+		}
+	}
+}
+
+func TestPrune(t *testing.T) {
+	a, err := New(Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ctx := t.Context()
+	old := time.Now().Add(-48 * time.Hour).UnixMilli()
+	for _, q := range []string{
+		`INSERT INTO alerting_ledger (ts, fingerprint, kind) VALUES (` + itoa(old) + `, 'a', 'firing'), (` + itoa(time.Now().UnixMilli()) + `, 'b', 'firing')`,
+		`INSERT INTO alerting_outbox (created_at, updated_at, receiver, integration, idx, group_key, dedup_key, firing, resolved, repeat_ms, payload, status, next_attempt_at, give_up_at)
+		 VALUES (0, ` + itoa(old) + `, 'r', 'webhook', 0, 'g', 'k', '[]', '[]', 0, '{}', 'delivered', 0, 0),
+		        (0, ` + itoa(old) + `, 'r', 'webhook', 0, 'g', 'k', '[]', '[]', 0, '{}', 'pending', 0, 0)`,
+	} {
+		if _, err := a.db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := a.pruneOnce(ctx, time.Now().Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var nl, no int
+	a.db.QueryRow(`SELECT COUNT(*) FROM alerting_ledger`).Scan(&nl)
+	a.db.QueryRow(`SELECT COUNT(*) FROM alerting_outbox`).Scan(&no)
+	if nl != 1 || no != 1 {
+		t.Fatalf("after prune: %d ledger rows, %d outbox rows; want 1 and 1 (pending kept)", nl, no)
+	}
+}
