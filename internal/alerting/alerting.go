@@ -24,6 +24,7 @@ import (
 	amconfig "github.com/prometheus/alertmanager/config"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
+	commonversion "github.com/prometheus/common/version"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/rules"
@@ -60,6 +61,10 @@ type Options struct {
 	// HistoryRetention is how long ledger events and finished outbox
 	// entries are kept. Default 30 days.
 	HistoryRetention time.Duration
+	// Version is shown as the version in /alertmanager/api/v2/status
+	// (Alertmanager's API reads it from prometheus/common/version, a
+	// process-wide variable; it is set only when still empty).
+	Version string
 	// Config is the initial configuration.
 	Config Config
 }
@@ -129,6 +134,9 @@ func New(opts Options) (*Alerting, error) {
 	}
 	if opts.HistoryRetention <= 0 {
 		opts.HistoryRetention = 30 * 24 * time.Hour
+	}
+	if opts.Version != "" && commonversion.Version == "" {
+		commonversion.Version = opts.Version
 	}
 	logger := opts.Logger.With("component", "alerting")
 	a := &Alerting{opts: opts, logger: logger, tracker: stateTracker{states: map[string]map[model.Fingerprint]tracked{}}}

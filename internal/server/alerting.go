@@ -14,6 +14,7 @@ import (
 	"github.com/vigilhq/vigil/internal/alerting"
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/state"
+	"github.com/vigilhq/vigil/internal/version"
 )
 
 // setupAlerting wires the alerting feature: rules evaluated on the metrics
@@ -40,6 +41,7 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 		Queryable:   s.metrics.Queryable(),
 		Appendable:  s.metrics.Storage(),
 		ExternalURL: s.externalURL(),
+		Version:     version.Version,
 		Config:      ac,
 	})
 	if err != nil {
