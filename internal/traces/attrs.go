@@ -1,7 +1,6 @@
 package traces
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -20,10 +19,12 @@ import (
 //	attrs  = [[key, V], ...]
 //	V      = "str" | true | false | null (empty)
 //	       | {"i": 123} | {"d": 1.5} | {"d": "NaN"|"Inf"|"-Inf"}
-//	       | {"b": "<base64>"} | [V, ...] | {"m": attrs}
+//	       | {"b": "<base64>"} | {"a": [V, ...]} | {"m": attrs}
 //
-// Strings that are not valid UTF-8 are stored with U+FFFD replacements, as
-// in OTLP JSON.
+// A value is never a bare JSON array, so a key/value pair ["k",V] can only
+// follow "[" or "," where it is an element of an attribute list: tag search
+// relies on that (see tagNeedles). Strings that are not valid UTF-8 are
+// stored with U+FFFD replacements, as in OTLP JSON.
 
 func appendAttrs(b []byte, m pcommon.Map) []byte {
 	b = append(b, '[')
@@ -72,14 +73,14 @@ func appendValue(b []byte, v pcommon.Value) []byte {
 		return append(b, `"}`...)
 	case pcommon.ValueTypeSlice:
 		s := v.Slice()
-		b = append(b, '[')
+		b = append(b, `{"a":[`...)
 		for i := 0; i < s.Len(); i++ {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = appendValue(b, s.At(i))
 		}
-		return append(b, ']')
+		return append(b, ']', '}')
 	case pcommon.ValueTypeMap:
 		b = append(b, `{"m":`...)
 		b = appendAttrs(b, v.Map())
@@ -186,14 +187,6 @@ func valueFromRaw(raw any, v pcommon.Value) error {
 		v.SetStr(x)
 	case bool:
 		v.SetBool(x)
-	case []any:
-		s := v.SetEmptySlice()
-		s.EnsureCapacity(len(x))
-		for _, e := range x {
-			if err := valueFromRaw(e, s.AppendEmpty()); err != nil {
-				return err
-			}
-		}
 	case map[string]any:
 		if len(x) != 1 {
 			return errBadAttrs
@@ -246,6 +239,18 @@ func valueFromRaw(raw any, v pcommon.Value) error {
 				if err := attrsFromRaw(inner, v.SetEmptyMap()); err != nil {
 					return err
 				}
+			case "a":
+				list, ok := inner.([]any)
+				if !ok {
+					return errBadAttrs
+				}
+				s := v.SetEmptySlice()
+				s.EnsureCapacity(len(list))
+				for _, e := range list {
+					if err := valueFromRaw(e, s.AppendEmpty()); err != nil {
+						return err
+					}
+				}
 			default:
 				return errBadAttrs
 			}
@@ -256,81 +261,40 @@ func valueFromRaw(raw any, v pcommon.Value) error {
 	return nil
 }
 
-// Search text: every attribute as sep key kv value sep, so that a tag
-// filter k=v becomes one substring test. Keys and values have the two
-// separator bytes replaced, so a match is exact except for values that
-// differ only in those control bytes.
-const (
-	searchSep   = '\x1f'
-	searchKVSep = '\x1e'
-)
-
-func searchClean(b []byte, s string) []byte {
-	if strings.IndexByte(s, searchSep) < 0 && strings.IndexByte(s, searchKVSep) < 0 {
-		return append(b, s...)
+// tagNeedles returns the JSON fragments whose presence in a stored
+// attribute list means attribute k has value v, as Jaeger compares tags
+// (text): the string "v", and when v reads as one, the int, bool or double.
+// Each fragment is given after "[" and after "," (a list's first and later
+// elements), so values inside arrays never match. Keys of nested maps do
+// match, as if the map were flattened.
+func tagNeedles(k, v string) []string {
+	var vals [][]byte
+	vals = append(vals, appendJSONString(nil, v))
+	if i, err := strconv.ParseInt(v, 10, 64); err == nil {
+		vals = append(vals, strconv.AppendInt([]byte(`{"i":`), i, 10))
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == searchSep || c == searchKVSep {
-			c = ' '
+	if bv, err := strconv.ParseBool(v); err == nil && (v == "true" || v == "false") {
+		vals = append(vals, strconv.AppendBool(nil, bv))
+	}
+	if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		vals = append(vals, strconv.AppendFloat([]byte(`{"d":`), f, 'g', -1, 64))
+	}
+	key := appendJSONString(nil, k)
+	var out []string
+	for _, val := range vals {
+		if val[0] == '{' {
+			val = append(val, '}')
 		}
-		b = append(b, c)
+		frag := string(key) + "," + string(val) + "]"
+		out = append(out, "[["+frag, ",["+frag)
 	}
-	return b
+	return out
 }
 
-func appendSearchKV(b []byte, k, v string) []byte {
-	if len(b) == 0 {
-		b = append(b, searchSep)
-	}
-	b = searchClean(b, k)
-	b = append(b, searchKVSep)
-	b = searchClean(b, v)
-	return append(b, searchSep)
-}
-
-func appendSearchAttrs(b []byte, m pcommon.Map) []byte {
-	for k, v := range m.All() {
-		if v.Type() == pcommon.ValueTypeStr {
-			b = appendSearchKV(b, k, v.Str())
-		} else {
-			b = appendSearchKV(b, k, tagString(v))
-		}
-	}
-	return b
-}
-
-// searchNeedle is what a tag filter k=v looks for in the search text.
-func searchNeedle(k, v string) string {
-	b := []byte{searchSep}
-	b = searchClean(b, k)
-	b = append(b, searchKVSep)
-	b = searchClean(b, v)
-	b = append(b, searchSep)
-	return strings.ToValidUTF8(string(b), "\uFFFD")
-}
-
-// tagString is how a non-string value compares with a tag filter's value:
-// as Jaeger prints it.
-func tagString(v pcommon.Value) string {
-	switch v.Type() {
-	case pcommon.ValueTypeStr:
-		return v.Str()
-	case pcommon.ValueTypeBool:
-		return strconv.FormatBool(v.Bool())
-	case pcommon.ValueTypeInt:
-		return strconv.FormatInt(v.Int(), 10)
-	case pcommon.ValueTypeDouble:
-		return strconv.FormatFloat(v.Double(), 'g', 10, 64)
-	case pcommon.ValueTypeBytes:
-		var buf bytes.Buffer
-		for _, c := range v.Bytes().AsRaw() {
-			buf.WriteByte(hexDigits[c>>4])
-			buf.WriteByte(hexDigits[c&0xf])
-		}
-		return buf.String()
-	}
-	return v.AsString()
+// eventNameNeedle finds an event named name in a stored event list
+// ([[time, "name", attrs, dropped], ...]).
+func eventNameNeedle(name string) string {
+	return "," + string(appendJSONString(nil, name)) + ",["
 }
 
 func jsonUint(x any) (uint64, error) {

@@ -24,6 +24,7 @@ type storedSpan struct {
 	droppedEvents                              uint32
 	links                                      string
 	droppedLinks                               uint32
+	resourceID                                 uint64
 	resourceAttrs                              string
 	resourceDropped                            uint32
 	resourceSchemaURL, scopeName, scopeVersion string
@@ -38,8 +39,7 @@ func scanSpans(rows *sql.Rows, out []storedSpan) ([]storedSpan, error) {
 		if err := rows.Scan(&s.start, &s.end, &s.traceHi, &s.traceLo, &s.spanID, &s.parentSpanID,
 			&s.service, &s.name, &s.kind, &s.statusCode, &s.statusMessage, &s.traceState, &s.flags,
 			&s.attrs, &s.droppedAttrs, &s.events, &s.droppedEvents, &s.links, &s.droppedLinks,
-			&s.resourceAttrs, &s.resourceDropped, &s.resourceSchemaURL, &s.scopeName,
-			&s.scopeVersion, &s.scopeAttrs, &s.scopeDropped, &s.scopeSchemaURL); err != nil {
+			&s.resourceID, &s.scopeName, &s.scopeVersion, &s.scopeAttrs, &s.scopeDropped, &s.scopeSchemaURL); err != nil {
 			return out, fmt.Errorf("read span row: %w", err)
 		}
 		out = append(out, s)

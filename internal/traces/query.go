@@ -200,13 +200,56 @@ func (s *Store) fetch(ctx context.Context, keys []traceKey) (map[traceKey]ptrace
 		return nil, fmt.Errorf("read spans: %w", err)
 	}
 	kept := spans[:0]
+	resIDs := map[uint64]bool{}
 	for _, sp := range spans {
 		if want[traceKey{sp.traceHi, sp.traceLo}] {
 			kept = append(kept, sp)
+			resIDs[sp.resourceID] = true
 		}
+	}
+	if err := s.loadResources(ctx, kept, resIDs); err != nil {
+		return nil, err
 	}
 	_, traces, err := toTraces(kept)
 	return traces, err
+}
+
+// loadResources fills the spans' resource fields from the resources table.
+func (s *Store) loadResources(ctx context.Context, spans []storedSpan, ids map[uint64]bool) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	list := make([]string, 0, len(ids))
+	for id := range ids {
+		list = append(list, strconv.FormatUint(id, 10))
+	}
+	type res struct {
+		attrs, schema string
+		dropped       uint32
+	}
+	found := map[uint64]res{}
+	err := s.db.Query(ctx, telemetrydb.TimeRange{}, "SELECT id, any_value(attrs), any_value(dropped), any_value(schema_url) FROM {{resources}} WHERE id IN ("+strings.Join(list, ",")+") GROUP BY id", nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var id uint64
+			var r res
+			if err := rows.Scan(&id, &r.attrs, &r.dropped, &r.schema); err != nil {
+				return err
+			}
+			found[id] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read resources: %w", err)
+	}
+	for i := range spans {
+		r, ok := found[spans[i].resourceID]
+		if !ok {
+			return fmt.Errorf("resource %d of span %016x not found", spans[i].resourceID, spans[i].spanID)
+		}
+		spans[i].resourceAttrs, spans[i].resourceSchemaURL, spans[i].resourceDropped = r.attrs, r.schema, r.dropped
+	}
+	return nil
 }
 
 // FindTraces returns up to q.Limit traces, newest first, each whole.
@@ -260,9 +303,9 @@ func (s *Store) FindTraceIDs(ctx context.Context, q TraceQuery) ([]traceKey, err
 	}
 	sort.Strings(tags)
 	for _, k := range tags {
-		where = append(where, "(contains(search, ?) OR contains(resource_search, ?))")
-		n := searchNeedle(k, q.Tags[k])
-		args = append(args, n, n)
+		w, a := tagCondition(k, q.Tags[k])
+		where = append(where, w)
+		args = append(args, a...)
 	}
 	cond := ""
 	for _, w := range where {
@@ -342,4 +385,63 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 		return nil, fmt.Errorf("compute dependencies: %w", err)
 	}
 	return out, nil
+}
+
+// tagCondition is the SQL condition for a Jaeger tag filter k=v: the span's
+// attributes, its events' fields, the tags Jaeger derives from span fields,
+// or its resource's attributes.
+func tagCondition(k, v string) (string, []any) {
+	var ors []string
+	var args []any
+	needles := tagNeedles(k, v)
+	for _, n := range needles {
+		ors = append(ors, "contains(attrs, ?)", "contains(events, ?)")
+		args = append(args, n, n)
+	}
+	switch k {
+	case "event":
+		ors = append(ors, "contains(events, ?)")
+		args = append(args, eventNameNeedle(v))
+	case "span.kind":
+		for kind := ptrace.SpanKindUnspecified; kind <= ptrace.SpanKindConsumer; kind++ {
+			if jaegerSpanKind(kind) == v && v != "" {
+				ors = append(ors, "kind = ?")
+				args = append(args, uint8(kind))
+			}
+		}
+	case "error":
+		switch v {
+		case "true":
+			ors = append(ors, "status_code = ?")
+			args = append(args, uint8(ptrace.StatusCodeError))
+		}
+	case "otel.status_code":
+		switch v {
+		case "OK":
+			ors = append(ors, "status_code = ?")
+			args = append(args, uint8(ptrace.StatusCodeOk))
+		case "ERROR":
+			ors = append(ors, "status_code = ?")
+			args = append(args, uint8(ptrace.StatusCodeError))
+		}
+	case "otel.status_description":
+		ors = append(ors, "status_message = ?")
+		args = append(args, v)
+	case "otel.scope.name":
+		ors = append(ors, "scope_name = ?")
+		args = append(args, v)
+	case "otel.scope.version":
+		ors = append(ors, "scope_version = ?")
+		args = append(args, v)
+	case "w3c.tracestate":
+		ors = append(ors, "trace_state = ?")
+		args = append(args, v)
+	}
+	var res []string
+	for _, n := range needles {
+		res = append(res, "contains(attrs, ?)")
+		args = append(args, n)
+	}
+	ors = append(ors, "resource_id IN (SELECT id FROM {{resources}} WHERE "+strings.Join(res, " OR ")+")")
+	return "(" + strings.Join(ors, " OR ") + ")", args
 }

@@ -3,6 +3,7 @@ package traces
 import (
 	"database/sql/driver"
 	"encoding/binary"
+	"hash/fnv"
 	"strings"
 	"unicode/utf8"
 
@@ -12,12 +13,14 @@ import (
 	"github.com/vigilhq/vigil/internal/telemetrydb"
 )
 
-// The spans table keeps every OTLP field; resource and scope are repeated
-// per span (DuckDB's dictionary compression makes that cheap) so one row
-// is one self-contained span. trace_index has one row per trace per
-// request and lets a trace-by-ID lookup find the time range to read.
+// The spans table keeps every OTLP field of a span and its scope; the
+// resource, usually the same for thousands of spans, is stored once per
+// request in resources and referenced by a hash (resource_id). trace_index
+// has one row per trace per request and lets a trace-by-ID lookup find the
+// time range to read. Attributes, events and links are typed JSON (see
+// attrs.go); tag search looks for exact JSON fragments in them.
 var migrations = []telemetrydb.Migration{
-	{Version: 1, Name: "spans and trace_index", SQL: `
+	{Version: 1, Name: "spans, resources and trace_index", SQL: `
 CREATE TABLE spans (
 	start_ns BIGINT NOT NULL,
 	end_ns BIGINT NOT NULL,
@@ -39,16 +42,19 @@ CREATE TABLE spans (
 	dropped_events UINTEGER NOT NULL,
 	links VARCHAR NOT NULL,
 	dropped_links UINTEGER NOT NULL,
-	resource_attrs VARCHAR NOT NULL,
-	resource_dropped UINTEGER NOT NULL,
-	resource_schema_url VARCHAR NOT NULL,
+	resource_id UBIGINT NOT NULL,
 	scope_name VARCHAR NOT NULL,
 	scope_version VARCHAR NOT NULL,
 	scope_attrs VARCHAR NOT NULL,
 	scope_dropped UINTEGER NOT NULL,
-	scope_schema_url VARCHAR NOT NULL,
-	search VARCHAR NOT NULL,
-	resource_search VARCHAR NOT NULL
+	scope_schema_url VARCHAR NOT NULL
+);
+CREATE TABLE resources (
+	first_ns BIGINT NOT NULL,
+	id UBIGINT NOT NULL,
+	attrs VARCHAR NOT NULL,
+	dropped UINTEGER NOT NULL,
+	schema_url VARCHAR NOT NULL
 );
 CREATE TABLE trace_index (
 	min_start_ns BIGINT NOT NULL,
@@ -60,14 +66,15 @@ CREATE TABLE trace_index (
 
 var tables = []telemetrydb.Table{
 	{Name: "spans", TimeColumn: "start_ns"},
+	{Name: "resources", TimeColumn: "first_ns"},
 	{Name: "trace_index", TimeColumn: "min_start_ns"},
 }
 
 // spanColumns lists the spans columns a read needs, in scan order.
 const spanColumns = `start_ns, end_ns, trace_hi, trace_lo, span_id, parent_span_id, service, name, kind,
 	status_code, status_message, trace_state, flags, attrs, dropped_attrs, events, dropped_events,
-	links, dropped_links, resource_attrs, resource_dropped, resource_schema_url, scope_name,
-	scope_version, scope_attrs, scope_dropped, scope_schema_url`
+	links, dropped_links, resource_id, scope_name, scope_version, scope_attrs, scope_dropped,
+	scope_schema_url`
 
 func traceIDParts(id pcommon.TraceID) (hi, lo uint64) {
 	return binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:])
@@ -98,8 +105,9 @@ func validUTF8(s string) string {
 
 // resourceRow is what every span of one resource shares.
 type resourceRow struct {
-	service, attrs, schemaURL, search string
-	dropped                           uint32
+	id                        uint64
+	service, attrs, schemaURL string
+	dropped                   uint32
 }
 
 func newResourceRow(rs ptrace.ResourceSpans) resourceRow {
@@ -108,13 +116,19 @@ func newResourceRow(rs ptrace.ResourceSpans) resourceRow {
 	if v, ok := res.Attributes().Get("service.name"); ok {
 		service = v.AsString()
 	}
-	return resourceRow{
+	r := resourceRow{
 		service:   validUTF8(service),
 		attrs:     string(appendAttrs(nil, res.Attributes())),
 		schemaURL: validUTF8(rs.SchemaUrl()),
-		search:    validUTF8(string(appendSearchAttrs(nil, res.Attributes()))),
 		dropped:   res.DroppedAttributesCount(),
 	}
+	h := fnv.New64a()
+	h.Write([]byte(r.attrs))
+	h.Write([]byte{0})
+	h.Write([]byte(r.schemaURL))
+	h.Write([]byte{0, byte(r.dropped), byte(r.dropped >> 8), byte(r.dropped >> 16), byte(r.dropped >> 24)})
+	r.id = h.Sum64()
+	return r
 }
 
 // noServiceName is Jaeger's name for spans whose resource has no service.name.
@@ -143,13 +157,15 @@ func spanRow(s ptrace.Span, r *resourceRow, sc *scopeRow, buf []byte) ([]driver.
 
 	buf = appendAttrs(buf[:0], s.Attributes())
 	attrs := string(buf)
-	buf = appendEvents(buf[:0], s.Events())
-	events := string(buf)
-	buf = appendLinks(buf[:0], s.Links())
-	links := string(buf)
-	buf = appendSpanSearch(buf[:0], s, sc)
-	search := validUTF8(string(buf))
-
+	events, links := "[]", "[]"
+	if s.Events().Len() > 0 {
+		buf = appendEvents(buf[:0], s.Events())
+		events = string(buf)
+	}
+	if s.Links().Len() > 0 {
+		buf = appendLinks(buf[:0], s.Links())
+		links = string(buf)
+	}
 	return []driver.Value{
 		start, end, end - start,
 		hi, lo, spanIDUint(s.SpanID()), spanIDUint(s.ParentSpanID()),
@@ -159,48 +175,9 @@ func spanRow(s ptrace.Span, r *resourceRow, sc *scopeRow, buf []byte) ([]driver.
 		attrs, s.DroppedAttributesCount(),
 		events, s.DroppedEventsCount(),
 		links, s.DroppedLinksCount(),
-		r.attrs, r.dropped, r.schemaURL,
+		r.id,
 		sc.name, sc.version, sc.attrs, sc.dropped, sc.schemaURL,
-		search, r.search,
 	}, buf
-}
-
-// appendSpanSearch indexes what Jaeger's tag search sees on a span: its
-// attributes, the tags Jaeger derives (span.kind, otel.status_code, error,
-// otel.scope.*), and its events' fields.
-func appendSpanSearch(b []byte, s ptrace.Span, sc *scopeRow) []byte {
-	b = appendSearchAttrs(b, s.Attributes())
-	if k := jaegerSpanKind(s.Kind()); k != "" {
-		b = appendSearchKV(b, "span.kind", k)
-	}
-	switch s.Status().Code() {
-	case ptrace.StatusCodeError:
-		b = appendSearchKV(b, "otel.status_code", "ERROR")
-		b = appendSearchKV(b, "error", "true")
-	case ptrace.StatusCodeOk:
-		b = appendSearchKV(b, "otel.status_code", "OK")
-	}
-	if m := s.Status().Message(); m != "" {
-		b = appendSearchKV(b, "otel.status_description", m)
-	}
-	if sc.name != "" {
-		b = appendSearchKV(b, "otel.scope.name", sc.name)
-	}
-	if sc.version != "" {
-		b = appendSearchKV(b, "otel.scope.version", sc.version)
-	}
-	evs := s.Events()
-	for i := 0; i < evs.Len(); i++ {
-		e := evs.At(i)
-		if e.Name() != "" {
-			b = appendSearchKV(b, "event", e.Name())
-		}
-		b = appendSearchAttrs(b, e.Attributes())
-	}
-	if len(b) == 0 {
-		b = append(b, searchSep)
-	}
-	return b
 }
 
 // events = [[time_ns, name, attrs, dropped], ...]

@@ -160,10 +160,13 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 	index := map[traceKey]bounds{}
 	var badTrace, badSpan int64
 	var buf []byte
+	var resources [][]driver.Value
+	seenRes := map[uint64]bool{}
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
 		res := newResourceRow(rs)
+		firstNs := int64(-1)
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
@@ -185,12 +188,19 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 				hi, lo := traceIDParts(sp.TraceID())
 				tk := traceKey{hi, lo}
 				st := int64(sp.StartTimestamp())
+				if firstNs < 0 || st < firstNs {
+					firstNs = st
+				}
 				if b, ok := index[tk]; ok {
 					index[tk] = bounds{min(b.lo, st), max(b.hi, st)}
 				} else {
 					index[tk] = bounds{st, st}
 				}
 			}
+		}
+		if firstNs >= 0 && !seenRes[res.id] {
+			seenRes[res.id] = true
+			resources = append(resources, []driver.Value{firstNs, res.id, res.attrs, res.dropped, res.schemaURL})
 		}
 	}
 	rejected := badTrace + badSpan
@@ -207,7 +217,9 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 	for tk, b := range index {
 		idx = append(idx, []driver.Value{b.lo, b.hi, tk.hi, tk.lo})
 	}
-	err := s.db.Append(ctx, telemetrydb.Rows{Table: "spans", Values: spans}, telemetrydb.Rows{Table: "trace_index", Values: idx})
+	err := s.db.Append(ctx, telemetrydb.Rows{Table: "spans", Values: spans},
+		telemetrydb.Rows{Table: "resources", Values: resources},
+		telemetrydb.Rows{Table: "trace_index", Values: idx})
 	if err != nil {
 		s.m.rejected.WithLabelValues(string(apierr.CodeOf(err))).Add(float64(len(spans)))
 		if apierr.CodeOf(err) == apierr.Internal {

@@ -456,3 +456,37 @@ func TestOTLPJSONEndpoint(t *testing.T) {
 		t.Fatalf("OTLP JSON differs:\n%s", diff)
 	}
 }
+
+func TestTagNeedles(t *testing.T) {
+	m := pcommon.NewMap()
+	m.PutStr("http.method", "GET")
+	m.PutInt("code", 500)
+	m.PutBool("ok", true)
+	m.PutDouble("ratio", 0.25)
+	sl := m.PutEmptySlice("list")
+	sl.AppendEmpty().SetStr("k")
+	sl.AppendEmpty().SetStr("v")
+	m.PutEmptyMap("nested").PutStr("inner", "x")
+	stored := string(appendAttrs(nil, m))
+	f := func(k, v string, want bool) {
+		t.Helper()
+		got := false
+		for _, n := range tagNeedles(k, v) {
+			got = got || strings.Contains(stored, n)
+		}
+		if got != want {
+			t.Errorf("tag %s=%s matches %v, want %v (stored %s)", k, v, got, want, stored)
+		}
+	}
+	f("http.method", "GET", true)
+	f("http.method", "GE", false)
+	f("http.method", "get", false)
+	f("code", "500", true)
+	f("code", "50", false)
+	f("ok", "true", true)
+	f("ok", "false", false)
+	f("ratio", "0.25", true)
+	f("k", "v", false)    // an array value ["k","v"] is not a tag k=v
+	f("inner", "x", true) // nested keys match as if flattened
+	f("list", "k", false)
+}
