@@ -281,30 +281,32 @@ func (ev *evaluator) logQuery(ctx context.Context, le *logql.LogExpr) (*Result, 
 	pipe := logql.NewPipeline(f.rest)
 	lbs := logql.NewLabels()
 	md := map[string]string{}
-	// Fetch limit rows when everything was pushed down; otherwise fetch more
-	// until enough lines survive the Go stages or the rows run out.
-	fetch := limit
-	if len(f.rest) > 0 {
-		fetch = limit * 4
-	}
-	for {
-		byKey := map[string]*LogStream{}
-		var order_ []string
-		n := 0
-		got := 0
-		var r row
-		sqlText := "SELECT " + rowColumns + " FROM {{logs}} WHERE " + f.whereSQL() + " ORDER BY ts " + order + " LIMIT " + strconv.Itoa(fetch)
-		err := ev.s.db.Query(ctx, telemetrydb.TimeRange{From: from, To: to}, sqlText, f.args, func(rows *sql.Rows) error {
+	byKey := map[string]*LogStream{}
+	var keys []string
+	n := 0
+	var r row
+	// Scan time windows from the end the direction starts at, growing 4x
+	// each time, until limit lines are found: a filter that matches often
+	// is answered from the newest data without reading the whole range.
+	width := max((to-from)/64, int64(time.Minute))
+	lo, hi := from, to
+	for n < limit && lo < hi {
+		wFrom, wTo := max(lo, hi-width), hi
+		if q.Direction == Forward {
+			wFrom, wTo = lo, min(hi, lo+width)
+		}
+		args := append([]any{wFrom, wTo}, f.args[2:]...)
+		sqlText := "SELECT " + rowColumns + " FROM {{logs}} WHERE " + f.whereSQL() + " ORDER BY ts " + order
+		if len(f.rest) == 0 {
+			sqlText += " LIMIT " + strconv.Itoa(limit-n)
+		}
+		err := ev.s.db.Query(ctx, telemetrydb.TimeRange{From: wFrom, To: wTo}, sqlText, args, func(rows *sql.Rows) error {
 			for rows.Next() {
 				if err := r.scan(rows); err != nil {
 					return err
 				}
-				got++
 				ev.stats.LinesProcessed++
 				ev.stats.BytesProcessed += int64(len(r.line))
-				if n >= limit {
-					continue
-				}
 				st := ev.s.streamByID(r.streamID)
 				if st == nil {
 					continue
@@ -323,27 +325,33 @@ func (ev *evaluator) logQuery(ctx context.Context, le *logql.LogExpr) (*Result, 
 					}
 					ls = &LogStream{Labels: m}
 					byKey[key] = ls
-					order_ = append(order_, key)
+					keys = append(keys, key)
 				}
 				ls.Entries = append(ls.Entries, LogEntry{Timestamp: r.ts, Line: line})
 				n++
+				if n >= limit {
+					return nil // closing the rows stops the scan
+				}
 			}
 			return nil
 		})
 		if err != nil {
 			return nil, err
 		}
-		if n >= limit || got < fetch || fetch >= 1<<24 {
-			sort.Strings(order_)
-			for _, k := range order_ {
-				res.Streams = append(res.Streams, *byKey[k])
-			}
-			res.Stats.Entries = n
-			ev.stats.Entries = n
-			return res, nil
+		if q.Direction == Forward {
+			lo = wTo
+		} else {
+			hi = wFrom
 		}
-		fetch *= 8
+		width *= 4
 	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		res.Streams = append(res.Streams, *byKey[k])
+	}
+	res.Stats.Entries = n
+	ev.stats.Entries = n
+	return res, nil
 }
 
 // ---- metric queries ----
@@ -547,8 +555,14 @@ func (ev *evaluator) rangeSQL(ctx context.Context, e *logql.RangeAggr, f *sqlFil
 	if nb > 2_000_000 {
 		return ev.rangeGo(ctx, e, f, steps, from, to)
 	}
-	sqlText := fmt.Sprintf("SELECT stream_id, level, (%d - ts) // %d AS k, count(*), sum(strlen(line)) FROM {{logs}} WHERE %s GROUP BY ALL",
-		to, w, f.whereSQL())
+	// Only byte-counting functions read the line column: it is by far the
+	// largest, and counting rows needs just ts, stream_id and level.
+	bytesExpr := "0"
+	if e.Op == "bytes_over_time" || e.Op == "bytes_rate" {
+		bytesExpr = "sum(strlen(line))"
+	}
+	sqlText := fmt.Sprintf("SELECT stream_id, level, (%d - ts) // %d AS k, count(*), %s FROM {{logs}} WHERE %s GROUP BY stream_id, level, k",
+		to, w, bytesExpr, f.whereSQL())
 	type bucketSeries struct {
 		labels map[string]string
 		cnt    map[int64]float64

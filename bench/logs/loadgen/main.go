@@ -307,13 +307,15 @@ func tail(args []string) error {
 			}
 		}()
 	default:
+		// The response headers may come only with the first line: read in
+		// the background.
 		req, _ := http.NewRequestWithContext(ctx, "GET", *base+"/select/logsql/tail?query="+url.QueryEscape(`{service_name="tailbench"}`), nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
 		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return
+			}
+			defer resp.Body.Close()
 			sc := bufio.NewScanner(resp.Body)
 			for sc.Scan() {
 				got <- sc.Text()

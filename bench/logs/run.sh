@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# Logs benchmark: Vigil and VictoriaLogs side by side, same machine, same run.
+#
+#   bench/logs/run.sh            # DURATION=30s TOTAL=10000000 WORKERS=4 BATCH=2000 REPS=7
+#
+# For each server (fresh data directory each phase):
+#   1. sustained push of pre-encoded snappy-protobuf Loki batches (2000
+#      realistic JSON/plain lines of 100-300 bytes, 20 services, 5 levels) for
+#      DURATION with WORKERS concurrent pushers; a line counts only when its
+#      request was acknowledged (durable for Vigil: group-committed);
+#      CPU seconds of the server per million lines and peak RSS;
+#   2. a data set of TOTAL lines spread over the last 24h, then bytes on disk
+#      per line after a clean stop, and p50/p99 over REPS runs of: a line
+#      filter for a rare word, a count by service over 5m steps, the Grafana
+#      log-volume query; and the live-tail delay (20 samples).
+# Prints one JSON line per figure to stdout and a summary table at the end.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+DURATION="${DURATION:-30s}"
+TOTAL="${TOTAL:-10000000}"
+WORKERS="${WORKERS:-4}"
+BATCH="${BATCH:-2000}"
+REPS="${REPS:-7}"
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/vigil-logs-bench.XXXXXX")"
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "# nproc=$(nproc) cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)\" load=\"$(cut -d' ' -f1-3 /proc/loadavg)\" date=$(date -u +%FT%TZ)" >&2
+(cd "$ROOT" && go build -o "$WORK/vigil" ./cmd/vigil && go build -o "$WORK/loadgen" ./bench/logs/loadgen)
+VLOGS="$("$ROOT/bench/peers/victorialogs.sh")"
+LG="$WORK/loadgen"
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+hz() { getconf CLK_TCK; }
+wait_http() { for _ in $(seq 1 300); do curl -sf -o /dev/null "$1" && return 0; sleep 0.2; done; echo "server at $1 did not come up" >&2; return 1; }
+
+start() { # name dir -> sets SRV_PID BASE PUSH
+	local name=$1 dir=$2 p
+	p=$(port)
+	BASE="http://127.0.0.1:$p"
+	if [ "$name" = vigil ]; then
+		"$WORK/vigil" serve --data-dir "$dir" --http-addr "127.0.0.1:$p" --otlp-grpc-addr "127.0.0.1:$(port)" --otlp-http-addr "127.0.0.1:$(port)" >"$dir.log" 2>&1 &
+		SRV_PID=$!
+		PUSH="$BASE/loki/api/v1/push"
+		wait_http "$BASE/readyz"
+	else
+		"$VLOGS" -storageDataPath "$dir" -httpListenAddr "127.0.0.1:$p" -retentionPeriod 30d >"$dir.log" 2>&1 &
+		SRV_PID=$!
+		PUSH="$BASE/insert/loki/api/v1/push"
+		wait_http "$BASE/health"
+	fi
+	PIDS+=("$SRV_PID")
+}
+stop() { kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true; }
+
+declare -A R
+for name in vigil victorialogs; do
+	# Phase 1: sustained throughput.
+	start $name "$WORK/$name-push"
+	c0=$(cpu_ticks "$SRV_PID")
+	out=$("$LG" push -url "$PUSH" -workers "$WORKERS" -batch "$BATCH" -duration "$DURATION")
+	c1=$(cpu_ticks "$SRV_PID")
+	rss=$(awk '/VmHWM/{print $2}' "/proc/$SRV_PID/status")
+	stop
+	lines=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["lines"])')
+	lps=$(echo "$out" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["lines_per_second"]))')
+	cpu=$(python3 -c "print(round(($c1-$c0)/$(hz)/($lines/1e6), 2))")
+	R[$name.lps]=$lps; R[$name.cpu]=$cpu; R[$name.rss]=$((rss/1024))
+	echo "{\"server\":\"$name\",\"phase\":\"push\",\"result\":$out,\"cpu_s_per_million\":$cpu,\"peak_rss_mib\":$((rss/1024))}"
+
+	# Phase 2: the 10M-line data set and queries.
+	start $name "$WORK/$name-data"
+	out=$("$LG" load -url "$PUSH" -workers "$WORKERS" -batch "$BATCH" -total "$TOTAL" -spread 24h)
+	echo "{\"server\":\"$name\",\"phase\":\"load\",\"result\":$out}"
+	if [ $name = vigil ]; then
+		Q="$BASE/loki/api/v1/query_range"
+		filter='{env="prod"} |= "needle"'
+		count='sum by (service_name) (count_over_time({env="prod"}[5m]))'
+		volume='sum by (level, detected_level) (count_over_time({env="prod"} | drop __error__ [5m]))'
+		"$LG" query -url "$Q" -n 1 -q "$filter" >/dev/null # warm the caches once, as for both
+		fq=("$LG" query -url "$Q" -n "$REPS" -q "$filter")
+		cq=("$LG" query -url "$Q" -n "$REPS" -step 5m -q "$count")
+		vq=("$LG" query -url "$Q" -n "$REPS" -step 5m -q "$volume")
+	else
+		curl -sf "$BASE/internal/force_flush" >/dev/null || true
+		sleep 2
+		filter='{env="prod"} needle'
+		count='{env="prod"} | stats by (service_name) count()'
+		volume='{env="prod"} | stats by (level) count()'
+		"$LG" query -url "$BASE/select/logsql/query" -n 1 -q "$filter" >/dev/null
+		fq=("$LG" query -url "$BASE/select/logsql/query" -n "$REPS" -q "$filter")
+		cq=("$LG" query -url "$BASE/select/logsql/stats_query_range" -n "$REPS" -step 5m -q "$count")
+		vq=("$LG" query -url "$BASE/select/logsql/stats_query_range" -n "$REPS" -step 5m -q "$volume")
+	fi
+	for q in fq cq vq; do
+		declare -n cmd=$q
+		out=$("${cmd[@]}")
+		echo "{\"server\":\"$name\",\"phase\":\"query\",\"result\":$out}"
+		R[$name.$q]=$(echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.0f / %.0f" % (d["p50_ms"], d["p99_ms"]))')
+	done
+	kind=loki; [ $name = victorialogs ] && kind=vlogs
+	out=$("$LG" tail -url "$BASE" -push "$PUSH" -kind $kind -n 20)
+	echo "{\"server\":\"$name\",\"phase\":\"tail\",\"result\":$out}"
+	R[$name.tail]=$(echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.0f / %.0f" % (d["p50_ms"], d["p99_ms"]))')
+	stop
+	bytes=$(du -sb "$WORK/$name-data" | cut -f1)
+	R[$name.bpl]=$(python3 -c "print(round($bytes/$TOTAL, 1))")
+	echo "{\"server\":\"$name\",\"phase\":\"disk\",\"bytes\":$bytes,\"bytes_per_line\":${R[$name.bpl]}}"
+done
+
+{
+	echo
+	echo "| figure | Vigil | VictoriaLogs |"
+	echo "|---|---|---|"
+	echo "| sustained push, lines/s (acknowledged) | ${R[vigil.lps]} | ${R[victorialogs.lps]} |"
+	echo "| server CPU seconds per million lines | ${R[vigil.cpu]} | ${R[victorialogs.cpu]} |"
+	echo "| peak RSS during push, MiB | ${R[vigil.rss]} | ${R[victorialogs.rss]} |"
+	echo "| bytes on disk per line ($TOTAL lines) | ${R[vigil.bpl]} | ${R[victorialogs.bpl]} |"
+	echo "| line filter, p50 / p99 ms | ${R[vigil.fq]} | ${R[victorialogs.fq]} |"
+	echo "| count by service [5m] over 24h, p50 / p99 ms | ${R[vigil.cq]} | ${R[victorialogs.cq]} |"
+	echo "| Grafana log-volume query, p50 / p99 ms | ${R[vigil.vq]} | ${R[victorialogs.vq]} |"
+	echo "| live-tail delay, p50 / p99 ms | ${R[vigil.tail]} | ${R[victorialogs.tail]} |"
+	python3 -c "print('| throughput ratio Vigil / VictoriaLogs | %.2f | |' % (${R[vigil.lps]}/${R[victorialogs.lps]}))"
+} >&2
