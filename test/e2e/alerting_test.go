@@ -397,6 +397,32 @@ func TestAlerting(t *testing.T) {
 		}
 	})
 
+	t.Run("alert posted with amtool (API v2 POST)", func(t *testing.T) {
+		if out, err := RunCmd(t, 30*time.Second, amtool, amURL, "alert", "add", "alertname=External", "source=amtool", "--annotation=summary=posted"); err != nil {
+			t.Fatalf("amtool alert add: %v %s", err, out)
+		}
+		Eventually(t, 20*time.Second, func() error {
+			if len(hook.webhooks("External", "firing")) == 0 {
+				return fmt.Errorf("posted alert not notified")
+			}
+			return nil
+		})
+		fp, _ := amAlert(t, v, "External")
+		if k := ledgerKinds(ledgerOf(t, v, fp)); !regexp.MustCompile(`^received,routed,enqueued,delivered`).MatchString(k) {
+			t.Fatalf("ledger: %s", k)
+		}
+		var groups []map[string]any
+		v.GetJSON("/alertmanager/api/v2/alerts/groups", &groups)
+		if len(groups) < 3 {
+			t.Fatalf("alerts/groups: %d groups", len(groups))
+		}
+		var receivers []map[string]any
+		v.GetJSON("/alertmanager/api/v2/receivers", &receivers)
+		if len(receivers) != 6 {
+			t.Fatalf("receivers: %v", receivers)
+		}
+	})
+
 	t.Run("prometheus rules and alerts API", func(t *testing.T) {
 		var rules struct {
 			Data struct {
