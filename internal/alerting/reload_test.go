@@ -1,0 +1,86 @@
+package alerting
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestApplyConfigBadInputChangesNothing(t *testing.T) {
+	e := newEnv(t)
+	s := newSink(t)
+	a, _ := e.start(t, testRules, amWebhook(s.srv.URL), Delivery{})
+	before := a.router.cfg.Load()
+	bad := filepath.Join(e.dir, "bad.yml")
+	os.WriteFile(bad, []byte("groups:\n  - name: g\n    rules:\n      - alert: X\n        expr: up ==\n"), 0o644)
+	good := filepath.Join(e.dir, "rules.yml")
+	f := func(c Config, want string) {
+		t.Helper()
+		err := a.ApplyConfig(c)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("err = %v, want %q", err, want)
+		}
+		if a.router.cfg.Load() != before {
+			t.Fatal("routing config changed by a failed apply")
+		}
+		if n := len(a.Rules().RuleGroups()); n != 1 || a.Rules().RuleGroups()[0].File() != good {
+			t.Fatalf("rule groups changed by a failed apply: %d", n)
+		}
+	}
+	f(Config{RuleFiles: []string{good, bad}, Alertmanager: amConf(t, amWebhook(s.srv.URL))}, "parse error")
+	withTmpl := amConf(t, amWebhook(s.srv.URL))
+	os.WriteFile(filepath.Join(e.dir, "bad.tmpl"), []byte(`{{ define "x" }}{{ .Nope `), 0o644)
+	withTmpl.Templates = []string{filepath.Join(e.dir, "bad.tmpl")}
+	f(Config{RuleFiles: []string{good}, Alertmanager: withTmpl}, "template")
+	// A good config applies.
+	if err := a.ApplyConfig(Config{RuleFiles: []string{good}, EvaluationInterval: time.Second, Alertmanager: amConf(t, amWebhook(s.srv.URL))}); err != nil {
+		t.Fatal(err)
+	}
+	if a.router.cfg.Load() == before {
+		t.Fatal("good config not applied")
+	}
+}
+
+func TestTimeMutedAndSilencedInLedger(t *testing.T) {
+	e := newEnv(t)
+	s := newSink(t)
+	conf := `route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 100ms
+  group_interval: 300ms
+  routes:
+    - matchers: [job="muted"]
+      receiver: hook
+      mute_time_intervals: [always]
+time_intervals:
+  - name: always
+    time_intervals: [{times: [{start_time: "00:00", end_time: "24:00"}]}]
+receivers:
+  - name: hook
+    webhook_configs: [{url: ` + s.srv.URL + `}]
+`
+	a, _ := e.start(t, outboxRules, conf, Delivery{})
+	e.write("up_metric", 0, "job", "muted")
+	var fp string
+	waitFor(t, 10*time.Second, "time_muted in ledger", func() bool {
+		evs, _ := a.ledger.query(t.Context(), LedgerQuery{Kind: KindTimeMuted})
+		if len(evs) > 0 {
+			fp = evs[0].Fingerprint
+		}
+		return len(evs) > 0
+	})
+	time.Sleep(500 * time.Millisecond)
+	if len(s.messages()) != 0 {
+		t.Fatalf("muted alert notified: %+v", s.messages())
+	}
+	if k := kinds(history(t, a, fp)); !strings.HasPrefix(k, "firing,time_muted") {
+		t.Fatalf("ledger = %s", k)
+	}
+	// Recorded once, not at every group_interval.
+	if k := kinds(history(t, a, fp)); strings.Count(k, "time_muted") != 1 {
+		t.Fatalf("ledger = %s", k)
+	}
+}
