@@ -33,6 +33,12 @@ var otelAttrs = []attribute.KeyValue{
 
 func run(b *testing.B, parallel bool, f func()) {
 	b.ReportAllocs()
+	start := cpuTime()
+	defer func() {
+		if start > 0 {
+			b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+		}
+	}()
 	if parallel {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {

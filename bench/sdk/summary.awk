@@ -1,53 +1,45 @@
-# Prints medians per benchmark and library from `go test -bench` output with
-# sub-benchmarks named lib=..., and the ratios the SDK's targets are stated
-# in: vigil/otel and vigil/prom (and, for spans, each pipeline over OTel's
-# default).
+# Summarizes `go test -bench` output whose sub-benchmarks are named
+# lib=...: the median of each metric per benchmark and library, and the
+# ratios to OpenTelemetry (lib=otel) and client_golang (lib=prom) of the same
+# benchmark. ns/op is wall-clock; cpu-ns/op is CPU time per operation, the
+# steadier figure on a shared machine.
 /^Benchmark/ {
 	name = $1
 	sub(/-[0-9]+$/, "", name)
-	n = split(name, parts, "/lib=")
-	if (n != 2) next
+	if (split(name, parts, "/lib=") != 2) next
 	bench = parts[1]; sub(/^Benchmark/, "", bench); lib = parts[2]
 	key = bench SUBSEP lib
-	ns[key, ++cnt[key]] = $3
-	for (i = 4; i <= NF; i++) {
-		if ($(i+1) == "allocs/op") allocs[key] = $i
+	if (!(key in nrun)) { order[++nk] = key }
+	r = ++nrun[key]
+	for (i = 3; i < NF; i++) {
+		unit = $(i + 1)
+		if (unit == "ns/op" || unit == "cpu-ns/op" || unit == "allocs/op") val[key, unit, r] = $i
 	}
-	if (!(bench in seen)) { seen[bench] = 1; order[++nb] = bench }
-	libs[lib] = 1
 }
-function median(key,   c, i, j, t, a) {
-	c = cnt[key]
-	if (c == 0) return ""
-	for (i = 1; i <= c; i++) a[i] = ns[key, i] + 0
-	for (i = 1; i <= c; i++) for (j = i + 1; j <= c; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-	if (c % 2) return a[(c + 1) / 2]
-	return (a[c / 2] + a[c / 2 + 1]) / 2
+function median(key, unit,   c, i, j, t, a, n) {
+	c = nrun[key]; n = 0
+	for (i = 1; i <= c; i++) if ((key, unit, i) in val) a[++n] = val[key, unit, i] + 0
+	if (n == 0) return -1
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	if (n % 2) return a[(n + 1) / 2]
+	return (a[n / 2] + a[n / 2 + 1]) / 2
 }
-function cell(b, l,   m) {
-	m = median(b SUBSEP l)
-	if (m == "") return "—"
-	return sprintf("%.3g ns, %s allocs", m, allocs[b SUBSEP l])
-}
-function ratio(b, x, y,   mx, my) {
-	mx = median(b SUBSEP x); my = median(b SUBSEP y)
-	if (mx == "" || my == "" || my == 0) return "—"
-	return sprintf("%.3fx", mx / my)
+function fmt(v) { return v < 0 ? "—" : sprintf("%.3g", v) }
+function ratio(key, peer, unit,   b, m, p) {
+	split(key, b, SUBSEP)
+	if (!((b[1] SUBSEP peer) in nrun) || b[2] == peer) return "—"
+	m = median(key, unit); p = median(b[1] SUBSEP peer, unit)
+	if (m < 0 || p <= 0) return "—"
+	return sprintf("%.3fx", m / p)
 }
 END {
-	print "| benchmark | vigil | otel | prom | vigil/otel | vigil/prom |"
-	print "|---|---|---|---|---|---|"
-	for (i = 1; i <= nb; i++) {
-		b = order[i]
-		if (b ~ /^SpanStartEnd/) continue
-		printf "| %s | %s | %s | %s | %s | %s |\n", b, cell(b, "vigil"), cell(b, "otel"), cell(b, "prom"), ratio(b, "vigil", "otel"), ratio(b, "vigil", "prom")
-	}
-	print ""
-	print "| span start+end | otel default (100%) | vigil (100%) | vigil 10% | otel 10% | vigil/otel default | vigil 10%/otel default |"
-	print "|---|---|---|---|---|---|---|"
-	for (i = 1; i <= nb; i++) {
-		b = order[i]
-		if (b !~ /^SpanStartEnd/) continue
-		printf "| %s | %s | %s | %s | %s | %s | %s |\n", b, cell(b, "otel"), cell(b, "vigil"), cell(b, "vigil10"), cell(b, "otel10"), ratio(b, "vigil", "otel"), ratio(b, "vigil10", "otel")
+	print "| benchmark | lib | ns/op | cpu-ns/op | allocs/op | ns vs otel | cpu vs otel | ns vs prom | cpu vs prom |"
+	print "|---|---|---|---|---|---|---|---|---|"
+	for (k = 1; k <= nk; k++) {
+		key = order[k]; split(key, b, SUBSEP)
+		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", b[1], b[2],
+			fmt(median(key, "ns/op")), fmt(median(key, "cpu-ns/op")), fmt(median(key, "allocs/op")),
+			ratio(key, "otel", "ns/op"), ratio(key, "otel", "cpu-ns/op"),
+			ratio(key, "prom", "ns/op"), ratio(key, "prom", "cpu-ns/op")
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // AdaptiveOptions configure NewAdaptive. The zero value means defaults.
@@ -40,7 +41,7 @@ type AdaptiveOptions struct {
 // to target/q, raising it by at most MaxIncrease per interval and lowering it
 // at once, within [Min, Max]. Decisions use consistent thresholds.
 //
-// Re-computation happens inline in the first decision after an interval
+// Re-computation happens inline in a decision shortly after an interval
 // ends, so the sampler owns no goroutine and needs no Close.
 type Adaptive struct {
 	o     AdaptiveOptions
@@ -128,12 +129,20 @@ func (a *Adaptive) op(name string) *opState {
 
 // ShouldSample implements sdktrace.Sampler.
 func (a *Adaptive) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	if now := a.now(); now >= a.next.Load() {
-		a.update(now)
-	}
+	return a.decide(&p, trace.SpanContextFromContext(p.ParentContext))
+}
+
+func (a *Adaptive) decide(p *sdktrace.SamplingParameters, parent trace.SpanContext) sdktrace.SamplingResult {
 	s := a.op(p.Name)
-	s.n.Add(1)
-	return s.rule.Load().decide(p)
+	// Read the clock on an operation's first decision of an interval and
+	// every 16th after: an update is late by at most 15 decisions of one
+	// operation, and most decisions skip the clock read.
+	if n := s.n.Add(1); n&15 == 1 {
+		if now := a.now(); now >= a.next.Load() {
+			a.update(now)
+		}
+	}
+	return s.rule.Load().decide(p, parent)
 }
 
 // update re-computes every operation's probability.

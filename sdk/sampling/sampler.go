@@ -52,8 +52,8 @@ func newRule(p float64) *rule {
 }
 
 // decide makes the consistent probabilistic decision of rule r.
-func (r *rule) decide(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	ts := trace.SpanContextFromContext(p.ParentContext).TraceState()
+func (r *rule) decide(p *sdktrace.SamplingParameters, parent trace.SpanContext) sdktrace.SamplingResult {
+	ts := parent.TraceState()
 	otv := ts.Get("ot")
 	var ot OT
 	if otv != "" {
@@ -110,7 +110,11 @@ type probability struct {
 }
 
 func (s *probability) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	return s.r.decide(p)
+	return s.r.decide(&p, trace.SpanContextFromContext(p.ParentContext))
+}
+
+func (s *probability) decide(p *sdktrace.SamplingParameters, parent trace.SpanContext) sdktrace.SamplingResult {
+	return s.r.decide(p, parent)
 }
 
 func (s *probability) Description() string {
@@ -134,11 +138,15 @@ type perOperation struct {
 }
 
 func (s *perOperation) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	return s.decide(&p, trace.SpanContextFromContext(p.ParentContext))
+}
+
+func (s *perOperation) decide(p *sdktrace.SamplingParameters, parent trace.SpanContext) sdktrace.SamplingResult {
 	r, ok := s.rules[p.Name]
 	if !ok {
 		r = s.def
 	}
-	return r.decide(p)
+	return r.decide(p, parent)
 }
 
 func (s *perOperation) Description() string {
@@ -187,6 +195,17 @@ type parentBased struct {
 func (s *parentBased) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
 	psc := trace.SpanContextFromContext(p.ParentContext)
 	if !psc.IsValid() {
+		// This package's root samplers get the parent span context already
+		// extracted and the parameters by pointer. A type switch rather than
+		// an interface keeps p on the stack.
+		switch r := s.root.(type) {
+		case *probability:
+			return r.decide(&p, psc)
+		case *perOperation:
+			return r.decide(&p, psc)
+		case *Adaptive:
+			return r.decide(&p, psc)
+		}
 		return s.root.ShouldSample(p)
 	}
 	var next sdktrace.Sampler
