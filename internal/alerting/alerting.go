@@ -12,6 +12,7 @@ package alerting
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -311,11 +312,13 @@ func (a *Alerting) prune(ctx context.Context) {
 }
 
 func (a *Alerting) pruneOnce(ctx context.Context, before time.Time) error {
-	if _, err := a.db.ExecContext(ctx, `DELETE FROM alerting_ledger WHERE ts < ?`, before.UnixMilli()); err != nil {
-		return fmt.Errorf("prune ledger: %w", err)
-	}
-	if _, err := a.db.ExecContext(ctx, `DELETE FROM alerting_outbox WHERE status != 'pending' AND updated_at < ?`, before.UnixMilli()); err != nil {
-		return fmt.Errorf("prune outbox: %w", err)
-	}
-	return nil
+	return a.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM alerting_ledger WHERE ts < ?`, before.UnixMilli()); err != nil {
+			return fmt.Errorf("prune ledger: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM alerting_outbox WHERE status != 'pending' AND updated_at < ?`, before.UnixMilli()); err != nil {
+			return fmt.Errorf("prune outbox: %w", err)
+		}
+		return nil
+	})
 }

@@ -293,8 +293,11 @@ func (o *outbox) Run(ctx context.Context) error {
 	// One process owns the outbox: leases left by a previous process (which
 	// died during an attempt) and backoffs are void after a restart, so
 	// every pending notification is due now.
-	if _, err := o.db.ExecContext(ctx, `UPDATE alerting_outbox SET next_attempt_at = ? WHERE status = 'pending' AND next_attempt_at > ?`,
-		o.nowFunc().UnixMilli(), o.nowFunc().UnixMilli()); err != nil && ctx.Err() == nil {
+	if err := o.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE alerting_outbox SET next_attempt_at = ? WHERE status = 'pending' AND next_attempt_at > ?`,
+			o.nowFunc().UnixMilli(), o.nowFunc().UnixMilli())
+		return err
+	}); err != nil && ctx.Err() == nil {
 		o.logger.Error("reset notification leases", "err", err)
 	}
 	t := time.NewTicker(250 * time.Millisecond)
@@ -381,15 +384,21 @@ func (o *outbox) deliverDue(ctx context.Context) {
 // tried again: at-least-once.
 func (o *outbox) claim(ctx context.Context, id int64, cfg Delivery) bool {
 	now := o.nowFunc()
-	res, err := o.db.ExecContext(ctx, `UPDATE alerting_outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?`,
-		now.Add(cfg.AttemptTimeout+10*time.Second).UnixMilli(), id, now.UnixMilli())
+	var n int64
+	err := o.db.Tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE alerting_outbox SET next_attempt_at = ? WHERE id = ? AND status = 'pending' AND next_attempt_at <= ?`,
+			now.Add(cfg.AttemptTimeout+10*time.Second).UnixMilli(), id, now.UnixMilli())
+		if err == nil {
+			n, _ = res.RowsAffected()
+		}
+		return err
+	})
 	if err != nil {
 		if ctx.Err() == nil {
 			o.logger.Error("claim notification", "id", id, "err", err)
 		}
 		return false
 	}
-	n, _ := res.RowsAffected()
 	return n == 1
 }
 

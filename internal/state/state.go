@@ -21,6 +21,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -41,6 +42,11 @@ type DB struct {
 	*sql.DB
 	path   string
 	logger *slog.Logger
+	// writeMu serialises this process's write transactions. SQLite allows
+	// one writer at a time; without the mutex, concurrent writers meet in
+	// SQLite's busy handler, which sleeps 1-100 ms between retries and
+	// turns contention into latency.
+	writeMu sync.Mutex
 }
 
 // Open opens (creating if needed) the SQLite database at path.
@@ -104,7 +110,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 func (db *DB) Path() string { return db.path }
 
 // Tx runs fn in a write transaction, committing when fn returns nil.
+// Write through Tx (not ExecContext) so writes queue in Go rather than in
+// SQLite's sleeping busy handler.
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	db.writeMu.Lock()
+	defer db.writeMu.Unlock()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
