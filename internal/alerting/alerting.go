@@ -283,9 +283,9 @@ func (a *Alerting) Close() error {
 // and /api/v1/alerts. Nil when alerting has no query engine.
 func (a *Alerting) Rules() *rules.Manager { return a.rules }
 
-// ActiveAlertmanagers satisfies Prometheus's AlertmanagerRetriever: the
+// Alertmanagers satisfies Prometheus's AlertmanagerRetriever: the
 // built-in Alertmanager, for /api/v1/alertmanagers.
-func (a *Alerting) ActiveAlertmanagers() []*url.URL {
+func (a *Alerting) Alertmanagers() []*url.URL {
 	u := *a.opts.ExternalURL
 	u.Path = "/alertmanager/api/v2/alerts"
 	return []*url.URL{&u}

@@ -17,6 +17,10 @@ import (
 	"github.com/vigilhq/vigil/internal/version"
 )
 
+// *alerting.Alerting answers /api/v1/alertmanagers (its built-in
+// Alertmanager); its Rules() answers /api/v1/rules and /api/v1/alerts.
+var _ apiv1.AlertmanagerRetriever = (*alerting.Alerting)(nil)
+
 // setupAlerting wires the alerting feature: rules evaluated on the metrics
 // store, Alertmanager-compatible routing and delivery, the Alertmanager API
 // v2 and Vigil's notification and ledger APIs.
