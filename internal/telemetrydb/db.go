@@ -347,6 +347,25 @@ func (db *DB) expand(query string, tr TimeRange) (string, error) {
 	return b.String(), nil
 }
 
+// TimeBounds returns the smallest and largest time-column value over all
+// partitions (ok is false when the store holds no timed rows). Queries
+// that scan backwards from "now" can start at max instead.
+func (db *DB) TimeBounds() (lo, hi int64, ok bool) {
+	db.partsMu.RLock()
+	defer db.partsMu.RUnlock()
+	for _, p := range db.parts {
+		if !p.hasRows {
+			continue
+		}
+		if !ok {
+			lo, hi, ok = p.minT, p.maxT, true
+			continue
+		}
+		lo, hi = min(lo, p.minT), max(hi, p.maxT)
+	}
+	return lo, hi, ok
+}
+
 // Stats describe the store on disk.
 type Stats struct {
 	Partitions int

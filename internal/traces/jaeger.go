@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -313,6 +314,7 @@ func jaegerProcess(res pcommon.Resource) jProcess {
 	if p.ServiceName == "" {
 		p.ServiceName = noServiceName
 	}
+	sortTags(p.Tags)
 	return p
 }
 
@@ -407,6 +409,7 @@ func jaegerSpan(sp ptrace.Span, scope pcommon.InstrumentationScope) jSpan {
 	if ts := sp.TraceState().AsRaw(); ts != "" {
 		out.Tags = append(out.Tags, jKeyValue{Key: "w3c.tracestate", Type: "string", Value: ts})
 	}
+	sortTags(out.Tags)
 	evs := sp.Events()
 	for i := 0; i < evs.Len(); i++ {
 		e := evs.At(i)
@@ -417,7 +420,14 @@ func jaegerSpan(sp ptrace.Span, scope pcommon.InstrumentationScope) jSpan {
 		for k, v := range e.Attributes().All() {
 			l.Fields = append(l.Fields, jaegerTag(k, v))
 		}
+		sortTags(l.Fields)
 		out.Logs = append(out.Logs, l)
 	}
 	return out
+}
+
+// sortTags orders tags by key, as Jaeger v2's query service does (its
+// SortCollections adjuster), so responses compare equal field by field.
+func sortTags(tags []jKeyValue) {
+	sort.SliceStable(tags, func(i, j int) bool { return tags[i].Key < tags[j].Key })
 }

@@ -316,9 +316,17 @@ func (s *Store) FindTraceIDs(ctx context.Context, q TraceQuery) ([]traceKey, err
 		end = s.opts.Now().UnixNano()
 	}
 	start := q.StartMin
+	// Nothing is newer than the newest span stored: begin the windows there.
+	if lo, hi, ok := s.db.TimeBounds(); !ok {
+		return nil, nil
+	} else {
+		end = min(end, hi)
+		start = max(start, lo)
+	}
 	var keys []traceKey
 	seen := map[traceKey]bool{}
-	window := int64(time.Minute)
+	// Start small: with a common match the newest seconds hold enough traces.
+	window := int64(10 * time.Second)
 	for hi := end; hi >= start && len(keys) < q.Limit; {
 		lo := max(start, hi-window)
 		qargs := append([]any{lo, hi}, args...)

@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Trace benchmark: the same pre-encoded OTLP/HTTP load against Vigil and,
+# in the same run, Jaeger v2 (built by bench/peers/jaeger.sh), then the
+# Jaeger query API of both with the store filled to TARGET_SPANS.
+#
+#   bench/traces/run.sh                      # 60 s ingest, 10M spans for queries
+#   DURATION=20s TARGET_SPANS=1000000 bench/traces/run.sh
+#   SKIP_JAEGER=1 bench/traces/run.sh
+#
+# Figures go to stdout and to $OUT/results.md; docs/perf/traces.md quotes them.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+OUT="${BENCH_OUT:-${OUT:-$ROOT/bench/.out/traces}}"
+DURATION="${DURATION:-60s}"
+WORKERS="${WORKERS:-8}"
+TARGET_SPANS="${TARGET_SPANS:-10000000}"
+QUERIES="${QUERIES:-200}"
+VIGIL_BIN="${VIGIL_BIN:-$ROOT/bin/vigil}"
+mkdir -p "$OUT"
+cd "$ROOT"
+[[ -x "$VIGIL_BIN" ]] || go build -o "$VIGIL_BIN" ./cmd/vigil
+go build -o "$OUT/loadgen" ./bench/traces/loadgen
+LOADGEN="$OUT/loadgen"
+
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)[sys.argv[1]])" "$1"; }
+ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+wait_http() { for _ in $(seq 1 120); do curl -fsS -o /dev/null "$1" 2>/dev/null && return 0; sleep 0.5; done; echo "timeout waiting for $1" >&2; return 1; }
+
+# run NAME PID OTLP_HTTP_URL QUERY_API DATA_DIR
+run() {
+	local name=$1 pid=$2 otlp=$3 api=$4 data=$5 state="$OUT/$1-state.json"
+	rm -f "$state"
+	local c0 c1 r spans secs next
+	c0=$(ticks "$pid")
+	r=$("$LOADGEN" ingest -endpoint "$otlp" -duration "$DURATION" -workers "$WORKERS" -state "$state")
+	c1=$(ticks "$pid")
+	spans=$(echo "$r" | json spans_acked)
+	secs=$(echo "$r" | json seconds)
+	next=$(echo "$r" | json next_request)
+	local rate cpu_per_m
+	rate=$(python3 -c "print(round($spans/$secs))")
+	cpu_per_m=$(python3 -c "print(round(($c1-$c0)/$hz/($spans/1e6),1))")
+	local cores
+	cores=$(python3 -c "print(round(($c1-$c0)/$hz/$secs,2))")
+	echo "$name ingest: $r"
+	# Fill to TARGET_SPANS (not timed), then query.
+	if (( spans < TARGET_SPANS )); then
+		"$LOADGEN" ingest -endpoint "$otlp" -duration 24h -workers "$WORKERS" -state "$state" \
+			-first-request "$next" -max-spans $((TARGET_SPANS - spans)) >/dev/null
+	fi
+	local q
+	q=$("$LOADGEN" query -api "$api" -state "$state" -n "$QUERIES")
+	echo "$name query: $q"
+	local rss disk stored
+	rss=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status")
+	disk=$(du -sb "$data" | cut -f1)
+	stored=$(python3 -c "import json; s=json.load(open('$state')); print(len(s['acked'])*s['spans_per_batch'])")
+	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$rate" "$cores" "$cpu_per_m" "$rss" \
+		"$(python3 -c "print(round($disk/$stored,1))")" "$stored" \
+		"$(echo "$q" | json trace_by_id_p50_ms) / $(echo "$q" | json trace_by_id_p99_ms)" \
+		"$(echo "$q" | json search_p50_ms) / $(echo "$q" | json search_p99_ms)" \
+		"$(echo "$r" | json requests_refused)" >> "$OUT/results.md"
+}
+
+{
+	echo "# traces benchmark $(date -u +%Y-%m-%dT%H:%MZ)"
+	echo "nproc=$(nproc) cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)\" duration=$DURATION workers=$WORKERS target_spans=$TARGET_SPANS loadavg=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+	echo
+	echo "| system | spans/s (durable ack) | cores used | CPU s / M spans | peak RSS MiB | disk B/span | spans stored | trace by ID p50/p99 ms | search p50/p99 ms | 429s |"
+	echo "|---|---|---|---|---|---|---|---|---|---|"
+} > "$OUT/results.md"
+
+# Vigil
+VDIR=$(mktemp -d)
+VHTTP=$(port); VGRPC=$(port); VOTLP=$(port)
+"$VIGIL_BIN" serve --data-dir "$VDIR" --http-addr "127.0.0.1:$VHTTP" --otlp-grpc-addr "127.0.0.1:$VGRPC" \
+	--otlp-http-addr "127.0.0.1:$VOTLP" >"$OUT/vigil.log" 2>&1 &
+VPID=$!
+trap 'kill $VPID 2>/dev/null || true; [[ -n "${JPID:-}" ]] && kill $JPID 2>/dev/null || true' EXIT
+wait_http "http://127.0.0.1:$VHTTP/readyz"
+run vigil "$VPID" "http://127.0.0.1:$VOTLP" "http://127.0.0.1:$VHTTP/jaeger" "$VDIR/traces"
+kill "$VPID"; wait "$VPID" 2>/dev/null || true
+rm -rf "$VDIR"
+
+# Jaeger v2 with Badger (durable on disk, as Vigil) in the same run.
+if [[ -z "${SKIP_JAEGER:-}" ]]; then
+	JAEGER_BIN="${JAEGER_BIN:-$(bash "$ROOT/bench/peers/jaeger.sh")}"
+	JDIR=$(mktemp -d)
+	JOTLP=$(port); JGRPC=$(port); JQUERY=$(port)
+	cat >"$JDIR/config.yaml" <<EOF
+service:
+  extensions: [jaeger_storage, jaeger_query]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    metrics:
+      level: none
+extensions:
+  jaeger_query:
+    storage:
+      traces: store
+    http:
+      endpoint: 127.0.0.1:$JQUERY
+    grpc:
+      endpoint: 127.0.0.1:$(port)
+  jaeger_storage:
+    backends:
+      store:
+        badger:
+          directories:
+            keys: $JDIR/badger
+            values: $JDIR/badger
+          ephemeral: false
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 127.0.0.1:$JGRPC
+      http:
+        endpoint: 127.0.0.1:$JOTLP
+processors:
+  batch:
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: store
+EOF
+	"$JAEGER_BIN" --config "$JDIR/config.yaml" >"$OUT/jaeger.log" 2>&1 &
+	JPID=$!
+	wait_http "http://127.0.0.1:$JQUERY/api/services"
+	run jaeger "$JPID" "http://127.0.0.1:$JOTLP" "http://127.0.0.1:$JQUERY" "$JDIR/badger"
+	kill "$JPID"; wait "$JPID" 2>/dev/null || true
+	rm -rf "$JDIR"
+fi
+cat "$OUT/results.md"

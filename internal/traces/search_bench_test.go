@@ -1,0 +1,39 @@
+package traces
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/vigilhq/vigil/internal/telemetrydb"
+)
+
+func BenchmarkSearch(b *testing.B) {
+	s := newStore(b, Options{Now: time.Now})
+	for i := range 300 {
+		if _, _, err := s.ConsumeTraces(context.Background(), benchBatch(999, uint64(i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	q := TraceQuery{Service: "bench", Tags: map[string]string{"http.route": "/api/v1/items/{id}"}, Limit: 20, StartMax: time.Now().Add(time.Minute).UnixNano()}
+	if os.Getenv("EXPLAIN") != "" {
+		w, a := tagCondition("http.route", "/api/v1/items/{id}")
+		_ = s.db.Query(context.Background(), telemetrydb.TimeRange{}, "EXPLAIN ANALYZE SELECT trace_hi, trace_lo, max(start_ns) AS m FROM {{spans}} WHERE service = 'bench' AND "+w+" GROUP BY 1, 2 ORDER BY m DESC LIMIT 20", a, func(r *sql.Rows) error {
+			for r.Next() {
+				var k, v string
+				r.Scan(&k, &v)
+				b.Log(v)
+			}
+			return nil
+		})
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		keys, err := s.FindTraceIDs(context.Background(), q)
+		if err != nil || len(keys) != 20 {
+			b.Fatal(len(keys), err)
+		}
+	}
+}
