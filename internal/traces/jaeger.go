@@ -59,6 +59,8 @@ type jSpan struct {
 	Logs          []jLog       `json:"logs"`
 	ProcessID     string       `json:"processID"`
 	Warnings      []string     `json:"warnings"`
+
+	parent string // the parent span ID, "" for a root
 }
 
 type jReference struct {
@@ -294,6 +296,17 @@ func toJaeger(td ptrace.Traces) jTrace {
 			}
 		}
 	}
+	// As Jaeger's clock skew adjuster, flag spans whose parent is missing.
+	ids := make(map[string]bool, len(t.Spans))
+	for _, sp := range t.Spans {
+		ids[sp.SpanID] = true
+	}
+	for i := range t.Spans {
+		sp := &t.Spans[i]
+		if len(sp.References) > 0 && sp.References[0].TraceID == sp.TraceID && sp.parent != "" && !ids[sp.parent] {
+			sp.Warnings = append(sp.Warnings, "invalid parent span IDs="+sp.parent+"; skipping clock skew adjustment")
+		}
+	}
 	return t
 }
 
@@ -368,7 +381,8 @@ func jaegerSpan(sp ptrace.Span, scope pcommon.InstrumentationScope) jSpan {
 		Logs:          []jLog{},
 	}
 	if !sp.ParentSpanID().IsEmpty() {
-		out.References = append(out.References, jReference{RefType: "CHILD_OF", TraceID: tid, SpanID: jaegerSpanID(sp.ParentSpanID())})
+		out.parent = jaegerSpanID(sp.ParentSpanID())
+		out.References = append(out.References, jReference{RefType: "CHILD_OF", TraceID: tid, SpanID: out.parent})
 	}
 	links := sp.Links()
 	for i := 0; i < links.Len(); i++ {

@@ -5,10 +5,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -470,4 +474,205 @@ func tracesLines(text string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestTracesMatchJaeger sends the same traces to Jaeger v2 and compares the
+// query API's JSON field by field (ordering aside). Jaeger is built by
+// bench/peers/jaeger.sh (about 6 minutes, outside make test); without it
+// the test is skipped. The traces go to Vigil first (telemetrygen over
+// gRPC plus a trace with every attribute type, events and links); what
+// Vigil returns as OTLP JSON is posted to Jaeger, so both got identical
+// data.
+func TestTracesMatchJaeger(t *testing.T) {
+	jaegerBin := os.Getenv("JAEGER_BIN")
+	if jaegerBin == "" {
+		home, _ := os.UserHomeDir()
+		jaegerBin = filepath.Join(home, ".cache", "vigil-peers", "jaeger-v1.76.0", "jaeger")
+	}
+	if _, err := os.Stat(jaegerBin); err != nil {
+		t.Skipf("Jaeger v2 binary not found at %s: run bench/peers/jaeger.sh (or set JAEGER_BIN) for the field-by-field comparison", jaegerBin)
+	}
+	tg := Telemetrygen(t)
+	v := StartVigil(t, StartOptions{})
+	out, err := RunCmd(t, 2*time.Minute, tg, "traces", "--otlp-insecure", "--otlp-endpoint", v.GRPC,
+		"--traces", "3", "--child-spans", "2", "--span-links", "1", "--status-code", "Error",
+		"--service", "cmp", "--rate", "0", "--telemetry-attributes", `http.route="/pay"`, "--telemetry-attributes", "retries=3")
+	if err != nil {
+		t.Fatalf("telemetrygen: %v\n%s", err, out)
+	}
+	var m ptrace.JSONMarshaler
+	rich, _ := m.MarshalTraces(everyFieldTrace())
+	if status, _, body := post(t, "http://"+v.OTLPHTTP+"/v1/traces", "application/json", rich); status != 200 {
+		t.Fatalf("post rich trace: %d %s", status, body)
+	}
+
+	dir := t.TempDir()
+	jq, jotlp := freePort(t), freePort(t)
+	cfg := fmt.Sprintf(`service:
+  extensions: [jaeger_storage, jaeger_query]
+  pipelines:
+    traces: {receivers: [otlp], processors: [], exporters: [jaeger_storage_exporter]}
+  telemetry: {metrics: {level: none}}
+extensions:
+  jaeger_query:
+    storage: {traces: store}
+    http: {endpoint: %s}
+    grpc: {endpoint: %s}
+  jaeger_storage:
+    backends:
+      store: {memory: {max_traces: 1000}}
+receivers:
+  otlp:
+    protocols:
+      grpc: {endpoint: %s}
+      http: {endpoint: %s}
+exporters:
+  jaeger_storage_exporter: {trace_storage: store}
+`, jq, freePort(t), freePort(t), jotlp)
+	if err := os.WriteFile(filepath.Join(dir, "jaeger.yaml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(jaegerBin, "--config", filepath.Join(dir, "jaeger.yaml"))
+	var logs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	Eventually(t, 60*time.Second, func() error {
+		resp, err := http.Get("http://" + jq + "/api/services")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		return nil
+	})
+
+	now := time.Now()
+	var ids []string
+	for _, svc := range []string{"cmp", "every-field"} {
+		for _, tr := range jaegerTraces(t, v, fmt.Sprintf("service=%s&start=%d&end=%d", svc, now.Add(-time.Hour).UnixMicro(), now.Add(time.Minute).UnixMicro())) {
+			ids = append(ids, tr.TraceID)
+		}
+	}
+	if len(ids) != 4 {
+		t.Fatalf("found %d traces in Vigil, want 4", len(ids))
+	}
+	for _, id := range ids {
+		code, body := v.Get("/vigil/api/v1/traces/" + id)
+		if code != 200 {
+			t.Fatalf("OTLP JSON of %s: %d", id, code)
+		}
+		if status, _, resp := post(t, "http://"+jotlp+"/v1/traces", "application/json", body); status != 200 {
+			t.Fatalf("post to Jaeger: %d %s", status, resp)
+		}
+	}
+	for _, id := range ids {
+		var jaegerBody []byte
+		Eventually(t, 30*time.Second, func() error {
+			resp, err := http.Get("http://" + jq + "/api/traces/" + id)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			jaegerBody, _ = io.ReadAll(resp.Body)
+			if resp.StatusCode != 200 {
+				return fmt.Errorf("Jaeger: %d %s", resp.StatusCode, jaegerBody)
+			}
+			return nil
+		})
+		_, vigilBody := v.Get("/jaeger/api/traces/" + id)
+		want, got := normalizeJaeger(t, jaegerBody), normalizeJaeger(t, vigilBody)
+		if want != got {
+			t.Errorf("trace %s differs from Jaeger's (ordering aside):\njaeger: %s\nvigil:  %s", id, want, got)
+		}
+	}
+}
+
+// normalizeJaeger re-encodes a Jaeger trace response with spans sorted by
+// ID, each span's process inlined (process IDs are arbitrary) and
+// references sorted.
+func normalizeJaeger(t *testing.T, body []byte) string {
+	t.Helper()
+	var r map[string]any
+	if err := json.Unmarshal(body, &r); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	data, _ := r["data"].([]any)
+	for _, tr := range data {
+		tm := tr.(map[string]any)
+		procs := tm["processes"].(map[string]any)
+		spans := tm["spans"].([]any)
+		for _, s := range spans {
+			sm := s.(map[string]any)
+			sm["process"] = procs[sm["processID"].(string)]
+			delete(sm, "processID")
+			refs, _ := sm["references"].([]any)
+			sort.Slice(refs, func(i, j int) bool {
+				a, b := refs[i].(map[string]any), refs[j].(map[string]any)
+				return fmt.Sprint(a["spanID"], a["refType"]) < fmt.Sprint(b["spanID"], b["refType"])
+			})
+		}
+		sort.Slice(spans, func(i, j int) bool {
+			return spans[i].(map[string]any)["spanID"].(string) < spans[j].(map[string]any)["spanID"].(string)
+		})
+		delete(tm, "processes")
+	}
+	out, _ := json.Marshal(r)
+	return string(out)
+}
+
+// everyFieldTrace uses every attribute type, events (named and not),
+// links, trace state, status message and scope version.
+func everyFieldTrace() ptrace.Traces {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "every-field")
+	rs.Resource().Attributes().PutInt("process.pid", 42)
+	rs.Resource().Attributes().PutBool("debug", true)
+	ss := rs.ScopeSpans().AppendEmpty()
+	ss.Scope().SetName("lib")
+	ss.Scope().SetVersion("1.0.0")
+	sp := ss.Spans().AppendEmpty()
+	var tid pcommon.TraceID
+	for i := range tid {
+		tid[i] = byte(rand.IntN(256))
+	}
+	sp.SetTraceID(tid)
+	sp.SetSpanID(pcommon.SpanID{9, 8, 7, 6, 5, 4, 3, 2})
+	sp.SetParentSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
+	sp.SetName("everything")
+	sp.SetKind(ptrace.SpanKindProducer)
+	now := time.Now()
+	sp.SetStartTimestamp(pcommon.NewTimestampFromTime(now.Add(-time.Second)))
+	sp.SetEndTimestamp(pcommon.NewTimestampFromTime(now))
+	sp.TraceState().FromRaw("vendor=abc")
+	sp.Status().SetCode(ptrace.StatusCodeError)
+	sp.Status().SetMessage("broken")
+	a := sp.Attributes()
+	a.PutStr("s", "text")
+	a.PutInt("i", -7)
+	a.PutInt("huge", 1<<60)
+	a.PutDouble("d", 2.5)
+	a.PutBool("b", false)
+	a.PutEmptyBytes("bytes").FromRaw([]byte("raw\x00"))
+	sl := a.PutEmptySlice("list")
+	sl.AppendEmpty().SetStr("a")
+	sl.AppendEmpty().SetInt(1)
+	a.PutEmptyMap("map").PutStr("k", "v")
+	ev := sp.Events().AppendEmpty()
+	ev.SetName("exception")
+	ev.SetTimestamp(pcommon.NewTimestampFromTime(now.Add(-500 * time.Millisecond)))
+	ev.Attributes().PutStr("exception.message", "boom")
+	ev2 := sp.Events().AppendEmpty()
+	ev2.SetTimestamp(pcommon.NewTimestampFromTime(now.Add(-400 * time.Millisecond)))
+	ev2.Attributes().PutInt("n", 1)
+	l := sp.Links().AppendEmpty()
+	l.SetTraceID(pcommon.TraceID{1})
+	l.SetSpanID(pcommon.SpanID{2})
+	l.Attributes().PutStr("opentracing.ref_type", "child_of")
+	l2 := sp.Links().AppendEmpty()
+	l2.SetTraceID(tid)
+	l2.SetSpanID(pcommon.SpanID{3})
+	return td
 }
