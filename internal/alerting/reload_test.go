@@ -84,3 +84,51 @@ receivers:
 		t.Fatalf("ledger = %s", k)
 	}
 }
+
+func TestForStateRestoredAfterRestart(t *testing.T) {
+	e := newEnv(t)
+	s := newSink(t)
+	const r = `groups:
+  - name: g
+    interval: 200ms
+    rules:
+      - alert: Slow
+        expr: up_metric == 0
+        for: 1s
+`
+	stopWrite := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			e.write("up_metric", 0, "job", "x")
+			select {
+			case <-stopWrite:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	defer func() { close(stopWrite); <-done }()
+	activeAt := func(a *Alerting) time.Time {
+		for _, ar := range a.Rules().AlertingRules() {
+			for _, al := range ar.ActiveAlerts() {
+				return al.ActiveAt
+			}
+		}
+		return time.Time{}
+	}
+	a, stop := e.start(t, r, amWebhook(s.srv.URL), Delivery{})
+	waitFor(t, 10*time.Second, "firing", func() bool { return len(s.messages()) == 1 })
+	orig := activeAt(a)
+	stop()
+	time.Sleep(500 * time.Millisecond)
+	a2, _ := e.start(t, r, amWebhook(s.srv.URL), Delivery{})
+	// The rules manager restores after the group's second evaluation.
+	waitFor(t, 5*time.Second, "ActiveAt restored from ALERTS_FOR_STATE", func() bool { return activeAt(a2).Unix() == orig.Unix() },
+		func() string { return activeAt(a2).String() + " != " + orig.String() })
+	time.Sleep(time.Second)
+	if n := len(s.messages()); n != 1 {
+		t.Fatalf("%d notifications, want 1 (no re-page after restart)", n)
+	}
+}
