@@ -382,6 +382,12 @@ func measure(name, writeURL string, s *sink, ruleMetrics string, cpuMetrics []st
 	if err != nil {
 		return r, err
 	}
+	if c := m1["vigil_alerting_flush_to_delivery_seconds_count"] - m0["vigil_alerting_flush_to_delivery_seconds_count"]; c > 0 {
+		r.flushToDelivery = time.Duration((m1["vigil_alerting_flush_to_delivery_seconds_sum"] - m0["vigil_alerting_flush_to_delivery_seconds_sum"]) / c * float64(time.Second))
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		r.loadavg = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
 	elapsedCycles := float64(*cycles) + 2
 	r.missed = m1["prometheus_rule_group_iterations_missed_total"] - m0["prometheus_rule_group_iterations_missed_total"]
 	r.failures = m1["prometheus_rule_evaluation_failures_total"] - m0["prometheus_rule_evaluation_failures_total"]
@@ -466,6 +472,13 @@ func report(rs []result) {
 		fmt.Printf("| %s | %.0f | %.0f | %.3f | %.3f | %d / %d | %d | %s | %s | %s |\n", r.name, r.missed, r.failures, r.evalSecPerCycle, r.cpuSecPerCycle,
 			r.alerts, r.expectedAlerts, r.dups, r.p50.Round(time.Millisecond), r.p99.Round(time.Millisecond), r.max.Round(time.Millisecond))
 	}
+	for _, r := range rs {
+		fmt.Printf("\n%s: load average at the end %s", r.name, r.loadavg)
+		if r.flushToDelivery > 0 {
+			fmt.Printf("; mean flush→delivery (outbox and webhook) %s", r.flushToDelivery.Round(time.Millisecond))
+		}
+	}
+	fmt.Println()
 	if len(rs) == 2 && rs[1].cpuSecPerCycle > 0 {
 		fmt.Printf("\nCPU per cycle, vigil / prometheus+alertmanager: %.2fx; rule eval time ratio: %.2fx\n",
 			rs[0].cpuSecPerCycle/rs[1].cpuSecPerCycle, rs[0].evalSecPerCycle/max(rs[1].evalSecPerCycle, 1e-9))
