@@ -330,6 +330,10 @@ type result struct {
 	failures        float64
 	expectedAlerts  int
 	dups            int
+	// flushToDelivery is Vigil's mean time from a group's flush (after
+	// group_wait) to the webhook's answer: the outbox's share.
+	flushToDelivery time.Duration
+	loadavg         string
 }
 
 // measure drives the load for warmup+cycles intervals. ruleProcs hold the
