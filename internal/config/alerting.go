@@ -358,4 +358,3 @@ func ruleError(file string, e error) FieldError {
 	fe.Msg = msg
 	return fe
 }
-
