@@ -13,8 +13,8 @@
 #    blocks (Prometheus, Vigil) or the merged data dir (VictoriaMetrics) are
 #    measured, and ten range queries are timed.
 #
-# Knobs (environment): BENCH_RUNS (3), BENCH_STEADY_ROUNDS (60),
-# BENCH_SERIES (100000), BENCH_SHARDS (10), BENCH_DISK_SERIES (20000),
+# Knobs (environment): BENCH_RUNS (3), BENCH_STEADY_ROUNDS (40),
+# BENCH_SERIES (100000), BENCH_SHARDS (10), BENCH_DISK_SERIES (10000),
 # BENCH_QUERY_PASSES (3), BENCH_QUERY_REPS (7), BENCH_TARGETS
 # ("vigil prometheus victoriametrics"), BENCH_KEEP_DATA (0),
 # VIGIL_BENCH_CACHE (~/.cache/vigil-bench).
@@ -25,10 +25,10 @@ root=$PWD
 out=${BENCH_OUT:-$root/bench/.out/metrics}
 cache=${VIGIL_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil-bench}
 runs=${BENCH_RUNS:-3}
-steady=${BENCH_STEADY_ROUNDS:-60}
+steady=${BENCH_STEADY_ROUNDS:-40}
 series=${BENCH_SERIES:-100000}
 shards=${BENCH_SHARDS:-10}
-disk_series=${BENCH_DISK_SERIES:-20000}
+disk_series=${BENCH_DISK_SERIES:-10000}
 passes=${BENCH_QUERY_PASSES:-3}
 reps=${BENCH_QUERY_REPS:-7}
 targets=${BENCH_TARGETS:-vigil prometheus victoriametrics}
@@ -79,6 +79,10 @@ cat "$out/machine.txt" >&2
 
 # --- corpora -----------------------------------------------------------------
 log "building the corpora (cached in $cache/corpus)"
+# Drop corpora of other parameters: they are large and rebuilt on demand.
+for c in "$cache"/corpus/*; do
+  [[ -d $c && $c != "$ingest_corpus" && $c != "$disk_corpus" ]] && rm -rf "$c"
+done
 "$rwload" gen -dir "$ingest_corpus" -series "$series" -shards "$shards" \
   -span "$(( (steady + 1) * 15 ))s" -out "$out/corpus-ingest.json" || { fail "build ingest corpus"; exit 1; }
 "$rwload" gen -dir "$disk_corpus" -series "$disk_series" -shards "$shards" \
