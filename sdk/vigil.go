@@ -129,12 +129,10 @@ func Start(ctx context.Context, opts ...Option) (ShutdownFunc, error) {
 		global.SetLoggerProvider(lp)
 		shutdowns = append(shutdowns, lp.Shutdown)
 		if c.setSlogDefault {
-			attrs := []slog.Attr{slog.String("service.name", c.serviceName)}
-			if c.serviceVersion != "" {
-				attrs = append(attrs, slog.String("service.version", c.serviceVersion))
-			}
-			slog.SetDefault(slog.New(logging.New(logging.Options{LoggerProvider: lp, Attrs: attrs, Registry: c.registry})))
+			slog.SetDefault(slog.New(logging.New(logging.Options{LoggerProvider: lp, Attrs: c.slogAttrs(), Registry: c.registry})))
 		}
+	} else if c.setSlogDefault {
+		slog.SetDefault(slog.New(logging.New(logging.Options{NoOTLP: true, Attrs: c.slogAttrs(), Registry: c.registry})))
 	}
 	if !c.noMetrics {
 		exp := c.metricExporter
@@ -164,6 +162,15 @@ func Start(ctx context.Context, opts ...Option) (ShutdownFunc, error) {
 		})
 		return result
 	}, nil
+}
+
+// slogAttrs are the resource attributes added to local log output.
+func (c *config) slogAttrs() []slog.Attr {
+	attrs := []slog.Attr{slog.String("service.name", c.serviceName)}
+	if c.serviceVersion != "" {
+		attrs = append(attrs, slog.String("service.version", c.serviceVersion))
+	}
+	return attrs
 }
 
 // fromEnv fills what options left unset from OTEL_* variables and defaults.
