@@ -150,8 +150,17 @@ func newScopeRow(ss ptrace.ScopeSpans) scopeRow {
 	}
 }
 
+// spanColumnCount is the number of columns of spans.
+const spanColumnCount = 26
+
 // spanRow builds the spans row; buf is scratch space reused between calls.
 func spanRow(s ptrace.Span, r *resourceRow, sc *scopeRow, buf []byte) ([]driver.Value, []byte) {
+	return spanRowInto(make([]driver.Value, 0, spanColumnCount), s, r, sc, buf)
+}
+
+// spanRowInto appends the row's values to row (which callers carve out of
+// one backing array per request, saving an allocation per span).
+func spanRowInto(row []driver.Value, s ptrace.Span, r *resourceRow, sc *scopeRow, buf []byte) ([]driver.Value, []byte) {
 	hi, lo := traceIDParts(s.TraceID())
 	start, end := int64(s.StartTimestamp()), int64(s.EndTimestamp())
 
@@ -166,8 +175,8 @@ func spanRow(s ptrace.Span, r *resourceRow, sc *scopeRow, buf []byte) ([]driver.
 		buf = appendLinks(buf[:0], s.Links())
 		links = string(buf)
 	}
-	return []driver.Value{
-		start, end, end - start,
+	return append(row,
+		start, end, end-start,
 		hi, lo, spanIDUint(s.SpanID()), spanIDUint(s.ParentSpanID()),
 		r.service, validUTF8(s.Name()), uint8(s.Kind()),
 		uint8(s.Status().Code()), validUTF8(s.Status().Message()),
@@ -177,7 +186,7 @@ func spanRow(s ptrace.Span, r *resourceRow, sc *scopeRow, buf []byte) ([]driver.
 		links, s.DroppedLinksCount(),
 		r.id,
 		sc.name, sc.version, sc.attrs, sc.dropped, sc.schemaURL,
-	}, buf
+	), buf
 }
 
 // events = [[time_ns, name, attrs, dropped], ...]

@@ -58,8 +58,25 @@ type redSeries struct {
 	counts []uint64 // per bucket, last is +Inf
 	total  float64
 	// exemplar per bucket: the latest span that fell into it, written once.
-	ex      []exemplar.Exemplar
+	// Labels are built at flush, not per span.
+	ex      []rawExemplar
 	exDirty []bool
+}
+
+type rawExemplar struct {
+	traceID pcommon.TraceID
+	spanID  pcommon.SpanID
+	value   float64
+	tsMs    int64
+}
+
+func (e rawExemplar) exemplar() exemplar.Exemplar {
+	return exemplar.Exemplar{
+		Labels: labels.FromStrings("trace_id", hex.EncodeToString(e.traceID[:]), "span_id", hex.EncodeToString(e.spanID[:])),
+		Value:  e.value,
+		Ts:     e.tsMs,
+		HasTs:  true,
+	}
 }
 
 type spanMetrics struct {
@@ -222,13 +239,7 @@ func (m *spanMetrics) observe(service string, res pcommon.Map, sp ptrace.Span) {
 	rs.n++
 	rs.counts[i]++
 	rs.total += secs
-	tid, sid := sp.TraceID(), sp.SpanID()
-	rs.ex[i] = exemplar.Exemplar{
-		Labels: labels.FromStrings("trace_id", hex.EncodeToString(tid[:]), "span_id", hex.EncodeToString(sid[:])),
-		Value:  secs,
-		Ts:     int64(sp.EndTimestamp()) / 1e6,
-		HasTs:  true,
-	}
+	rs.ex[i] = rawExemplar{traceID: sp.TraceID(), spanID: sp.SpanID(), value: secs, tsMs: int64(sp.EndTimestamp()) / 1e6}
 	rs.exDirty[i] = true
 }
 
@@ -246,7 +257,7 @@ func (m *spanMetrics) newSeries(base []string) *redSeries {
 		sum:     with(durationMetric + "_sum"),
 		count:   with(durationMetric + "_count"),
 		counts:  make([]uint64, n),
-		ex:      make([]exemplar.Exemplar, n),
+		ex:      make([]rawExemplar, n),
 		exDirty: make([]bool, n),
 	}
 	for _, le := range m.opts.Buckets {
@@ -294,7 +305,7 @@ func (m *spanMetrics) flush(ctx context.Context) {
 			cum += c
 			s := sample{l: rs.buckets[i], v: float64(cum)}
 			if rs.exDirty[i] {
-				s.ex = []exemplar.Exemplar{rs.ex[i]}
+				s.ex = []exemplar.Exemplar{rs.ex[i].exemplar()}
 				rs.exDirty[i] = false
 			}
 			samples = append(samples, s)

@@ -156,6 +156,7 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 	total := td.SpanCount()
 	s.m.received.Add(float64(total))
 	spans := make([][]driver.Value, 0, total)
+	backing := make([]driver.Value, 0, total*spanColumnCount)
 	type bounds struct{ lo, hi int64 }
 	index := map[traceKey]bounds{}
 	var badTrace, badSpan int64
@@ -183,7 +184,8 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 					continue
 				}
 				var row []driver.Value
-				row, buf = spanRow(sp, &res, &sc, buf)
+				row, buf = spanRowInto(backing[len(backing):len(backing):cap(backing)], sp, &res, &sc, buf)
+				backing = backing[:len(backing)+len(row)]
 				spans = append(spans, row)
 				hi, lo := traceIDParts(sp.TraceID())
 				tk := traceKey{hi, lo}
