@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -561,8 +562,14 @@ func (ev *evaluator) rangeSQL(ctx context.Context, e *logql.RangeAggr, f *sqlFil
 	if e.Op == "bytes_over_time" || e.Op == "bytes_rate" {
 		bytesExpr = "sum(strlen(line))"
 	}
-	sqlText := fmt.Sprintf("SELECT stream_id, level, (%d - ts) // %d AS k, count(*), %s FROM {{logs}} WHERE %s GROUP BY stream_id, level, k",
-		to, w, bytesExpr, f.whereSQL())
+	// Group by level only when the result can show it: under
+	// sum by (service_name) (...) it would only multiply the groups.
+	levelExpr := "level"
+	if g := e.Grouping; g != nil && !g.Without && !slices.Contains(g.Labels, "detected_level") {
+		levelExpr = "''"
+	}
+	sqlText := fmt.Sprintf("SELECT stream_id, %s AS lvl, (%d - ts) // %d AS k, count(*), %s FROM {{logs}} WHERE %s GROUP BY stream_id, lvl, k",
+		levelExpr, to, w, bytesExpr, f.whereSQL())
 	type bucketSeries struct {
 		labels map[string]string
 		cnt    map[int64]float64
@@ -582,13 +589,28 @@ func (ev *evaluator) rangeSQL(ctx context.Context, e *logql.RangeAggr, f *sqlFil
 				continue
 			}
 			key := [2]string{st.key, level}
+			var m map[string]string
+			if e.Grouping != nil {
+				// Pooled: one series per group (see the VectorAggr case).
+				full := make(map[string]string, len(st.lmap)+1)
+				for k, v := range st.lmap {
+					full[k] = v
+				}
+				if level != "" {
+					full["detected_level"] = level
+				}
+				m = groupLabels(full, e.Grouping)
+				key = [2]string{logql.FormatLabelMap(m), ""}
+			}
 			bs := byKey[key]
 			if bs == nil {
-				m := make(map[string]string, len(st.lmap)+1)
-				for k, v := range st.lmap {
-					m[k] = v
+				if m == nil {
+					m = make(map[string]string, len(st.lmap)+1)
+					for k, v := range st.lmap {
+						m[k] = v
+					}
+					m["detected_level"] = level
 				}
-				m["detected_level"] = level
 				bs = &bucketSeries{labels: m, cnt: map[int64]float64{}, bytes: map[int64]float64{}}
 				byKey[key] = bs
 				if len(byKey) > ev.s.opts.MaxQuerySeries {
