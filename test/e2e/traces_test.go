@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -23,6 +24,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 )
 
 // Jaeger JSON as the query API returns it.
@@ -440,6 +445,44 @@ func TestTracesOverload(t *testing.T) {
 	} else {
 		t.Logf("RSS after the flood: %d MiB", rss>>20)
 	}
+	// The same flood over gRPC: RESOURCE_EXHAUSTED, which OTLP clients retry.
+	conn, err := grpc.NewClient(v.GRPC, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	gc := ptraceotlp.NewGRPCClient(conn)
+	req := ptraceotlp.NewExportRequest()
+	if err := req.UnmarshalProto(body); err != nil {
+		t.Fatal(err)
+	}
+	var exhausted, grpcOK atomic.Int64
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 10 {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				_, err := gc.Export(ctx, req)
+				cancel()
+				switch status.Code(err) {
+				case codes.OK:
+					grpcOK.Add(1)
+				case codes.ResourceExhausted:
+					exhausted.Add(1)
+				default:
+					t.Errorf("gRPC export: %v", err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("gRPC overload: %d accepted, %d RESOURCE_EXHAUSTED", grpcOK.Load(), exhausted.Load())
+	if exhausted.Load() == 0 || grpcOK.Load() == 0 {
+		t.Fatalf("gRPC: want some OK and some RESOURCE_EXHAUSTED, got %d and %d", grpcOK.Load(), exhausted.Load())
+	}
+	ok.Add(grpcOK.Load())
+
 	_, metrics := v.Get("/metrics")
 	if !strings.Contains(string(metrics), `vigil_telemetrydb_queue_rejections_total{domain="traces"}`) {
 		t.Fatal("/metrics lacks the queue rejections")
