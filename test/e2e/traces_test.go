@@ -403,8 +403,14 @@ func TestTracesKill9(t *testing.T) {
 // TestTracesOverload floods a small queue: clients get retryable 429s with
 // Retry-After, nothing acknowledged is lost and memory stays bounded.
 func TestTracesOverload(t *testing.T) {
-	v := StartVigil(t, StartOptions{Config: "traces:\n  queue: {max_spans: 2000, retry_after: 2s}\n"})
+	v := StartVigil(t, StartOptions{Config: "otlp: {max_request_bytes: 1MiB}\ntraces:\n  queue: {max_spans: 2000, retry_after: 2s}\n"})
 	body, _ := batch("flood", 1000)
+
+	// Oversized: refused before decoding, with a message naming the limit.
+	big, _ := batch("flood", 6000)
+	if status, _, resp := post(t, "http://"+v.OTLPHTTP+"/v1/traces", "application/x-protobuf", big); status != 413 || !strings.Contains(string(resp), "1048576") {
+		t.Fatalf("oversized request (%d bytes): %d %s, want 413 naming the 1MiB limit", len(big), status, resp)
+	}
 	var ok, tooMany, other atomic.Int64
 	var retryAfter atomic.Value
 	var wg sync.WaitGroup
