@@ -14,6 +14,6 @@ func ExampleProbabilityToThreshold() {
 	// p=1    ot=th:0
 	// p=0.5  ot=th:8
 	// p=0.25 ot=th:c
-	// p=0.1  ot=th:e6666666666668
-	// p=0.01 ot=th:fd70a3d70a3d7
+	// p=0.1  ot=th:e6666666666666
+	// p=0.01 ot=th:fd70a3d70a3d71
 }

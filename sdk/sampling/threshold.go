@@ -25,8 +25,8 @@ const AlwaysSample Threshold = 0
 const randomnessMask = 1<<56 - 1
 
 // ProbabilityToThreshold returns the threshold of p, rounded to the nearest
-// representable value. p must be in (0, 1]; p <= 2^-56 is MaxThreshold-1's
-// probability's neighbour and is clamped to the smallest non-zero probability.
+// representable value. p <= 0 is MaxThreshold (never); p below 2^-57 is
+// clamped to the smallest non-zero probability, 2^-56.
 func ProbabilityToThreshold(p float64) Threshold {
 	switch {
 	case !(p > 0):
@@ -34,11 +34,14 @@ func ProbabilityToThreshold(p float64) Threshold {
 	case p >= 1:
 		return AlwaysSample
 	}
-	t := math.Round((1 - p) * (1 << 56))
-	if t >= 1<<56 {
+	// 2^56 - round(p * 2^56), as the OpenTelemetry Collector's sampling
+	// package computes it: scaling p itself keeps full precision for small
+	// probabilities, where 1 - p would lose the low bits.
+	scaled := uint64(math.Round(p * (1 << 56)))
+	if scaled == 0 {
 		return MaxThreshold - 1
 	}
-	return Threshold(t)
+	return MaxThreshold - Threshold(scaled)
 }
 
 // Probability returns the sampling probability of t.
