@@ -61,6 +61,10 @@ func TestThresholdEncoding(t *testing.T) {
 	f(1.0/16, "f")
 	f(1.0/256, "ff")
 	f(0.75, "4")
+	// full-precision values of the OpenTelemetry Collector's pkg/sampling
+	f(0.1, "e6666666666666")
+	f(0.01, "fd70a3d70a3d71")
+	f(0.001, "ffbe76c8b43958")
 	if ProbabilityToThreshold(0) != MaxThreshold {
 		t.Error("p=0 must be MaxThreshold")
 	}
