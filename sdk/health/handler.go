@@ -12,9 +12,13 @@ const ContentType = "application/health+json"
 
 // response is the health+json body.
 type response struct {
-	Status string                    `json:"status"`
-	Output string                    `json:"output,omitempty"`
-	Checks map[string][]checkDetails `json:"checks,omitempty"`
+	Status      string                    `json:"status"`
+	Version     string                    `json:"version,omitempty"`
+	ReleaseID   string                    `json:"releaseId,omitempty"`
+	ServiceID   string                    `json:"serviceId,omitempty"`
+	Description string                    `json:"description,omitempty"`
+	Output      string                    `json:"output,omitempty"`
+	Checks      map[string][]checkDetails `json:"checks,omitempty"`
 }
 
 type checkDetails struct {
@@ -41,7 +45,8 @@ func (h *Health) Handler(tag string) http.Handler {
 		}
 		_, verbose := q["verbose"]
 		rep := h.Run(r.Context(), Filter{Tag: tag, Exclude: exclude})
-		body := response{Status: rep.Status.String()}
+		body := response{Status: rep.Status.String(), Version: h.info.Version, ReleaseID: h.info.ReleaseID,
+			ServiceID: h.info.ServiceID, Description: h.info.Description}
 		var failing []string
 		for _, c := range rep.Checks {
 			if c.Status != Up {

@@ -143,10 +143,13 @@ type Options struct {
 	Registry *metric.Registry
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Optional top-level fields of the health+json response.
+	ServiceID, Version, ReleaseID, Description string
 }
 
 // Health holds registered checks. It is safe for concurrent use.
 type Health struct {
+	info      Options
 	now       func() time.Time
 	statusG   *metric.Gauge
 	durationH *metric.Histogram
@@ -165,6 +168,7 @@ func New(o Options) *Health {
 		o.Now = time.Now
 	}
 	return &Health{
+		info:   o,
 		now:    o.Now,
 		checks: make(map[string]*check),
 		statusG: o.Registry.Gauge("health_check_status",

@@ -198,6 +198,17 @@ func TestEndpointsTagsGateAndJSON(t *testing.T) {
 	}
 }
 
+func TestTopLevelFields(t *testing.T) {
+	h := New(Options{Registry: metric.New(metric.Options{}), ServiceID: "shop-1", Version: "1", ReleaseID: "1.2.3", Description: "the shop"})
+	rec := httptest.NewRecorder()
+	h.Handler("").ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
+	for _, want := range []string{`"serviceId": "shop-1"`, `"version": "1"`, `"releaseId": "1.2.3"`, `"description": "the shop"`} {
+		if !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("body lacks %s:\n%s", want, rec.Body)
+		}
+	}
+}
+
 func TestMetrics(t *testing.T) {
 	reg := metric.New(metric.Options{})
 	h := New(Options{Registry: reg})
