@@ -100,7 +100,6 @@ type Alerting struct {
 
 	cfgMu     sync.Mutex
 	ext       atomic.Pointer[externals]
-	runOnce   sync.Once
 	ran       atomic.Bool
 	closeOnce sync.Once
 	closeErr  error

@@ -7,8 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -125,8 +123,6 @@ func TestSupersede(t *testing.T) {
 	e := newEnv(t)
 	s := newSink(t)
 	s.down.Store(true)
-	var mu sync.Mutex
-	_ = &mu
 	d := Delivery{MinBackoff: 300 * time.Millisecond, MaxBackoff: 300 * time.Millisecond, GiveUpAfter: time.Hour}
 	a, _ := e.start(t, outboxRules, amWebhook(s.srv.URL), d)
 	e.write("up_metric", 0, "job", "x")
@@ -159,8 +155,6 @@ func getJSON(t *testing.T, url string, v any) {
 		t.Fatal(err)
 	}
 }
-
-var _ atomic.Bool
 
 func TestEachNotificationDeliveredOnce(t *testing.T) {
 	e := newEnv(t)

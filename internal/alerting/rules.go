@@ -125,8 +125,6 @@ func (a *Alerting) evalIteration(ctx context.Context, g *rules.Group, ts time.Ti
 	}
 }
 
-var _ rules.GroupEvalIterationFunc = (*Alerting)(nil).evalIteration
-
 func newRulesManager(a *Alerting, o Options, logger *slog.Logger) *rules.Manager {
 	return rules.NewManager(&rules.ManagerOptions{
 		ExternalURL:     o.ExternalURL,
