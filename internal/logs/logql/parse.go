@@ -671,7 +671,7 @@ func (p *parser) parseStage(inRange bool) (Stage, error) {
 	if t.kind == tIdent {
 		switch t.text {
 		case "json", "logfmt", "unpack":
-			if p.peekAt(1).kind == tEq || p.peekAt(1).kind == tNeq || p.peekAt(1).kind == tRe || p.peekAt(1).kind == tNre {
+			if isCompareTok(p.peekAt(1).kind) {
 				break // a label filter on a label called json/logfmt
 			}
 			return p.parseKVParser()

@@ -1,6 +1,8 @@
 package logql
 
 import (
+	"fmt"
+	"time"
 	"strings"
 	"testing"
 )
@@ -117,6 +119,16 @@ func FuzzParse(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, q string) {
+		// A parser must not hang: fail loudly with the input if it does.
+		done := make(chan struct{})
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(3 * time.Second):
+				panic(fmt.Sprintf("Parse hangs on %q", q))
+			}
+		}()
+		defer close(done)
 		e, err := Parse(q)
 		if err != nil {
 			if _, ok := err.(*ParseError); !ok {
