@@ -62,7 +62,7 @@ func BenchmarkAppendStreams(b *testing.B) {
 	b.ReportMetric((cpuTime()-cpu0).Seconds()*1e6/lines, "cpu-µs/line")
 }
 
-var benchQueue, benchBatch, benchWorkers = 600000, 250000, 16
+var benchQueue, benchBatch, benchWorkers = 524288, 262144, 4
 
 // cpuTime is the process's user+system CPU time.
 func cpuTime() time.Duration {

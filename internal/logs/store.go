@@ -500,6 +500,3 @@ func (s *Store) streamByID(id int64) *streamInfo {
 	defer s.mu.RUnlock()
 	return s.streams[id]
 }
-
-// DBExec runs a DuckDB statement on the store (benchmarks and tuning).
-func (s *Store) DBExec(ctx context.Context, stmt string) error { return s.db.Exec(ctx, stmt) }
