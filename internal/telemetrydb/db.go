@@ -41,6 +41,14 @@ type Options struct {
 	MemoryLimitBytes int64
 	// Threads is DuckDB's worker thread count. Default runtime.NumCPU().
 	Threads int
+	// CheckpointBytes is DuckDB's checkpoint_threshold: the WAL size that
+	// triggers folding it into the database file. Default
+	// min(256 MiB, MemoryLimitBytes/4). DuckDB's own default (16 MiB)
+	// costs about twice the CPU per row for append-heavy tables, and more
+	// as a file grows (measured: 27 vs 12 µs per span); a larger WAL costs
+	// memory (unfolded rows stay in memory) and restart time after a crash
+	// (WAL replay).
+	CheckpointBytes int64
 
 	// PartitionDuration is how long one partition receives writes.
 	// Default 1h.
@@ -151,6 +159,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	q.Set("autoinstall_known_extensions", "false")
 	q.Set("autoload_known_extensions", "false")
 	q.Set("temp_directory", tmp)
+	q.Set("checkpoint_threshold", strconv.FormatInt(opts.CheckpointBytes/1024, 10)+"KiB")
 	connector, err := duckdb.NewConnector("?"+q.Encode(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb for %s: %w", opts.Domain, err)
@@ -203,6 +212,9 @@ func (o *Options) fill() error {
 	}
 	if o.Threads <= 0 {
 		o.Threads = runtime.NumCPU()
+	}
+	if o.CheckpointBytes <= 0 {
+		o.CheckpointBytes = min(256<<20, o.MemoryLimitBytes/4)
 	}
 	if o.PartitionDuration <= 0 {
 		o.PartitionDuration = time.Hour
