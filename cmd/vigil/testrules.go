@@ -9,10 +9,32 @@ import (
 	"strings"
 
 	"github.com/vigilhq/vigil/internal/alerting/ruletest"
+	"github.com/vigilhq/vigil/internal/config"
 )
 
 func init() {
 	commands["test-rules"] = command{"test-rules [--run RE] FILE...  run rule unit tests (promtool's test file format)", runTestRules}
+	commands["check-rules"] = command{"check-rules FILE...      validate Prometheus rule files (as promtool check rules)", runCheckRules}
+}
+
+func runCheckRules(_ context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "usage: vigil check-rules RULE_FILE...")
+		return usageError{"check-rules needs at least one rule file"}
+	}
+	failed := false
+	for _, f := range args {
+		if errs := config.CheckRuleFile(f); len(errs) > 0 {
+			failed = true
+			fmt.Fprintln(stderr, errs)
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: OK\n", f)
+	}
+	if failed {
+		return exitError{code: 1, err: usageError{"invalid rule files"}}
+	}
+	return nil
 }
 
 type stringsFlag []string

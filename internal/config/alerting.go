@@ -341,9 +341,10 @@ func ruleError(file string, e error) FieldError {
 	var re *rulefmt.Error
 	fe := FieldError{File: file}
 	if errors.As(e, &re) {
-		fe.Field = fmt.Sprintf("groups[%q].rules[%d]", re.Group, re.Rule)
+		// As promtool prints it: rules are numbered from 1.
+		fe.Field = fmt.Sprintf("group %q, rule %d", re.Group, re.Rule)
 		if re.RuleName != "" {
-			fe.Field = fmt.Sprintf("groups[%q].rules[%d] (%s)", re.Group, re.Rule, re.RuleName)
+			fe.Field = fmt.Sprintf("group %q, rule %d (%s)", re.Group, re.Rule, re.RuleName)
 		}
 		msg = re.Err.Error()
 	}
