@@ -562,6 +562,39 @@ func TestAlerting(t *testing.T) {
 		}
 	})
 
+	t.Run("reload", func(t *testing.T) {
+		cfg := alertConfig(rulesFile, hook.srv.URL+"/hook", slack.srv.URL+"/slack", pd.srv.URL+"/v2/enqueue", mail.addr, flaky.srv.URL+"/flaky", rejecting.srv.URL+"/rejecting")
+		receivers := func() int {
+			var rs []map[string]any
+			v.GetJSON("/alertmanager/api/v2/receivers", &rs)
+			return len(rs)
+		}
+		// An undefined receiver: rejected with its line, nothing changes.
+		v.WriteConfig(strings.Replace(cfg, "receiver: slack}", "receiver: nope}", 1))
+		code, _, body := v.Post("/-/reload", "", nil)
+		if code != 400 || !strings.Contains(string(body), `undefined receiver \"nope\"`) || !regexp.MustCompile(`vigil.yaml:1[0-9]`).Match(body) {
+			t.Fatalf("bad reload: %d %s", code, body)
+		}
+		if n := receivers(); n != 6 {
+			t.Fatalf("receivers after a failed reload: %d", n)
+		}
+		// A broken rule file: rejected, rules unchanged.
+		os.WriteFile(rulesFile, []byte(alertRules+"      - alert: Broken\n        expr: up ==\n"), 0o644)
+		v.WriteConfig(cfg)
+		if code, _, body := v.Post("/-/reload", "", nil); code != 400 || !strings.Contains(string(body), "rules.yml") {
+			t.Fatalf("reload with a broken rule file: %d %s", code, body)
+		}
+		os.WriteFile(rulesFile, []byte(alertRules), 0o644)
+		// A valid change applies.
+		v.WriteConfig(cfg + "    - name: extra\n      webhook_configs: [{url: " + hook.srv.URL + "/extra}]\n")
+		if code, _, body := v.Post("/-/reload", "", nil); code != 200 {
+			t.Fatalf("good reload: %d %s", code, body)
+		}
+		if n := receivers(); n != 7 {
+			t.Fatalf("receivers after reload: %d, want 7", n)
+		}
+	})
+
 	t.Run("bad input", func(t *testing.T) {
 		for path, want := range map[string]int{
 			"/vigil/api/v1/alerts/zz/history":              400,
