@@ -10,6 +10,11 @@
 // timeout (writers wait for each other instead of failing with SQLITE_BUSY),
 // and BEGIN IMMEDIATE transactions (a writer takes the write lock up front,
 // which avoids deadlocks between two read-then-write transactions).
+//
+// synchronous=NORMAL: in WAL mode a commit survives a process crash
+// (kill -9) but the last commits may be lost on power failure, the same
+// guarantee as the TSDB's WAL; it avoids an fsync per commit (measured
+// ~0.2 ms per small transaction on the development machine).
 package state
 
 import (
