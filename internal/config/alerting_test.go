@@ -111,10 +111,16 @@ func TestRuleFiles(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "good.rules.yml"), []byte(good), 0o644)
 	os.WriteFile(filepath.Join(dir, "bad.rules.yml"), []byte(bad), 0o644)
 	cfgPath := filepath.Join(dir, "vigil.yaml")
-	c, err := Parse([]byte("rule_files: ['*.rules.yml']\n"), cfgPath)
+	// Parse (and so check-config, serve and reload) validates rule files.
+	_, perr := Parse([]byte("rule_files: ['*.rules.yml']\n"), cfgPath)
+	if perr == nil || !strings.Contains(perr.Error(), "bad.rules.yml:5") {
+		t.Fatalf("Parse accepted a bad rule file: %v", perr)
+	}
+	c, err := Parse([]byte("rule_files: ['good.rules.yml']\n"), cfgPath)
 	if err != nil {
 		t.Fatal(err)
 	}
+	c.RuleFiles = []string{"*.rules.yml"}
 	files, err := c.RuleFilePaths()
 	if err != nil || len(files) != 2 {
 		t.Fatalf("files = %v, %v", files, err)

@@ -288,6 +288,9 @@ func (c *Config) validate() Errors {
 	errs = append(errs, c.section("logs", c.Logs.validate())...)
 	errs = append(errs, c.section("alerting", c.Alerting.validate())...)
 	errs = append(errs, c.loadScrape()...)
+	if len(errs) == 0 {
+		errs = append(errs, c.ValidateRules()...)
+	}
 	return errs
 }
 

@@ -62,6 +62,7 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 	})
 	a.Register(s.mux)
 	s.rulesRetriever = func(context.Context) apiv1.RulesRetriever { return a.Rules() }
+	s.alertmanagers = func(context.Context) apiv1.AlertmanagerRetriever { return a }
 	s.running = append(s.running, "alerting")
 	return nil
 }

@@ -79,6 +79,7 @@ type Server struct {
 	tracesConsumer otlp.TracesConsumer
 	logsConsumer   otlp.LogsConsumer
 	rulesRetriever func(context.Context) apiv1.RulesRetriever
+	alertmanagers  func(context.Context) apiv1.AlertmanagerRetriever
 
 	actors    []actor
 	closers   []func() error // run in reverse order after the actors stop
@@ -319,6 +320,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		Targets:       func(context.Context) apiv1.TargetRetriever { return s.scraper.Manager() },
 		ScrapePools:   func(context.Context) apiv1.ScrapePoolsRetriever { return s.scraper.Manager() },
 		Rules:         s.rulesRetriever,
+		Alertmanagers: s.alertmanagers,
 		ListenAddress: s.HTTPAddr(),
 		Gatherer:      s.reg,
 		Registerer:    s.reg,
