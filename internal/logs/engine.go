@@ -200,9 +200,17 @@ loop:
 			if col == "" {
 				break loop
 			}
-			if sf.Value == "" {
+			switch {
+			case col == "level":
+				code := levelCode(sf.Value)
+				if levelName(code) != sf.Value {
+					f.add("false") // not a level any record has
+				} else {
+					f.add("level = ?", int64(code))
+				}
+			case sf.Value == "":
 				f.add(col + " IS NULL")
-			} else {
+			default:
 				f.add(col+" = ?", sf.Value)
 			}
 		case *logql.DropKeep:
@@ -230,6 +238,7 @@ type row struct {
 	ts       int64
 	streamID int64
 	level    string
+	code     uint8
 	line     string
 	metadata sql.NullString
 	traceID  sql.NullString
@@ -239,7 +248,11 @@ type row struct {
 const rowColumns = "ts, stream_id, level, line, metadata, trace_id, span_id"
 
 func (r *row) scan(rows *sql.Rows) error {
-	return rows.Scan(&r.ts, &r.streamID, &r.level, &r.line, &r.metadata, &r.traceID, &r.spanID)
+	if err := rows.Scan(&r.ts, &r.streamID, &r.code, &r.line, &r.metadata, &r.traceID, &r.spanID); err != nil {
+		return err
+	}
+	r.level = levelName(r.code)
+	return nil
 }
 
 // baseLabels fills lbs with the stream labels and the structured metadata of r.
@@ -566,7 +579,7 @@ func (ev *evaluator) rangeSQL(ctx context.Context, e *logql.RangeAggr, f *sqlFil
 	// sum by (service_name) (...) it would only multiply the groups.
 	levelExpr := "level"
 	if g := e.Grouping; g != nil && !g.Without && !slices.Contains(g.Labels, "detected_level") {
-		levelExpr = "''"
+		levelExpr = strconv.Itoa(noLevel)
 	}
 	sqlText := fmt.Sprintf("SELECT stream_id, %s AS lvl, (%d - ts) // %d AS k, count(*), %s FROM {{logs}} WHERE %s GROUP BY stream_id, lvl, k",
 		levelExpr, to, w, bytesExpr, f.whereSQL())
@@ -579,11 +592,12 @@ func (ev *evaluator) rangeSQL(ctx context.Context, e *logql.RangeAggr, f *sqlFil
 	err := ev.s.db.Query(ctx, telemetrydb.TimeRange{From: from, To: to}, sqlText, f.args, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var id, k, cnt int64
-			var level string
+			var code uint8
 			var bytes sql.NullInt64
-			if err := rows.Scan(&id, &level, &k, &cnt, &bytes); err != nil {
+			if err := rows.Scan(&id, &code, &k, &cnt, &bytes); err != nil {
 				return err
 			}
+			level := levelName(code)
 			st := ev.s.streamByID(id)
 			if st == nil {
 				continue

@@ -137,6 +137,29 @@ const (
 	LevelUnknown  = "unknown"
 )
 
+// levelNames are the stored level codes (a UTINYINT column groups and
+// filters faster than a string one): index = code.
+var levelNames = [...]string{LevelUnknown, LevelTrace, LevelDebug, LevelInfo, LevelWarn, LevelError, LevelCritical}
+
+// noLevel is the code SQL uses when a query does not group by level.
+const noLevel = 255
+
+func levelCode(level string) uint8 {
+	for i, n := range levelNames {
+		if n == level {
+			return uint8(i)
+		}
+	}
+	return 0
+}
+
+func levelName(code uint8) string {
+	if int(code) < len(levelNames) {
+		return levelNames[code]
+	}
+	return ""
+}
+
 // levelFromSeverityNumber maps an OTLP severity number (1-24).
 func levelFromSeverityNumber(n int32) string {
 	switch {

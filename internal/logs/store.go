@@ -108,7 +108,7 @@ var migrations = []telemetrydb.Migration{{
 	SQL: `CREATE TABLE logs (
 		ts BIGINT NOT NULL,
 		stream_id BIGINT NOT NULL,
-		level VARCHAR NOT NULL,
+		level UTINYINT NOT NULL, -- levelCodes
 		line VARCHAR NOT NULL,
 		metadata VARCHAR,
 		trace_id VARCHAR,
@@ -326,7 +326,7 @@ func (p *pending) add(st *streamInfo, r *Record, serviceName string) {
 		sevNum = r.SeverityNumber
 	}
 	p.rows = append(p.rows, []driver.Value{
-		r.Timestamp, st.id, r.Level, r.Line, encodeMetadata(r.Metadata),
+		r.Timestamp, st.id, levelCode(r.Level), r.Line, encodeMetadata(r.Metadata),
 		traceID, spanID, observed, sevText, sevNum, r.Flags,
 	})
 	p.bytes += int64(len(r.Line))
