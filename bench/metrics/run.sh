@@ -16,7 +16,9 @@
 # Knobs (environment): BENCH_RUNS (3), BENCH_STEADY_ROUNDS (40),
 # BENCH_SERIES (100000), BENCH_SHARDS (10), BENCH_DISK_SERIES (10000),
 # BENCH_QUERY_PASSES (3), BENCH_QUERY_REPS (7), BENCH_TARGETS
-# ("vigil prometheus victoriametrics"), BENCH_KEEP_DATA (0),
+# ("vigil prometheus victoriametrics"), BENCH_PHASES ("ingest disk"; one of
+# them re-measures only that part and keeps the other's results),
+# BENCH_KEEP_DATA (0),
 # VIGIL_BENCH_CACHE (~/.cache/vigil-bench).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -32,6 +34,7 @@ disk_series=${BENCH_DISK_SERIES:-10000}
 passes=${BENCH_QUERY_PASSES:-3}
 reps=${BENCH_QUERY_REPS:-7}
 targets=${BENCH_TARGETS:-vigil prometheus victoriametrics}
+phases=${BENCH_PHASES:-ingest disk}
 keep=${BENCH_KEEP_DATA:-0}
 ingest_corpus=$cache/corpus/ingest-${series}-series-$((steady + 1))-rounds-${shards}-shards
 disk_corpus=$cache/corpus/disk-${disk_series}-series-3h10m-${shards}-shards
@@ -41,7 +44,11 @@ failures=()
 fail() { log "FAILED: $*"; failures+=("$*"); }
 
 mkdir -p "$out" "$cache"
-rm -rf "$out"/vigil "$out"/prometheus "$out"/victoriametrics "$out"/data
+for t in vigil prometheus victoriametrics; do
+  [[ " $phases " == *" ingest "* ]] && rm -rf "$out/$t"/tput-*
+  [[ " $phases " == *" disk "* ]] && rm -rf "$out/$t/disk"
+done
+rm -rf "$out/data"
 mkdir -p "$out/data"
 rwload=$out/rwload
 log "building the load generator"
@@ -63,7 +70,9 @@ fi
 printf 'scrape_configs: []\n' >"$out/vigil.yml"
 printf 'global:\n  scrape_interval: 15s\n' >"$out/prometheus.yml"
 
+[[ $phases == "ingest disk" ]] && rm -f "$out/machine.txt"
 {
+  echo "phases: $phases"
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "nproc: $(nproc)"
   echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
@@ -74,7 +83,7 @@ printf 'global:\n  scrape_interval: 15s\n' >"$out/prometheus.yml"
   [[ -n $prom_bin ]] && echo "prometheus: $("$prom_bin" --version 2>&1 | head -1)"
   [[ -n $vm_bin ]] && echo "victoriametrics: v1.151.0, go install ($vm_bin)"
   echo "loadavg at start: $(cat /proc/loadavg)"
-} >"$out/machine.txt"
+} >>"$out/machine.txt"
 cat "$out/machine.txt" >&2
 
 # --- corpora -----------------------------------------------------------------
@@ -162,7 +171,7 @@ diskrun() {
     "$rwload" wait-block -dir "$tsdb" -timeout 10m || fail "$name: no block was cut"
   fi
   log "$name: timing queries ($passes passes x $reps reps)"
-  "$rwload" query -dir "$disk_corpus" -url "$base" -passes "$passes" -reps "$reps" -out "$dir/queries.json" \
+  "$rwload" query -dir "$disk_corpus" -url "$base" -pid "$pid" -passes "$passes" -reps "$reps" -out "$dir/queries.json" \
     || fail "$name: queries (see $dir/queries.json)"
   "$rwload" proc -pid "$pid" -out "$dir/proc.json"
   stop
@@ -177,10 +186,14 @@ diskrun() {
 
 # Interleave the targets so that noise from the rest of the machine falls on
 # all of them alike.
-for n in $(seq "$runs"); do
-  for t in $targets; do ingest "$n" "$t"; done
-done
-for t in $targets; do diskrun "$t"; done
+if [[ " $phases " == *" ingest "* ]]; then
+  for n in $(seq "$runs"); do
+    for t in $targets; do ingest "$n" "$t"; done
+  done
+fi
+if [[ " $phases " == *" disk "* ]]; then
+  for t in $targets; do diskrun "$t"; done
+fi
 
 echo "loadavg at end: $(cat /proc/loadavg)" >>"$out/machine.txt"
 "$rwload" report -dir "$out" >"$out/summary.md" || fail "report"

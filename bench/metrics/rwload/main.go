@@ -8,7 +8,7 @@
 //
 //	rwload gen        -dir D [-series 100000 -shards 10 -batch 2000 -interval 15s -span 3h10m]
 //	rwload send       -dir D -url http://HOST/api/v1/write -pid PID [-rounds N -window W] -out F
-//	rwload query      -dir D -url http://HOST [-passes 3 -reps 10] -out F
+//	rwload query      -dir D -url http://HOST -pid PID [-passes 3 -reps 7] -out F
 //	rwload wait-block -dir TSDB [-timeout 10m]
 //	rwload vm-compact -url http://HOST -out F
 //	rwload disk       -kind tsdb|vm -dir D [-vm-stats F] -out F
@@ -92,11 +92,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	case "query":
 		passes := fs.Int("passes", 3, "independent passes")
-		reps := fs.Int("reps", 10, "repetitions of every query in a pass")
+		reps := fs.Int("reps", 7, "repetitions of every query in a pass")
+		pid := fs.Int("pid", 0, "target process id, for the CPU time of each query")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		res, err := runQueries(ctx, QueryOptions{Dir: *dir, URL: *url, Passes: *passes, Reps: *reps})
+		res, err := runQueries(ctx, QueryOptions{Dir: *dir, URL: *url, Passes: *passes, Reps: *reps, PID: *pid})
 		if err != nil {
 			return err
 		}

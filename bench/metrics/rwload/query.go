@@ -45,6 +45,7 @@ type QueryOptions struct {
 	URL    string // base URL; /api/v1/query_range is appended
 	Passes int    // independent passes, each with Reps of every query
 	Reps   int
+	PID    int // target process, for the CPU time of each query; 0: not measured
 }
 
 // QueryResult is the latency of one query.
@@ -61,6 +62,11 @@ type QueryResult struct {
 	P99     float64   `json:"p99_seconds"`
 	PassP50 []float64 `json:"pass_p50_seconds"`
 	PassP99 []float64 `json:"pass_p99_seconds"`
+	// CPU is the target's CPU seconds per execution (user+system from
+	// /proc, all threads), the median over the passes of each pass's mean.
+	// Unlike latency it hardly depends on what else runs on the machine.
+	CPU     float64   `json:"cpu_seconds"`
+	PassCPU []float64 `json:"pass_cpu_seconds"`
 	Samples int       `json:"timings"`
 	Error   string    `json:"error,omitempty"`
 }
@@ -77,9 +83,11 @@ func runQueries(ctx context.Context, opts QueryOptions) ([]QueryResult, error) {
 	client := &http.Client{Timeout: 2 * time.Minute}
 	out := make([]QueryResult, len(queries))
 	timings := make([][][]float64, len(queries)) // query, pass, rep
+	cpu := make([][]time.Duration, len(queries)) // query, pass
 	for i, q := range queries {
 		out[i] = QueryResult{Name: q.Name, Expr: q.Expr, Range: q.Range.String(), Step: q.Step.String()}
 		timings[i] = make([][]float64, opts.Passes)
+		cpu[i] = make([]time.Duration, opts.Passes)
 		series, points, _, err := rangeQuery(ctx, client, opts.URL, q, end)
 		if err != nil {
 			out[i].Error = err.Error()
@@ -93,19 +101,25 @@ func runQueries(ctx context.Context, opts QueryOptions) ([]QueryResult, error) {
 				if out[i].Error != "" {
 					continue
 				}
+				c0, _ := cpuOf(opts.PID)
 				_, _, d, err := rangeQuery(ctx, client, opts.URL, q, end)
 				if err != nil {
 					out[i].Error = err.Error()
 					continue
 				}
+				c1, _ := cpuOf(opts.PID)
+				cpu[i][p] += c1 - c0
 				timings[i][p] = append(timings[i][p], d.Seconds())
 			}
 		}
 	}
 	for i := range out {
-		for _, t := range timings[i] {
+		for p, t := range timings[i] {
 			if len(t) == 0 {
 				continue
+			}
+			if opts.PID > 0 {
+				out[i].PassCPU = append(out[i].PassCPU, cpu[i][p].Seconds()/float64(len(t)))
 			}
 			out[i].PassP50 = append(out[i].PassP50, percentile(t, 50))
 			out[i].PassP99 = append(out[i].PassP99, percentile(t, 99))
@@ -113,6 +127,9 @@ func runQueries(ctx context.Context, opts QueryOptions) ([]QueryResult, error) {
 		}
 		out[i].P50 = median(out[i].PassP50)
 		out[i].P99 = median(out[i].PassP99)
+		if len(out[i].PassCPU) > 0 {
+			out[i].CPU = median(out[i].PassCPU)
+		}
 	}
 	return out, nil
 }

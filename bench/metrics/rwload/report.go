@@ -252,6 +252,33 @@ func report(dir string, w io.Writer) error {
 		return fmt.Sprintf("%.2fx", math.Exp(s/float64(len(xs))))
 	}
 	fmt.Fprintf(w, "| **geometric mean** | | | | | | | | | %s | %s | %s | %s |\n", geo(lr[0]), geo(lr[1]), geo(lr[2]), geo(lr[3]))
+
+	fmt.Fprintf(w, "\nCPU time of the target per query execution (milliseconds, user+system from /proc; median over the passes of each pass's mean):\n\n")
+	fmt.Fprintf(w, "| query | Vigil | Prometheus | VictoriaMetrics | V/P | V/VM |\n|---|---|---|---|---|---|\n")
+	var cr [2][]float64
+	for i, q := range queries {
+		get := func(qs []QueryResult) float64 {
+			if i < len(qs) && qs[i].Error == "" && len(qs[i].PassCPU) > 0 {
+				return qs[i].CPU
+			}
+			return math.NaN()
+		}
+		a, b, c := get(v), get(p), get(m)
+		ms := func(x float64) string {
+			if math.IsNaN(x) {
+				return "—"
+			}
+			return fmt.Sprintf("%.1f", x*1000)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", q.Name, ms(a), ms(b), ms(c), ratio(a, b), ratio(a, c))
+		if a > 0 && b > 0 {
+			cr[0] = append(cr[0], math.Log(a/b))
+		}
+		if a > 0 && c > 0 {
+			cr[1] = append(cr[1], math.Log(a/c))
+		}
+	}
+	fmt.Fprintf(w, "| **geometric mean** | | | | %s | %s |\n", geo(cr[0]), geo(cr[1]))
 	return nil
 }
 
