@@ -490,3 +490,18 @@ func TestTagNeedles(t *testing.T) {
 	f("inner", "x", true) // nested keys match as if flattened
 	f("list", "k", false)
 }
+
+func TestJaegerWarnsMissingParent(t *testing.T) {
+	td := richTraces()
+	td.ResourceSpans().RemoveIf(func(rs ptrace.ResourceSpans) bool {
+		v, _ := rs.Resource().Attributes().Get("service.name")
+		return v.Str() == "frontend" // drop the root: charge's parent is missing
+	})
+	jt := toJaeger(td)
+	if len(jt.Spans) != 1 || !cmp.Equal(jt.Spans[0].Warnings, []string{"invalid parent span IDs=b001020304050601; skipping clock skew adjustment"}) {
+		t.Fatalf("warnings = %v", jt.Spans[0].Warnings)
+	}
+	if w := toJaeger(richTraces()).Spans[1].Warnings; w != nil {
+		t.Fatalf("complete trace has warnings %v", w)
+	}
+}
