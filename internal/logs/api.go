@@ -29,6 +29,7 @@ func (s *Store) Register(mux *http.ServeMux) {
 		mux.HandleFunc(m+" /loki/api/v1/index/volume", s.serveIndexVolume)
 		mux.HandleFunc(m+" /loki/api/v1/index/volume_range", s.serveIndexVolume)
 		mux.HandleFunc(m+" /loki/api/v1/detected_fields", s.serveDetectedFields)
+		mux.HandleFunc(m+" /loki/api/v1/detected_labels", s.serveDetectedLabels)
 	}
 	mux.HandleFunc("GET /loki/api/v1/tail", s.serveTail)
 	mux.HandleFunc("GET /loki/api/v1/status/buildinfo", func(w http.ResponseWriter, r *http.Request) {
@@ -588,6 +589,46 @@ func (s *Store) serveIndexVolume(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(encodeResult(res))
+}
+
+// serveDetectedLabels lists the stream labels of the streams with data in
+// the range (optionally matching query) with their cardinality, as Grafana
+// Logs Drilldown asks for them.
+func (s *Store) serveDetectedLabels(w http.ResponseWriter, r *http.Request) {
+	start, end, err := s.timeRange(r, 6*time.Hour)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	streams, err := s.activeStreams(r.Context(), r.FormValue("query"), start, end)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	values := map[string]map[string]bool{}
+	for _, st := range streams {
+		for _, l := range st.labels {
+			if values[l.Name] == nil {
+				values[l.Name] = map[string]bool{}
+			}
+			values[l.Name][l.Value] = true
+		}
+	}
+	type detected struct {
+		Label       string `json:"label"`
+		Cardinality int    `json:"cardinality"`
+	}
+	out := []detected{}
+	for _, name := range sortedKeys(func() map[string]bool {
+		m := map[string]bool{}
+		for k := range values {
+			m[k] = true
+		}
+		return m
+	}()) {
+		out = append(out, detected{Label: name, Cardinality: len(values[name])})
+	}
+	writeJSON(w, map[string]any{"detectedLabels": out})
 }
 
 // serveDetectedFields lists the fields found by the json/logfmt parsers in
