@@ -2,9 +2,9 @@ package logql
 
 import (
 	"fmt"
-	"time"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParse(t *testing.T) {
