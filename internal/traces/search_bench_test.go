@@ -37,3 +37,21 @@ func BenchmarkSearch(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkGetTrace(b *testing.B) {
+	s := newStore(b, Options{Now: time.Now})
+	for i := range 300 {
+		if _, _, err := s.ConsumeTraces(context.Background(), benchBatch(999, uint64(i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ids := benchBatch(3, 150)
+	id := ids.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID()
+	b.ResetTimer()
+	for b.Loop() {
+		td, ok, err := s.GetTrace(context.Background(), id)
+		if err != nil || !ok || td.SpanCount() != 3 {
+			b.Fatal(ok, err)
+		}
+	}
+}
