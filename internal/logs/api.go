@@ -759,6 +759,7 @@ func (s *Store) serveByTrace(w http.ResponseWriter, r *http.Request) {
 				x.Labels = st.lmap
 			}
 			decodeMetadata(rw.metadata.String, x.Metadata)
+			rw.otlpMetadata(x.Metadata)
 			out = append(out, x)
 		}
 		return nil

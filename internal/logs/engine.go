@@ -243,12 +243,33 @@ type row struct {
 	metadata sql.NullString
 	traceID  sql.NullString
 	spanID   sql.NullString
+	observed sql.NullInt64
+	sevText  sql.NullString
+	sevNum   sql.NullInt64
+	flags    sql.NullInt64
 }
 
-const rowColumns = "ts, stream_id, level, line, metadata, trace_id, span_id"
+// otlpMetadata adds the OTLP record fields kept in their own columns as
+// structured metadata, named as Loki's OTLP ingestion names them.
+func (r *row) otlpMetadata(md map[string]string) {
+	if r.observed.Valid {
+		md["observed_timestamp"] = strconv.FormatInt(r.observed.Int64, 10)
+	}
+	if r.sevText.Valid {
+		md["severity_text"] = r.sevText.String
+	}
+	if r.sevNum.Valid {
+		md["severity_number"] = strconv.FormatInt(r.sevNum.Int64, 10)
+	}
+	if r.flags.Valid && r.flags.Int64 != 0 {
+		md["flags"] = strconv.FormatInt(r.flags.Int64, 10)
+	}
+}
+
+const rowColumns = "ts, stream_id, level, line, metadata, trace_id, span_id, observed_ts, severity_text, severity_number, flags"
 
 func (r *row) scan(rows *sql.Rows) error {
-	if err := rows.Scan(&r.ts, &r.streamID, &r.code, &r.line, &r.metadata, &r.traceID, &r.spanID); err != nil {
+	if err := rows.Scan(&r.ts, &r.streamID, &r.code, &r.line, &r.metadata, &r.traceID, &r.spanID, &r.observed, &r.sevText, &r.sevNum, &r.flags); err != nil {
 		return err
 	}
 	r.level = levelName(r.code)
@@ -265,6 +286,7 @@ func (ev *evaluator) baseLabels(lbs *logql.Labels, st *streamInfo, r *row, md ma
 	if r.spanID.Valid {
 		md["span_id"] = r.spanID.String
 	}
+	r.otlpMetadata(md)
 	md["detected_level"] = r.level
 	lbs.Reset(st.lmap, md)
 }

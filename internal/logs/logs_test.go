@@ -139,6 +139,7 @@ var goldenQueries = []string{
 	`{app="db"} | trace_id="0000000000000000000000000000000a"`,
 	`{service_name="checkout"} | detected_level="error"`,
 	`{service_name="checkout"} | order_id=~"100[0-2]"`,
+	`{service_name="checkout"} | severity_number >= 13 | line_format "{{.severity_text}} {{__line__}}"`,
 	// range aggregations (SQL path)
 	`count_over_time({app="api"}[1m])`,
 	`rate({env="prod"} |= "orders" [2m])`,

@@ -170,6 +170,18 @@ func (s *Store) serveTail(w http.ResponseWriter, r *http.Request) {
 				if tr.rec.SpanID != "" {
 					md["span_id"] = tr.rec.SpanID
 				}
+				if tr.rec.ObservedTime != 0 {
+					md["observed_timestamp"] = strconv.FormatInt(tr.rec.ObservedTime, 10)
+				}
+				if tr.rec.SeverityText != "" {
+					md["severity_text"] = tr.rec.SeverityText
+				}
+				if tr.rec.SeverityNumber != 0 {
+					md["severity_number"] = strconv.FormatInt(int64(tr.rec.SeverityNumber), 10)
+				}
+				if tr.rec.Flags != 0 {
+					md["flags"] = strconv.FormatInt(int64(tr.rec.Flags), 10)
+				}
 				md["detected_level"] = tr.rec.Level
 				lbs.Reset(tr.stream.lmap, md)
 				line, ok := pipe.Process(tr.rec.Timestamp, tr.rec.Line, lbs)
