@@ -537,6 +537,10 @@ func (ev *evaluator) eval(ctx context.Context, e logql.SampleExpr, steps []int64
 	return nil, apierr.New(apierr.Invalid, "unsupported expression %s", e.String())
 }
 
+// maxQuerySamples bounds the samples a metric query that runs its pipeline
+// in Go holds at once (16 bytes each).
+const maxQuerySamples = 20_000_000
+
 // sumPushable are the range functions whose sum over series equals the
 // function over the pooled samples.
 var sumPushable = map[string]bool{"count_over_time": true, "rate": true, "bytes_over_time": true, "bytes_rate": true, "sum_over_time": true}
@@ -711,6 +715,7 @@ func (ev *evaluator) rangeGo(ctx context.Context, e *logql.RangeAggr, f *sqlFilt
 		vs     []float64
 	}
 	byKey := map[string]*sampleSeries{}
+	samples := 0
 	pipe := logql.NewPipeline(f.rest)
 	lbs := logql.NewLabels()
 	md := map[string]string{}
@@ -775,6 +780,9 @@ func (ev *evaluator) rangeGo(ctx context.Context, e *logql.RangeAggr, f *sqlFilt
 			}
 			ss.ts = append(ss.ts, r.ts)
 			ss.vs = append(ss.vs, v)
+			if samples++; samples > maxQuerySamples {
+				return apierr.New(apierr.Limit, "query keeps more than %d samples in memory; narrow the selector or the time range, or aggregate with sum by (...)", maxQuerySamples)
+			}
 		}
 		return nil
 	})
