@@ -15,7 +15,7 @@ import (
 //	  checkpoint_threshold: 256MiB # WAL size before DuckDB checkpoints
 //	  queue:  {max_records: 524288, max_batch_records: 262144}
 //	  push:   {max_request_bytes: 64MiB}
-//	  limits: {max_line_bytes: 256KiB}
+//	  limits: {max_line_bytes: 256KiB, max_streams: 100000}
 //	  stream_attributes: [service.name, k8s.namespace.name, ...]  # OTLP resource attributes that become labels
 //	  query:  {timeout: 2m, max_lines: 5000, max_series: 10000}
 //	  derived_metrics: {enabled: true, interval: 15s}
@@ -60,6 +60,9 @@ type LogsPush struct {
 // LogsLimits bound single records.
 type LogsLimits struct {
 	MaxLineBytes ByteSize `yaml:"max_line_bytes"`
+	// MaxStreams bounds distinct stream label sets; records of new
+	// streams past it are rejected.
+	MaxStreams int `yaml:"max_streams"`
 }
 
 // LogsQuery bounds LogQL queries.
@@ -99,6 +102,9 @@ func (x *Logs) setDefaults() {
 	}
 	if x.Limits.MaxLineBytes == 0 {
 		x.Limits.MaxLineBytes = 256 << 10
+	}
+	if x.Limits.MaxStreams == 0 {
+		x.Limits.MaxStreams = 100000
 	}
 	if x.Query.Timeout == 0 {
 		x.Query.Timeout = Duration(2 * time.Minute)
@@ -147,6 +153,9 @@ func (x *Logs) validate() []FieldError {
 	}
 	if x.Limits.MaxLineBytes < 256 {
 		errs = append(errs, FieldError{Field: "limits.max_line_bytes", Msg: fmt.Sprintf("must be at least 256B, got %v", x.Limits.MaxLineBytes)})
+	}
+	if x.Limits.MaxStreams < 1 {
+		errs = append(errs, FieldError{Field: "limits.max_streams", Msg: fmt.Sprintf("must be positive, got %d", x.Limits.MaxStreams)})
 	}
 	for i, a := range x.StreamAttributes {
 		if !attrName.MatchString(a) {

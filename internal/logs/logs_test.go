@@ -294,3 +294,28 @@ func TestLokiAPI(t *testing.T) {
 	f("/vigil/api/v1/logs", url.Values{"trace_id": {"ab000000000000000000000000000001"}}, 200, `"line":"order 1 placed amount=11.50"`, `"span_id":"0102030405060701"`)
 	f("/vigil/api/v1/logs", url.Values{"trace_id": {"xyz"}}, 400, "invalid trace_id")
 }
+
+func TestStreamLimit(t *testing.T) {
+	s := openStore(t, Options{MaxStreams: 2})
+	push := func(app string) (int64, string) {
+		t.Helper()
+		rej, msg, err := s.AppendStreams(context.Background(), []Stream{{Labels: []Label{{"app", app}}, Entries: []Entry{{Timestamp: t0, Line: "x"}, {Timestamp: t0 + 1, Line: "y"}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rej, msg
+	}
+	for _, app := range []string{"a", "b", "a"} {
+		if rej, msg := push(app); rej != 0 {
+			t.Fatalf("push %s rejected %d: %s", app, rej, msg)
+		}
+	}
+	rej, msg := push("c")
+	if rej != 2 || !strings.Contains(msg, "stream limit (logs.limits.max_streams) is 2 and 2 streams exist") {
+		t.Fatalf("third stream: rejected %d, %q", rej, msg)
+	}
+	res, err := s.Query(context.Background(), Query{Expr: `sum(count_over_time({app=~".+"}[1h]))`, End: t0 + 10})
+	if err != nil || len(res.Series) != 1 || res.Series[0].Samples[0].V != 6 {
+		t.Fatalf("stored lines: %+v %v, want 6", res, err)
+	}
+}

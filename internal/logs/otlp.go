@@ -47,7 +47,18 @@ func (s *Store) ConsumeLogs(ctx context.Context, ld plog.Logs) (rejected int64, 
 			lbls = append(lbls, Label{Name: "service_name", Value: serviceName})
 		}
 		sortLabels(lbls)
-		st := s.stream(lbls)
+		st, err := s.stream(lbls)
+		if err != nil {
+			n := 0
+			for j := 0; j < rl.ScopeLogs().Len(); j++ {
+				n += rl.ScopeLogs().At(j).LogRecords().Len()
+			}
+			rejected += int64(n)
+			if firstReason == "" {
+				firstReason = err.Error()
+			}
+			continue
+		}
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			sl := sls.At(j)

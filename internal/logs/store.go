@@ -41,6 +41,10 @@ type Options struct {
 	// the cost of a longer WAL replay after a crash.
 	CheckpointBytes int64
 
+	// MaxStreams bounds the distinct label sets (default 100000): records
+	// of a new stream past it are rejected, naming the limit.
+	MaxStreams int
+
 	// MaxLineBytes rejects longer lines (0: 256 KiB).
 	MaxLineBytes int
 	// StreamAttributes are the OTLP resource attributes that become stream
@@ -140,6 +144,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	if opts.StreamAttributes == nil {
 		opts.StreamAttributes = DefaultStreamAttributes
+	}
+	if opts.MaxStreams <= 0 {
+		opts.MaxStreams = 100000
 	}
 	if opts.CheckpointBytes <= 0 {
 		opts.CheckpointBytes = 256 << 20
@@ -286,25 +293,36 @@ func (s *Store) newPending(n int) *pending {
 }
 
 // stream returns the stream for sorted labels, creating it in memory.
-func (s *Store) stream(ls []Label) *streamInfo {
+func (s *Store) stream(ls []Label) (*streamInfo, error) {
 	key := streamKey(ls)
 	id := streamID(key)
 	s.mu.RLock()
 	st, ok := s.streams[id]
 	s.mu.RUnlock()
 	if ok {
-		return st
+		return st, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if st, ok := s.streams[id]; ok {
-		return st
+		return st, nil
+	}
+	if len(s.streams) >= s.opts.MaxStreams {
+		s.m.rejected.WithLabelValues("stream_limit").Inc()
+		return nil, fmt.Errorf("new stream %s refused: the stream limit (logs.limits.max_streams) is %d and %d streams exist; drop high-cardinality labels", truncate(key, 200), s.opts.MaxStreams, len(s.streams))
 	}
 	cp := make([]Label, len(ls))
 	copy(cp, ls)
 	st = newStreamInfo(id, key, cp)
 	s.streams[id] = st
-	return st
+	return st, nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 func (p *pending) add(st *streamInfo, r *Record, serviceName string) {
@@ -423,7 +441,14 @@ func (s *Store) AppendStreams(ctx context.Context, streams []Stream) (rejected i
 	p := s.newPending(n)
 	var firstReason string
 	for i := range streams {
-		st := s.stream(streams[i].Labels)
+		st, err := s.stream(streams[i].Labels)
+		if err != nil {
+			rejected += int64(len(streams[i].Entries))
+			if firstReason == "" {
+				firstReason = err.Error()
+			}
+			continue
+		}
 		svc := st.lmap["service_name"]
 		if svc == "" {
 			svc = st.lmap["service"]

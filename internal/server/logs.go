@@ -23,6 +23,7 @@ func (s *Server) setupLogs(ctx context.Context, cfg *config.Config) error {
 		QueueRows:         lc.Queue.MaxRecords,
 		MaxBatchRows:      lc.Queue.MaxBatchRecords,
 		MaxLineBytes:      int(lc.Limits.MaxLineBytes),
+		MaxStreams:        lc.Limits.MaxStreams,
 		StreamAttributes:  lc.StreamAttributes,
 		MaxQueryLines:     lc.Query.MaxLines,
 		MaxQuerySeries:    lc.Query.MaxSeries,
