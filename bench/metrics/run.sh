@@ -9,9 +9,11 @@
 #    sends round 0 (creates the series, timed on its own) and then
 #    BENCH_STEADY_ROUNDS rounds with every series active (the figure);
 #  - disk: BENCH_DISK_SERIES series over 3h10m at 15 s, starting on a 2h
-#    boundary, so that a Prometheus TSDB cuts one whole 2h block; then the
-#    blocks (Prometheus, Vigil) or the merged data dir (VictoriaMetrics) are
-#    measured, and ten range queries are timed.
+#    boundary, so that a Prometheus TSDB cuts one whole 2h block. Each
+#    target in turn is loaded and compacted (VictoriaMetrics: forced merge)
+#    and left idle; ten range queries are then timed on all of them,
+#    interleaved; then each is stopped and its blocks (Prometheus, Vigil) or
+#    merged data dir (VictoriaMetrics) are measured.
 #
 # Knobs (environment): BENCH_RUNS (3), BENCH_STEADY_ROUNDS (40),
 # BENCH_SERIES (100000), BENCH_SHARDS (10), BENCH_DISK_SERIES (10000),
@@ -99,7 +101,11 @@ done
 
 # --- targets -----------------------------------------------------------------
 pid=; base=; tsdb=
-cleanup() { [[ -n $pid ]] && kill -9 "$pid" 2>/dev/null; }
+declare -A tpid=() tbase=() ttsdb=()
+cleanup() {
+  local p
+  for p in $pid "${tpid[@]}"; do kill -9 "$p" 2>/dev/null; done
+}
 trap cleanup EXIT
 
 # start NAME DATADIR LOG: starts a target and waits until it is ready.
@@ -154,8 +160,9 @@ ingest() {
   [[ $keep == 1 ]] || rm -rf "$data"
 }
 
-# diskrun NAME: the 3h10m backfill, compaction, queries and disk size.
-diskrun() {
+# diskload NAME: the 3h10m backfill and the compaction; the target stays up
+# (idle) for the queries.
+diskload() {
   local name=$1 dir=$out/$1/disk data=$out/data/$1-disk
   mkdir -p "$dir"
   start "$name" "$data" "$dir/target.log" || { fail "$name disk run: did not start (see $dir/target.log)"; stop; return; }
@@ -170,11 +177,33 @@ diskrun() {
     log "$name: waiting for the head compaction to cut a block"
     "$rwload" wait-block -dir "$tsdb" -timeout 10m || fail "$name: no block was cut"
   fi
-  log "$name: timing queries ($passes passes x $reps reps)"
-  "$rwload" query -dir "$disk_corpus" -url "$base" -pid "$pid" -passes "$passes" -reps "$reps" -out "$dir/queries.json" \
-    || fail "$name: queries (see $dir/queries.json)"
+  tpid[$name]=$pid tbase[$name]=$base ttsdb[$name]=$tsdb
+  pid=
+}
+
+# queryall: the range queries on every loaded target, interleaved query by
+# query so that noise from the rest of the machine falls on all alike.
+queryall() {
+  local urls=() pids=() outs=() t
+  for t in $targets; do
+    [[ -n ${tpid[$t]:-} ]] || continue
+    urls+=("${tbase[$t]}"); pids+=("${tpid[$t]}"); outs+=("$out/$t/disk/queries.json")
+  done
+  ((${#urls[@]})) || return
+  log "timing queries on ${#urls[@]} targets, interleaved ($passes passes x $reps reps)"
+  local IFS=,
+  "$rwload" query -dir "$disk_corpus" -url "${urls[*]}" -pid "${pids[*]}" -passes "$passes" -reps "$reps" -out "${outs[*]}" \
+    || fail "queries (see $out/*/disk/queries.json)"
+}
+
+# diskdone NAME: peak RSS, stop, bytes on disk.
+diskdone() {
+  local name=$1 dir=$out/$1/disk data=$out/data/$1-disk
+  [[ -n ${tpid[$name]:-} ]] || return
+  pid=${tpid[$name]} tsdb=${ttsdb[$name]}
   "$rwload" proc -pid "$pid" -out "$dir/proc.json"
   stop
+  unset "tpid[$name]"
   if [[ $name == victoriametrics ]]; then
     "$rwload" disk -kind vm -dir "$tsdb" -vm-stats "$dir/vm.json" -out "$dir/disk.json" || fail "$name: disk size"
   else
@@ -192,7 +221,9 @@ if [[ " $phases " == *" ingest "* ]]; then
   done
 fi
 if [[ " $phases " == *" disk "* ]]; then
-  for t in $targets; do diskrun "$t"; done
+  for t in $targets; do diskload "$t"; done
+  queryall
+  for t in $targets; do diskdone "$t"; done
 fi
 
 echo "loadavg at end: $(cat /proc/loadavg)" >>"$out/machine.txt"

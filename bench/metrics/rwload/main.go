@@ -8,7 +8,7 @@
 //
 //	rwload gen        -dir D [-series 100000 -shards 10 -batch 2000 -interval 15s -span 3h10m]
 //	rwload send       -dir D -url http://HOST/api/v1/write -pid PID [-rounds N -window W] -out F
-//	rwload query      -dir D -url http://HOST -pid PID [-passes 3 -reps 7] -out F
+//	rwload query      -dir D -url http://H1,http://H2 -pid P1,P2 [-passes 3 -reps 7] -out F1,F2
 //	rwload wait-block -dir TSDB [-timeout 10m]
 //	rwload vm-compact -url http://HOST -out F
 //	rwload disk       -kind tsdb|vm -dir D [-vm-stats F] -out F
@@ -93,23 +93,46 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	case "query":
 		passes := fs.Int("passes", 3, "independent passes")
 		reps := fs.Int("reps", 7, "repetitions of every query in a pass")
-		pid := fs.Int("pid", 0, "target process id, for the CPU time of each query")
+		pids := fs.String("pid", "", "target process ids, comma-separated like -url, for the CPU time of each query")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		res, err := runQueries(ctx, QueryOptions{Dir: *dir, URL: *url, Passes: *passes, Reps: *reps, PID: *pid})
+		// -url, -pid and -out take one comma-separated entry per target.
+		urls, outs := strings.Split(*url, ","), strings.Split(*out, ",")
+		var ps []string
+		if *pids != "" {
+			ps = strings.Split(*pids, ",")
+		}
+		if *url == "" || len(outs) != len(urls) || (len(ps) > 0 && len(ps) != len(urls)) {
+			return errors.New("query: want as many comma-separated -out (and -pid) entries as -url entries")
+		}
+		opts := QueryOptions{Dir: *dir, Passes: *passes, Reps: *reps}
+		for i, u := range urls {
+			tg := QueryTarget{URL: u}
+			if len(ps) > 0 {
+				var err error
+				if tg.PID, err = strconv.Atoi(ps[i]); err != nil {
+					return fmt.Errorf("query: -pid %q: %w", ps[i], err)
+				}
+			}
+			opts.Targets = append(opts.Targets, tg)
+		}
+		res, err := runQueries(ctx, opts)
 		if err != nil {
 			return err
 		}
-		if err := writeJSON(*out, stdout, res); err != nil {
-			return err
-		}
-		for _, q := range res {
-			if q.Error != "" {
-				return fmt.Errorf("query %s failed: %s", q.Name, q.Error)
+		var failed error
+		for t := range res {
+			if err := writeJSON(outs[t], stdout, res[t]); err != nil {
+				return err
+			}
+			for _, q := range res[t] {
+				if q.Error != "" && failed == nil {
+					failed = fmt.Errorf("query %s on %s failed: %s", q.Name, urls[t], q.Error)
+				}
 			}
 		}
-		return nil
+		return failed
 	case "wait-block":
 		timeout := fs.Duration("timeout", 10*time.Minute, "give up after")
 		if err := fs.Parse(args); err != nil {

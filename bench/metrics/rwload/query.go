@@ -41,11 +41,18 @@ var queries = []benchQuery{
 
 // QueryOptions configure a latency run.
 type QueryOptions struct {
-	Dir    string // corpus, for the time range
-	URL    string // base URL; /api/v1/query_range is appended
-	Passes int    // independent passes, each with Reps of every query
-	Reps   int
-	PID    int // target process, for the CPU time of each query; 0: not measured
+	Dir string // corpus, for the time range
+	// Targets are queried in turn, query by query, so that noise from the
+	// rest of the machine falls on all of them alike.
+	Targets []QueryTarget
+	Passes  int // independent passes, each with Reps of every query
+	Reps    int
+}
+
+// QueryTarget is one server under test.
+type QueryTarget struct {
+	URL string // base URL; /api/v1/query_range is appended
+	PID int    // process, for the CPU time of each query; 0: not measured
 }
 
 // QueryResult is the latency of one query.
@@ -71,64 +78,80 @@ type QueryResult struct {
 	Error   string    `json:"error,omitempty"`
 }
 
-// runQueries runs every query once to warm up, then Passes times Reps
-// rounds of all queries, interleaved so that a burst of noise from the rest
-// of the machine hits every query alike.
-func runQueries(ctx context.Context, opts QueryOptions) ([]QueryResult, error) {
+// runQueries runs every query once per target to warm up, then Passes
+// times Reps rounds of all queries; each query goes to every target in
+// turn (the first target rotates) before the next query. It returns the
+// results by target.
+func runQueries(ctx context.Context, opts QueryOptions) ([][]QueryResult, error) {
 	m, err := readMeta(opts.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("read corpus: %w", err)
 	}
 	end := time.UnixMilli(m.EndMS())
 	client := &http.Client{Timeout: 2 * time.Minute}
-	out := make([]QueryResult, len(queries))
-	timings := make([][][]float64, len(queries)) // query, pass, rep
-	cpu := make([][]time.Duration, len(queries)) // query, pass
-	for i, q := range queries {
-		out[i] = QueryResult{Name: q.Name, Expr: q.Expr, Range: q.Range.String(), Step: q.Step.String()}
-		timings[i] = make([][]float64, opts.Passes)
-		cpu[i] = make([]time.Duration, opts.Passes)
-		series, points, _, err := rangeQuery(ctx, client, opts.URL, q, end)
-		if err != nil {
-			out[i].Error = err.Error()
-			continue
+	nt := len(opts.Targets)
+	out := make([][]QueryResult, nt)
+	timings := make([][][][]float64, nt) // target, query, pass, rep
+	cpu := make([][][]time.Duration, nt) // target, query, pass
+	for t, tg := range opts.Targets {
+		out[t] = make([]QueryResult, len(queries))
+		timings[t] = make([][][]float64, len(queries))
+		cpu[t] = make([][]time.Duration, len(queries))
+		for i, q := range queries {
+			out[t][i] = QueryResult{Name: q.Name, Expr: q.Expr, Range: q.Range.String(), Step: q.Step.String()}
+			timings[t][i] = make([][]float64, opts.Passes)
+			cpu[t][i] = make([]time.Duration, opts.Passes)
+			series, points, _, err := rangeQuery(ctx, client, tg.URL, q, end)
+			if err != nil {
+				out[t][i].Error = err.Error()
+				continue
+			}
+			out[t][i].Series, out[t][i].Points = series, points
 		}
-		out[i].Series, out[i].Points = series, points
 	}
+	turn := 0
 	for p := 0; p < opts.Passes; p++ {
 		for r := 0; r < opts.Reps; r++ {
 			for i, q := range queries {
-				if out[i].Error != "" {
-					continue
+				turn++
+				for k := 0; k < nt; k++ {
+					t := (turn + k) % nt
+					if out[t][i].Error != "" {
+						continue
+					}
+					pid := opts.Targets[t].PID
+					c0, _ := cpuOf(pid)
+					_, _, d, err := rangeQuery(ctx, client, opts.Targets[t].URL, q, end)
+					if err != nil {
+						out[t][i].Error = err.Error()
+						continue
+					}
+					c1, _ := cpuOf(pid)
+					cpu[t][i][p] += c1 - c0
+					timings[t][i][p] = append(timings[t][i][p], d.Seconds())
 				}
-				c0, _ := cpuOf(opts.PID)
-				_, _, d, err := rangeQuery(ctx, client, opts.URL, q, end)
-				if err != nil {
-					out[i].Error = err.Error()
-					continue
-				}
-				c1, _ := cpuOf(opts.PID)
-				cpu[i][p] += c1 - c0
-				timings[i][p] = append(timings[i][p], d.Seconds())
 			}
 		}
 	}
-	for i := range out {
-		for p, t := range timings[i] {
-			if len(t) == 0 {
-				continue
+	for t := range out {
+		for i := range out[t] {
+			res := &out[t][i]
+			for p, ts := range timings[t][i] {
+				if len(ts) == 0 {
+					continue
+				}
+				if opts.Targets[t].PID > 0 {
+					res.PassCPU = append(res.PassCPU, cpu[t][i][p].Seconds()/float64(len(ts)))
+				}
+				res.PassP50 = append(res.PassP50, percentile(ts, 50))
+				res.PassP99 = append(res.PassP99, percentile(ts, 99))
+				res.Samples += len(ts)
 			}
-			if opts.PID > 0 {
-				out[i].PassCPU = append(out[i].PassCPU, cpu[i][p].Seconds()/float64(len(t)))
+			res.P50 = median(res.PassP50)
+			res.P99 = median(res.PassP99)
+			if len(res.PassCPU) > 0 {
+				res.CPU = median(res.PassCPU)
 			}
-			out[i].PassP50 = append(out[i].PassP50, percentile(t, 50))
-			out[i].PassP99 = append(out[i].PassP99, percentile(t, 99))
-			out[i].Samples += len(t)
-		}
-		out[i].P50 = median(out[i].PassP50)
-		out[i].P99 = median(out[i].PassP99)
-		if len(out[i].PassCPU) > 0 {
-			out[i].CPU = median(out[i].PassCPU)
 		}
 	}
 	return out, nil
