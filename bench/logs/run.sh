@@ -22,6 +22,11 @@ WORKERS="${WORKERS:-4}"
 BATCH="${BATCH:-2000}"
 REPS="${REPS:-7}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/vigil-logs-bench.XXXXXX")"
+# Under `make bench` (bench/run.sh), keep the figures in $BENCH_OUT too.
+if [ -n "${BENCH_OUT:-}" ]; then
+	mkdir -p "$BENCH_OUT"
+	exec > >(tee "$BENCH_OUT/results.jsonl") 2> >(tee "$BENCH_OUT/summary.md" >&2)
+fi
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
