@@ -128,10 +128,14 @@ func Load(path string) (*Config, error) {
 var varRE = regexp.MustCompile(`\$\$|\$\{([^}]*)\}`)
 
 // expand replaces ${VAR} with the environment's value; $$ becomes $.
+// Comment lines are left alone.
 func expand(b []byte, file string) ([]byte, Errors) {
 	var errs Errors
 	lines := bytes.Split(b, []byte("\n"))
 	for i, line := range lines {
+		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '#' {
+			continue // comments may mention ${VAR}
+		}
 		lines[i] = varRE.ReplaceAllFunc(line, func(m []byte) []byte {
 			if string(m) == "$$" {
 				return []byte("$")
