@@ -11,7 +11,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -317,5 +320,70 @@ func TestStreamLimit(t *testing.T) {
 	res, err := s.Query(context.Background(), Query{Expr: `sum(count_over_time({app=~".+"}[1h]))`, End: t0 + 10})
 	if err != nil || len(res.Series) != 1 || res.Series[0].Samples[0].V != 6 {
 		t.Fatalf("stored lines: %+v %v, want 6", res, err)
+	}
+}
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// TestRetentionKeepsStreamLabels drops the oldest partition by age and
+// checks that streams first seen there are still readable, after a restart,
+// from the data in the newer partition.
+func TestRetentionKeepsStreamLabels(t *testing.T) {
+	dir := t.TempDir()
+	clock := &fakeClock{t: time.Unix(0, t0)}
+	opts := Options{Dir: dir, MaxAge: time.Hour, PartitionDuration: time.Minute, Now: clock.Now}
+	s, err := Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(ts int64, apps ...string) {
+		t.Helper()
+		var streams []Stream
+		for _, a := range apps {
+			streams = append(streams, Stream{Labels: []Label{{"app", a}}, Entries: []Entry{{Timestamp: ts, Line: "line of " + a}}})
+		}
+		if rej, msg, err := s.AppendStreams(context.Background(), streams); err != nil || rej != 0 {
+			t.Fatalf("push: %d %q %v", rej, msg, err)
+		}
+	}
+	push(t0, "a")
+	clock.Add(2 * time.Minute)
+	push(t0+int64(2*time.Minute), "a", "b") // lands in a new partition
+	clock.Add(2 * time.Hour)
+	dropped, err := s.db.EnforceRetention(context.Background())
+	if err != nil || dropped != 1 {
+		t.Fatalf("EnforceRetention dropped %d (%v), want 1", dropped, err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	res, err := s.Query(context.Background(), Query{Expr: `{app=~"a|b"}`, Start: t0 - 1, End: t0 + int64(time.Hour), Step: time.Second, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, st := range res.Streams {
+		for _, e := range st.Entries {
+			got = append(got, st.Labels["app"]+"@"+strconv.FormatInt((e.Timestamp-t0)/int64(time.Minute), 10)+"m")
+		}
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != "a@2m,b@2m" {
+		t.Fatalf("after retention and restart: %v, want the two lines of the newer partition", got)
 	}
 }
