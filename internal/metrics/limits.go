@@ -2,10 +2,10 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/exemplar"
@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
-	"github.com/prometheus/prometheus/tsdb/index"
+	"github.com/prometheus/prometheus/tsdb/chunks"
 )
 
 // Limits bound the number of series. 0 means no limit.
@@ -58,21 +58,20 @@ func (e *LimitError) LimitReason() string { return e.Reason }
 // Is makes a LimitError match storage.ErrOutOfBounds.
 func (e *LimitError) Is(target error) bool { return target == storage.ErrOutOfBounds }
 
-const limiterShards = 64
-
-type limiterShard struct {
-	mu     sync.Mutex
-	series map[uint64]struct{}
-}
-
-// Limiter is a storage.AppendableV2 that admits a new series only within
-// the limits. It tracks the head's series by label hash; Run re-reads the
-// head periodically, so series that left the head free their slots.
+// Limiter enforces the series limits inside the TSDB head: it is the
+// head's SeriesLifecycleCallback, so it is asked only when a series is about
+// to be created (never for samples of existing series) and its counts follow
+// the head exactly, series leaving the head at garbage collection included.
+// It is also the storage.AppendableV2 writers use.
+//
+// Concurrent creators of different new series may overshoot a limit by at
+// most the number of appenders racing at that instant: the check and the
+// count are separate hooks of the head.
 type Limiter struct {
-	db     *tsdb.DB
-	limits atomic.Pointer[Limits]
+	db        *tsdb.DB
+	limits    atomic.Pointer[Limits]
+	enforcing atomic.Bool // false during WAL replay: replayed series are admitted
 
-	shards    [limiterShards]limiterShard
 	mu        sync.Mutex // guards perMetric
 	perMetric map[string]int
 	total     atomic.Int64
@@ -80,13 +79,13 @@ type Limiter struct {
 	rejected *prometheus.CounterVec
 }
 
-// NewLimiter returns a limiter over db, primed with the head's series.
-func NewLimiter(db *tsdb.DB, l Limits, reg prometheus.Registerer) (*Limiter, error) {
-	lm := &Limiter{db: db, perMetric: map[string]int{}}
+var _ tsdb.SeriesLifecycleCallback = (*Limiter)(nil)
+
+// NewLimiter returns a limiter; pass it as the TSDB's
+// SeriesLifecycleCallback, then call attach with the opened DB.
+func NewLimiter(l Limits, reg prometheus.Registerer) (*Limiter, error) {
+	lm := &Limiter{perMetric: map[string]int{}}
 	lm.limits.Store(&l)
-	for i := range lm.shards {
-		lm.shards[i].series = map[uint64]struct{}{}
-	}
 	lm.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vigil_samples_rejected_total",
 		Help: "Samples rejected before storage, by reason (series limits, invalid input, out of order, ...).",
@@ -105,10 +104,13 @@ func NewLimiter(db *tsdb.DB, l Limits, reg prometheus.Registerer) (*Limiter, err
 			return nil, fmt.Errorf("register limiter metrics: %w", err)
 		}
 	}
-	if err := lm.resync(); err != nil {
-		return nil, err
-	}
 	return lm, nil
+}
+
+// attach starts enforcing on db, after its WAL replay.
+func (l *Limiter) attach(db *tsdb.DB) {
+	l.db = db
+	l.enforcing.Store(true)
 }
 
 // Rejected counts a rejection for reasons decided outside the limiter
@@ -120,76 +122,10 @@ func (l *Limiter) Rejected(reason string, n int) {
 // SetLimits replaces the limits.
 func (l *Limiter) SetLimits(lim Limits) { l.limits.Store(&lim) }
 
-// Run resyncs with the head every minute until ctx is done.
-func (l *Limiter) Run(ctx context.Context) error {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			_ = l.resync()
-		}
-	}
-}
-
-// resync rebuilds the series set from the head's index.
-func (l *Limiter) resync() error {
-	ir, err := l.db.Head().Index()
-	if err != nil {
-		return fmt.Errorf("read head index: %w", err)
-	}
-	defer ir.Close()
-	ctx := context.Background()
-	k, v := index.AllPostingsKey()
-	p, err := ir.Postings(ctx, k, v)
-	if err != nil {
-		return fmt.Errorf("read head postings: %w", err)
-	}
-	var shards [limiterShards]map[uint64]struct{}
-	for i := range shards {
-		shards[i] = map[uint64]struct{}{}
-	}
-	perMetric := map[string]int{}
-	var b labels.ScratchBuilder
-	var total int64
-	for p.Next() {
-		if err := ir.Series(p.At(), &b, nil); err != nil {
-			continue
-		}
-		ls := b.Labels()
-		h := ls.Hash()
-		shards[h%limiterShards][h] = struct{}{}
-		perMetric[ls.Get(labels.MetricName)]++
-		total++
-	}
-	if err := p.Err(); err != nil {
-		return fmt.Errorf("iterate head postings: %w", err)
-	}
-	// Series added between reading the index and now are kept: merge, so a
-	// concurrent writer's new series is not forgotten.
-	for i := range l.shards {
-		s := &l.shards[i]
-		s.mu.Lock()
-		s.series = shards[i]
-		s.mu.Unlock()
-	}
-	l.mu.Lock()
-	l.perMetric = perMetric
-	l.mu.Unlock()
-	l.total.Store(total)
-	return nil
-}
-
-// admit checks a series not known to be in the head and records it.
-func (l *Limiter) admit(ls labels.Labels) error {
-	h := ls.Hash()
-	s := &l.shards[h%limiterShards]
-	s.mu.Lock()
-	_, ok := s.series[h]
-	s.mu.Unlock()
-	if ok {
+// PreCreation implements tsdb.SeriesLifecycleCallback: it refuses a new
+// series past a limit.
+func (l *Limiter) PreCreation(ls labels.Labels) error {
+	if !l.enforcing.Load() {
 		return nil
 	}
 	lim := l.limits.Load()
@@ -198,33 +134,45 @@ func (l *Limiter) admit(ls labels.Labels) error {
 		l.rejected.WithLabelValues(ReasonLabelNames).Inc()
 		return &LimitError{Reason: ReasonLabelNames, Metric: name, Limit: lim.MaxLabelNamesPerSeries, Current: ls.Len()}
 	}
-	l.mu.Lock()
-	cur := l.perMetric[name]
-	if lim.MaxSeriesPerMetric > 0 && cur >= lim.MaxSeriesPerMetric {
-		l.mu.Unlock()
-		l.rejected.WithLabelValues(ReasonSeriesPerMetric).Inc()
-		return &LimitError{Reason: ReasonSeriesPerMetric, Metric: name, Limit: lim.MaxSeriesPerMetric, Current: cur}
-	}
 	if total := int(l.total.Load()); lim.MaxActiveSeries > 0 && total >= lim.MaxActiveSeries {
-		l.mu.Unlock()
 		l.rejected.WithLabelValues(ReasonActiveSeries).Inc()
 		return &LimitError{Reason: ReasonActiveSeries, Metric: name, Limit: lim.MaxActiveSeries, Current: total}
 	}
-	l.perMetric[name] = cur + 1
-	l.mu.Unlock()
-	s.mu.Lock()
-	if _, ok := s.series[h]; ok {
-		// Another writer admitted it meanwhile.
-		s.mu.Unlock()
+	if lim.MaxSeriesPerMetric > 0 {
 		l.mu.Lock()
-		l.perMetric[name]--
+		cur := l.perMetric[name]
 		l.mu.Unlock()
-		return nil
+		if cur >= lim.MaxSeriesPerMetric {
+			l.rejected.WithLabelValues(ReasonSeriesPerMetric).Inc()
+			return &LimitError{Reason: ReasonSeriesPerMetric, Metric: name, Limit: lim.MaxSeriesPerMetric, Current: cur}
+		}
 	}
-	s.series[h] = struct{}{}
-	s.mu.Unlock()
-	l.total.Add(1)
 	return nil
+}
+
+// PostCreation implements tsdb.SeriesLifecycleCallback.
+func (l *Limiter) PostCreation(ls labels.Labels) {
+	name := ls.Get(labels.MetricName)
+	l.mu.Lock()
+	l.perMetric[name]++
+	l.mu.Unlock()
+	l.total.Add(1)
+}
+
+// PostDeletion implements tsdb.SeriesLifecycleCallback: series garbage
+// collected from the head free their slots.
+func (l *Limiter) PostDeletion(deleted map[chunks.HeadSeriesRef]labels.Labels) {
+	l.mu.Lock()
+	for _, ls := range deleted {
+		name := ls.Get(labels.MetricName)
+		if n := l.perMetric[name] - 1; n > 0 {
+			l.perMetric[name] = n
+		} else {
+			delete(l.perMetric, name)
+		}
+	}
+	l.mu.Unlock()
+	l.total.Add(-int64(len(deleted)))
 }
 
 // AppenderV2 implements storage.AppendableV2.
@@ -253,16 +201,15 @@ func (l *Limiter) softAppender(ctx context.Context) *limitAppender {
 }
 
 func (a *limitAppender) Append(ref storage.SeriesRef, ls labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, opts storage.AppendV2Options) (storage.SeriesRef, error) {
-	if ref == 0 {
-		if err := a.l.admit(ls); err != nil {
-			if a.soft {
-				a.rejected = append(a.rejected, err)
-				return 0, nil
-			}
-			return 0, err
+	r, err := a.app.Append(ref, ls, st, t, v, h, fh, opts)
+	if err != nil && a.soft {
+		var le *LimitError
+		if errors.As(err, &le) {
+			a.rejected = append(a.rejected, err)
+			return 0, nil
 		}
 	}
-	return a.app.Append(ref, ls, st, t, v, h, fh, opts)
+	return r, err
 }
 
 func (a *limitAppender) AppendExemplars(ref storage.SeriesRef, ls labels.Labels, es []exemplar.Exemplar) (storage.SeriesRef, error) {

@@ -93,6 +93,11 @@ func Open(opts Options) (*Store, error) {
 	to.MaxExemplars = opts.MaxExemplars
 	to.EnableExemplarStorage = true
 	to.WALCompression = compression.Snappy
+	limiter, err := NewLimiter(opts.Limits, opts.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	to.SeriesLifecycleCallback = limiter
 	stats := tsdb.NewDBStats()
 	db, err := tsdb.Open(opts.Dir, logger, opts.Registerer, to, stats)
 	if err != nil {
@@ -117,11 +122,8 @@ func Open(opts Options) (*Store, error) {
 		EnablePerStepStats:       true,
 		EnableDelayedNameRemoval: false,
 	})
-	s.limiter, err = NewLimiter(db, opts.Limits, opts.Registerer)
-	if err != nil {
-		_ = db.Close()
-		return nil, err
-	}
+	limiter.attach(db)
+	s.limiter = limiter
 	return s, nil
 }
 
@@ -149,10 +151,11 @@ func (s *Store) Storage() storage.Storage {
 // SetLimits changes the limits at run time (config reload).
 func (s *Store) SetLimits(l Limits) { s.limiter.SetLimits(l) }
 
-// Run keeps the limiter's series counts in step with the head until ctx is
-// done.
+// Run returns when ctx is done; the TSDB runs its own compaction and
+// retention loops.
 func (s *Store) Run(ctx context.Context) error {
-	return s.limiter.Run(ctx)
+	<-ctx.Done()
+	return nil
 }
 
 // Close flushes and closes the TSDB.
