@@ -326,7 +326,7 @@ func (s *Store) FindTraceIDs(ctx context.Context, q TraceQuery) ([]traceKey, err
 	var keys []traceKey
 	seen := map[traceKey]bool{}
 	// Start small: with a common match the newest seconds hold enough traces.
-	window := int64(10 * time.Second)
+	window := int64(time.Second)
 	for hi := end; hi >= start && len(keys) < q.Limit; {
 		lo := max(start, hi-window)
 		qargs := append([]any{lo, hi}, args...)
