@@ -191,7 +191,6 @@ func TestContentNegotiation(t *testing.T) {
 	}
 }
 
-
 // FuzzDecode feeds arbitrary bodies through both decoding paths: they must
 // never panic, and never answer 2xx unless the body was a valid request.
 func FuzzDecode(f *testing.F) {
