@@ -324,97 +324,98 @@ func decodeErr(signal string, enc encoding, err error) error {
 	return apierr.Wrap(apierr.Invalid, err, "malformed OTLP %s request (%s)", signal, format)
 }
 
-func (r *Receiver) serveMetrics(w http.ResponseWriter, req *http.Request) {
+// storeFunc hands decoded data to its consumer.
+type storeFunc func(context.Context) (rejected int64, msg string, err error)
+
+// serve runs one OTLP/HTTP export: read the body, decode it (decode returns
+// the item count, the store call and the response for a given outcome),
+// store it within the concurrency bound and answer in the request's
+// encoding.
+func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, signal string, enabled bool,
+	decode func(enc encoding, b []byte) (int, storeFunc, func(int64, string) message, error)) {
 	b, enc, err := r.readBody(req)
 	if err != nil {
 		writeError(w, enc, err)
 		return
 	}
-	if r.opts.Metrics == nil {
-		writeError(w, enc, notSupported(sigMetrics))
+	if !enabled {
+		writeError(w, enc, notSupported(signal))
 		return
 	}
-	ex := pmetricotlp.NewExportRequest()
-	if err := unmarshal(ex, enc, b); err != nil {
-		writeError(w, enc, decodeErr(sigMetrics, enc, err))
+	n, store, respond, err := decode(enc, b)
+	if err != nil {
+		writeError(w, enc, decodeErr(signal, enc, err))
 		return
 	}
-	md := ex.Metrics()
-	rejected, msg, err := r.consume(req.Context(), sigMetrics, "http", md.DataPointCount(), func(ctx context.Context) (int64, string, error) {
-		return r.opts.Metrics.ConsumeMetrics(ctx, md)
-	})
+	rejected, msg, err := r.consume(req.Context(), signal, "http", n, store)
 	if err != nil {
 		writeError(w, enc, err)
 		return
 	}
+	writeResponse(w, enc, respond(rejected, msg))
+}
+
+func metricsResponse(rejected int64, msg string) pmetricotlp.ExportResponse {
 	resp := pmetricotlp.NewExportResponse()
 	if rejected > 0 {
 		resp.PartialSuccess().SetRejectedDataPoints(rejected)
 		resp.PartialSuccess().SetErrorMessage(msg)
 	}
-	writeResponse(w, enc, resp)
+	return resp
 }
 
-func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
-	b, enc, err := r.readBody(req)
-	if err != nil {
-		writeError(w, enc, err)
-		return
-	}
-	if r.opts.Traces == nil {
-		writeError(w, enc, notSupported(sigTraces))
-		return
-	}
-	ex := ptraceotlp.NewExportRequest()
-	if err := unmarshal(ex, enc, b); err != nil {
-		writeError(w, enc, decodeErr(sigTraces, enc, err))
-		return
-	}
-	td := ex.Traces()
-	rejected, msg, err := r.consume(req.Context(), sigTraces, "http", td.SpanCount(), func(ctx context.Context) (int64, string, error) {
-		return r.opts.Traces.ConsumeTraces(ctx, td)
-	})
-	if err != nil {
-		writeError(w, enc, err)
-		return
-	}
+func tracesResponse(rejected int64, msg string) ptraceotlp.ExportResponse {
 	resp := ptraceotlp.NewExportResponse()
 	if rejected > 0 {
 		resp.PartialSuccess().SetRejectedSpans(rejected)
 		resp.PartialSuccess().SetErrorMessage(msg)
 	}
-	writeResponse(w, enc, resp)
+	return resp
 }
 
-func (r *Receiver) serveLogs(w http.ResponseWriter, req *http.Request) {
-	b, enc, err := r.readBody(req)
-	if err != nil {
-		writeError(w, enc, err)
-		return
-	}
-	if r.opts.Logs == nil {
-		writeError(w, enc, notSupported(sigLogs))
-		return
-	}
-	ex := plogotlp.NewExportRequest()
-	if err := unmarshal(ex, enc, b); err != nil {
-		writeError(w, enc, decodeErr(sigLogs, enc, err))
-		return
-	}
-	ld := ex.Logs()
-	rejected, msg, err := r.consume(req.Context(), sigLogs, "http", ld.LogRecordCount(), func(ctx context.Context) (int64, string, error) {
-		return r.opts.Logs.ConsumeLogs(ctx, ld)
-	})
-	if err != nil {
-		writeError(w, enc, err)
-		return
-	}
+func logsResponse(rejected int64, msg string) plogotlp.ExportResponse {
 	resp := plogotlp.NewExportResponse()
 	if rejected > 0 {
 		resp.PartialSuccess().SetRejectedLogRecords(rejected)
 		resp.PartialSuccess().SetErrorMessage(msg)
 	}
-	writeResponse(w, enc, resp)
+	return resp
+}
+
+func (r *Receiver) serveMetrics(w http.ResponseWriter, req *http.Request) {
+	r.serve(w, req, sigMetrics, r.opts.Metrics != nil, func(enc encoding, b []byte) (int, storeFunc, func(int64, string) message, error) {
+		ex := pmetricotlp.NewExportRequest()
+		if err := unmarshal(ex, enc, b); err != nil {
+			return 0, nil, nil, err
+		}
+		md := ex.Metrics()
+		store := func(ctx context.Context) (int64, string, error) { return r.opts.Metrics.ConsumeMetrics(ctx, md) }
+		return md.DataPointCount(), store, func(n int64, m string) message { return metricsResponse(n, m) }, nil
+	})
+}
+
+func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
+	r.serve(w, req, sigTraces, r.opts.Traces != nil, func(enc encoding, b []byte) (int, storeFunc, func(int64, string) message, error) {
+		ex := ptraceotlp.NewExportRequest()
+		if err := unmarshal(ex, enc, b); err != nil {
+			return 0, nil, nil, err
+		}
+		td := ex.Traces()
+		store := func(ctx context.Context) (int64, string, error) { return r.opts.Traces.ConsumeTraces(ctx, td) }
+		return td.SpanCount(), store, func(n int64, m string) message { return tracesResponse(n, m) }, nil
+	})
+}
+
+func (r *Receiver) serveLogs(w http.ResponseWriter, req *http.Request) {
+	r.serve(w, req, sigLogs, r.opts.Logs != nil, func(enc encoding, b []byte) (int, storeFunc, func(int64, string) message, error) {
+		ex := plogotlp.NewExportRequest()
+		if err := unmarshal(ex, enc, b); err != nil {
+			return 0, nil, nil, err
+		}
+		ld := ex.Logs()
+		store := func(ctx context.Context) (int64, string, error) { return r.opts.Logs.ConsumeLogs(ctx, ld) }
+		return ld.LogRecordCount(), store, func(n int64, m string) message { return logsResponse(n, m) }, nil
+	})
 }
 
 type unmarshaler interface {
@@ -465,11 +466,7 @@ func (g *grpcMetrics) Export(ctx context.Context, req pmetricotlp.ExportRequest)
 	if err != nil {
 		return resp, grpcErr(err)
 	}
-	if rejected > 0 {
-		resp.PartialSuccess().SetRejectedDataPoints(rejected)
-		resp.PartialSuccess().SetErrorMessage(msg)
-	}
-	return resp, nil
+	return metricsResponse(rejected, msg), nil
 }
 
 type grpcTraces struct {
@@ -489,11 +486,7 @@ func (g *grpcTraces) Export(ctx context.Context, req ptraceotlp.ExportRequest) (
 	if err != nil {
 		return resp, grpcErr(err)
 	}
-	if rejected > 0 {
-		resp.PartialSuccess().SetRejectedSpans(rejected)
-		resp.PartialSuccess().SetErrorMessage(msg)
-	}
-	return resp, nil
+	return tracesResponse(rejected, msg), nil
 }
 
 type grpcLogs struct {
@@ -513,9 +506,5 @@ func (g *grpcLogs) Export(ctx context.Context, req plogotlp.ExportRequest) (plog
 	if err != nil {
 		return resp, grpcErr(err)
 	}
-	if rejected > 0 {
-		resp.PartialSuccess().SetRejectedLogRecords(rejected)
-		resp.PartialSuccess().SetErrorMessage(msg)
-	}
-	return resp, nil
+	return logsResponse(rejected, msg), nil
 }
