@@ -3,6 +3,7 @@ package sampling
 import (
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,7 +50,7 @@ type Adaptive struct {
 	next  atomic.Int64 // when to re-compute, ns
 	last  int64        // previous re-computation, under mu
 	mu    sync.Mutex
-	ops   atomic.Pointer[map[string]*opState]
+	ops   atomic.Pointer[nameTable[*opState]]
 	other *opState
 }
 
@@ -91,8 +92,7 @@ func NewAdaptive(o AdaptiveOptions) *Adaptive {
 		a.now = func() int64 { return int64(time.Since(start)) + int64(time.Hour) }
 	}
 	a.other = a.newOp()
-	ops := map[string]*opState{}
-	a.ops.Store(&ops)
+	a.ops.Store(newNameTable(map[string]*opState{}))
 	a.last = a.now()
 	a.next.Store(a.last + int64(o.Interval))
 	return a
@@ -105,35 +105,31 @@ func (a *Adaptive) newOp() *opState {
 }
 
 func (a *Adaptive) op(name string) *opState {
-	if s, ok := (*a.ops.Load())[name]; ok {
+	if s, ok := a.ops.Load().get(name); ok {
 		return s
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	old := *a.ops.Load()
-	if s, ok := old[name]; ok {
+	old := a.ops.Load()
+	if s, ok := old.get(name); ok {
 		return s
 	}
-	if len(old) >= a.o.MaxOperations {
+	if old.n >= a.o.MaxOperations {
 		return a.other
 	}
-	ops := make(map[string]*opState, len(old)+1)
-	for k, v := range old {
-		ops[k] = v
-	}
 	s := a.newOp()
-	ops[name] = s
-	a.ops.Store(&ops)
+	a.ops.Store(old.with(strings.Clone(name), s))
 	return s
 }
 
 // ShouldSample implements sdktrace.Sampler.
 func (a *Adaptive) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	return a.decide(&p, trace.SpanContextFromContext(p.ParentContext))
+	return a.ruleFor(p.Name).decide(&p, trace.SpanContextFromContext(p.ParentContext).TraceState())
 }
 
-func (a *Adaptive) decide(p *sdktrace.SamplingParameters, parent trace.SpanContext) sdktrace.SamplingResult {
-	s := a.op(p.Name)
+// ruleFor counts a decision for operation name and returns its rule.
+func (a *Adaptive) ruleFor(name string) *rule {
+	s := a.op(name)
 	// Read the clock on an operation's first decision of an interval and
 	// every 16th after: an update is late by at most 15 decisions of one
 	// operation, and most decisions skip the clock read.
@@ -142,7 +138,7 @@ func (a *Adaptive) decide(p *sdktrace.SamplingParameters, parent trace.SpanConte
 			a.update(now)
 		}
 	}
-	return s.rule.Load().decide(p, parent)
+	return s.rule.Load()
 }
 
 // update re-computes every operation's probability.
@@ -174,9 +170,7 @@ func (a *Adaptive) update(now int64) {
 		}
 		all = append(all, est{s, q, math.Min(math.Max(p, a.o.Min), a.o.Max)})
 	}
-	for _, s := range *a.ops.Load() {
-		add(s)
-	}
+	a.ops.Load().each(func(_ string, s *opState) { add(s) })
 	add(a.other)
 	if a.o.Total > 0 {
 		var expected float64
@@ -203,9 +197,7 @@ func (a *Adaptive) Probabilities() map[string]float64 {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	out := make(map[string]float64)
-	for k, s := range *a.ops.Load() {
-		out[k] = s.p
-	}
+	a.ops.Load().each(func(k string, s *opState) { out[k] = s.p })
 	return out
 }
 

@@ -51,9 +51,12 @@ func newRule(p float64) *rule {
 	return r
 }
 
+// ruler is a sampler of this package whose decision is a rule chosen by span
+// name.
+type ruler interface{ ruleFor(name string) *rule }
+
 // decide makes the consistent probabilistic decision of rule r.
-func (r *rule) decide(p *sdktrace.SamplingParameters, parent trace.SpanContext) sdktrace.SamplingResult {
-	ts := parent.TraceState()
+func (r *rule) decide(p *sdktrace.SamplingParameters, ts trace.TraceState) sdktrace.SamplingResult {
 	otv := ts.Get("ot")
 	var ot OT
 	if otv != "" {
@@ -110,12 +113,10 @@ type probability struct {
 }
 
 func (s *probability) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	return s.r.decide(&p, trace.SpanContextFromContext(p.ParentContext))
+	return s.r.decide(&p, trace.SpanContextFromContext(p.ParentContext).TraceState())
 }
 
-func (s *probability) decide(p *sdktrace.SamplingParameters, parent trace.SpanContext) sdktrace.SamplingResult {
-	return s.r.decide(p, parent)
-}
+func (s *probability) ruleFor(string) *rule { return s.r }
 
 func (s *probability) Description() string {
 	return fmt.Sprintf("ConsistentProbability{%g,th:%s}", s.p, s.r.t)
@@ -124,33 +125,32 @@ func (s *probability) Description() string {
 // PerOperation samples by span name: each name in rates with its own
 // probability, other names with def.
 func PerOperation(def float64, rates map[string]float64) sdktrace.Sampler {
-	s := &perOperation{def: newRule(def), rules: make(map[string]*rule, len(rates)), defP: def}
+	rules := make(map[string]*rule, len(rates))
 	for name, p := range rates {
-		s.rules[name] = newRule(p)
+		rules[name] = newRule(p)
 	}
-	return s
+	return &perOperation{def: newRule(def), rules: newNameTable(rules), defP: def}
 }
 
 type perOperation struct {
 	def   *rule
 	defP  float64
-	rules map[string]*rule
+	rules *nameTable[*rule]
 }
 
 func (s *perOperation) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	return s.decide(&p, trace.SpanContextFromContext(p.ParentContext))
+	return s.ruleFor(p.Name).decide(&p, trace.SpanContextFromContext(p.ParentContext).TraceState())
 }
 
-func (s *perOperation) decide(p *sdktrace.SamplingParameters, parent trace.SpanContext) sdktrace.SamplingResult {
-	r, ok := s.rules[p.Name]
-	if !ok {
-		r = s.def
+func (s *perOperation) ruleFor(name string) *rule {
+	if r, ok := s.rules.get(name); ok {
+		return r
 	}
-	return r.decide(p, parent)
+	return s.def
 }
 
 func (s *perOperation) Description() string {
-	return fmt.Sprintf("PerOperation{default:%g,operations:%d}", s.defP, len(s.rules))
+	return fmt.Sprintf("PerOperation{default:%g,operations:%d}", s.defP, s.rules.n)
 }
 
 // ParentOption configures ParentBased.
@@ -195,16 +195,10 @@ type parentBased struct {
 func (s *parentBased) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
 	psc := trace.SpanContextFromContext(p.ParentContext)
 	if !psc.IsValid() {
-		// This package's root samplers get the parent span context already
-		// extracted and the parameters by pointer. A type switch rather than
-		// an interface keeps p on the stack.
-		switch r := s.root.(type) {
-		case *probability:
-			return r.decide(&p, psc)
-		case *perOperation:
-			return r.decide(&p, psc)
-		case *Adaptive:
-			return r.decide(&p, psc)
+		// This package's root samplers hand over their rule, so the
+		// parameters are not copied again into a second ShouldSample.
+		if r, ok := s.root.(ruler); ok {
+			return r.ruleFor(p.Name).decide(&p, trace.TraceState{})
 		}
 		return s.root.ShouldSample(p)
 	}
