@@ -45,6 +45,7 @@ type config struct {
 	metricExporter sdkmetric.Exporter
 	logExporter    sdklog.Exporter
 
+	otelTracer                  bool
 	noTraces, noMetrics, noLogs bool
 	setSlogDefault              bool
 	logger                      *slog.Logger
@@ -106,6 +107,12 @@ func WithRegistry(reg *metric.Registry) Option { return func(c *config) { c.regi
 
 // WithBatch configures the span and log batch processors.
 func WithBatch(o export.Options) Option { return func(c *config) { c.batch = o } }
+
+// WithOpenTelemetryTracer installs the OpenTelemetry SDK's TracerProvider
+// (with this SDK's sampler and counted batch processor) instead of the
+// leaner tracing.Provider, for code that needs the SDK's own hooks. A
+// sampled span then costs about twice as much CPU.
+func WithOpenTelemetryTracer() Option { return func(c *config) { c.otelTracer = true } }
 
 // WithSpanExporter replaces the OTLP span exporter.
 func WithSpanExporter(e sdktrace.SpanExporter) Option { return func(c *config) { c.spanExporter = e } }

@@ -37,6 +37,7 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/log/global"
@@ -51,6 +52,7 @@ import (
 	"github.com/vigilhq/vigil/sdk/metric"
 	"github.com/vigilhq/vigil/sdk/propagation"
 	"github.com/vigilhq/vigil/sdk/sampling"
+	"github.com/vigilhq/vigil/sdk/tracing"
 )
 
 // ShutdownFunc flushes and stops everything Start set up, giving up when
@@ -104,19 +106,11 @@ func Start(ctx context.Context, opts ...Option) (ShutdownFunc, error) {
 	}
 
 	if !c.noTraces {
-		exp := c.spanExporter
-		if exp == nil {
-			if exp, err = c.newSpanExporter(ctx); err != nil {
-				return fail(fmt.Errorf("create OTLP span exporter: %w", err))
-			}
+		shutdown, err := c.startTraces(ctx, res)
+		if err != nil {
+			return fail(err)
 		}
-		tp := sdktrace.NewTracerProvider(
-			sdktrace.WithResource(res),
-			sdktrace.WithSampler(c.sampler),
-			sdktrace.WithSpanProcessor(export.NewSpanProcessor(exp, c.batch)),
-		)
-		otel.SetTracerProvider(tp)
-		shutdowns = append(shutdowns, tp.Shutdown)
+		shutdowns = append(shutdowns, shutdown)
 	}
 	if !c.noLogs {
 		exp := c.logExporter
@@ -162,6 +156,41 @@ func Start(ctx context.Context, opts ...Option) (ShutdownFunc, error) {
 		})
 		return result
 	}, nil
+}
+
+// startTraces installs the global tracer provider: the lean
+// tracing.Provider, or with WithOpenTelemetryTracer the OpenTelemetry SDK's
+// provider with the counted batch processor.
+func (c *config) startTraces(ctx context.Context, res *resource.Resource) (func(context.Context) error, error) {
+	if c.otelTracer {
+		exp := c.spanExporter
+		if exp == nil {
+			var err error
+			if exp, err = c.newSpanExporter(ctx); err != nil {
+				return nil, fmt.Errorf("create OTLP span exporter: %w", err)
+			}
+		}
+		tp := sdktrace.NewTracerProvider(
+			sdktrace.WithResource(res),
+			sdktrace.WithSampler(c.sampler),
+			sdktrace.WithSpanProcessor(export.NewSpanProcessor(exp, c.batch)),
+		)
+		otel.SetTracerProvider(tp)
+		return tp.Shutdown, nil
+	}
+	opts := []tracing.Option{tracing.WithResource(res), tracing.WithSampler(c.sampler), tracing.WithBatch(c.batch)}
+	if c.spanExporter != nil {
+		opts = append(opts, tracing.WithExporter(c.spanExporter))
+	} else {
+		client, err := c.newSpanClient(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("create OTLP span client: %w", err)
+		}
+		opts = append(opts, tracing.WithClient(client))
+	}
+	tp := tracing.NewProvider(opts...)
+	otel.SetTracerProvider(tp)
+	return tp.Shutdown, nil
 }
 
 // slogAttrs are the resource attributes added to local log output.
@@ -312,7 +341,9 @@ func (c *config) endpointFor(signal string) (endpoint, bool, error) {
 	}, true, nil
 }
 
-func (c *config) newSpanExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
+// newSpanClient returns a started OTLP trace client.
+func (c *config) newSpanClient(ctx context.Context) (otlptrace.Client, error) {
+	var client otlptrace.Client
 	ep, set, err := c.endpointFor("traces")
 	if err != nil {
 		return nil, err
@@ -331,22 +362,35 @@ func (c *config) newSpanExporter(ctx context.Context) (sdktrace.SpanExporter, er
 		if c.tls != nil {
 			o = append(o, otlptracegrpc.WithTLSCredentials(credentials.NewTLS(c.tls)))
 		}
-		return otlptracegrpc.New(ctx, o...)
-	}
-	var o []otlptracehttp.Option
-	if set {
-		o = append(o, otlptracehttp.WithEndpoint(ep.hostPort), otlptracehttp.WithURLPath(ep.path))
-		if ep.insecure {
-			o = append(o, otlptracehttp.WithInsecure())
+		client = otlptracegrpc.NewClient(o...)
+	} else {
+		var o []otlptracehttp.Option
+		if set {
+			o = append(o, otlptracehttp.WithEndpoint(ep.hostPort), otlptracehttp.WithURLPath(ep.path))
+			if ep.insecure {
+				o = append(o, otlptracehttp.WithInsecure())
+			}
 		}
+		if c.headers != nil {
+			o = append(o, otlptracehttp.WithHeaders(c.headers))
+		}
+		if c.tls != nil {
+			o = append(o, otlptracehttp.WithTLSClientConfig(c.tls))
+		}
+		client = otlptracehttp.NewClient(o...)
 	}
-	if c.headers != nil {
-		o = append(o, otlptracehttp.WithHeaders(c.headers))
+	if err := client.Start(ctx); err != nil {
+		return nil, err
 	}
-	if c.tls != nil {
-		o = append(o, otlptracehttp.WithTLSClientConfig(c.tls))
+	return client, nil
+}
+
+func (c *config) newSpanExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
+	client, err := c.newSpanClient(ctx)
+	if err != nil {
+		return nil, err
 	}
-	return otlptracehttp.New(ctx, o...)
+	return otlptrace.New(ctx, client)
 }
 
 func (c *config) newMetricExporter(ctx context.Context) (sdkmetric.Exporter, error) {

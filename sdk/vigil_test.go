@@ -2,6 +2,7 @@ package vigil_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -256,5 +257,44 @@ func TestNoServerDependency(t *testing.T) {
 		if f := strings.Fields(line); len(f) > 0 && f[0] == "github.com/vigilhq/vigil" {
 			t.Errorf("go.mod requires the server module: %s", line)
 		}
+	}
+}
+
+// TestTracerProviders: the default global provider is the lean
+// tracing.Provider; WithOpenTelemetryTracer installs the OpenTelemetry
+// SDK's. Both export the span over OTLP/HTTP.
+func TestTracerProviders(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts []vigil.Option
+		want string
+	}{
+		{"default", nil, "*tracing.Provider"},
+		{"otel", []vigil.Option{vigil.WithOpenTelemetryTracer()}, "*trace.TracerProvider"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			col := &collector{}
+			srv := httptest.NewServer(col)
+			defer srv.Close()
+			opts := append([]vigil.Option{vigil.WithEndpoint(srv.URL + "/otlp"), vigil.WithoutMetrics(), vigil.WithoutLogs(),
+				vigil.WithRegistry(metric.New(metric.Options{}))}, c.opts...)
+			shutdown, err := vigil.Start(context.Background(), opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := fmt.Sprintf("%T", otel.GetTracerProvider()); got != c.want {
+				t.Errorf("global provider %s, want %s", got, c.want)
+			}
+			_, span := otel.Tracer("t").Start(context.Background(), "op-"+c.name)
+			span.End()
+			if err := shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			col.mu.Lock()
+			defer col.mu.Unlock()
+			if len(col.traces) != 1 || col.traces[0].ResourceSpans[0].ScopeSpans[0].Spans[0].Name != "op-"+c.name {
+				t.Fatalf("exported %v", col.traces)
+			}
+		})
 	}
 }

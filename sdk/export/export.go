@@ -9,7 +9,6 @@ package export
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/vigilhq/vigil/sdk/metric"
@@ -57,16 +56,25 @@ func (o *Options) defaults() {
 	}
 }
 
-// batcher is the queue and export loop shared by both processors. It owns
-// one goroutine, started by newBatcher and ended by shutdown.
-type batcher[T any] struct {
-	o        Options
-	export   func(context.Context, []T) error
-	queue    chan T
+// Batcher is the bounded queue and export loop behind the span and log
+// processors (and the tracing package's provider). Enqueue appends to a
+// slice under a mutex (no channel operation, no allocation: the two buffers
+// are allocated once at QueueSize); one goroutine, started by NewBatcher and
+// ended by Shutdown, swaps the buffer out and exports it in batches of
+// BatchSize when a batch is full, when Interval passes, on ForceFlush and on
+// Shutdown.
+type Batcher[T any] struct {
+	o      Options
+	export func(context.Context, []T) error
+
+	mu      sync.Mutex
+	buf     []T // waiting items, len <= QueueSize
+	stopped bool
+
+	wake     chan struct{} // a full batch is waiting; capacity 1
 	flushReq chan chan error
 	quit     chan struct{}
 	done     chan struct{}
-	stopped  atomic.Bool
 	stopOnce sync.Once
 
 	dropFull, dropFailed, dropShutdown *metric.CounterSeries
@@ -74,13 +82,19 @@ type batcher[T any] struct {
 	queueLen                           *metric.GaugeSeries
 }
 
-func newBatcher[T any](signal string, o Options, export func(context.Context, []T) error) *batcher[T] {
+// NewBatcher starts a batcher for signal ("spans", "logs"), whose counters
+// are vigil_sdk_<signal>_dropped_total{reason},
+// vigil_sdk_<signal>_exported_total and vigil_sdk_<signal>_queue_length.
+// export receives batches of at most BatchSize items and must not keep the
+// slice after it returns.
+func NewBatcher[T any](signal string, o Options, export func(context.Context, []T) error) *Batcher[T] {
 	o.defaults()
 	dropped := o.Registry.Counter("vigil_sdk_"+signal+"_dropped_total",
 		"Telemetry items ("+signal+") dropped before export, by reason.")
-	b := &batcher[T]{
+	b := &Batcher[T]{
 		o: o, export: export,
-		queue:        make(chan T, o.QueueSize),
+		buf:          make([]T, 0, o.QueueSize),
+		wake:         make(chan struct{}, 1),
 		flushReq:     make(chan chan error),
 		quit:         make(chan struct{}),
 		done:         make(chan struct{}),
@@ -96,84 +110,81 @@ func newBatcher[T any](signal string, o Options, export func(context.Context, []
 	return b
 }
 
-// enqueue adds an item without blocking; a full queue drops it (counted).
-func (b *batcher[T]) enqueue(item T) {
-	if b.stopped.Load() {
+// Enqueue adds an item without blocking and reports whether it was taken; a
+// full queue or a stopped batcher drops it, counted by reason.
+func (b *Batcher[T]) Enqueue(item T) bool {
+	b.mu.Lock()
+	if b.stopped {
+		b.mu.Unlock()
 		b.dropShutdown.Inc()
-		return
+		return false
 	}
-	select {
-	case b.queue <- item:
-	default:
+	if len(b.buf) >= b.o.QueueSize {
+		b.mu.Unlock()
 		b.dropFull.Inc()
+		return false
 	}
+	b.buf = append(b.buf, item)
+	n := len(b.buf)
+	b.mu.Unlock()
+	if n == b.o.BatchSize {
+		select {
+		case b.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
 }
 
-func (b *batcher[T]) run() {
+func (b *Batcher[T]) run() {
 	defer close(b.done)
 	ticker := time.NewTicker(b.o.Interval)
 	defer ticker.Stop()
-	batch := make([]T, 0, b.o.BatchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
+	spare := make([]T, 0, b.o.QueueSize)
+	// exportAll swaps the waiting items out for the spare buffer and
+	// exports them in batches; the exported buffer becomes the next spare.
+	exportAll := func() error {
+		b.mu.Lock()
+		items := b.buf
+		b.buf = spare
+		b.mu.Unlock()
+		b.queueLen.Set(float64(len(items)))
+		var err error
+		for rest := items; len(rest) > 0; {
+			n := min(len(rest), b.o.BatchSize)
+			ctx, cancel := context.WithTimeout(context.Background(), b.o.ExportTimeout)
+			e := b.export(ctx, rest[:n])
+			cancel()
+			if e != nil {
+				b.dropFailed.Add(int64(n))
+				err = e
+			} else {
+				b.exported.Add(int64(n))
+			}
+			rest = rest[n:]
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), b.o.ExportTimeout)
-		err := b.export(ctx, batch)
-		cancel()
-		if err != nil {
-			b.dropFailed.Add(int64(len(batch)))
-		} else {
-			b.exported.Add(int64(len(batch)))
-		}
-		clear(batch) // release references for the GC
-		batch = batch[:0]
+		clear(items) // release references for the GC
+		spare = items[:0]
+		b.queueLen.Set(0)
 		return err
 	}
-	drain := func() error {
-		var err error
-		for {
-			select {
-			case it := <-b.queue:
-				batch = append(batch, it)
-				if len(batch) == b.o.BatchSize {
-					if e := flush(); e != nil {
-						err = e
-					}
-				}
-			default:
-				if e := flush(); e != nil {
-					err = e
-				}
-				return err
-			}
-		}
-	}
 	for {
-		b.queueLen.Set(float64(len(b.queue)))
 		select {
-		case it := <-b.queue:
-			batch = append(batch, it)
-			if len(batch) == b.o.BatchSize {
-				flush()
-			}
+		case <-b.wake:
+			exportAll()
 		case <-ticker.C:
-			flush()
+			exportAll()
 		case reply := <-b.flushReq:
-			reply <- drain()
+			reply <- exportAll()
 		case <-b.quit:
-			drain()
-			b.queueLen.Set(0)
+			exportAll()
 			return
 		}
 	}
 }
 
-// forceFlush exports everything queued before it was called.
-func (b *batcher[T]) forceFlush(ctx context.Context) error {
-	if b.stopped.Load() {
-		return nil
-	}
+// ForceFlush exports everything queued before it was called.
+func (b *Batcher[T]) ForceFlush(ctx context.Context) error {
 	reply := make(chan error, 1)
 	select {
 	case b.flushReq <- reply:
@@ -190,25 +201,23 @@ func (b *batcher[T]) forceFlush(ctx context.Context) error {
 	}
 }
 
-// shutdown exports what is queued and stops the goroutine, or gives up when
-// ctx ends (the goroutine still finishes its current export and exits).
-func (b *batcher[T]) shutdown(ctx context.Context) error {
+// Shutdown refuses further items, exports what is queued and stops the
+// goroutine, or gives up when ctx ends (the goroutine still finishes its
+// current export and exits).
+func (b *Batcher[T]) Shutdown(ctx context.Context) error {
 	b.stopOnce.Do(func() {
-		b.stopped.Store(true)
+		b.mu.Lock()
+		b.stopped = true
+		b.mu.Unlock()
 		close(b.quit)
 	})
 	select {
 	case <-b.done:
-		// Items that raced past the stopped check are counted, not lost silently.
-		for {
-			select {
-			case <-b.queue:
-				b.dropShutdown.Inc()
-			default:
-				return nil
-			}
-		}
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 }
+
+// Done is closed when the export goroutine has exited.
+func (b *Batcher[T]) Done() <-chan struct{} { return b.done }

@@ -108,7 +108,7 @@ func TestSpanShutdownFlushesAndSkipsUnsampled(t *testing.T) {
 	tp2 := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()), sdktrace.WithSpanProcessor(p))
 	_, s = tp2.Tracer("t").Start(context.Background(), "never")
 	s.End()
-	p.b.shutdown(context.Background()) // flushes; the in-memory exporter's Shutdown would clear it
+	p.b.Shutdown(context.Background()) // flushes; the in-memory exporter's Shutdown would clear it
 	if got := exp.GetSpans(); len(got) != 1 || got[0].Name != "kept" {
 		t.Fatalf("exported %v", got.Snapshots())
 	}

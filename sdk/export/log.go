@@ -9,7 +9,7 @@ import (
 
 // LogProcessor batches log records to an exporter.
 type LogProcessor struct {
-	b   *batcher[sdklog.Record]
+	b   *Batcher[sdklog.Record]
 	exp sdklog.Exporter
 }
 
@@ -17,7 +17,7 @@ var _ sdklog.Processor = (*LogProcessor)(nil)
 
 // NewLogProcessor starts a processor exporting to exp. Shutdown stops it.
 func NewLogProcessor(exp sdklog.Exporter, o Options) *LogProcessor {
-	return &LogProcessor{exp: exp, b: newBatcher("logs", o, exp.Export)}
+	return &LogProcessor{exp: exp, b: NewBatcher("logs", o, exp.Export)}
 }
 
 // Enabled reports true: filtering is the handler's job.
@@ -25,16 +25,16 @@ func (p *LogProcessor) Enabled(context.Context, sdklog.EnabledParameters) bool {
 
 // OnEmit queues a copy of the record; it never blocks.
 func (p *LogProcessor) OnEmit(_ context.Context, r *sdklog.Record) error {
-	p.b.enqueue(r.Clone())
+	p.b.Enqueue(r.Clone())
 	return nil
 }
 
 // ForceFlush exports the queued records and flushes the exporter.
 func (p *LogProcessor) ForceFlush(ctx context.Context) error {
-	return errors.Join(p.b.forceFlush(ctx), p.exp.ForceFlush(ctx))
+	return errors.Join(p.b.ForceFlush(ctx), p.exp.ForceFlush(ctx))
 }
 
 // Shutdown exports the queued records and shuts the exporter down.
 func (p *LogProcessor) Shutdown(ctx context.Context) error {
-	return errors.Join(p.b.shutdown(ctx), p.exp.Shutdown(ctx))
+	return errors.Join(p.b.Shutdown(ctx), p.exp.Shutdown(ctx))
 }

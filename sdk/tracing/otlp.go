@@ -1,0 +1,276 @@
+package tracing
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+)
+
+// upload converts a batch to one OTLP ResourceSpans and sends it. The
+// batcher calls it from its one goroutine, so the converter's slabs are
+// reused from batch to batch: the OTLP clients marshal the messages before
+// UploadTraces returns and keep no reference to them.
+func (p *Provider) upload(ctx context.Context, spans []*span) error {
+	p.conv.reset()
+	return p.client.UploadTraces(ctx, []*tracepb.ResourceSpans{p.conv.resourceSpans(p, spans)})
+}
+
+// resourceSpans converts ended spans, grouped by tracer (instrumentation
+// scope). Messages are carved from slabs, so a batch costs a handful of
+// allocations rather than several per span and attribute.
+func (c *converter) resourceSpans(p *Provider, spans []*span) *tracepb.ResourceSpans {
+	ids := c.ids[:0]
+	if cap(ids) < len(spans)*32 {
+		ids = make([]byte, 0, len(spans)*32)
+	}
+	var scopes []*tracepb.ScopeSpans
+	var tracers []*tracer
+	for _, s := range spans {
+		k := -1
+		for j, t := range tracers {
+			if t == s.t {
+				k = j
+				break
+			}
+		}
+		if k < 0 {
+			k = len(tracers)
+			tracers = append(tracers, s.t)
+			scopes = append(scopes, &tracepb.ScopeSpans{Scope: s.t.scopePB, SchemaUrl: s.t.scope.SchemaURL})
+		}
+		pb := c.spans.next()
+		tid, sid := s.sc.TraceID(), s.sc.SpanID()
+		start := len(ids)
+		ids = append(append(ids, tid[:]...), sid[:]...)
+		pb.TraceId, pb.SpanId = ids[start:start+16:start+16], ids[start+16:start+24:start+24]
+		if s.parent.IsValid() {
+			ids = append(ids, s.parent[:]...)
+			pb.ParentSpanId = ids[start+24 : start+32 : start+32]
+		}
+		pb.TraceState = s.sc.TraceState().String()
+		pb.Flags = spanFlags(s.sc.TraceFlags(), s.parentRemote)
+		pb.Name = s.name
+		pb.Kind = tracepb.Span_SpanKind(s.kind) // the API's kinds are OTLP's numbers
+		pb.StartTimeUnixNano = unixNano(s.start)
+		pb.EndTimeUnixNano = uint64(max(0, s.end))
+		pb.Attributes = c.keyValues(s.attrs)
+		pb.DroppedAttributesCount = uint32(max(0, s.droppedAttrs))
+		if m := s.more; m != nil {
+			c.eventsAndLinks(pb, m)
+		}
+		st := c.statuses.next()
+		switch s.status.Code {
+		case codes.Ok:
+			st.Code = tracepb.Status_STATUS_CODE_OK
+		case codes.Error:
+			st.Code, st.Message = tracepb.Status_STATUS_CODE_ERROR, s.status.Description
+		}
+		pb.Status = st
+		scopes[k].Spans = append(scopes[k].Spans, pb)
+	}
+	c.ids = ids
+	return &tracepb.ResourceSpans{Resource: p.resPB, ScopeSpans: scopes, SchemaUrl: p.res.SchemaURL()}
+}
+
+func (c *converter) eventsAndLinks(pb *tracepb.Span, m *spanMore) {
+	{
+		if len(m.events) > 0 {
+			pb.Events = make([]*tracepb.Span_Event, len(m.events))
+			for j, e := range m.events {
+				pb.Events[j] = &tracepb.Span_Event{
+					Name: e.Name, TimeUnixNano: unixNano(e.Time),
+					Attributes: c.keyValues(e.Attributes), DroppedAttributesCount: clamp(e.DroppedAttributeCount),
+				}
+			}
+		}
+		pb.DroppedEventsCount = clamp(m.droppedEvents)
+		if len(m.links) > 0 {
+			pb.Links = make([]*tracepb.Span_Link, len(m.links))
+			for j, l := range m.links {
+				ltid, lsid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
+				pb.Links[j] = &tracepb.Span_Link{
+					TraceId: append([]byte(nil), ltid[:]...), SpanId: append([]byte(nil), lsid[:]...),
+					TraceState: l.SpanContext.TraceState().String(),
+					Attributes: c.keyValues(l.Attributes), DroppedAttributesCount: clamp(l.DroppedAttributeCount),
+					Flags: spanFlags(l.SpanContext.TraceFlags(), l.SpanContext.IsRemote()),
+				}
+			}
+		}
+		pb.DroppedLinksCount = clamp(m.droppedLinks)
+	}
+}
+
+func spanFlags(f trace.TraceFlags, remote bool) uint32 {
+	flags := uint32(f) | uint32(tracepb.SpanFlags_SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK)
+	if remote {
+		flags |= uint32(tracepb.SpanFlags_SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK)
+	}
+	return flags
+}
+
+func unixNano(t time.Time) uint64 { return uint64(max(0, t.UnixNano())) }
+
+func clamp(n int) uint32 { return uint32(min(max(n, 0), math.MaxUint32)) }
+
+// slab hands out zeroed values from chunks of 128, allocated as needed and
+// kept for reuse after reset.
+type slab[T any] struct {
+	chunks [][]T
+	c, i   int // next value: chunks[c][i]
+}
+
+func (s *slab[T]) next() *T {
+	if s.c == len(s.chunks) {
+		s.chunks = append(s.chunks, make([]T, 128))
+	}
+	ch := s.chunks[s.c]
+	v := &ch[s.i]
+	var zero T
+	*v = zero
+	if s.i++; s.i == len(ch) {
+		s.c, s.i = s.c+1, 0
+	}
+	return v
+}
+
+// reset makes every value reusable; values handed out before must no
+// longer be referenced.
+func (s *slab[T]) reset() { s.c, s.i = 0, 0 }
+
+// converter turns spans and attributes into OTLP messages carved from
+// slabs. The provider's converter belongs to the export goroutine.
+type converter struct {
+	ids      []byte
+	spans    slab[tracepb.Span]
+	statuses slab[tracepb.Status]
+
+	kvs     slab[commonpb.KeyValue]
+	anys    slab[commonpb.AnyValue]
+	strs    slab[commonpb.AnyValue_StringValue]
+	ints    slab[commonpb.AnyValue_IntValue]
+	doubles slab[commonpb.AnyValue_DoubleValue]
+	bools   slab[commonpb.AnyValue_BoolValue]
+}
+
+func (c *converter) reset() {
+	c.spans.reset()
+	c.statuses.reset()
+	c.kvs.reset()
+	c.anys.reset()
+	c.strs.reset()
+	c.ints.reset()
+	c.doubles.reset()
+	c.bools.reset()
+}
+
+func (c *converter) keyValues(attrs []attribute.KeyValue) []*commonpb.KeyValue {
+	if len(attrs) == 0 {
+		return nil
+	}
+	out := make([]*commonpb.KeyValue, len(attrs))
+	for i, a := range attrs {
+		kv := c.kvs.next()
+		kv.Key = string(a.Key)
+		kv.Value = c.value(a.Value)
+		out[i] = kv
+	}
+	return out
+}
+
+func (c *converter) value(v attribute.Value) *commonpb.AnyValue {
+	av := c.anys.next()
+	switch v.Type() {
+	case attribute.STRING:
+		x := c.strs.next()
+		x.StringValue = v.AsString()
+		av.Value = x
+	case attribute.INT64:
+		x := c.ints.next()
+		x.IntValue = v.AsInt64()
+		av.Value = x
+	case attribute.FLOAT64:
+		x := c.doubles.next()
+		x.DoubleValue = v.AsFloat64()
+		av.Value = x
+	case attribute.BOOL:
+		x := c.bools.next()
+		x.BoolValue = v.AsBool()
+		av.Value = x
+	case attribute.BYTESLICE:
+		av.Value = &commonpb.AnyValue_BytesValue{BytesValue: v.AsByteSlice()}
+	case attribute.BOOLSLICE:
+		av.Value = c.array(len(v.AsBoolSlice()), func(i int) attribute.Value { return attribute.BoolValue(v.AsBoolSlice()[i]) })
+	case attribute.INT64SLICE:
+		xs := v.AsInt64Slice()
+		av.Value = c.array(len(xs), func(i int) attribute.Value { return attribute.Int64Value(xs[i]) })
+	case attribute.FLOAT64SLICE:
+		xs := v.AsFloat64Slice()
+		av.Value = c.array(len(xs), func(i int) attribute.Value { return attribute.Float64Value(xs[i]) })
+	case attribute.STRINGSLICE:
+		xs := v.AsStringSlice()
+		av.Value = c.array(len(xs), func(i int) attribute.Value { return attribute.StringValue(xs[i]) })
+	case attribute.SLICE:
+		xs := v.AsSlice()
+		av.Value = c.array(len(xs), func(i int) attribute.Value { return xs[i] })
+	case attribute.MAP:
+		av.Value = &commonpb.AnyValue_KvlistValue{KvlistValue: &commonpb.KeyValueList{Values: c.keyValues(v.AsMap())}}
+	case attribute.EMPTY:
+	default:
+		x := c.strs.next()
+		x.StringValue = "INVALID"
+		av.Value = x
+	}
+	return av
+}
+
+func (c *converter) array(n int, at func(int) attribute.Value) *commonpb.AnyValue_ArrayValue {
+	vals := make([]*commonpb.AnyValue, n)
+	for i := range vals {
+		vals[i] = c.value(at(i))
+	}
+	return &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{Values: vals}}
+}
+
+// keyValues converts attributes outside a batch (resource, scope).
+func keyValues(attrs []attribute.KeyValue) []*commonpb.KeyValue {
+	var c converter
+	return c.keyValues(attrs)
+}
+
+// exportSDK hands a batch to an OpenTelemetry span exporter.
+func (p *Provider) exportSDK(ctx context.Context, spans []*span) error {
+	ro := make([]sdktrace.ReadOnlySpan, len(spans))
+	for i, s := range spans {
+		ro[i] = s.stub().Snapshot()
+	}
+	return p.exporter.ExportSpans(ctx, ro)
+}
+
+// stub describes an ended span in the OpenTelemetry SDK's terms.
+func (s *span) stub() tracetest.SpanStub {
+	var parent trace.SpanContext
+	if s.parent.IsValid() {
+		parent = trace.NewSpanContext(trace.SpanContextConfig{
+			TraceID: s.sc.TraceID(), SpanID: s.parent, Remote: s.parentRemote,
+		})
+	}
+	stub := tracetest.SpanStub{
+		Name: s.name, SpanContext: s.sc, Parent: parent, SpanKind: trace.SpanKind(s.kind),
+		StartTime: s.start, EndTime: time.Unix(0, s.end),
+		Attributes: s.attrs, Status: s.status, DroppedAttributes: int(s.droppedAttrs),
+		Resource: s.t.p.res, InstrumentationScope: s.t.scope,
+	}
+	if m := s.more; m != nil {
+		stub.Events, stub.Links = m.events, m.links
+		stub.DroppedEvents, stub.DroppedLinks = m.droppedEvents, m.droppedLinks
+	}
+	return stub
+}
