@@ -1,6 +1,7 @@
 # Summarizes `go test -bench` output whose sub-benchmarks are named
 # lib=...: the median of each metric per benchmark and library, and the
-# ratios to OpenTelemetry (lib=otel) and client_golang (lib=prom) of the same
+# ratios to OpenTelemetry (lib=otel; for spans also lib=otel-otlp, the SDK
+# with its OTLP exporter) and client_golang (lib=prom) of the same
 # benchmark. ns/op is wall-clock; cpu-ns/op is CPU time per operation, the
 # steadier figure on a shared machine.
 /^Benchmark/ {
@@ -33,13 +34,14 @@ function ratio(key, peer, unit,   b, m, p) {
 	return sprintf("%.3fx", m / p)
 }
 END {
-	print "| benchmark | lib | ns/op | cpu-ns/op | allocs/op | ns vs otel | cpu vs otel | ns vs prom | cpu vs prom |"
-	print "|---|---|---|---|---|---|---|---|---|"
+	print "| benchmark | lib | ns/op | cpu-ns/op | allocs/op | ns vs otel | cpu vs otel | ns vs otel-otlp | cpu vs otel-otlp | ns vs prom | cpu vs prom |"
+	print "|---|---|---|---|---|---|---|---|---|---|---|"
 	for (k = 1; k <= nk; k++) {
 		key = order[k]; split(key, b, SUBSEP)
-		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", b[1], b[2],
+		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", b[1], b[2],
 			fmt(median(key, "ns/op")), fmt(median(key, "cpu-ns/op")), fmt(median(key, "allocs/op")),
 			ratio(key, "otel", "ns/op"), ratio(key, "otel", "cpu-ns/op"),
+			ratio(key, "otel-otlp", "ns/op"), ratio(key, "otel-otlp", "cpu-ns/op"),
 			ratio(key, "prom", "ns/op"), ratio(key, "prom", "cpu-ns/op")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"time"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -44,7 +45,11 @@ func (c *converter) resourceSpans(p *Provider, spans []*span) *tracepb.ResourceS
 		if k < 0 {
 			k = len(tracers)
 			tracers = append(tracers, s.t)
-			scopes = append(scopes, &tracepb.ScopeSpans{Scope: s.t.scopePB, SchemaUrl: s.t.scope.SchemaURL})
+			ss := &tracepb.ScopeSpans{Scope: s.t.scopePB, SchemaUrl: s.t.scope.SchemaURL}
+			if k == 0 {
+				ss.Spans = make([]*tracepb.Span, 0, len(spans))
+			}
+			scopes = append(scopes, ss)
 		}
 		pb := c.spans.next()
 		tid, sid := s.sc.TraceID(), s.sc.SpanID()
@@ -55,7 +60,7 @@ func (c *converter) resourceSpans(p *Provider, spans []*span) *tracepb.ResourceS
 			ids = append(ids, s.parent[:]...)
 			pb.ParentSpanId = ids[start+24 : start+32 : start+32]
 		}
-		pb.TraceState = s.sc.TraceState().String()
+		pb.TraceState = c.traceState(s.sc.TraceState())
 		pb.Flags = spanFlags(s.sc.TraceFlags(), s.parentRemote)
 		pb.Name = s.name
 		pb.Kind = tracepb.Span_SpanKind(s.kind) // the API's kinds are OTLP's numbers
@@ -149,6 +154,11 @@ func (s *slab[T]) reset() { s.c, s.i = 0, 0 }
 // slabs. The provider's converter belongs to the export goroutine.
 type converter struct {
 	ids      []byte
+	// The last tracestate converted and its string: spans of one sampler
+	// share one TraceState value, which String would format again each time.
+	lastTS    unsafe.Pointer
+	lastTSLen int
+	lastTSStr string
 	spans    slab[tracepb.Span]
 	statuses slab[tracepb.Status]
 
@@ -158,6 +168,20 @@ type converter struct {
 	ints    slab[commonpb.AnyValue_IntValue]
 	doubles slab[commonpb.AnyValue_DoubleValue]
 	bools   slab[commonpb.AnyValue_BoolValue]
+}
+
+// traceState formats ts, reusing the previous result when ts is the same
+// value. A TraceState is immutable (every change builds a new list), so
+// the same list pointer and length mean the same content.
+func (c *converter) traceState(ts trace.TraceState) string {
+	if ts.Len() == 0 {
+		return ""
+	}
+	p := *(*unsafe.Pointer)(unsafe.Pointer(&ts)) // TraceState is struct{ list []member }
+	if p != c.lastTS || ts.Len() != c.lastTSLen {
+		c.lastTS, c.lastTSLen, c.lastTSStr = p, ts.Len(), ts.String()
+	}
+	return c.lastTSStr
 }
 
 func (c *converter) reset() {

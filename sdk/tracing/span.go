@@ -81,7 +81,7 @@ func (t *tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 
 	s := &span{t: t, sc: sc, name: name, kind: uint8(kind), start: cfg.Timestamp()}
 	if s.start.IsZero() {
-		s.start = time.Now()
+		s.start = now()
 	}
 	if psc.IsValid() {
 		s.parent, s.parentRemote = psc.SpanID(), psc.IsRemote()
@@ -388,7 +388,7 @@ func (s *span) AddEvent(name string, opts ...trace.EventOption) {
 	cfg := trace.NewEventConfig(opts...)
 	ts := cfg.Timestamp()
 	if ts.IsZero() {
-		ts = time.Now()
+		ts = now()
 	}
 	s.addEvent(name, ts, cfg.Attributes())
 }
@@ -437,7 +437,7 @@ func (s *span) RecordError(err error, opts ...trace.EventOption) {
 	}
 	ts := cfg.Timestamp()
 	if ts.IsZero() {
-		ts = time.Now()
+		ts = now()
 	}
 	s.addEvent(semconv.ExceptionEventName, ts, attrs)
 }

@@ -472,3 +472,20 @@ func TestConcurrentSpans(t *testing.T) {
 		}
 	}
 }
+
+// TestTraceStateCache: spans sharing a TraceState value reuse its string;
+// every distinct tracestate is still written as itself.
+func TestTraceStateCache(t *testing.T) {
+	var c converter
+	a, _ := trace.TraceState{}.Insert("ot", "th:8")
+	b, _ := a.Insert("vendor", "x")
+	d, _ := trace.ParseTraceState("ot=th:8")
+	for i, tc := range []struct {
+		ts   trace.TraceState
+		want string
+	}{{a, "ot=th:8"}, {a, "ot=th:8"}, {b, "vendor=x,ot=th:8"}, {d, "ot=th:8"}, {trace.TraceState{}, ""}, {a, "ot=th:8"}} {
+		if got := c.traceState(tc.ts); got != tc.want {
+			t.Errorf("%d: %q, want %q", i, got, tc.want)
+		}
+	}
+}
