@@ -14,9 +14,10 @@ type Counter struct {
 // CounterSeries is one labelled series of a Counter. Its methods are safe for
 // concurrent use and do not allocate.
 type CounterSeries struct {
-	n atomic.Uint64 // integer part
-	f atomic.Uint64 // float64 bits of the fractional adds
-	_ [48]byte      // keep hot series on their own cache line
+	n     atomic.Uint64         // integer part
+	f     atomic.Uint64         // float64 bits of the fractional adds
+	cells atomic.Pointer[words] // per-P integer parts, once contended
+	_     [40]byte              // keep hot series on their own cache line
 }
 
 // Counter returns the counter named name, registering it on first use.
@@ -48,12 +49,22 @@ func (c *Counter) With(kv ...string) *CounterSeries {
 func (c *Counter) TryWith(kv ...string) (*CounterSeries, error) { return c.fam.get(kv) }
 
 // Inc adds one.
-func (s *CounterSeries) Inc() { s.n.Add(1) }
+func (s *CounterSeries) Inc() { s.add(1) }
 
 // Add adds n; a negative n is ignored because a counter only goes up.
 func (s *CounterSeries) Add(n int64) {
 	if n > 0 {
-		s.n.Add(uint64(n))
+		s.add(uint64(n))
+	}
+}
+
+func (s *CounterSeries) add(n uint64) {
+	if c := s.cells.Load(); c != nil {
+		c.cell()[0].Add(n)
+		return
+	}
+	if s.n.Add(n)%probeEvery < n && contended(&s.n) {
+		s.cells.CompareAndSwap(nil, newWords(1))
 	}
 }
 
@@ -67,7 +78,15 @@ func (s *CounterSeries) AddFloat(v float64) {
 
 // Value returns the current total.
 func (s *CounterSeries) Value() float64 {
-	return float64(s.n.Load()) + math.Float64frombits(s.f.Load())
+	return float64(s.intValue()) + math.Float64frombits(s.f.Load())
+}
+
+func (s *CounterSeries) intValue() uint64 {
+	n := s.n.Load()
+	if c := s.cells.Load(); c != nil {
+		n += c.sum(0)
+	}
+	return n
 }
 
 var discardCounter = new(CounterSeries)
@@ -76,7 +95,7 @@ func (c *Counter) collect() []point {
 	ss := c.fam.snapshot()
 	pts := make([]point, len(ss))
 	for i, s := range ss {
-		pts[i] = point{labels: s.labels, value: s.s.Value(), isInt: s.s.f.Load() == 0, intValue: int64(s.s.n.Load())}
+		pts[i] = point{labels: s.labels, value: s.s.Value(), isInt: s.s.f.Load() == 0, intValue: int64(s.s.intValue())}
 	}
 	return pts
 }

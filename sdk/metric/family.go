@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // ErrCardinalityLimit is returned (wrapped) by TryWith when an instrument
@@ -31,12 +32,22 @@ const (
 	mul2 = 0xff51afd7ed558ccd
 )
 
-// hashKV hashes a list of strings, eight bytes at a time. Each string's
-// length is mixed in, so ("ab","c") and ("a","bc") differ. It is written for
-// the short strings labels are; maphash.String per string costs twice as much.
+// hashKV hashes a key/value list: the length of each name and the whole of
+// each value, eight bytes at a time. Each string's length is mixed in, so
+// ("ab","c") and ("a","bc") differ. It is written for the short strings
+// labels are; maphash.String per string costs twice as much. Lists that
+// differ only in their names' letters collide, and find tells them apart.
 func hashKV(kv []string) uint64 {
 	h := seed
-	for _, s := range kv {
+	var names uint64
+	for i, s := range kv {
+		if i&1 == 0 {
+			// A label name: only its length, mixed in once at the end.
+			// Names are nearly always fixed per call site, and find
+			// compares them.
+			names = names<<7 ^ uint64(len(s))
+			continue
+		}
 		h = (h ^ uint64(len(s))) * mul1
 		for len(s) >= 8 {
 			h = (h ^ binary.LittleEndian.Uint64([]byte(s[:8]))) * mul2
@@ -56,6 +67,7 @@ func hashKV(kv []string) uint64 {
 			h ^= h >> 29
 		}
 	}
+	h = (h ^ names ^ uint64(len(kv))<<56) * mul1
 	h ^= h >> 32
 	h *= mul1
 	h ^= h >> 29
@@ -94,10 +106,26 @@ func (t *table[S]) find(h uint64, kv []string) *S {
 		if e == nil {
 			return nil
 		}
-		if e.hash == h && slices.Equal(e.kv, kv) {
+		if e.hash == h && sameKV(e.kv, kv) {
 			return e.s
 		}
 	}
+}
+
+// sameKV reports whether a and b hold the same strings. Label names and
+// values are mostly constants whose data pointers match, so the content is
+// compared only when they do not.
+func sameKV(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i, x := range a {
+		y := b[i]
+		if len(x) != len(y) || unsafe.StringData(x) != unsafe.StringData(y) && x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // insert stores e; the caller holds the family lock and has checked that

@@ -33,6 +33,9 @@ type HistogramSeries struct {
 	sum       atomic.Uint64
 	counts    []atomic.Uint64
 	exemplars []atomic.Pointer[Exemplar]
+	// Once observations collide, each P records into its own cell: the
+	// bucket counts, then the sum.
+	cells atomic.Pointer[words]
 }
 
 // Histogram returns the histogram named name. Bounds come from WithBuckets
@@ -101,8 +104,34 @@ func (s *HistogramSeries) Observe(v float64) {
 	if v != v {
 		return
 	}
-	s.counts[s.bucket(v)].Add(1)
-	addFloat(&s.sum, v)
+	i := s.bucket(v)
+	if s.cells.Load() != nil {
+		s.recordCell(i, v)
+		return
+	}
+	s.counts[i].Add(1)
+	if addFloatContended(&s.sum, v) {
+		s.split()
+	}
+}
+
+func (s *HistogramSeries) record(i int, v float64) {
+	if s.cells.Load() != nil {
+		s.recordCell(i, v)
+		return
+	}
+	s.counts[i].Add(1)
+	if addFloatContended(&s.sum, v) {
+		s.split()
+	}
+}
+
+func (s *HistogramSeries) split() { s.cells.CompareAndSwap(nil, newWords(len(s.counts)+1)) }
+
+func (s *HistogramSeries) recordCell(i int, v float64) {
+	w := s.cells.Load().cell()
+	w[i].Add(1)
+	addFloat(&w[len(s.counts)], v)
 }
 
 // ObserveContext records v and, when ctx carries a sampled span, keeps the
@@ -113,8 +142,7 @@ func (s *HistogramSeries) ObserveContext(ctx context.Context, v float64) {
 		return
 	}
 	i := s.bucket(v)
-	s.counts[i].Add(1)
-	addFloat(&s.sum, v)
+	s.record(i, v)
 	sc := trace.SpanContextFromContext(ctx)
 	if !sc.IsSampled() {
 		return
@@ -130,13 +158,27 @@ func (s *HistogramSeries) ObserveContext(ctx context.Context, v float64) {
 func (s *HistogramSeries) Count() uint64 {
 	var n uint64
 	for i := range s.counts {
-		n += s.counts[i].Load()
+		n += s.bucketCount(i)
+	}
+	return n
+}
+
+func (s *HistogramSeries) bucketCount(i int) uint64 {
+	n := s.counts[i].Load()
+	if c := s.cells.Load(); c != nil {
+		n += c.sum(i)
 	}
 	return n
 }
 
 // Sum returns the sum of observations.
-func (s *HistogramSeries) Sum() float64 { return math.Float64frombits(s.sum.Load()) }
+func (s *HistogramSeries) Sum() float64 {
+	f := math.Float64frombits(s.sum.Load())
+	if c := s.cells.Load(); c != nil {
+		f += c.sumFloat(len(s.counts))
+	}
+	return f
+}
 
 func (h *Histogram) collect() []point {
 	ss := h.fam.snapshot()
@@ -145,7 +187,7 @@ func (h *Histogram) collect() []point {
 		s := se.s
 		p := point{labels: se.labels, bounds: h.bounds, counts: make([]uint64, len(s.counts)), exemplars: make([]*Exemplar, len(s.counts))}
 		for j := range s.counts {
-			p.counts[j] = s.counts[j].Load()
+			p.counts[j] = s.bucketCount(j)
 			p.count += p.counts[j]
 			p.exemplars[j] = s.exemplars[j].Load()
 		}
