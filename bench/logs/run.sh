@@ -113,9 +113,15 @@ for name in vigil victorialogs; do
 		R[$name.$q]=$(echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.0f / %.0f" % (d["p50_ms"], d["p99_ms"]))')
 	done
 	kind=loki; [ $name = victorialogs ] && kind=vlogs
-	out=$("$LG" tail -url "$BASE" -push "$PUSH" -kind $kind -n 20)
-	echo "{\"server\":\"$name\",\"phase\":\"tail\",\"result\":$out}"
-	R[$name.tail]=$(echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.0f / %.0f" % (d["p50_ms"], d["p99_ms"]))')
+	# loadgen bounds the phase at 5 minutes itself; timeout is the backstop,
+	# and a failed tail is reported instead of ending the whole run.
+	if out=$(timeout 360 "$LG" tail -url "$BASE" -push "$PUSH" -kind $kind -n 20); then
+		echo "{\"server\":\"$name\",\"phase\":\"tail\",\"result\":$out}"
+		R[$name.tail]=$(echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print("%.0f / %.0f" % (d["p50_ms"], d["p99_ms"]))')
+	else
+		echo "{\"server\":\"$name\",\"phase\":\"tail\",\"error\":\"tail phase failed or timed out\"}"
+		R[$name.tail]="failed"
+	fi
 	stop
 	bytes=$(du -sb "$WORK/$name-data" | cut -f1)
 	R[$name.bpl]=$(python3 -c "print(round($bytes/$TOTAL, 1))")

@@ -331,11 +331,19 @@ func tail(args []string) error {
 			"values": [][]string{{strconv.FormatInt(time.Now().UnixNano(), 10), token}},
 		}}})
 		t0 := time.Now()
-		resp, err := http.Post(*pushURL, "application/json", bytes.NewReader(body))
+		// Every step is bounded by ctx (5 minutes in all) and 10 s each, so a
+		// server that stops answering fails the phase instead of hanging it.
+		pctx, pcancel := context.WithTimeout(ctx, 10*time.Second)
+		req, _ := http.NewRequestWithContext(pctx, "POST", *pushURL, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
-			return err
+			pcancel()
+			return fmt.Errorf("push %s: %w", token, err)
 		}
 		resp.Body.Close()
+		pcancel()
+		deadline := time.NewTimer(10 * time.Second)
 	wait:
 		for {
 			select {
@@ -344,10 +352,13 @@ func tail(args []string) error {
 					delays = append(delays, time.Since(t0))
 					break wait
 				}
-			case <-time.After(10 * time.Second):
+			case <-deadline.C:
 				return fmt.Errorf("line %s not seen on the tail within 10s", token)
+			case <-ctx.Done():
+				return fmt.Errorf("tail phase: %w after %d of %d samples", ctx.Err(), len(delays), *n)
 			}
 		}
+		deadline.Stop()
 		time.Sleep(200 * time.Millisecond)
 	}
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
