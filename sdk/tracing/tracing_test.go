@@ -92,7 +92,7 @@ func workload(tp trace.TracerProvider) {
 	tr := tp.Tracer("shop/http", trace.WithInstrumentationVersion("1.2.3"), trace.WithSchemaURL("https://opentelemetry.io/schemas/1.26.0"),
 		trace.WithInstrumentationAttributes(attribute.String("lib", "x")))
 	remote := trace.NewSpanContext(trace.SpanContextConfig{
-		TraceID: trace.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, SpanID: trace.SpanID{1, 1, 1, 1, 1, 1, 1, 1},
+		TraceID: trace.TraceID(remoteTraceID), SpanID: trace.SpanID(remoteSpanID),
 		TraceFlags: trace.FlagsSampled, Remote: true,
 	})
 	ctx = trace.ContextWithRemoteSpanContext(ctx, remote)
@@ -128,6 +128,12 @@ func workload(tp trace.TracerProvider) {
 	root.End() // a second End does nothing
 }
 
+// The workload's remote parent; every other ID is random.
+var (
+	remoteTraceID = []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
+	remoteSpanID  = []byte{1, 1, 1, 1, 1, 1, 1, 1}
+)
+
 // normalize clears what differs between two runs (random IDs, SDK-chosen
 // tracestate) and sorts spans by name, so the two SDKs' output compares.
 func normalize(td *tracepb.TracesData) []*tracepb.Span {
@@ -137,15 +143,15 @@ func normalize(td *tracepb.TracesData) []*tracepb.Span {
 			for _, s := range ss.Spans {
 				s = proto.Clone(s).(*tracepb.Span)
 				s.SpanId = nil
-				if len(s.ParentSpanId) > 0 && s.ParentSpanId[0] != 1 {
+				if len(s.ParentSpanId) > 0 && !slices.Equal(s.ParentSpanId, remoteSpanID) {
 					s.ParentSpanId = []byte("local")
 				}
-				if s.TraceId[0] != 1 {
+				if !slices.Equal(s.TraceId, remoteTraceID) {
 					s.TraceId = []byte("random")
 				}
 				s.TraceState = ""
 				for _, l := range s.Links {
-					if l.SpanId[0] != 1 {
+					if !slices.Equal(l.SpanId, remoteSpanID) {
 						l.TraceId, l.SpanId = []byte("local"), []byte("local")
 					}
 				}
