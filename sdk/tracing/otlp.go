@@ -153,14 +153,14 @@ func (s *slab[T]) reset() { s.c, s.i = 0, 0 }
 // converter turns spans and attributes into OTLP messages carved from
 // slabs. The provider's converter belongs to the export goroutine.
 type converter struct {
-	ids      []byte
+	ids []byte
 	// The last tracestate converted and its string: spans of one sampler
 	// share one TraceState value, which String would format again each time.
 	lastTS    unsafe.Pointer
 	lastTSLen int
 	lastTSStr string
-	spans    slab[tracepb.Span]
-	statuses slab[tracepb.Status]
+	spans     slab[tracepb.Span]
+	statuses  slab[tracepb.Status]
 
 	kvs     slab[commonpb.KeyValue]
 	anys    slab[commonpb.AnyValue]
