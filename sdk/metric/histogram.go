@@ -104,15 +104,7 @@ func (s *HistogramSeries) Observe(v float64) {
 	if v != v {
 		return
 	}
-	i := s.bucket(v)
-	if s.cells.Load() != nil {
-		s.recordCell(i, v)
-		return
-	}
-	s.counts[i].Add(1)
-	if addFloatContended(&s.sum, v) {
-		s.split()
-	}
+	s.record(s.bucket(v), v)
 }
 
 func (s *HistogramSeries) record(i int, v float64) {
