@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -33,19 +32,11 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/log/global"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"google.golang.org/grpc/credentials"
 
 	"github.com/vigilhq/vigil/sdk/export"
 	"github.com/vigilhq/vigil/sdk/logging"
@@ -306,165 +297,6 @@ func (c *config) resource(ctx context.Context) (*resource.Resource, error) {
 		return nil, fmt.Errorf("detect resource: %w", err)
 	}
 	return res, nil
-}
-
-// endpoint describes where one signal goes.
-type endpoint struct {
-	hostPort string // set when the endpoint is host:port or a URL
-	path     string // HTTP path for the signal
-	insecure bool
-}
-
-func (c *config) endpointFor(signal string) (endpoint, bool, error) {
-	if c.endpoint == "" {
-		if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_"+strings.ToUpper(signal)+"_ENDPOINT") != "" {
-			return endpoint{}, false, nil // the exporters read the variables themselves
-		}
-		// The OpenTelemetry specification's default, which is also where
-		// Vigil listens; OTel Go's exporters would otherwise use TLS.
-		if c.protocol == ProtocolGRPC {
-			return endpoint{hostPort: "localhost:4317", insecure: true}, true, nil
-		}
-		return endpoint{hostPort: "localhost:4318", path: "/v1/" + signal, insecure: true}, true, nil
-	}
-	if !strings.Contains(c.endpoint, "://") {
-		return endpoint{hostPort: c.endpoint, path: "/v1/" + signal, insecure: c.insecure}, true, nil
-	}
-	u, err := url.Parse(c.endpoint)
-	if err != nil || u.Host == "" {
-		return endpoint{}, false, fmt.Errorf("OTLP endpoint %q: want a URL such as http://localhost:4318 or host:port", c.endpoint)
-	}
-	return endpoint{
-		hostPort: u.Host,
-		path:     strings.TrimSuffix(u.Path, "/") + "/v1/" + signal,
-		insecure: u.Scheme == "http" || c.insecure,
-	}, true, nil
-}
-
-// newSpanClient returns a started OTLP trace client.
-func (c *config) newSpanClient(ctx context.Context) (otlptrace.Client, error) {
-	var client otlptrace.Client
-	ep, set, err := c.endpointFor("traces")
-	if err != nil {
-		return nil, err
-	}
-	if c.protocol == ProtocolGRPC {
-		var o []otlptracegrpc.Option
-		if set {
-			o = append(o, otlptracegrpc.WithEndpoint(ep.hostPort))
-			if ep.insecure {
-				o = append(o, otlptracegrpc.WithInsecure())
-			}
-		}
-		if c.headers != nil {
-			o = append(o, otlptracegrpc.WithHeaders(c.headers))
-		}
-		if c.tls != nil {
-			o = append(o, otlptracegrpc.WithTLSCredentials(credentials.NewTLS(c.tls)))
-		}
-		client = otlptracegrpc.NewClient(o...)
-	} else {
-		var o []otlptracehttp.Option
-		if set {
-			o = append(o, otlptracehttp.WithEndpoint(ep.hostPort), otlptracehttp.WithURLPath(ep.path))
-			if ep.insecure {
-				o = append(o, otlptracehttp.WithInsecure())
-			}
-		}
-		if c.headers != nil {
-			o = append(o, otlptracehttp.WithHeaders(c.headers))
-		}
-		if c.tls != nil {
-			o = append(o, otlptracehttp.WithTLSClientConfig(c.tls))
-		}
-		client = otlptracehttp.NewClient(o...)
-	}
-	if err := client.Start(ctx); err != nil {
-		return nil, err
-	}
-	return client, nil
-}
-
-func (c *config) newSpanExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
-	client, err := c.newSpanClient(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return otlptrace.New(ctx, client)
-}
-
-func (c *config) newMetricExporter(ctx context.Context) (sdkmetric.Exporter, error) {
-	ep, set, err := c.endpointFor("metrics")
-	if err != nil {
-		return nil, err
-	}
-	if c.protocol == ProtocolGRPC {
-		var o []otlpmetricgrpc.Option
-		if set {
-			o = append(o, otlpmetricgrpc.WithEndpoint(ep.hostPort))
-			if ep.insecure {
-				o = append(o, otlpmetricgrpc.WithInsecure())
-			}
-		}
-		if c.headers != nil {
-			o = append(o, otlpmetricgrpc.WithHeaders(c.headers))
-		}
-		if c.tls != nil {
-			o = append(o, otlpmetricgrpc.WithTLSCredentials(credentials.NewTLS(c.tls)))
-		}
-		return otlpmetricgrpc.New(ctx, o...)
-	}
-	var o []otlpmetrichttp.Option
-	if set {
-		o = append(o, otlpmetrichttp.WithEndpoint(ep.hostPort), otlpmetrichttp.WithURLPath(ep.path))
-		if ep.insecure {
-			o = append(o, otlpmetrichttp.WithInsecure())
-		}
-	}
-	if c.headers != nil {
-		o = append(o, otlpmetrichttp.WithHeaders(c.headers))
-	}
-	if c.tls != nil {
-		o = append(o, otlpmetrichttp.WithTLSClientConfig(c.tls))
-	}
-	return otlpmetrichttp.New(ctx, o...)
-}
-
-func (c *config) newLogExporter(ctx context.Context) (sdklog.Exporter, error) {
-	ep, set, err := c.endpointFor("logs")
-	if err != nil {
-		return nil, err
-	}
-	if c.protocol == ProtocolGRPC {
-		var o []otlploggrpc.Option
-		if set {
-			o = append(o, otlploggrpc.WithEndpoint(ep.hostPort))
-			if ep.insecure {
-				o = append(o, otlploggrpc.WithInsecure())
-			}
-		}
-		if c.headers != nil {
-			o = append(o, otlploggrpc.WithHeaders(c.headers))
-		}
-		if c.tls != nil {
-			o = append(o, otlploggrpc.WithTLSCredentials(credentials.NewTLS(c.tls)))
-		}
-		return otlploggrpc.New(ctx, o...)
-	}
-	var o []otlploghttp.Option
-	if set {
-		o = append(o, otlploghttp.WithEndpoint(ep.hostPort), otlploghttp.WithURLPath(ep.path))
-		if ep.insecure {
-			o = append(o, otlploghttp.WithInsecure())
-		}
-	}
-	if c.headers != nil {
-		o = append(o, otlploghttp.WithHeaders(c.headers))
-	}
-	if c.tls != nil {
-		o = append(o, otlploghttp.WithTLSClientConfig(c.tls))
-	}
-	return otlploghttp.New(ctx, o...)
 }
 
 // MetricsHandler serves metric.Default() in the Prometheus text format and

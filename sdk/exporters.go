@@ -1,0 +1,182 @@
+package vigil
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc/credentials"
+)
+
+// endpoint describes where one signal goes.
+type endpoint struct {
+	hostPort string // set when the endpoint is host:port or a URL
+	path     string // HTTP path for the signal
+	insecure bool
+}
+
+func (c *config) endpointFor(signal string) (endpoint, bool, error) {
+	if c.endpoint == "" {
+		if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_"+strings.ToUpper(signal)+"_ENDPOINT") != "" {
+			return endpoint{}, false, nil // the exporters read the variables themselves
+		}
+		// The OpenTelemetry specification's default, which is also where
+		// Vigil listens; OTel Go's exporters would otherwise use TLS.
+		if c.protocol == ProtocolGRPC {
+			return endpoint{hostPort: "localhost:4317", insecure: true}, true, nil
+		}
+		return endpoint{hostPort: "localhost:4318", path: "/v1/" + signal, insecure: true}, true, nil
+	}
+	if !strings.Contains(c.endpoint, "://") {
+		return endpoint{hostPort: c.endpoint, path: "/v1/" + signal, insecure: c.insecure}, true, nil
+	}
+	u, err := url.Parse(c.endpoint)
+	if err != nil || u.Host == "" {
+		return endpoint{}, false, fmt.Errorf("OTLP endpoint %q: want a URL such as http://localhost:4318 or host:port", c.endpoint)
+	}
+	return endpoint{
+		hostPort: u.Host,
+		path:     strings.TrimSuffix(u.Path, "/") + "/v1/" + signal,
+		insecure: u.Scheme == "http" || c.insecure,
+	}, true, nil
+}
+
+// optionSet holds one OTLP exporter package's option constructors, so
+// that the six exporters (three signals, two protocols) are configured by
+// one function.
+type optionSet[O any] struct {
+	endpoint func(string) O
+	urlPath  func(string) O // HTTP only
+	insecure func() O
+	headers  func(map[string]string) O
+	tls      func(*tls.Config) O
+}
+
+// options turns the configuration into exporter options for one signal.
+func options[O any](c *config, signal string, f optionSet[O]) ([]O, error) {
+	ep, set, err := c.endpointFor(signal)
+	if err != nil {
+		return nil, err
+	}
+	var o []O
+	if set {
+		o = append(o, f.endpoint(ep.hostPort))
+		if f.urlPath != nil {
+			o = append(o, f.urlPath(ep.path))
+		}
+		if ep.insecure {
+			o = append(o, f.insecure())
+		}
+	}
+	if c.headers != nil {
+		o = append(o, f.headers(c.headers))
+	}
+	if c.tls != nil {
+		o = append(o, f.tls(c.tls))
+	}
+	return o, nil
+}
+
+var (
+	traceGRPC = optionSet[otlptracegrpc.Option]{
+		endpoint: otlptracegrpc.WithEndpoint, insecure: otlptracegrpc.WithInsecure, headers: otlptracegrpc.WithHeaders,
+		tls: func(t *tls.Config) otlptracegrpc.Option {
+			return otlptracegrpc.WithTLSCredentials(credentials.NewTLS(t))
+		},
+	}
+	traceHTTP = optionSet[otlptracehttp.Option]{
+		endpoint: otlptracehttp.WithEndpoint, urlPath: otlptracehttp.WithURLPath, insecure: otlptracehttp.WithInsecure,
+		headers: otlptracehttp.WithHeaders, tls: otlptracehttp.WithTLSClientConfig,
+	}
+	metricGRPC = optionSet[otlpmetricgrpc.Option]{
+		endpoint: otlpmetricgrpc.WithEndpoint, insecure: otlpmetricgrpc.WithInsecure, headers: otlpmetricgrpc.WithHeaders,
+		tls: func(t *tls.Config) otlpmetricgrpc.Option {
+			return otlpmetricgrpc.WithTLSCredentials(credentials.NewTLS(t))
+		},
+	}
+	metricHTTP = optionSet[otlpmetrichttp.Option]{
+		endpoint: otlpmetrichttp.WithEndpoint, urlPath: otlpmetrichttp.WithURLPath, insecure: otlpmetrichttp.WithInsecure,
+		headers: otlpmetrichttp.WithHeaders, tls: otlpmetrichttp.WithTLSClientConfig,
+	}
+	logGRPC = optionSet[otlploggrpc.Option]{
+		endpoint: otlploggrpc.WithEndpoint, insecure: otlploggrpc.WithInsecure, headers: otlploggrpc.WithHeaders,
+		tls: func(t *tls.Config) otlploggrpc.Option { return otlploggrpc.WithTLSCredentials(credentials.NewTLS(t)) },
+	}
+	logHTTP = optionSet[otlploghttp.Option]{
+		endpoint: otlploghttp.WithEndpoint, urlPath: otlploghttp.WithURLPath, insecure: otlploghttp.WithInsecure,
+		headers: otlploghttp.WithHeaders, tls: otlploghttp.WithTLSClientConfig,
+	}
+)
+
+// newSpanClient returns a started OTLP trace client.
+func (c *config) newSpanClient(ctx context.Context) (otlptrace.Client, error) {
+	var client otlptrace.Client
+	if c.protocol == ProtocolGRPC {
+		o, err := options(c, "traces", traceGRPC)
+		if err != nil {
+			return nil, err
+		}
+		client = otlptracegrpc.NewClient(o...)
+	} else {
+		o, err := options(c, "traces", traceHTTP)
+		if err != nil {
+			return nil, err
+		}
+		client = otlptracehttp.NewClient(o...)
+	}
+	if err := client.Start(ctx); err != nil {
+		return nil, err
+	}
+	return client, nil
+}
+
+func (c *config) newSpanExporter(ctx context.Context) (sdktrace.SpanExporter, error) {
+	client, err := c.newSpanClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return otlptrace.New(ctx, client)
+}
+
+func (c *config) newMetricExporter(ctx context.Context) (sdkmetric.Exporter, error) {
+	if c.protocol == ProtocolGRPC {
+		o, err := options(c, "metrics", metricGRPC)
+		if err != nil {
+			return nil, err
+		}
+		return otlpmetricgrpc.New(ctx, o...)
+	}
+	o, err := options(c, "metrics", metricHTTP)
+	if err != nil {
+		return nil, err
+	}
+	return otlpmetrichttp.New(ctx, o...)
+}
+
+func (c *config) newLogExporter(ctx context.Context) (sdklog.Exporter, error) {
+	if c.protocol == ProtocolGRPC {
+		o, err := options(c, "logs", logGRPC)
+		if err != nil {
+			return nil, err
+		}
+		return otlploggrpc.New(ctx, o...)
+	}
+	o, err := options(c, "logs", logHTTP)
+	if err != nil {
+		return nil, err
+	}
+	return otlploghttp.New(ctx, o...)
+}
