@@ -327,32 +327,49 @@ func decodeErr(signal string, enc encoding, err error) error {
 // storeFunc hands decoded data to its consumer.
 type storeFunc func(context.Context) (rejected int64, msg string, err error)
 
-// serve runs one OTLP/HTTP export: read the body, decode it (decode returns
-// the item count, the store call and the response for a given outcome),
-// store it within the concurrency bound and answer in the request's
-// encoding.
-func (r *Receiver) serve(w http.ResponseWriter, req *http.Request, signal string, enabled bool,
-	decode func(enc encoding, b []byte) (int, storeFunc, func(int64, string) message, error)) {
-	b, enc, err := r.readBody(req)
-	if err != nil {
-		writeError(w, enc, err)
-		return
+// signal is what differs between the metrics, traces and logs exports;
+// serveHTTP and exportGRPC do the rest the same way for all three.
+type signal[Req unmarshaler, Resp message] struct {
+	name    string
+	enabled bool // a consumer is configured
+	newReq  func() Req
+	// items returns the request's data points, spans or log records
+	// and the call that stores them.
+	items   func(Req) (int, storeFunc)
+	respond func(rejected int64, msg string) Resp
+}
+
+func (r *Receiver) metricsSignal() signal[pmetricotlp.ExportRequest, pmetricotlp.ExportResponse] {
+	return signal[pmetricotlp.ExportRequest, pmetricotlp.ExportResponse]{
+		name: sigMetrics, enabled: r.opts.Metrics != nil, newReq: pmetricotlp.NewExportRequest,
+		items: func(ex pmetricotlp.ExportRequest) (int, storeFunc) {
+			md := ex.Metrics()
+			return md.DataPointCount(), func(ctx context.Context) (int64, string, error) { return r.opts.Metrics.ConsumeMetrics(ctx, md) }
+		},
+		respond: metricsResponse,
 	}
-	if !enabled {
-		writeError(w, enc, notSupported(signal))
-		return
+}
+
+func (r *Receiver) tracesSignal() signal[ptraceotlp.ExportRequest, ptraceotlp.ExportResponse] {
+	return signal[ptraceotlp.ExportRequest, ptraceotlp.ExportResponse]{
+		name: sigTraces, enabled: r.opts.Traces != nil, newReq: ptraceotlp.NewExportRequest,
+		items: func(ex ptraceotlp.ExportRequest) (int, storeFunc) {
+			td := ex.Traces()
+			return td.SpanCount(), func(ctx context.Context) (int64, string, error) { return r.opts.Traces.ConsumeTraces(ctx, td) }
+		},
+		respond: tracesResponse,
 	}
-	n, store, respond, err := decode(enc, b)
-	if err != nil {
-		writeError(w, enc, decodeErr(signal, enc, err))
-		return
+}
+
+func (r *Receiver) logsSignal() signal[plogotlp.ExportRequest, plogotlp.ExportResponse] {
+	return signal[plogotlp.ExportRequest, plogotlp.ExportResponse]{
+		name: sigLogs, enabled: r.opts.Logs != nil, newReq: plogotlp.NewExportRequest,
+		items: func(ex plogotlp.ExportRequest) (int, storeFunc) {
+			ld := ex.Logs()
+			return ld.LogRecordCount(), func(ctx context.Context) (int64, string, error) { return r.opts.Logs.ConsumeLogs(ctx, ld) }
+		},
+		respond: logsResponse,
 	}
-	rejected, msg, err := r.consume(req.Context(), signal, "http", n, store)
-	if err != nil {
-		writeError(w, enc, err)
-		return
-	}
-	writeResponse(w, enc, respond(rejected, msg))
 }
 
 func metricsResponse(rejected int64, msg string) pmetricotlp.ExportResponse {
@@ -382,40 +399,42 @@ func logsResponse(rejected int64, msg string) plogotlp.ExportResponse {
 	return resp
 }
 
+// serveHTTP runs one OTLP/HTTP export: read the body, decode it, store it
+// within the concurrency bound and answer in the request's encoding.
+func serveHTTP[Req unmarshaler, Resp message](r *Receiver, w http.ResponseWriter, req *http.Request, sig signal[Req, Resp]) {
+	b, enc, err := r.readBody(req)
+	if err != nil {
+		writeError(w, enc, err)
+		return
+	}
+	if !sig.enabled {
+		writeError(w, enc, notSupported(sig.name))
+		return
+	}
+	ex := sig.newReq()
+	if err := unmarshal(ex, enc, b); err != nil {
+		writeError(w, enc, decodeErr(sig.name, enc, err))
+		return
+	}
+	n, store := sig.items(ex)
+	rejected, msg, err := r.consume(req.Context(), sig.name, "http", n, store)
+	if err != nil {
+		writeError(w, enc, err)
+		return
+	}
+	writeResponse(w, enc, sig.respond(rejected, msg))
+}
+
 func (r *Receiver) serveMetrics(w http.ResponseWriter, req *http.Request) {
-	r.serve(w, req, sigMetrics, r.opts.Metrics != nil, func(enc encoding, b []byte) (int, storeFunc, func(int64, string) message, error) {
-		ex := pmetricotlp.NewExportRequest()
-		if err := unmarshal(ex, enc, b); err != nil {
-			return 0, nil, nil, err
-		}
-		md := ex.Metrics()
-		store := func(ctx context.Context) (int64, string, error) { return r.opts.Metrics.ConsumeMetrics(ctx, md) }
-		return md.DataPointCount(), store, func(n int64, m string) message { return metricsResponse(n, m) }, nil
-	})
+	serveHTTP(r, w, req, r.metricsSignal())
 }
 
 func (r *Receiver) serveTraces(w http.ResponseWriter, req *http.Request) {
-	r.serve(w, req, sigTraces, r.opts.Traces != nil, func(enc encoding, b []byte) (int, storeFunc, func(int64, string) message, error) {
-		ex := ptraceotlp.NewExportRequest()
-		if err := unmarshal(ex, enc, b); err != nil {
-			return 0, nil, nil, err
-		}
-		td := ex.Traces()
-		store := func(ctx context.Context) (int64, string, error) { return r.opts.Traces.ConsumeTraces(ctx, td) }
-		return td.SpanCount(), store, func(n int64, m string) message { return tracesResponse(n, m) }, nil
-	})
+	serveHTTP(r, w, req, r.tracesSignal())
 }
 
 func (r *Receiver) serveLogs(w http.ResponseWriter, req *http.Request) {
-	r.serve(w, req, sigLogs, r.opts.Logs != nil, func(enc encoding, b []byte) (int, storeFunc, func(int64, string) message, error) {
-		ex := plogotlp.NewExportRequest()
-		if err := unmarshal(ex, enc, b); err != nil {
-			return 0, nil, nil, err
-		}
-		ld := ex.Logs()
-		store := func(ctx context.Context) (int64, string, error) { return r.opts.Logs.ConsumeLogs(ctx, ld) }
-		return ld.LogRecordCount(), store, func(n int64, m string) message { return logsResponse(n, m) }, nil
-	})
+	serveHTTP(r, w, req, r.logsSignal())
 }
 
 type unmarshaler interface {
@@ -449,24 +468,30 @@ func grpcErr(err error) error {
 	return st.Err()
 }
 
+// exportGRPC runs one OTLP/gRPC export: store the request within the
+// concurrency bound and answer with its partial success, or with the error
+// as a gRPC status (UNIMPLEMENTED when the signal has no consumer).
+func exportGRPC[Req unmarshaler, Resp message](ctx context.Context, r *Receiver, sig signal[Req, Resp], req Req) (Resp, error) {
+	if !sig.enabled {
+		return sig.respond(0, ""), status.Error(codes.Unimplemented, notSupported(sig.name).Error())
+	}
+	n, store := sig.items(req)
+	rejected, msg, err := r.consume(ctx, sig.name, "grpc", n, store)
+	if err != nil {
+		return sig.respond(0, ""), grpcErr(err)
+	}
+	return sig.respond(rejected, msg), nil
+}
+
+// One type per signal: each embeds its own generated Unimplemented server.
+
 type grpcMetrics struct {
 	pmetricotlp.UnimplementedGRPCServer
 	r *Receiver
 }
 
 func (g *grpcMetrics) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
-	resp := pmetricotlp.NewExportResponse()
-	if g.r.opts.Metrics == nil {
-		return resp, status.Error(codes.Unimplemented, notSupported(sigMetrics).Error())
-	}
-	md := req.Metrics()
-	rejected, msg, err := g.r.consume(ctx, sigMetrics, "grpc", md.DataPointCount(), func(ctx context.Context) (int64, string, error) {
-		return g.r.opts.Metrics.ConsumeMetrics(ctx, md)
-	})
-	if err != nil {
-		return resp, grpcErr(err)
-	}
-	return metricsResponse(rejected, msg), nil
+	return exportGRPC(ctx, g.r, g.r.metricsSignal(), req)
 }
 
 type grpcTraces struct {
@@ -475,18 +500,7 @@ type grpcTraces struct {
 }
 
 func (g *grpcTraces) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
-	resp := ptraceotlp.NewExportResponse()
-	if g.r.opts.Traces == nil {
-		return resp, status.Error(codes.Unimplemented, notSupported(sigTraces).Error())
-	}
-	td := req.Traces()
-	rejected, msg, err := g.r.consume(ctx, sigTraces, "grpc", td.SpanCount(), func(ctx context.Context) (int64, string, error) {
-		return g.r.opts.Traces.ConsumeTraces(ctx, td)
-	})
-	if err != nil {
-		return resp, grpcErr(err)
-	}
-	return tracesResponse(rejected, msg), nil
+	return exportGRPC(ctx, g.r, g.r.tracesSignal(), req)
 }
 
 type grpcLogs struct {
@@ -495,16 +509,5 @@ type grpcLogs struct {
 }
 
 func (g *grpcLogs) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	resp := plogotlp.NewExportResponse()
-	if g.r.opts.Logs == nil {
-		return resp, status.Error(codes.Unimplemented, notSupported(sigLogs).Error())
-	}
-	ld := req.Logs()
-	rejected, msg, err := g.r.consume(ctx, sigLogs, "grpc", ld.LogRecordCount(), func(ctx context.Context) (int64, string, error) {
-		return g.r.opts.Logs.ConsumeLogs(ctx, ld)
-	})
-	if err != nil {
-		return resp, grpcErr(err)
-	}
-	return logsResponse(rejected, msg), nil
+	return exportGRPC(ctx, g.r, g.r.logsSignal(), req)
 }
