@@ -616,23 +616,13 @@ func (p *parser) parseLineFilter() (*LineFilter, error) {
 		vt := p.peek()
 		if vt.kind == tIdent && vt.text == "ip" && (f.Op == LineContains || f.Op == LineNotContains) {
 			p.next()
-			if _, err := p.expect(tLParen, "'(' after ip"); err != nil {
-				return nil, err
-			}
-			s, err := p.expect(tString, "an address, range or CIDR in quotes")
+			s, ipm, err := p.parseIPArg()
 			if err != nil {
 				return nil, err
-			}
-			if _, err := p.expect(tRParen, "')'"); err != nil {
-				return nil, err
-			}
-			ipm, err := parseIPMatcher(s.text)
-			if err != nil {
-				return nil, p.errAt(s.pos, "%v", err)
 			}
 			f.IP = true
 			f.ips = append(f.ips, ipm)
-			f.Values = append(f.Values, s.text)
+			f.Values = append(f.Values, s)
 		} else {
 			if vt.kind != tString {
 				return nil, p.unexpected(vt, fmt.Sprintf("a quoted string after %s", ot.text))
@@ -899,6 +889,26 @@ func (p *parser) parseUnwrap() (Stage, error) {
 	return u, nil
 }
 
+// parseIPArg parses the ("address, range or CIDR") after ip, in line
+// filters (|= ip(...)) and label filters (addr = ip(...)) alike.
+func (p *parser) parseIPArg() (string, ipMatcher, error) {
+	if _, err := p.expect(tLParen, "'(' after ip"); err != nil {
+		return "", ipMatcher{}, err
+	}
+	s, err := p.expect(tString, "an address, range or CIDR in quotes")
+	if err != nil {
+		return "", ipMatcher{}, err
+	}
+	if _, err := p.expect(tRParen, "')'"); err != nil {
+		return "", ipMatcher{}, err
+	}
+	ipm, err := parseIPMatcher(s.text)
+	if err != nil {
+		return "", ipMatcher{}, p.errAt(s.pos, "%v", err)
+	}
+	return s.text, ipm, nil
+}
+
 // parseLabelFilterOr parses filters joined by "or" (lowest precedence).
 func (p *parser) parseLabelFilterOr() (LabelFilter, error) {
 	l, err := p.parseLabelFilterAnd()
@@ -990,21 +1000,11 @@ func (p *parser) parseLabelFilterPrimary() (LabelFilter, error) {
 		return &StringLabelFilter{Matcher: m}, nil
 	case tIdent:
 		if vt.text == "ip" && (ot.kind == tEq || ot.kind == tNeq) {
-			if _, err := p.expect(tLParen, "'(' after ip"); err != nil {
-				return nil, err
-			}
-			s, err := p.expect(tString, "an address, range or CIDR in quotes")
+			s, ipm, err := p.parseIPArg()
 			if err != nil {
 				return nil, err
 			}
-			if _, err := p.expect(tRParen, "')'"); err != nil {
-				return nil, err
-			}
-			ipm, err := parseIPMatcher(s.text)
-			if err != nil {
-				return nil, p.errAt(s.pos, "%v", err)
-			}
-			return &IPLabelFilter{Name: nt.text, Negate: ot.kind == tNeq, Value: s.text, ip: ipm}, nil
+			return &IPLabelFilter{Name: nt.text, Negate: ot.kind == tNeq, Value: s, ip: ipm}, nil
 		}
 	case tNumber, tDuration, tBytes, tSub:
 		if ot.kind == tRe || ot.kind == tNre {
