@@ -77,6 +77,7 @@ type Limiter struct {
 	total     atomic.Int64
 
 	rejected *prometheus.CounterVec
+	received *prometheus.CounterVec
 }
 
 var _ tsdb.SeriesLifecycleCallback = (*Limiter)(nil)
@@ -93,8 +94,15 @@ func NewLimiter(l Limits, reg prometheus.Registerer) (*Limiter, error) {
 	for _, r := range []string{ReasonSeriesPerMetric, ReasonActiveSeries, ReasonLabelNames} {
 		lm.rejected.WithLabelValues(r)
 	}
+	lm.received = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vigil_samples_received_total",
+		Help: "Samples (floats and histograms) received, by protocol.",
+	}, []string{"protocol"})
 	if reg != nil {
 		if err := reg.Register(lm.rejected); err != nil {
+			return nil, fmt.Errorf("register limiter metrics: %w", err)
+		}
+		if err := reg.Register(lm.received); err != nil {
 			return nil, fmt.Errorf("register limiter metrics: %w", err)
 		}
 		if err := reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -117,6 +125,12 @@ func (l *Limiter) attach(db *tsdb.DB) {
 // (invalid labels, out-of-order, ...).
 func (l *Limiter) Rejected(reason string, n int) {
 	l.rejected.WithLabelValues(reason).Add(float64(n))
+}
+
+// Received counts n samples received over protocol in
+// vigil_samples_received_total, which every receiver shares.
+func (l *Limiter) Received(protocol string, n int) {
+	l.received.WithLabelValues(protocol).Add(float64(n))
 }
 
 // SetLimits replaces the limits.

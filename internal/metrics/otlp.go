@@ -2,14 +2,12 @@ package metrics
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
 	deltatocumulative "github.com/open-telemetry/opentelemetry-collector-contrib/processor/deltatocumulativeprocessor"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/otlptranslator"
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/storage"
@@ -37,8 +35,10 @@ type OTLPSettings struct {
 type OTLPOptions struct {
 	Appendable storage.AppendableV2
 	Logger     *slog.Logger
-	Registerer prometheus.Registerer
 	Settings   func() OTLPSettings
+	// Received counts received data points in the shared
+	// vigil_samples_received_total (Limiter.Received); nil counts nothing.
+	Received func(protocol string, n int)
 	// LookbackDelta spaces target_info samples (default 5m).
 	LookbackDelta time.Duration
 }
@@ -48,9 +48,8 @@ type OTLPOptions struct {
 // exponential histograms → native histograms) and the collector's
 // delta-to-cumulative processor.
 type OTLPConsumer struct {
-	opts     OTLPOptions
-	d2c      processor.Metrics
-	received prometheus.Counter
+	opts OTLPOptions
+	d2c  processor.Metrics
 }
 
 type resultKey struct{}
@@ -71,21 +70,10 @@ func NewOTLPConsumer(opts OTLPOptions) (*OTLPConsumer, error) {
 	if opts.LookbackDelta == 0 {
 		opts.LookbackDelta = 5 * time.Minute
 	}
-	c := &OTLPConsumer{opts: opts}
-	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "vigil_samples_received_total",
-		Help: "Samples (floats and histograms) received, by protocol.",
-	}, []string{"protocol"})
-	if opts.Registerer != nil {
-		if err := opts.Registerer.Register(vec); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return nil, fmt.Errorf("register otlp metrics: %w", err)
-			}
-			vec = are.ExistingCollector.(*prometheus.CounterVec)
-		}
+	if opts.Received == nil {
+		opts.Received = func(string, int) {}
 	}
-	c.received = vec.WithLabelValues("otlp")
+	c := &OTLPConsumer{opts: opts}
 	fac := deltatocumulative.NewFactory()
 	set := processor.Settings{
 		ID:                component.NewID(fac.Type()),
@@ -111,7 +99,7 @@ func (c *OTLPConsumer) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) (
 	if max := c.opts.Settings().MaxSamplesPerRequest; max > 0 && n > max {
 		return 0, "", apierr.New(apierr.Limit, "request has %d data points, over the limit of %d per request (metrics.limits.max_samples_per_request); send smaller batches", n, max)
 	}
-	c.received.Add(float64(n))
+	c.opts.Received("otlp", n)
 	res := &result{}
 	ctx = context.WithValue(ctx, resultKey{}, res)
 	var err error

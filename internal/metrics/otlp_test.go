@@ -2,6 +2,8 @@ package metrics
 
 import (
 	"context"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +33,12 @@ func sampleCount(t *testing.T, s *Store, name string) (series int, last float64)
 
 func TestOTLPConsumerDeltaToCumulativeAndPartialSuccess(t *testing.T) {
 	s, _ := openStore(t, Limits{})
-	c, err := NewOTLPConsumer(OTLPOptions{Appendable: s.Appendable()})
+	reg := prometheus.NewRegistry()
+	lim, err := NewLimiter(Limits{}, reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewOTLPConsumer(OTLPOptions{Appendable: s.Appendable(), Received: lim.Received})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,6 +74,10 @@ func TestOTLPConsumerDeltaToCumulativeAndPartialSuccess(t *testing.T) {
 	}
 	if n, last := sampleCount(t, s, "jobs_total"); n != 1 || last != 12 {
 		t.Fatalf("delta to cumulative: %d series, last %v (want 12)", n, last)
+	}
+	// Three requests of one data point each, counted in the shared counter.
+	if got := testutil.ToFloat64(lim.received.WithLabelValues("otlp")); got != 3 {
+		t.Fatalf("vigil_samples_received_total{protocol=otlp} = %v, want 3", got)
 	}
 }
 

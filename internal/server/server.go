@@ -308,9 +308,9 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 	rw := remotewrite.New(remotewrite.Options{
 		Appendable: store.Appendable(),
 		Logger:     s.logger,
-		Registerer: s.reg,
 		Limits:     func() remotewrite.Limits { return rwLimitsOf(s.Config()) },
 		Rejected:   store.Appendable().Rejected,
+		Received:   store.Appendable().Received,
 	})
 	mux.Handle("POST /api/v1/write", rw)
 
@@ -339,8 +339,8 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 	consumer, err := metrics.NewOTLPConsumer(metrics.OTLPOptions{
 		Appendable: store.Appendable(),
 		Logger:     s.logger,
-		Registerer: s.reg,
 		Settings:   func() metrics.OTLPSettings { return otlpSettingsOf(s.Config()) },
+		Received:   store.Appendable().Received,
 	})
 	if err != nil {
 		return err

@@ -20,7 +20,6 @@ import (
 
 	"github.com/golang/snappy"
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/labels"
@@ -41,7 +40,6 @@ type Limits struct {
 type Options struct {
 	Appendable storage.AppendableV2
 	Logger     *slog.Logger
-	Registerer prometheus.Registerer
 	// Limits returns the limits in force (they change on reload).
 	Limits func() Limits
 	// MaxConcurrentRequests bounds requests being stored at once (default
@@ -53,6 +51,9 @@ type Options struct {
 	// vigil_samples_rejected_total (limit rejections are counted by the
 	// appendable itself).
 	Rejected func(reason string, n int)
+	// Received counts received samples by protocol (remote_write,
+	// remote_write_2) in the shared vigil_samples_received_total.
+	Received func(protocol string, n int)
 }
 
 // Rejection reasons counted here.
@@ -69,10 +70,9 @@ const (
 const maxAhead = 10 * time.Minute
 
 type handler struct {
-	opts     Options
-	sem      chan struct{}
-	received *prometheus.CounterVec
-	next     http.Handler
+	opts Options
+	sem  chan struct{}
+	next http.Handler
 }
 
 // New returns the remote write handler.
@@ -86,22 +86,13 @@ func New(opts Options) http.Handler {
 	if opts.Rejected == nil {
 		opts.Rejected = func(string, int) {}
 	}
+	if opts.Received == nil {
+		opts.Received = func(string, int) {}
+	}
 	if opts.MaxConcurrentRequests <= 0 {
 		opts.MaxConcurrentRequests = 64
 	}
 	h := &handler{opts: opts, sem: make(chan struct{}, opts.MaxConcurrentRequests)}
-	h.received = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "vigil_samples_received_total",
-		Help: "Samples (floats and histograms) received, by protocol.",
-	}, []string{"protocol"})
-	if opts.Registerer != nil {
-		if err := opts.Registerer.Register(h.received); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if errors.As(err, &are) {
-				h.received = are.ExistingCollector.(*prometheus.CounterVec)
-			}
-		}
-	}
 	logger := opts.Logger.With("component", "remote write")
 	h.next = remoteapi.NewWriteHandler(h, remoteapi.MessageTypes{remoteapi.WriteV1MessageType, remoteapi.WriteV2MessageType},
 		remoteapi.WithWriteHandlerLogger(logger),
@@ -275,7 +266,7 @@ func (h *handler) Store(r *http.Request, msgType remoteapi.WriteMessageType) (*r
 		wr.SetStatusCode(http.StatusBadRequest)
 		return wr, err
 	}
-	h.received.WithLabelValues("remote_write").Add(float64(nSamples))
+	h.opts.Received("remote_write", nSamples)
 
 	app := h.opts.Appendable.AppenderV2(r.Context())
 	eapp, _ := app.(storage.ExemplarAppenderV2)
@@ -385,7 +376,7 @@ func (h *handler) storeV2(r *http.Request, body []byte, wr *remoteapi.WriteRespo
 		wr.SetStatusCode(http.StatusBadRequest)
 		return wr, err
 	}
-	h.received.WithLabelValues("remote_write_2").Add(float64(nSamples))
+	h.opts.Received("remote_write_2", nSamples)
 
 	app := h.opts.Appendable.AppenderV2(r.Context())
 	eapp, _ := app.(storage.ExemplarAppenderV2)

@@ -79,11 +79,14 @@ func series(name string, kv ...string) prompb.TimeSeries {
 
 func TestV1StoresAndRejectsPerSeries(t *testing.T) {
 	db := openDB(t)
-	rejected := map[string]int{}
-	h := New(Options{Appendable: db, Rejected: func(r string, n int) { rejected[r] += n }})
+	rejected, received := map[string]int{}, map[string]int{}
+	h := New(Options{Appendable: db, Rejected: func(r string, n int) { rejected[r] += n }, Received: func(p string, n int) { received[p] += n }})
 	w := send(t, h, "application/x-protobuf", v1Body(t, series("good", "a", "1"), series("good", "a", "2")))
 	if w.Code != http.StatusNoContent {
 		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if received["remote_write"] != 4 || len(received) != 1 {
+		t.Fatalf("received %v, want remote_write: 4", received)
 	}
 	if s, n := count(t, db, "good"); s != 2 || n != 4 {
 		t.Fatalf("stored %d series %d samples", s, n)
@@ -141,7 +144,8 @@ func TestRequestLimits(t *testing.T) {
 
 func TestV2(t *testing.T) {
 	db := openDB(t)
-	h := New(Options{Appendable: db})
+	received := map[string]int{}
+	h := New(Options{Appendable: db, Received: func(p string, n int) { received[p] += n }})
 	now := time.Now().UnixMilli()
 	req := &writev2.Request{
 		Symbols: []string{"", "__name__", "v2_metric", "job", "x", "help text"},
@@ -158,6 +162,9 @@ func TestV2(t *testing.T) {
 	w := send(t, h, "application/x-protobuf;proto=io.prometheus.write.v2.Request", snappy.Encode(nil, b))
 	if w.Code != http.StatusNoContent {
 		t.Fatalf("%d %s", w.Code, w.Body)
+	}
+	if received["remote_write_2"] != 2 {
+		t.Fatalf("received %v, want remote_write_2: 2", received)
 	}
 	if w.Header().Get("X-Prometheus-Remote-Write-Samples-Written") != "2" {
 		t.Fatalf("written header: %v", w.Header())
