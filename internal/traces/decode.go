@@ -135,7 +135,9 @@ func (s *storedSpan) fill(sp ptrace.Span) error {
 	return decodeLinks(s.links, sp.Links())
 }
 
-func decodeEvents(s string, evs ptrace.SpanEventSlice) error {
+// decodeTuples decodes a stored list of fixed-width JSON arrays (events,
+// links) and calls f on each; "" and "[]" are an empty list.
+func decodeTuples(s string, width int, f func(e []any) error) error {
 	if s == "" || s == "[]" {
 		return nil
 	}
@@ -149,9 +151,19 @@ func decodeEvents(s string, evs ptrace.SpanEventSlice) error {
 	}
 	for _, x := range list {
 		e, ok := x.([]any)
-		if !ok || len(e) != 4 {
+		if !ok || len(e) != width {
 			return errBadAttrs
 		}
+		if err := f(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeEvents is the inverse of appendEvents.
+func decodeEvents(s string, evs ptrace.SpanEventSlice) error {
+	return decodeTuples(s, 4, func(e []any) error {
 		ev := evs.AppendEmpty()
 		ts, err1 := jsonUint(e[0])
 		name, ok := e[1].(string)
@@ -162,30 +174,13 @@ func decodeEvents(s string, evs ptrace.SpanEventSlice) error {
 		ev.SetTimestamp(pcommon.Timestamp(ts))
 		ev.SetName(name)
 		ev.SetDroppedAttributesCount(uint32(dropped))
-		if err := attrsFromRaw(e[2], ev.Attributes()); err != nil {
-			return err
-		}
-	}
-	return nil
+		return attrsFromRaw(e[2], ev.Attributes())
+	})
 }
 
+// decodeLinks is the inverse of appendLinks.
 func decodeLinks(s string, ls ptrace.SpanLinkSlice) error {
-	if s == "" || s == "[]" {
-		return nil
-	}
-	raw, err := decodeJSON(s)
-	if err != nil {
-		return err
-	}
-	list, ok := raw.([]any)
-	if !ok {
-		return errBadAttrs
-	}
-	for _, x := range list {
-		e, ok := x.([]any)
-		if !ok || len(e) != 6 {
-			return errBadAttrs
-		}
+	return decodeTuples(s, 6, func(e []any) error {
 		l := ls.AppendEmpty()
 		tid, ok1 := e[0].(string)
 		sid, ok2 := e[1].(string)
@@ -208,9 +203,6 @@ func decodeLinks(s string, ls ptrace.SpanLinkSlice) error {
 		l.TraceState().FromRaw(state)
 		l.SetDroppedAttributesCount(uint32(dropped))
 		l.SetFlags(uint32(flags))
-		if err := attrsFromRaw(e[3], l.Attributes()); err != nil {
-			return err
-		}
-	}
-	return nil
+		return attrsFromRaw(e[3], l.Attributes())
+	})
 }
