@@ -22,6 +22,7 @@ import (
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/metadata"
 	"github.com/prometheus/prometheus/prompb"
@@ -256,82 +257,209 @@ func (h *handler) Store(r *http.Request, msgType remoteapi.WriteMessageType) (*r
 		wr.SetStatusCode(http.StatusBadRequest)
 		return wr, fmt.Errorf("malformed remote write 1.0 request: %w (want a snappy-compressed prometheus.WriteRequest protobuf)", err)
 	}
-	lim := h.opts.Limits()
 	nSamples := 0
 	for _, ts := range req.Timeseries {
 		nSamples += len(ts.Samples) + len(ts.Histograms)
 	}
-	if err := checkRequestLimits(lim, len(req.Timeseries), nSamples); err != nil {
-		h.opts.Rejected(ReasonRequestLimit, nSamples)
+	bt, err := h.begin(r, "remote_write", len(req.Timeseries), nSamples)
+	if err != nil {
 		wr.SetStatusCode(http.StatusBadRequest)
 		return wr, err
 	}
-	h.opts.Received("remote_write", nSamples)
-
-	app := h.opts.Appendable.AppenderV2(r.Context())
-	eapp, _ := app.(storage.ExemplarAppenderV2)
-	maxT := time.Now().Add(maxAhead).UnixMilli()
-	var rej rejections
-	accepted := 0
 	b := labels.NewScratchBuilder(0)
-	var exemplars []exemplar.Exemplar
 	for _, ts := range req.Timeseries {
 		ls := ts.ToLabels(&b, nil)
 		n := len(ts.Samples) + len(ts.Histograms)
 		if err := checkLabels(ls); err != nil {
-			rej.add(ReasonInvalidLabels, err.Error(), n)
+			bt.rej.add(ReasonInvalidLabels, err.Error(), n)
 			continue
 		}
 		var ref storage.SeriesRef
 		var serr error
 		for _, s := range ts.Samples {
-			if s.Timestamp > maxT {
-				rej.add(ReasonOutOfBounds, fmt.Sprintf("series %s has a sample more than %v in the future", ls.String(), maxAhead), 1)
-				continue
-			}
-			ref, serr = app.Append(ref, ls, 0, s.Timestamp, s.Value, nil, nil, storage.AOptions{})
-			if serr != nil {
+			if ref, serr = bt.sample(ref, ls, 0, s.Timestamp, s.Value, storage.AOptions{}); serr != nil {
 				break
 			}
-			accepted++
 		}
-		if serr == nil {
-			for _, hp := range ts.Histograms {
-				if hp.IsFloatHistogram() {
-					ref, serr = app.Append(ref, ls, 0, hp.Timestamp, 0, nil, hp.ToFloatHistogram(), storage.AOptions{})
-				} else {
-					ref, serr = app.Append(ref, ls, 0, hp.Timestamp, 0, hp.ToIntHistogram(), nil, storage.AOptions{})
-				}
-				if serr != nil {
-					break
-				}
-				accepted++
+		for i := 0; serr == nil && i < len(ts.Histograms); i++ {
+			hp := &ts.Histograms[i]
+			if hp.IsFloatHistogram() {
+				ref, serr = bt.histogram(ref, ls, 0, hp.Timestamp, nil, hp.ToFloatHistogram(), storage.AOptions{})
+			} else {
+				ref, serr = bt.histogram(ref, ls, 0, hp.Timestamp, hp.ToIntHistogram(), nil, storage.AOptions{})
 			}
 		}
 		if serr != nil {
-			reason := classify(serr)
-			if reason == "" {
-				_ = app.Rollback()
-				wr.SetStatusCode(http.StatusInternalServerError)
-				return wr, fmt.Errorf("store series %s: %w", ls.String(), serr)
+			if err := bt.failed(ls, serr, n); err != nil {
+				return bt.abort(wr, err)
 			}
-			rej.add(reason, serr.Error(), n)
 			continue
 		}
-		if len(ts.Exemplars) > 0 && eapp != nil && ref != 0 {
-			exemplars = exemplars[:0]
+		if len(ts.Exemplars) > 0 && bt.eapp != nil && ref != 0 {
+			bt.exemplars = bt.exemplars[:0]
 			for _, e := range ts.Exemplars {
-				exemplars = append(exemplars, e.ToExemplar(&b, nil))
+				bt.exemplars = append(bt.exemplars, e.ToExemplar(&b, nil))
 			}
-			slices.SortFunc(exemplars, exemplar.Compare)
-			_, _ = eapp.AppendExemplars(ref, ls, exemplars) // exemplars are best effort, as in Prometheus
+			bt.addExemplars(ref, ls)
 		}
 	}
-	if err := app.Commit(); err != nil {
+	return h.end(wr, bt, false)
+}
+
+func (h *handler) storeV2(r *http.Request, body []byte, wr *remoteapi.WriteResponse) (*remoteapi.WriteResponse, error) {
+	var req writev2.Request
+	if err := req.Unmarshal(body); err != nil {
+		h.opts.Rejected(ReasonMalformed, 0)
+		wr.SetStatusCode(http.StatusBadRequest)
+		return wr, fmt.Errorf("malformed remote write 2.0 request: %w (want a snappy-compressed io.prometheus.write.v2.Request protobuf)", err)
+	}
+	nSamples := 0
+	for _, ts := range req.Timeseries {
+		nSamples += len(ts.Samples) + len(ts.Histograms)
+	}
+	bt, err := h.begin(r, "remote_write_2", len(req.Timeseries), nSamples)
+	if err != nil {
+		wr.SetStatusCode(http.StatusBadRequest)
+		return wr, err
+	}
+	b := labels.NewScratchBuilder(0)
+	for _, ts := range req.Timeseries {
+		n := len(ts.Samples) + len(ts.Histograms)
+		ls, err := ts.ToLabels(&b, req.Symbols)
+		if err != nil {
+			bt.rej.add(ReasonInvalidLabels, "invalid symbol references: "+err.Error(), n)
+			continue
+		}
+		if err := checkLabels(ls); err != nil {
+			bt.rej.add(ReasonInvalidLabels, err.Error(), n)
+			continue
+		}
+		var md metadata.Metadata
+		if m, err := ts.ToMetadata(req.Symbols); err == nil {
+			md = m
+		}
+		opts := storage.AOptions{Metadata: md}
+		var ref storage.SeriesRef
+		var serr error
+		for _, s := range ts.Samples {
+			if ref, serr = bt.sample(ref, ls, s.StartTimestamp, s.Timestamp, s.Value, opts); serr != nil {
+				break
+			}
+		}
+		for i := 0; serr == nil && i < len(ts.Histograms); i++ {
+			hp := &ts.Histograms[i]
+			if hp.IsFloatHistogram() {
+				ref, serr = bt.histogram(ref, ls, hp.StartTimestamp, hp.Timestamp, nil, hp.ToFloatHistogram(), opts)
+			} else {
+				ref, serr = bt.histogram(ref, ls, hp.StartTimestamp, hp.Timestamp, hp.ToIntHistogram(), nil, opts)
+			}
+		}
+		if serr != nil {
+			if err := bt.failed(ls, serr, n); err != nil {
+				return bt.abort(wr, err)
+			}
+			continue
+		}
+		if len(ts.Exemplars) > 0 && bt.eapp != nil && ref != 0 {
+			bt.exemplars = bt.exemplars[:0]
+			for _, e := range ts.Exemplars {
+				if ex, err := e.ToExemplar(&b, req.Symbols); err == nil {
+					bt.exemplars = append(bt.exemplars, ex)
+				}
+			}
+			bt.addExemplars(ref, ls)
+		}
+	}
+	return h.end(wr, bt, true)
+}
+
+// batch appends the series of one request, whichever the message version,
+// and keeps count of what it stored and of what it refused and why.
+type batch struct {
+	app       storage.AppenderV2
+	eapp      storage.ExemplarAppenderV2
+	maxT      int64 // the latest timestamp accepted
+	rej       rejections
+	stats     remoteapi.WriteResponseStats
+	exemplars []exemplar.Exemplar
+}
+
+// begin checks the request limits, counts the request's samples as
+// received and opens an appender.
+func (h *handler) begin(r *http.Request, protocol string, series, samples int) (*batch, error) {
+	if err := checkRequestLimits(h.opts.Limits(), series, samples); err != nil {
+		h.opts.Rejected(ReasonRequestLimit, samples)
+		return nil, err
+	}
+	h.opts.Received(protocol, samples)
+	app := h.opts.Appendable.AppenderV2(r.Context())
+	eapp, _ := app.(storage.ExemplarAppenderV2)
+	return &batch{app: app, eapp: eapp, maxT: time.Now().Add(maxAhead).UnixMilli()}, nil
+}
+
+// sample appends one float sample; one too far in the future is refused
+// and counted, and the series goes on.
+func (bt *batch) sample(ref storage.SeriesRef, ls labels.Labels, st, t int64, v float64, opts storage.AOptions) (storage.SeriesRef, error) {
+	if t > bt.maxT {
+		bt.rej.add(ReasonOutOfBounds, fmt.Sprintf("series %s has a sample more than %v in the future", ls.String(), maxAhead), 1)
+		return ref, nil
+	}
+	ref, err := bt.app.Append(ref, ls, st, t, v, nil, nil, opts)
+	if err == nil {
+		bt.stats.Samples++
+	}
+	return ref, err
+}
+
+// histogram appends one integer or float histogram sample.
+func (bt *batch) histogram(ref storage.SeriesRef, ls labels.Labels, st, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram, opts storage.AOptions) (storage.SeriesRef, error) {
+	ref, err := bt.app.Append(ref, ls, st, t, 0, h, fh, opts)
+	if err == nil {
+		bt.stats.Histograms++
+	}
+	return ref, err
+}
+
+// failed records the rejection of a series whose append failed, by
+// reason. A failure that is not the client's (no reason) is returned: the
+// request fails.
+func (bt *batch) failed(ls labels.Labels, err error, n int) error {
+	reason := classify(err)
+	if reason == "" {
+		return fmt.Errorf("store series %s: %w", ls.String(), err)
+	}
+	bt.rej.add(reason, err.Error(), n)
+	return nil
+}
+
+// addExemplars stores the exemplars gathered in bt.exemplars for a series;
+// they are best effort, as in Prometheus.
+func (bt *batch) addExemplars(ref storage.SeriesRef, ls labels.Labels) {
+	slices.SortFunc(bt.exemplars, exemplar.Compare)
+	if _, err := bt.eapp.AppendExemplars(ref, ls, bt.exemplars); err == nil {
+		bt.stats.Exemplars += len(bt.exemplars)
+	}
+}
+
+// abort rolls the request back after a server-side failure.
+func (bt *batch) abort(wr *remoteapi.WriteResponse, err error) (*remoteapi.WriteResponse, error) {
+	_ = bt.app.Rollback()
+	wr.SetStatusCode(http.StatusInternalServerError)
+	return wr, err
+}
+
+// end commits the request and answers: 204, or 400 naming what was
+// refused while the rest is stored. Remote write 2.0 answers also carry
+// the written counts.
+func (h *handler) end(wr *remoteapi.WriteResponse, bt *batch, v2 bool) (*remoteapi.WriteResponse, error) {
+	if err := bt.app.Commit(); err != nil {
 		wr.SetStatusCode(http.StatusInternalServerError)
 		return wr, fmt.Errorf("commit: %w", err)
 	}
-	return h.finish(wr, &rej, accepted)
+	if v2 {
+		wr.Add(bt.stats)
+	}
+	return h.finish(wr, &bt.rej, bt.stats.Samples+bt.stats.Histograms)
 }
 
 func (h *handler) finish(wr *remoteapi.WriteResponse, rej *rejections, accepted int) (*remoteapi.WriteResponse, error) {
@@ -357,104 +485,4 @@ func checkRequestLimits(lim Limits, series, samples int) error {
 		return fmt.Errorf("request has %d samples, over the limit of %d per request (metrics.limits.max_samples_per_request); send smaller batches", samples, lim.MaxSamplesPerRequest)
 	}
 	return nil
-}
-
-func (h *handler) storeV2(r *http.Request, body []byte, wr *remoteapi.WriteResponse) (*remoteapi.WriteResponse, error) {
-	var req writev2.Request
-	if err := req.Unmarshal(body); err != nil {
-		h.opts.Rejected(ReasonMalformed, 0)
-		wr.SetStatusCode(http.StatusBadRequest)
-		return wr, fmt.Errorf("malformed remote write 2.0 request: %w (want a snappy-compressed io.prometheus.write.v2.Request protobuf)", err)
-	}
-	lim := h.opts.Limits()
-	nSamples := 0
-	for _, ts := range req.Timeseries {
-		nSamples += len(ts.Samples) + len(ts.Histograms)
-	}
-	if err := checkRequestLimits(lim, len(req.Timeseries), nSamples); err != nil {
-		h.opts.Rejected(ReasonRequestLimit, nSamples)
-		wr.SetStatusCode(http.StatusBadRequest)
-		return wr, err
-	}
-	h.opts.Received("remote_write_2", nSamples)
-
-	app := h.opts.Appendable.AppenderV2(r.Context())
-	eapp, _ := app.(storage.ExemplarAppenderV2)
-	maxT := time.Now().Add(maxAhead).UnixMilli()
-	var rej rejections
-	var stats remoteapi.WriteResponseStats
-	b := labels.NewScratchBuilder(0)
-	var exemplars []exemplar.Exemplar
-	for _, ts := range req.Timeseries {
-		n := len(ts.Samples) + len(ts.Histograms)
-		ls, err := ts.ToLabels(&b, req.Symbols)
-		if err != nil {
-			rej.add(ReasonInvalidLabels, "invalid symbol references: "+err.Error(), n)
-			continue
-		}
-		if err := checkLabels(ls); err != nil {
-			rej.add(ReasonInvalidLabels, err.Error(), n)
-			continue
-		}
-		var md metadata.Metadata
-		if m, err := ts.ToMetadata(req.Symbols); err == nil {
-			md = m
-		}
-		opts := storage.AOptions{Metadata: md}
-		var ref storage.SeriesRef
-		var serr error
-		for _, s := range ts.Samples {
-			if s.Timestamp > maxT {
-				rej.add(ReasonOutOfBounds, fmt.Sprintf("series %s has a sample more than %v in the future", ls.String(), maxAhead), 1)
-				continue
-			}
-			ref, serr = app.Append(ref, ls, s.StartTimestamp, s.Timestamp, s.Value, nil, nil, opts)
-			if serr != nil {
-				break
-			}
-			stats.Samples++
-		}
-		if serr == nil {
-			for _, hp := range ts.Histograms {
-				if hp.IsFloatHistogram() {
-					ref, serr = app.Append(ref, ls, hp.StartTimestamp, hp.Timestamp, 0, nil, hp.ToFloatHistogram(), opts)
-				} else {
-					ref, serr = app.Append(ref, ls, hp.StartTimestamp, hp.Timestamp, 0, hp.ToIntHistogram(), nil, opts)
-				}
-				if serr != nil {
-					break
-				}
-				stats.Histograms++
-			}
-		}
-		if serr != nil {
-			reason := classify(serr)
-			if reason == "" {
-				_ = app.Rollback()
-				wr.SetStatusCode(http.StatusInternalServerError)
-				return wr, fmt.Errorf("store series %s: %w", ls.String(), serr)
-			}
-			rej.add(reason, serr.Error(), n)
-			continue
-		}
-		if len(ts.Exemplars) > 0 && eapp != nil && ref != 0 {
-			exemplars = exemplars[:0]
-			for _, e := range ts.Exemplars {
-				ex, err := e.ToExemplar(&b, req.Symbols)
-				if err == nil {
-					exemplars = append(exemplars, ex)
-				}
-			}
-			slices.SortFunc(exemplars, exemplar.Compare)
-			if _, err := eapp.AppendExemplars(ref, ls, exemplars); err == nil {
-				stats.Exemplars += len(exemplars)
-			}
-		}
-	}
-	if err := app.Commit(); err != nil {
-		wr.SetStatusCode(http.StatusInternalServerError)
-		return wr, fmt.Errorf("commit: %w", err)
-	}
-	wr.Add(stats)
-	return h.finish(wr, &rej, stats.Samples+stats.Histograms)
 }
