@@ -20,7 +20,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func openDB(t *testing.T) *tsdb.DB {
+func openDB(t testing.TB) *tsdb.DB {
 	t.Helper()
 	db, err := tsdb.Open(t.TempDir(), nil, nil, tsdb.DefaultOptions(), nil)
 	if err != nil {
@@ -48,7 +48,7 @@ func count(t *testing.T, db *tsdb.DB, name string) (series, samples int) {
 	return series, samples
 }
 
-func send(t *testing.T, h http.Handler, ct string, body []byte) *httptest.ResponseRecorder {
+func send(t testing.TB, h http.Handler, ct string, body []byte) *httptest.ResponseRecorder {
 	t.Helper()
 	req := httptest.NewRequest("POST", "/api/v1/write", bytes.NewReader(body))
 	req.Header.Set("Content-Type", ct)
@@ -58,7 +58,7 @@ func send(t *testing.T, h http.Handler, ct string, body []byte) *httptest.Respon
 	return w
 }
 
-func v1Body(t *testing.T, ts ...prompb.TimeSeries) []byte {
+func v1Body(t testing.TB, ts ...prompb.TimeSeries) []byte {
 	t.Helper()
 	b, err := (&prompb.WriteRequest{Timeseries: ts}).Marshal()
 	if err != nil {
