@@ -56,6 +56,25 @@ func writeError(w http.ResponseWriter, err error) {
 
 func badRequest(format string, args ...any) error { return apierr.New(apierr.Invalid, format, args...) }
 
+// parseSelector parses the stream selector of the metadata and index
+// endpoints (query, match[]).
+func parseSelector(expr string) (*logql.LogExpr, error) {
+	le, err := logql.ParseLog(expr)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.Invalid, err, "invalid stream selector")
+	}
+	return le, nil
+}
+
+// parseLogQuery parses the log query of detected_fields and tail.
+func parseLogQuery(expr string) (*logql.LogExpr, error) {
+	le, err := logql.ParseLog(expr)
+	if err != nil {
+		return nil, apierr.Wrap(apierr.Invalid, err, "invalid LogQL query")
+	}
+	return le, nil
+}
+
 // parseTime accepts RFC3339(Nano) or Unix time in seconds (with fraction),
 // milliseconds, microseconds or nanoseconds (told apart by magnitude).
 func parseTime(param, s string, def int64) (int64, error) {
@@ -97,6 +116,12 @@ func parseStep(s string) (time.Duration, error) {
 		return 0, badRequest("invalid step %q: want a positive duration such as 15s or a number of seconds", s)
 	}
 	return d, nil
+}
+
+// defaultStep is Loki's step when none is given: about 250 points over
+// [start, end], at least one second.
+func defaultStep(start, end int64) time.Duration {
+	return max(time.Duration(math.Ceil(float64(end-start)/250/1e9))*time.Second, time.Second)
 }
 
 func parseDirection(s string) (Direction, error) {
@@ -184,8 +209,7 @@ func (s *Store) serveQueryRange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if q.Step == 0 {
-		// Loki's default: about 250 points, at least one second.
-		q.Step = max(time.Duration(math.Ceil(float64(q.End-q.Start)/250/1e9))*time.Second, time.Second)
+		q.Step = defaultStep(q.Start, q.End)
 	}
 	if q.Start == q.End {
 		q.End++ // an empty range still holds the instant
@@ -203,6 +227,10 @@ func (s *Store) answer(w http.ResponseWriter, ctx context.Context, q Query) {
 		writeError(w, err)
 		return
 	}
+	writeResult(w, res)
+}
+
+func writeResult(w http.ResponseWriter, res *Result) {
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(encodeResult(res))
 }
@@ -215,27 +243,7 @@ func encodeResult(res *Result) []byte {
 	b.WriteString(`","result":`)
 	switch res.Kind {
 	case "streams":
-		b.WriteByte('[')
-		for i, st := range res.Streams {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(`{"stream":`)
-			writeLabelsJSON(&b, st.Labels)
-			b.WriteString(`,"values":[`)
-			for j, e := range st.Entries {
-				if j > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString(`["`)
-				b.WriteString(strconv.FormatInt(e.Timestamp, 10))
-				b.WriteString(`",`)
-				writeJSONString(&b, e.Line)
-				b.WriteByte(']')
-			}
-			b.WriteString("]}")
-		}
-		b.WriteByte(']')
+		writeStreams(&b, res.Streams)
 	case "matrix":
 		b.WriteByte('[')
 		for i, s := range res.Series {
@@ -283,6 +291,32 @@ func encodeResult(res *Result) []byte {
 	return []byte(b.String())
 }
 
+// writeStreams renders streams as Loki's query results and tail frames
+// list them: [{"stream":{...},"values":[["<ns>","<line>"],...]},...].
+func writeStreams(b *strings.Builder, streams []LogStream) {
+	b.WriteByte('[')
+	for i, st := range streams {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"stream":`)
+		writeLabelsJSON(b, st.Labels)
+		b.WriteString(`,"values":[`)
+		for j, e := range st.Entries {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`["`)
+			b.WriteString(strconv.FormatInt(e.Timestamp, 10))
+			b.WriteString(`",`)
+			writeJSONString(b, e.Line)
+			b.WriteByte(']')
+		}
+		b.WriteString("]}")
+	}
+	b.WriteByte(']')
+}
+
 func writePoint(b *strings.Builder, p Sample) {
 	b.WriteByte('[')
 	b.WriteString(strconv.FormatFloat(float64(p.T)/1000, 'f', -1, 64))
@@ -314,9 +348,9 @@ func writeLabelsJSON(b *strings.Builder, m map[string]string) {
 func (s *Store) activeStreams(ctx context.Context, selector string, start, end int64) ([]*streamInfo, error) {
 	var cands []*streamInfo
 	if selector != "" {
-		le, err := logql.ParseLog(selector)
+		le, err := parseSelector(selector)
 		if err != nil {
-			return nil, apierr.Wrap(apierr.Invalid, err, "invalid stream selector")
+			return nil, err
 		}
 		cands = s.matchStreams(le.Matchers)
 	} else {
@@ -350,13 +384,19 @@ func (s *Store) activeStreams(ctx context.Context, selector string, start, end i
 	return out, err
 }
 
-func (s *Store) serveLabels(w http.ResponseWriter, r *http.Request) {
+// queryStreams returns the streams of the metadata endpoints: those with
+// records in the request's time range (by default the last 6 hours) that
+// match its query parameter (all when absent).
+func (s *Store) queryStreams(r *http.Request) ([]*streamInfo, error) {
 	start, end, err := s.timeRange(r, 6*time.Hour)
 	if err != nil {
-		writeError(w, err)
-		return
+		return nil, err
 	}
-	streams, err := s.activeStreams(r.Context(), r.FormValue("query"), start, end)
+	return s.activeStreams(r.Context(), r.FormValue("query"), start, end)
+}
+
+func (s *Store) serveLabels(w http.ResponseWriter, r *http.Request) {
+	streams, err := s.queryStreams(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -372,12 +412,7 @@ func (s *Store) serveLabels(w http.ResponseWriter, r *http.Request) {
 
 func (s *Store) serveLabelValues(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
-	start, end, err := s.timeRange(r, 6*time.Hour)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	streams, err := s.activeStreams(r.Context(), r.FormValue("query"), start, end)
+	streams, err := s.queryStreams(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -391,9 +426,11 @@ func (s *Store) serveLabelValues(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, success{Status: "success", Data: sortedKeys(set)})
 }
 
-func sortedKeys(set map[string]bool) []string {
-	out := make([]string, 0, len(set))
-	for k := range set {
+// sortedKeys returns the keys of m in order, an empty (not nil) slice when
+// there are none so that JSON shows [].
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
 		out = append(out, k)
 	}
 	sort.Strings(out)
@@ -442,9 +479,9 @@ func (s *Store) serveIndexStats(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	le, err := logql.ParseLog(r.FormValue("query"))
+	le, err := parseSelector(r.FormValue("query"))
 	if err != nil {
-		writeError(w, apierr.Wrap(apierr.Invalid, err, "invalid stream selector"))
+		writeError(w, err)
 		return
 	}
 	out := map[string]int64{"streams": 0, "chunks": 0, "entries": 0, "bytes": 0}
@@ -479,9 +516,9 @@ func (s *Store) serveIndexVolume(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	le, err := logql.ParseLog(r.FormValue("query"))
+	le, err := parseSelector(r.FormValue("query"))
 	if err != nil {
-		writeError(w, apierr.Wrap(apierr.Invalid, err, "invalid stream selector"))
+		writeError(w, err)
 		return
 	}
 	limit, err := parseLimit(r.FormValue("limit"), 100)
@@ -505,7 +542,7 @@ func (s *Store) serveIndexVolume(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if step == 0 {
-			step = max(time.Duration(math.Ceil(float64(end-start)/250/1e9))*time.Second, time.Second)
+			step = defaultStep(start, end)
 		}
 	}
 	streams := s.matchStreams(le.Matchers)
@@ -587,20 +624,14 @@ func (s *Store) serveIndexVolume(w http.ResponseWriter, r *http.Request) {
 		}
 		res.Series = append(res.Series, se)
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = w.Write(encodeResult(res))
+	writeResult(w, res)
 }
 
 // serveDetectedLabels lists the stream labels of the streams with data in
 // the range (optionally matching query) with their cardinality, as Grafana
 // Logs Drilldown asks for them.
 func (s *Store) serveDetectedLabels(w http.ResponseWriter, r *http.Request) {
-	start, end, err := s.timeRange(r, 6*time.Hour)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	streams, err := s.activeStreams(r.Context(), r.FormValue("query"), start, end)
+	streams, err := s.queryStreams(r)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -619,13 +650,7 @@ func (s *Store) serveDetectedLabels(w http.ResponseWriter, r *http.Request) {
 		Cardinality int    `json:"cardinality"`
 	}
 	out := []detected{}
-	for _, name := range sortedKeys(func() map[string]bool {
-		m := map[string]bool{}
-		for k := range values {
-			m[k] = true
-		}
-		return m
-	}()) {
+	for _, name := range sortedKeys(values) {
 		out = append(out, detected{Label: name, Cardinality: len(values[name])})
 	}
 	writeJSON(w, map[string]any{"detectedLabels": out})
@@ -639,9 +664,9 @@ func (s *Store) serveDetectedFields(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	le, err := logql.ParseLog(r.FormValue("query"))
+	le, err := parseLogQuery(r.FormValue("query"))
 	if err != nil {
-		writeError(w, apierr.Wrap(apierr.Invalid, err, "invalid LogQL query"))
+		writeError(w, err)
 		return
 	}
 	lineLimit, err := parseLimit(r.FormValue("line_limit"), 1000)
@@ -691,13 +716,7 @@ func (s *Store) serveDetectedFields(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	out := []map[string]any{}
-	for _, k := range sortedKeys(func() map[string]bool {
-		m := map[string]bool{}
-		for k := range fields {
-			m[k] = true
-		}
-		return m
-	}()) {
+	for _, k := range sortedKeys(fields) {
 		f := fields[k]
 		out = append(out, map[string]any{"label": k, "type": f.typ, "cardinality": len(f.values), "parsers": []string{f.parser}})
 	}

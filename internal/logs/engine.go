@@ -122,19 +122,22 @@ func (s *Store) matchStreams(ms []*logql.Matcher) []*streamInfo {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, st := range s.streams {
-		ok := true
-		for _, m := range ms {
-			if !m.Matches(st.lmap[m.Name]) {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if matchesAll(ms, st.lmap) {
 			out = append(out, st)
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
 	return out
+}
+
+// matchesAll reports whether the stream labels lmap satisfy every matcher.
+func matchesAll(ms []*logql.Matcher, lmap map[string]string) bool {
+	for _, m := range ms {
+		if !m.Matches(lmap[m.Name]) {
+			return false
+		}
+	}
+	return true
 }
 
 // sqlFilter is the WHERE clause pushed down to DuckDB.
@@ -291,6 +294,96 @@ func (ev *evaluator) baseLabels(lbs *logql.Labels, st *streamInfo, r *row, md ma
 	lbs.Reset(st.lmap, md)
 }
 
+// lineScan runs the Go part of a pipeline over the rows a query reads.
+type lineScan struct {
+	ev   *evaluator
+	pipe *logql.Pipeline
+	lbs  *logql.Labels     // the labels of the line passed to fn
+	md   map[string]string // its structured metadata
+	r    row
+}
+
+func (ev *evaluator) newLineScan(stages []logql.Stage) *lineScan {
+	return &lineScan{ev: ev, pipe: logql.NewPipeline(stages), lbs: logql.NewLabels(), md: map[string]string{}}
+}
+
+// run reads the rows of sqlText, which selects rowColumns, counting each in
+// the query's stats, and calls fn with every line the pipeline keeps, while
+// sc.lbs and sc.md hold its labels and metadata. fn returns false to stop
+// reading.
+func (sc *lineScan) run(ctx context.Context, tr telemetrydb.TimeRange, sqlText string, args []any, fn func(r *row, st *streamInfo, line string) (bool, error)) error {
+	ev, r := sc.ev, &sc.r
+	return ev.s.db.Query(ctx, tr, sqlText, args, func(rows *sql.Rows) error {
+		for rows.Next() {
+			if err := r.scan(rows); err != nil {
+				return err
+			}
+			ev.stats.LinesProcessed++
+			ev.stats.BytesProcessed += int64(len(r.line))
+			st := ev.s.streamByID(r.streamID)
+			if st == nil {
+				continue
+			}
+			ev.baseLabels(sc.lbs, st, r, sc.md)
+			line, ok := sc.pipe.Process(r.ts, r.line, sc.lbs)
+			if !ok {
+				continue
+			}
+			if more, err := fn(r, st, line); err != nil || !more {
+				return err // closing the rows stops the scan
+			}
+		}
+		return nil
+	})
+}
+
+// streamSet gathers the lines of a log query or a tail batch into one
+// stream per label set. The zero value is empty and ready to use.
+type streamSet struct {
+	byKey map[string]*LogStream
+	keys  []string // in the order of each stream's first line
+}
+
+// add appends a line to the stream of the labels in lbs.
+func (ss *streamSet) add(lbs *logql.Labels, ts int64, line string) {
+	key := lbs.Key()
+	ls := ss.byKey[key]
+	if ls == nil {
+		m := make(map[string]string, len(lbs.Map()))
+		for k, v := range lbs.Map() {
+			m[k] = v
+		}
+		ls = &LogStream{Labels: m}
+		if ss.byKey == nil {
+			ss.byKey = map[string]*LogStream{}
+		}
+		ss.byKey[key] = ls
+		ss.keys = append(ss.keys, key)
+	}
+	ls.Entries = append(ls.Entries, LogEntry{Timestamp: ts, Line: line})
+}
+
+func (ss *streamSet) len() int { return len(ss.keys) }
+
+// list returns the streams in the order of their first lines (nil when
+// there are none).
+func (ss *streamSet) list() []LogStream {
+	if len(ss.keys) == 0 {
+		return nil
+	}
+	out := make([]LogStream, 0, len(ss.keys))
+	for _, k := range ss.keys {
+		out = append(out, *ss.byKey[k])
+	}
+	return out
+}
+
+// sorted returns the streams ordered by label set.
+func (ss *streamSet) sorted() []LogStream {
+	sort.Strings(ss.keys)
+	return ss.list()
+}
+
 func (ev *evaluator) logQuery(ctx context.Context, le *logql.LogExpr) (*Result, error) {
 	q := ev.q
 	limit := q.Limit
@@ -314,13 +407,9 @@ func (ev *evaluator) logQuery(ctx context.Context, le *logql.LogExpr) (*Result, 
 	if q.Direction == Forward {
 		order = "ASC"
 	}
-	pipe := logql.NewPipeline(f.rest)
-	lbs := logql.NewLabels()
-	md := map[string]string{}
-	byKey := map[string]*LogStream{}
-	var keys []string
+	sc := ev.newLineScan(f.rest)
+	var found streamSet
 	n := 0
-	var r row
 	// Scan time windows from the end the direction starts at, growing 4x
 	// each time, until limit lines are found: a filter that matches often
 	// is answered from the newest data without reading the whole range.
@@ -336,40 +425,10 @@ func (ev *evaluator) logQuery(ctx context.Context, le *logql.LogExpr) (*Result, 
 		if len(f.rest) == 0 {
 			sqlText += " LIMIT " + strconv.Itoa(limit-n)
 		}
-		err := ev.s.db.Query(ctx, telemetrydb.TimeRange{From: wFrom, To: wTo}, sqlText, args, func(rows *sql.Rows) error {
-			for rows.Next() {
-				if err := r.scan(rows); err != nil {
-					return err
-				}
-				ev.stats.LinesProcessed++
-				ev.stats.BytesProcessed += int64(len(r.line))
-				st := ev.s.streamByID(r.streamID)
-				if st == nil {
-					continue
-				}
-				ev.baseLabels(lbs, st, &r, md)
-				line, ok := pipe.Process(r.ts, r.line, lbs)
-				if !ok {
-					continue
-				}
-				key := lbs.Key()
-				ls := byKey[key]
-				if ls == nil {
-					m := make(map[string]string, len(lbs.Map()))
-					for k, v := range lbs.Map() {
-						m[k] = v
-					}
-					ls = &LogStream{Labels: m}
-					byKey[key] = ls
-					keys = append(keys, key)
-				}
-				ls.Entries = append(ls.Entries, LogEntry{Timestamp: r.ts, Line: line})
-				n++
-				if n >= limit {
-					return nil // closing the rows stops the scan
-				}
-			}
-			return nil
+		err := sc.run(ctx, telemetrydb.TimeRange{From: wFrom, To: wTo}, sqlText, args, func(r *row, _ *streamInfo, line string) (bool, error) {
+			found.add(sc.lbs, r.ts, line)
+			n++
+			return n < limit, nil
 		})
 		if err != nil {
 			return nil, err
@@ -381,10 +440,7 @@ func (ev *evaluator) logQuery(ctx context.Context, le *logql.LogExpr) (*Result, 
 		}
 		width *= 4
 	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		res.Streams = append(res.Streams, *byKey[k])
-	}
+	res.Streams = found.sorted()
 	res.Stats.Entries = n
 	ev.stats.Entries = n
 	return res, nil
@@ -537,6 +593,15 @@ func (ev *evaluator) eval(ctx context.Context, e logql.SampleExpr, steps []int64
 	return nil, apierr.New(apierr.Invalid, "unsupported expression %s", e.String())
 }
 
+// checkSeries fails a metric query that has grown to n series, more than
+// the configured maximum.
+func (ev *evaluator) checkSeries(n int) error {
+	if n > ev.s.opts.MaxQuerySeries {
+		return apierr.New(apierr.Limit, "query selects more than %d series; narrow the selector or aggregate", ev.s.opts.MaxQuerySeries)
+	}
+	return nil
+}
+
 // maxQuerySamples bounds the samples a metric query that runs its pipeline
 // in Go holds at once (16 bytes each).
 const maxQuerySamples = 20_000_000
@@ -653,8 +718,8 @@ func (ev *evaluator) rangeSQL(ctx context.Context, e *logql.RangeAggr, f *sqlFil
 				}
 				bs = &bucketSeries{labels: m, cnt: map[int64]float64{}, bytes: map[int64]float64{}}
 				byKey[key] = bs
-				if len(byKey) > ev.s.opts.MaxQuerySeries {
-					return apierr.New(apierr.Limit, "query selects more than %d series; narrow the selector or aggregate", ev.s.opts.MaxQuerySeries)
+				if err := ev.checkSeries(len(byKey)); err != nil {
+					return err
 				}
 			}
 			bs.cnt[k] += float64(cnt)
@@ -716,75 +781,57 @@ func (ev *evaluator) rangeGo(ctx context.Context, e *logql.RangeAggr, f *sqlFilt
 	}
 	byKey := map[string]*sampleSeries{}
 	samples := 0
-	pipe := logql.NewPipeline(f.rest)
-	lbs := logql.NewLabels()
-	md := map[string]string{}
-	var r row
+	sc := ev.newLineScan(f.rest)
+	lbs, md := sc.lbs, sc.md
 	sqlText := "SELECT " + rowColumns + " FROM {{logs}} WHERE " + f.whereSQL()
-	err := ev.s.db.Query(ctx, telemetrydb.TimeRange{From: from, To: to}, sqlText, f.args, func(rows *sql.Rows) error {
-		for rows.Next() {
-			if err := r.scan(rows); err != nil {
-				return err
-			}
-			ev.stats.LinesProcessed++
-			ev.stats.BytesProcessed += int64(len(r.line))
-			st := ev.s.streamByID(r.streamID)
-			if st == nil {
-				continue
-			}
-			ev.baseLabels(lbs, st, &r, md)
-			line, ok := pipe.Process(r.ts, r.line, lbs)
+	err := sc.run(ctx, telemetrydb.TimeRange{From: from, To: to}, sqlText, f.args, func(r *row, st *streamInfo, line string) (bool, error) {
+		v := 1.0
+		switch {
+		case e.Unwrap != nil:
+			x, ok := e.Unwrap.Value(lbs)
 			if !ok {
-				continue
+				return true, nil
 			}
-			v := 1.0
-			switch {
-			case e.Unwrap != nil:
-				x, ok := e.Unwrap.Value(lbs)
-				if !ok {
-					continue
-				}
-				v = x
-				delete(lbs.Map(), e.Unwrap.Label)
-			case e.Op == "bytes_over_time" || e.Op == "bytes_rate":
-				v = float64(len(line))
-			}
-			if _, bad := lbs.Map()[logql.ErrorLabel]; bad {
-				continue // Loki fails such queries; Vigil skips the sample
-			}
-			// Structured metadata (other than detected_level) is not part of
-			// metric series: it would make a series per trace.
-			for k, mv := range md {
-				if k != "detected_level" && lbs.Get(k) == mv && st.lmap[k] != mv {
-					delete(lbs.Map(), k)
-				}
-			}
-			if e.Grouping != nil {
-				// Unwrapped aggregations with by/without pool the samples of
-				// every series in a group before applying the function.
-				grouped := groupLabels(lbs.Map(), e.Grouping)
-				lbs.Reset(grouped, nil)
-			}
-			key := lbs.Key()
-			ss := byKey[key]
-			if ss == nil {
-				m := make(map[string]string, len(lbs.Map()))
-				for k, v := range lbs.Map() {
-					m[k] = v
-				}
-				ss = &sampleSeries{labels: m}
-				byKey[key] = ss
-				if len(byKey) > ev.s.opts.MaxQuerySeries {
-					return apierr.New(apierr.Limit, "query selects more than %d series; narrow the selector or aggregate", ev.s.opts.MaxQuerySeries)
-				}
-			}
-			ss.ts = append(ss.ts, r.ts)
-			ss.vs = append(ss.vs, v)
-			if samples++; samples > maxQuerySamples {
-				return apierr.New(apierr.Limit, "query keeps more than %d samples in memory; narrow the selector or the time range, or aggregate with sum by (...)", maxQuerySamples)
+			v = x
+			delete(lbs.Map(), e.Unwrap.Label)
+		case e.Op == "bytes_over_time" || e.Op == "bytes_rate":
+			v = float64(len(line))
+		}
+		if _, bad := lbs.Map()[logql.ErrorLabel]; bad {
+			return true, nil // Loki fails such queries; Vigil skips the sample
+		}
+		// Structured metadata (other than detected_level) is not part of
+		// metric series: it would make a series per trace.
+		for k, mv := range md {
+			if k != "detected_level" && lbs.Get(k) == mv && st.lmap[k] != mv {
+				delete(lbs.Map(), k)
 			}
 		}
-		return nil
+		if e.Grouping != nil {
+			// Unwrapped aggregations with by/without pool the samples of
+			// every series in a group before applying the function.
+			grouped := groupLabels(lbs.Map(), e.Grouping)
+			lbs.Reset(grouped, nil)
+		}
+		key := lbs.Key()
+		ss := byKey[key]
+		if ss == nil {
+			m := make(map[string]string, len(lbs.Map()))
+			for k, v := range lbs.Map() {
+				m[k] = v
+			}
+			ss = &sampleSeries{labels: m}
+			byKey[key] = ss
+			if err := ev.checkSeries(len(byKey)); err != nil {
+				return false, err
+			}
+		}
+		ss.ts = append(ss.ts, r.ts)
+		ss.vs = append(ss.vs, v)
+		if samples++; samples > maxQuerySamples {
+			return false, apierr.New(apierr.Limit, "query keeps more than %d samples in memory; narrow the selector or the time range, or aggregate with sum by (...)", maxQuerySamples)
+		}
+		return true, nil
 	})
 	if err != nil {
 		return nil, err

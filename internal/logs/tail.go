@@ -12,7 +12,6 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/vigilhq/vigil/internal/apierr"
 	"github.com/vigilhq/vigil/internal/logs/logql"
 )
 
@@ -92,9 +91,9 @@ func (h *tailHub) close() {
 // recent lines since start, then every new matching line as it is
 // committed, in Loki's frame format.
 func (s *Store) serveTail(w http.ResponseWriter, r *http.Request) {
-	le, err := logql.ParseLog(r.FormValue("query"))
+	le, err := parseLogQuery(r.FormValue("query"))
 	if err != nil {
-		writeError(w, apierr.Wrap(apierr.Invalid, err, "invalid LogQL query"))
+		writeError(w, err)
 		return
 	}
 	limit, err := parseLimit(r.FormValue("limit"), 100)
@@ -153,8 +152,7 @@ func (s *Store) serveTail(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case recs := <-sub.ch:
-			byKey := map[string]*LogStream{}
-			var keys []string
+			var found streamSet
 			for i := range recs {
 				tr := &recs[i]
 				if !matchesAll(le.Matchers, tr.stream.lmap) {
@@ -188,67 +186,25 @@ func (s *Store) serveTail(w http.ResponseWriter, r *http.Request) {
 				if !ok {
 					continue
 				}
-				key := lbs.Key()
-				st := byKey[key]
-				if st == nil {
-					m := make(map[string]string, len(lbs.Map()))
-					for k, v := range lbs.Map() {
-						m[k] = v
-					}
-					st = &LogStream{Labels: m}
-					byKey[key] = st
-					keys = append(keys, key)
-				}
-				st.Entries = append(st.Entries, LogEntry{Timestamp: tr.rec.Timestamp, Line: line})
+				found.add(lbs, tr.rec.Timestamp, line)
 			}
 			dropped := sub.dropped.Swap(0)
-			if len(keys) == 0 && dropped == 0 {
+			if found.len() == 0 && dropped == 0 {
 				continue
 			}
-			streams := make([]LogStream, 0, len(keys))
-			for _, k := range keys {
-				streams = append(streams, *byKey[k])
-			}
-			if err := send(tailFrame(streams, dropped)); err != nil {
+			if err := send(tailFrame(found.list(), dropped)); err != nil {
 				return
 			}
 		}
 	}
 }
 
-func matchesAll(ms []*logql.Matcher, lmap map[string]string) bool {
-	for _, m := range ms {
-		if !m.Matches(lmap[m.Name]) {
-			return false
-		}
-	}
-	return true
-}
-
 // tailFrame renders {"streams":[...],"dropped_entries":[...]}.
 func tailFrame(streams []LogStream, dropped int64) []byte {
 	var b strings.Builder
-	b.WriteString(`{"streams":[`)
-	for i, st := range streams {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(`{"stream":`)
-		writeLabelsJSON(&b, st.Labels)
-		b.WriteString(`,"values":[`)
-		for j, e := range st.Entries {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(`["`)
-			b.WriteString(strconv.FormatInt(e.Timestamp, 10))
-			b.WriteString(`",`)
-			writeJSONString(&b, e.Line)
-			b.WriteByte(']')
-		}
-		b.WriteString("]}")
-	}
-	b.WriteString(`],"dropped_entries":`)
+	b.WriteString(`{"streams":`)
+	writeStreams(&b, streams)
+	b.WriteString(`,"dropped_entries":`)
 	if dropped > 0 {
 		// Loki lists dropped entries by labels and time; Vigil only knows how
 		// many it dropped for this client.
