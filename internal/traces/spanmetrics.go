@@ -126,12 +126,16 @@ func newSpanMetrics(opts SpanMetricsOptions, reg prometheus.Registerer, log *slo
 		m.dimKeys = append(m.dimKeys, promLabelName(d))
 	}
 	if reg != nil {
-		m.reg = reg
-		for _, c := range []prometheus.Collector{m.overflow, m.flushErr} {
+		cs := []prometheus.Collector{m.overflow, m.flushErr}
+		for i, c := range cs {
 			if err := reg.Register(c); err != nil {
+				for _, done := range cs[:i] { // not c: its name belongs to another
+					reg.Unregister(done)
+				}
 				return nil, fmt.Errorf("register span metrics: %w", err)
 			}
 		}
+		m.reg = reg
 	}
 	return m, nil
 }

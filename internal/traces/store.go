@@ -98,14 +98,16 @@ func New(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open trace store: %w", err)
 	}
-	s := &Store{opts: opts, log: log, db: db, m: newStoreMetrics(opts.Registerer)}
+	s := &Store{opts: opts, log: log, db: db, m: newStoreMetrics(opts.Registerer, log)}
 	s.catalog = newCatalog()
 	if err := s.catalog.load(context.Background(), db); err != nil {
+		s.m.unregister()
 		db.Close()
 		return nil, err
 	}
 	red, err := newSpanMetrics(opts.SpanMetrics, opts.Registerer, log, opts.Now)
 	if err != nil {
+		s.m.unregister()
 		db.Close()
 		return nil, err
 	}
@@ -265,7 +267,7 @@ type storeMetrics struct {
 	rejected           *prometheus.CounterVec
 }
 
-func newStoreMetrics(reg prometheus.Registerer) *storeMetrics {
+func newStoreMetrics(reg prometheus.Registerer, log *slog.Logger) *storeMetrics {
 	m := &storeMetrics{
 		reg: reg,
 		received: prometheus.NewCounter(prometheus.CounterOpts{
@@ -287,7 +289,7 @@ func newStoreMetrics(reg prometheus.Registerer) *storeMetrics {
 	if reg != nil {
 		for _, c := range []prometheus.Collector{m.received, m.accepted, m.rejected} {
 			if err := reg.Register(c); err != nil {
-				slog.Default().Warn("register traces metric", "err", err)
+				log.Warn("register traces metric", "err", err)
 			}
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"math"
 	"net/http"
@@ -504,4 +505,26 @@ func TestJaegerWarnsMissingParent(t *testing.T) {
 	if w := toJaeger(richTraces()).Spans[1].Warnings; w != nil {
 		t.Fatalf("complete trace has warnings %v", w)
 	}
+}
+
+// TestFailedNewLeavesNoCollectors: when New fails after registering some
+// self-metrics, it unregisters them, so a retry with the same registry
+// works.
+func TestFailedNewLeavesNoCollectors(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	// Taken: span metrics' second collector cannot register.
+	taken := prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_traces_span_metrics_write_errors_total", Help: "Span metric samples the TSDB refused (series limits, ...)."})
+	reg.MustRegister(taken)
+	opts := Options{Dir: t.TempDir(), Registerer: reg, MemoryLimitBytes: 256 << 20, Threads: 2}
+	if _, err := New(opts); err == nil {
+		t.Fatal("New succeeded with a conflicting collector")
+	}
+	if !reg.Unregister(taken) {
+		t.Fatal("could not unregister the conflicting collector")
+	}
+	s, err := New(opts)
+	if err != nil {
+		t.Fatalf("retry: %v (collectors of the failed New left registered?)", err)
+	}
+	s.Close()
 }
