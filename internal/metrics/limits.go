@@ -98,6 +98,10 @@ func NewLimiter(l Limits, reg prometheus.Registerer) (*Limiter, error) {
 		Name: "vigil_samples_received_total",
 		Help: "Samples (floats and histograms) received, by protocol.",
 	}, []string{"protocol"})
+	// Exported at zero from the start, so rate() sees the first samples.
+	for _, p := range []string{"remote_write", "remote_write_2", "otlp"} {
+		lm.received.WithLabelValues(p)
+	}
 	if reg != nil {
 		if err := reg.Register(lm.rejected); err != nil {
 			return nil, fmt.Errorf("register limiter metrics: %w", err)
