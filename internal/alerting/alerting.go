@@ -57,6 +57,12 @@ type Options struct {
 	// ResendDelay is how often a firing alert is re-sent to the router
 	// (Prometheus's --rules.alert.resend-delay). Default 1m.
 	ResendDelay time.Duration
+	// ForOutageTolerance is the longest outage after which a `for` state is
+	// still restored (--rules.alert.for-outage-tolerance). Default 1h.
+	ForOutageTolerance time.Duration
+	// ForGracePeriod is the least `for` time left to an alert after a
+	// restore (--rules.alert.for-grace-period). Default 10m.
+	ForGracePeriod time.Duration
 	// Retention of silences and notification log entries. Default 120h.
 	Retention time.Duration
 	// HistoryRetention is how long ledger events and finished outbox
@@ -128,6 +134,12 @@ func New(opts Options) (*Alerting, error) {
 	}
 	if opts.ResendDelay <= 0 {
 		opts.ResendDelay = time.Minute
+	}
+	if opts.ForOutageTolerance <= 0 {
+		opts.ForOutageTolerance = time.Hour
+	}
+	if opts.ForGracePeriod <= 0 {
+		opts.ForGracePeriod = 10 * time.Minute
 	}
 	if opts.Retention <= 0 {
 		opts.Retention = 120 * time.Hour

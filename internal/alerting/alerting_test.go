@@ -106,6 +106,8 @@ type env struct {
 	db     *tsdb.DB
 	engine *promql.Engine
 	dir    string
+	// forGracePeriod, when set, is passed as Options.ForGracePeriod.
+	forGracePeriod time.Duration
 }
 
 func newEnv(t *testing.T) *env {
@@ -152,6 +154,8 @@ func (e *env) start(t *testing.T, rulesYAML, amYAML string, d Delivery) (*Alerti
 		Queryable:   e.db,
 		Appendable:  e.db,
 		ResendDelay: time.Second,
+
+		ForGracePeriod: e.forGracePeriod,
 		Config: Config{
 			RuleFiles:          []string{rf},
 			EvaluationInterval: 200 * time.Millisecond,

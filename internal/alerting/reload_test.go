@@ -140,3 +140,55 @@ func TestForStateRestoredAfterRestart(t *testing.T) {
 		t.Fatalf("%d notifications enqueued, %d delivered to the sink; want 1 (no re-page after restart); ledger: %s", len(evs), len(s.messages()), kinds(all))
 	}
 }
+
+// TestForGracePeriod: a pending alert whose remaining `for` time at restart
+// is under the grace period gets exactly the grace period from the restore
+// (Prometheus's restoredActiveAt = restore + grace - for), which puts its
+// ActiveAt before the restart. With the default 10m grace period, longer
+// than the rule's `for`, the alert would start pending afresh instead.
+func TestForGracePeriod(t *testing.T) {
+	e := newEnv(t)
+	e.forGracePeriod = 3 * time.Second
+	s := newSink(t)
+	const r = `groups:
+  - name: g
+    interval: 200ms
+    rules:
+      - alert: Slow
+        expr: up_metric == 0
+        for: 4s
+`
+	stopWrite := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			e.write("up_metric", 0, "job", "x")
+			select {
+			case <-stopWrite:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	defer func() { close(stopWrite); <-done }()
+	activeAt := func(a *Alerting) time.Time {
+		for _, ar := range a.Rules().AlertingRules() {
+			for _, al := range ar.ActiveAlerts() {
+				return al.ActiveAt
+			}
+		}
+		return time.Time{}
+	}
+	a, stop := e.start(t, r, amWebhook(s.srv.URL), Delivery{})
+	waitFor(t, 10*time.Second, "pending", func() bool { return !activeAt(a).IsZero() })
+	time.Sleep(1500 * time.Millisecond) // pending ~1.5s of 4s: 2.5s left < 3s grace
+	stop()
+	restart := time.Now()
+	a2, _ := e.start(t, r, amWebhook(s.srv.URL), Delivery{})
+	// Restored: ActiveAt = restore time + 3s - 4s, a second before the restore.
+	waitFor(t, 5*time.Second, "ActiveAt moved back by the grace period", func() bool {
+		at := activeAt(a2)
+		return !at.IsZero() && at.Before(restart)
+	}, func() string { return activeAt(a2).String() + " not before restart " + restart.String() })
+}

@@ -135,8 +135,8 @@ func newRulesManager(a *Alerting, o Options, logger *slog.Logger) *rules.Manager
 		Queryable:       o.Queryable,
 		Logger:          logger.With("component", "rules"),
 		Registerer:      o.Registerer,
-		OutageTolerance: time.Hour,
-		ForGracePeriod:  10 * time.Minute,
+		OutageTolerance: o.ForOutageTolerance,
+		ForGracePeriod:  o.ForGracePeriod,
 		ResendDelay:     o.ResendDelay,
 	})
 }

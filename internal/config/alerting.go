@@ -28,14 +28,18 @@ receivers:
 
 // Alerting is Alertmanager's configuration format (global, route,
 // receivers, inhibit_rules, time_intervals, mute_time_intervals, templates),
-// handed to Alertmanager's own loader, plus one Vigil key, `delivery`, which
-// is removed before that:
+// handed to Alertmanager's own loader, plus two Vigil keys, `delivery` and
+// `rules`, which are removed before that:
 //
 //	alerting:
 //	  delivery:
 //	    give_up_after: 24h   # a notification still failing after this is marked failed
 //	    min_backoff: 1s
 //	    max_backoff: 5m
+//	  rules:                 # Prometheus's --rules.alert.* flags; applied at start
+//	    for_outage_tolerance: 1h
+//	    for_grace_period: 10m
+//	    resend_delay: 1m
 //	  route: ...
 //	  receivers: ...
 //
@@ -44,6 +48,7 @@ type Alerting struct {
 	Raw yaml.Node `yaml:"-"`
 
 	Delivery Delivery `yaml:"-"`
+	Rules    Rules    `yaml:"-"`
 	// AM is the configuration parsed by Alertmanager's loader, with template
 	// paths made absolute (relative to the config file's folder). Set by
 	// validation.
@@ -58,6 +63,32 @@ type Delivery struct {
 	GiveUpAfter Duration `yaml:"give_up_after"`
 	MinBackoff  Duration `yaml:"min_backoff"`
 	MaxBackoff  Duration `yaml:"max_backoff"`
+}
+
+// Rules tunes rule evaluation as Prometheus's --rules.alert.* flags do.
+// The rules manager reads them when Vigil starts; a reload keeps the values
+// in force and logs that a restart applies the new ones.
+type Rules struct {
+	// ForOutageTolerance: a `for` state is restored after an outage no
+	// longer than this.
+	ForOutageTolerance Duration `yaml:"for_outage_tolerance"`
+	// ForGracePeriod: after a restore an alert still waits at least this
+	// long before firing, if its `for` is at least this long.
+	ForGracePeriod Duration `yaml:"for_grace_period"`
+	// ResendDelay: firing alerts are sent to routing again this often.
+	ResendDelay Duration `yaml:"resend_delay"`
+}
+
+func (r *Rules) setDefaults() {
+	if r.ForOutageTolerance == 0 {
+		r.ForOutageTolerance = Duration(time.Hour)
+	}
+	if r.ForGracePeriod == 0 {
+		r.ForGracePeriod = Duration(10 * time.Minute)
+	}
+	if r.ResendDelay == 0 {
+		r.ResendDelay = Duration(time.Minute)
+	}
 }
 
 // UnmarshalYAML keeps the section as a node.
@@ -87,6 +118,7 @@ func (x *Alerting) validate() []FieldError {
 // template paths.
 func (x *Alerting) load(baseDir string) []FieldError {
 	x.Delivery = Delivery{}
+	x.Rules = Rules{}
 	x.AM, x.AMText = nil, ""
 	var amNode *yaml.Node
 	switch {
@@ -101,7 +133,16 @@ func (x *Alerting) load(baseDir string) []FieldError {
 				if err := v.Decode(&x.Delivery); err != nil {
 					return []FieldError{yamlNodeErr("delivery", v.Line, err)}
 				}
-				if err := strictKeys(v, "give_up_after", "min_backoff", "max_backoff"); err != nil {
+				if err := strictKeys(v, "delivery", "give_up_after", "min_backoff", "max_backoff"); err != nil {
+					return []FieldError{*err}
+				}
+				continue
+			}
+			if k.Value == "rules" {
+				if err := v.Decode(&x.Rules); err != nil {
+					return []FieldError{yamlNodeErr("rules", v.Line, err)}
+				}
+				if err := strictKeys(v, "rules", "for_outage_tolerance", "for_grace_period", "resend_delay"); err != nil {
 					return []FieldError{*err}
 				}
 				continue
@@ -110,6 +151,7 @@ func (x *Alerting) load(baseDir string) []FieldError {
 		}
 	}
 	x.Delivery.setDefaults()
+	x.Rules.setDefaults()
 	var errs []FieldError
 	if x.Delivery.MinBackoff > x.Delivery.MaxBackoff {
 		errs = append(errs, FieldError{Field: "delivery.min_backoff", Msg: fmt.Sprintf("min_backoff %s is greater than max_backoff %s", x.Delivery.MinBackoff, x.Delivery.MaxBackoff)})
@@ -165,7 +207,7 @@ func LoadAlertmanagerConfig(text []byte) (*Alerting, error) {
 	return &x, nil
 }
 
-func strictKeys(n *yaml.Node, allowed ...string) *FieldError {
+func strictKeys(n *yaml.Node, section string, allowed ...string) *FieldError {
 	if n.Kind != yaml.MappingNode {
 		return nil
 	}
@@ -176,7 +218,7 @@ func strictKeys(n *yaml.Node, allowed ...string) *FieldError {
 			ok = ok || k.Value == a
 		}
 		if !ok {
-			return &FieldError{Line: k.Line, Field: "delivery." + k.Value, Msg: fmt.Sprintf("unknown key; want one of %s", strings.Join(allowed, ", "))}
+			return &FieldError{Line: k.Line, Field: section + "." + k.Value, Msg: fmt.Sprintf("unknown key; want one of %s", strings.Join(allowed, ", "))}
 		}
 	}
 	return nil

@@ -37,6 +37,34 @@ alerting:
 	}
 }
 
+func TestAlertingRules(t *testing.T) {
+	c, err := Parse([]byte(`
+alerting:
+  rules:
+    for_grace_period: 2m
+    resend_delay: 30s
+  route: {receiver: a}
+  receivers: [{name: a}]
+`), "vigil.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Rules{ForOutageTolerance: Duration(time.Hour), ForGracePeriod: Duration(2 * time.Minute), ResendDelay: Duration(30 * time.Second)}
+	if c.Alerting.Rules != want {
+		t.Fatalf("rules = %+v, want %+v", c.Alerting.Rules, want)
+	}
+	if strings.Contains(c.Alerting.AMText, "rules") {
+		t.Fatalf("rules key handed to Alertmanager: %s", c.Alerting.AMText)
+	}
+	d, err := Parse(nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def := (Rules{Duration(time.Hour), Duration(10 * time.Minute), Duration(time.Minute)}); d.Alerting.Rules != def {
+		t.Fatalf("default rules = %+v, want Prometheus's flag defaults %+v", d.Alerting.Rules, def)
+	}
+}
+
 func TestAlertingDefault(t *testing.T) {
 	c, err := Parse(nil, "")
 	if err != nil {
@@ -95,6 +123,20 @@ alerting:
   route: {receiver: a}
   receivers: [{name: a}]
 `, 4, "unknown key")
+	f(`
+alerting:
+  rules:
+    for_grace: 1m
+  route: {receiver: a}
+  receivers: [{name: a}]
+`, 4, "alerting.rules.for_grace: unknown key")
+	f(`
+alerting:
+  rules:
+    resend_delay: soon
+  route: {receiver: a}
+  receivers: [{name: a}]
+`, 4, "invalid duration")
 	f(`
 alerting:
   receivers: [{name: a}]

@@ -47,16 +47,25 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 		ExternalURL: s.externalURL(),
 		Version:     version.Version,
 		Config:      ac,
+
+		ResendDelay:        cfg.Alerting.Rules.ResendDelay.D(),
+		ForOutageTolerance: cfg.Alerting.Rules.ForOutageTolerance.D(),
+		ForGracePeriod:     cfg.Alerting.Rules.ForGracePeriod.D(),
 	})
 	if err != nil {
 		return err
 	}
 	s.addCloser(a.Close)
 	s.addActor("alerting", a.Run)
+	started := cfg.Alerting.Rules
 	s.addReloader(func(c *config.Config) error {
 		ac, err := alertingConfig(c)
 		if err != nil {
 			return err
+		}
+		if c.Alerting.Rules != started {
+			s.logger.Warn("alerting.rules changed: the rules manager keeps the values it started with until Vigil restarts",
+				"in_force", fmt.Sprintf("%+v", started), "configured", fmt.Sprintf("%+v", c.Alerting.Rules))
 		}
 		return a.ApplyConfig(ac)
 	})
