@@ -201,7 +201,16 @@ func (l *Limiter) AppenderV2(ctx context.Context) storage.AppenderV2 {
 var (
 	_ storage.AppendableV2       = (*Limiter)(nil)
 	_ storage.ExemplarAppenderV2 = (*limitAppender)(nil)
+	_ storage.GetRef             = (*limitAppender)(nil)
 )
+
+// GetRef looks a series up in the head (see storage.GetRef).
+func (a *limitAppender) GetRef(lset labels.Labels, hash uint64) (storage.SeriesRef, labels.Labels) {
+	if g, ok := a.app.(storage.GetRef); ok {
+		return g.GetRef(lset, hash)
+	}
+	return 0, labels.EmptyLabels()
+}
 
 type limitAppender struct {
 	l   *Limiter

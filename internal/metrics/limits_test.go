@@ -149,3 +149,26 @@ func TestConcurrentAdmitStaysWithinLimit(t *testing.T) {
 		t.Fatalf("limiter counts %d, head has %d", got, s.DB().Head().NumSeries())
 	}
 }
+
+// TestAppenderLooksSeriesUp: the limiter's appender passes GetRef through
+// to the head, so receivers can skip checks for series already stored.
+func TestAppenderLooksSeriesUp(t *testing.T) {
+	s, _ := openStore(t, Limits{})
+	if err := appendOne(s, "known", "a"); err != nil {
+		t.Fatal(err)
+	}
+	app := s.Appendable().AppenderV2(context.Background())
+	defer app.Rollback()
+	g, ok := app.(storage.GetRef)
+	if !ok {
+		t.Fatal("appender does not implement storage.GetRef")
+	}
+	known := labels.FromStrings("__name__", "known", "v", "a")
+	if ref, _ := g.GetRef(known, known.Hash()); ref == 0 {
+		t.Fatalf("GetRef(%s) = 0 for a stored series", known)
+	}
+	other := labels.FromStrings("__name__", "unknown")
+	if ref, _ := g.GetRef(other, other.Hash()); ref != 0 {
+		t.Fatalf("GetRef(%s) = %d for a series never stored", other, ref)
+	}
+}

@@ -270,11 +270,11 @@ func (h *handler) Store(r *http.Request, msgType remoteapi.WriteMessageType) (*r
 	for _, ts := range req.Timeseries {
 		ls := ts.ToLabels(&b, nil)
 		n := len(ts.Samples) + len(ts.Histograms)
-		if err := checkLabels(ls); err != nil {
+		ref, err := bt.series(ls)
+		if err != nil {
 			bt.rej.add(ReasonInvalidLabels, err.Error(), n)
 			continue
 		}
-		var ref storage.SeriesRef
 		var serr error
 		for _, s := range ts.Samples {
 			if ref, serr = bt.sample(ref, ls, 0, s.Timestamp, s.Value, storage.AOptions{}); serr != nil {
@@ -330,7 +330,8 @@ func (h *handler) storeV2(r *http.Request, body []byte, wr *remoteapi.WriteRespo
 			bt.rej.add(ReasonInvalidLabels, "invalid symbol references: "+err.Error(), n)
 			continue
 		}
-		if err := checkLabels(ls); err != nil {
+		ref, err := bt.series(ls)
+		if err != nil {
 			bt.rej.add(ReasonInvalidLabels, err.Error(), n)
 			continue
 		}
@@ -339,7 +340,6 @@ func (h *handler) storeV2(r *http.Request, body []byte, wr *remoteapi.WriteRespo
 			md = m
 		}
 		opts := storage.AOptions{Metadata: md}
-		var ref storage.SeriesRef
 		var serr error
 		for _, s := range ts.Samples {
 			if ref, serr = bt.sample(ref, ls, s.StartTimestamp, s.Timestamp, s.Value, opts); serr != nil {
@@ -378,6 +378,7 @@ func (h *handler) storeV2(r *http.Request, body []byte, wr *remoteapi.WriteRespo
 type batch struct {
 	app       storage.AppenderV2
 	eapp      storage.ExemplarAppenderV2
+	getRef    storage.GetRef // nil when the appender cannot look series up
 	maxT      int64 // the latest timestamp accepted
 	rej       rejections
 	stats     remoteapi.WriteResponseStats
@@ -394,7 +395,21 @@ func (h *handler) begin(r *http.Request, protocol string, series, samples int) (
 	h.opts.Received(protocol, samples)
 	app := h.opts.Appendable.AppenderV2(r.Context())
 	eapp, _ := app.(storage.ExemplarAppenderV2)
-	return &batch{app: app, eapp: eapp, maxT: time.Now().Add(maxAhead).UnixMilli()}, nil
+	getRef, _ := app.(storage.GetRef)
+	return &batch{app: app, eapp: eapp, getRef: getRef, maxT: time.Now().Add(maxAhead).UnixMilli()}, nil
+}
+
+// series returns the reference of a series the storage already holds, or
+// 0 for a new series after checking its labels. Stored series were checked
+// when they were created, so only new ones pay for the check; the
+// reference also spares Append its own lookup.
+func (bt *batch) series(ls labels.Labels) (storage.SeriesRef, error) {
+	if bt.getRef != nil {
+		if ref, _ := bt.getRef.GetRef(ls, ls.Hash()); ref != 0 {
+			return ref, nil
+		}
+	}
+	return 0, checkLabels(ls)
 }
 
 // sample appends one float sample; one too far in the future is refused
