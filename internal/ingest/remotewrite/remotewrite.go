@@ -379,7 +379,7 @@ type batch struct {
 	app       storage.AppenderV2
 	eapp      storage.ExemplarAppenderV2
 	getRef    storage.GetRef // nil when the appender cannot look series up
-	maxT      int64 // the latest timestamp accepted
+	maxT      int64          // the latest timestamp accepted
 	rej       rejections
 	stats     remoteapi.WriteResponseStats
 	exemplars []exemplar.Exemplar
