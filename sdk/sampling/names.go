@@ -1,18 +1,13 @@
 package sampling
 
 import (
-	"encoding/binary"
+	"hash/maphash"
 	"math/bits"
-	"unsafe"
 )
 
 // nameTable is an immutable open-addressing hash table from span names to
-// values, built once and read without locks. Sampling decisions look a span
-// name up on every root span, and a Go map costs about 20 ns there (aeshash of
-// the whole name plus the probe); this table hashes three 8-byte words of the
-// name (start, middle, end) and the length, so a lookup is one multiply, a
-// probe and a string compare. Names that share all three words and the length
-// collide and are told apart by the compare, so lookups are always exact.
+// values, built once and read without locks (the adaptive sampler swaps in
+// a new one when it meets a new name).
 type nameTable[V any] struct {
 	shift uint // 64 - log2(len(slots))
 	slots []nameSlot[V]
@@ -84,22 +79,9 @@ func (t *nameTable[V]) get(name string) (v V, ok bool) {
 	}
 }
 
-// nameHash mixes the length and up to three 8-byte words of s; the top bits
-// of the result index the table.
-func nameHash(s string) uint64 {
-	n := len(s)
-	var h uint64
-	if n >= 8 {
-		b := unsafe.Slice(unsafe.StringData(s), n)
-		h = binary.LittleEndian.Uint64(b) ^
-			bits.RotateLeft64(binary.LittleEndian.Uint64(b[n/2-4:]), 21) ^
-			bits.RotateLeft64(binary.LittleEndian.Uint64(b[n-8:]), 42)
-	} else {
-		for i := 0; i < n; i++ {
-			h = h<<8 | uint64(s[i])
-		}
-	}
-	h ^= uint64(n) << 56
-	h *= 0x9e3779b97f4a7c15
-	return h ^ h>>29
-}
+// nameHash hashes the whole name with a per-process seed (maphash), so
+// names that differ anywhere, such as long templated routes, spread over
+// the table.
+func nameHash(s string) uint64 { return maphash.String(nameSeed, s) }
+
+var nameSeed = maphash.MakeSeed()

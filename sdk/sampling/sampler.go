@@ -198,7 +198,9 @@ func (s *parentBased) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sampl
 		// This package's root samplers hand over their rule, so the
 		// parameters are not copied again into a second ShouldSample.
 		if r, ok := s.root.(ruler); ok {
-			return r.ruleFor(p.Name).decide(&p, trace.TraceState{})
+			// An invalid parent may still carry a tracestate (an ot=rv
+			// randomness, say): the root decision reads it.
+			return r.ruleFor(p.Name).decide(&p, psc.TraceState())
 		}
 		return s.root.ShouldSample(p)
 	}

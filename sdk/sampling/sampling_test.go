@@ -458,3 +458,21 @@ func TestAdaptiveMaxOperations(t *testing.T) {
 		t.Fatalf("tracked %d operations, want 2", got)
 	}
 }
+
+// TestParentBasedRootReadsParentTraceState: a parent context that is not
+// valid but carries ot=rv (randomness) still decides the root: rv 0 is
+// below every threshold but probability 1.
+func TestParentBasedRootReadsParentTraceState(t *testing.T) {
+	ts, err := trace.ParseTraceState("ot=rv:00000000000000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := trace.ContextWithSpanContext(context.Background(), trace.SpanContext{}.WithTraceState(ts))
+	id := trace.TraceID{15: 0xff, 14: 0xff, 13: 0xff, 12: 0xff, 11: 0xff, 10: 0xff, 9: 0xff} // high randomness
+	for _, s := range []sdktrace.Sampler{Probability(0.5), ParentBased(Probability(0.5)), ParentBased(PerOperation(0.5, nil))} {
+		res := s.ShouldSample(sdktrace.SamplingParameters{ParentContext: ctx, TraceID: id, Name: "x"})
+		if res.Decision != sdktrace.Drop {
+			t.Errorf("%s: %v, want Drop (rv 0 from the parent's tracestate)", s.Description(), res.Decision)
+		}
+	}
+}

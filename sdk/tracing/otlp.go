@@ -3,7 +3,10 @@ package tracing
 import (
 	"context"
 	"math"
+	"reflect"
+	"strings"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -62,7 +65,7 @@ func (c *converter) resourceSpans(p *Provider, spans []*span) *tracepb.ResourceS
 		}
 		pb.TraceState = c.traceState(s.sc.TraceState())
 		pb.Flags = spanFlags(s.sc.TraceFlags(), s.parentRemote)
-		pb.Name = s.name
+		pb.Name = validUTF8(s.name)
 		pb.Kind = tracepb.Span_SpanKind(s.kind) // the API's kinds are OTLP's numbers
 		pb.StartTimeUnixNano = unixNano(s.start)
 		pb.EndTimeUnixNano = uint64(max(0, s.end))
@@ -76,7 +79,7 @@ func (c *converter) resourceSpans(p *Provider, spans []*span) *tracepb.ResourceS
 		case codes.Ok:
 			st.Code = tracepb.Status_STATUS_CODE_OK
 		case codes.Error:
-			st.Code, st.Message = tracepb.Status_STATUS_CODE_ERROR, s.status.Description
+			st.Code, st.Message = tracepb.Status_STATUS_CODE_ERROR, validUTF8(s.status.Description)
 		}
 		pb.Status = st
 		scopes[k].Spans = append(scopes[k].Spans, pb)
@@ -91,7 +94,7 @@ func (c *converter) eventsAndLinks(pb *tracepb.Span, m *spanMore) {
 			pb.Events = make([]*tracepb.Span_Event, len(m.events))
 			for j, e := range m.events {
 				pb.Events[j] = &tracepb.Span_Event{
-					Name: e.Name, TimeUnixNano: unixNano(e.Time),
+					Name: validUTF8(e.Name), TimeUnixNano: unixNano(e.Time),
 					Attributes: c.keyValues(e.Attributes), DroppedAttributesCount: clamp(e.DroppedAttributeCount),
 				}
 			}
@@ -111,6 +114,15 @@ func (c *converter) eventsAndLinks(pb *tracepb.Span, m *spanMore) {
 		}
 		pb.DroppedLinksCount = clamp(m.droppedLinks)
 	}
+}
+
+// validUTF8 replaces what is not UTF-8 in s by U+FFFD: protobuf refuses
+// such strings, and one would otherwise fail the whole batch.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
 func spanFlags(f trace.TraceFlags, remote bool) uint32 {
@@ -170,12 +182,22 @@ type converter struct {
 	bools   slab[commonpb.AnyValue_BoolValue]
 }
 
+// traceStateIsList: trace.TraceState is a struct holding one slice (its
+// list of members), so its first word is the list's address. If a future
+// version changes that layout, the cache is off.
+var traceStateIsList = unsafe.Sizeof(trace.TraceState{}) == unsafe.Sizeof([]struct{}{}) &&
+	reflect.TypeFor[trace.TraceState]().NumField() == 1 &&
+	reflect.TypeFor[trace.TraceState]().Field(0).Type.Kind() == reflect.Slice
+
 // traceState formats ts, reusing the previous result when ts is the same
 // value. A TraceState is immutable (every change builds a new list), so
 // the same list pointer and length mean the same content.
 func (c *converter) traceState(ts trace.TraceState) string {
 	if ts.Len() == 0 {
 		return ""
+	}
+	if !traceStateIsList {
+		return ts.String()
 	}
 	p := *(*unsafe.Pointer)(unsafe.Pointer(&ts)) // TraceState is struct{ list []member }
 	if p != c.lastTS || ts.Len() != c.lastTSLen {
@@ -202,7 +224,7 @@ func (c *converter) keyValues(attrs []attribute.KeyValue) []*commonpb.KeyValue {
 	out := make([]*commonpb.KeyValue, len(attrs))
 	for i, a := range attrs {
 		kv := c.kvs.next()
-		kv.Key = string(a.Key)
+		kv.Key = validUTF8(string(a.Key))
 		kv.Value = c.value(a.Value)
 		out[i] = kv
 	}
@@ -214,7 +236,7 @@ func (c *converter) value(v attribute.Value) *commonpb.AnyValue {
 	switch v.Type() {
 	case attribute.STRING:
 		x := c.strs.next()
-		x.StringValue = v.AsString()
+		x.StringValue = validUTF8(v.AsString())
 		av.Value = x
 	case attribute.INT64:
 		x := c.ints.next()
@@ -231,7 +253,8 @@ func (c *converter) value(v attribute.Value) *commonpb.AnyValue {
 	case attribute.BYTESLICE:
 		av.Value = &commonpb.AnyValue_BytesValue{BytesValue: v.AsByteSlice()}
 	case attribute.BOOLSLICE:
-		av.Value = c.array(len(v.AsBoolSlice()), func(i int) attribute.Value { return attribute.BoolValue(v.AsBoolSlice()[i]) })
+		xs := v.AsBoolSlice()
+		av.Value = c.array(len(xs), func(i int) attribute.Value { return attribute.BoolValue(xs[i]) })
 	case attribute.INT64SLICE:
 		xs := v.AsInt64Slice()
 		av.Value = c.array(len(xs), func(i int) attribute.Value { return attribute.Int64Value(xs[i]) })

@@ -59,7 +59,31 @@ func WithResource(r *resource.Resource) Option { return func(p *Provider) { p.re
 
 // WithSpanLimits sets the attribute, event and link limits (default
 // sdktrace.NewSpanLimits(), which reads the OTEL_SPAN_*_LIMIT variables).
-func WithSpanLimits(l sdktrace.SpanLimits) Option { return func(p *Provider) { p.limits = l } }
+// As with sdktrace.WithSpanLimits, a zero or negative field keeps its
+// default; WithRawSpanLimits takes the values as they are.
+func WithSpanLimits(l sdktrace.SpanLimits) Option {
+	return func(p *Provider) {
+		d := sdktrace.NewSpanLimits()
+		for _, f := range []struct{ v, def *int }{
+			{&l.AttributeValueLengthLimit, &d.AttributeValueLengthLimit},
+			{&l.AttributeValueDepthLimit, &d.AttributeValueDepthLimit},
+			{&l.AttributeCountLimit, &d.AttributeCountLimit},
+			{&l.EventCountLimit, &d.EventCountLimit},
+			{&l.LinkCountLimit, &d.LinkCountLimit},
+			{&l.AttributePerEventCountLimit, &d.AttributePerEventCountLimit},
+			{&l.AttributePerLinkCountLimit, &d.AttributePerLinkCountLimit},
+		} {
+			if *f.v <= 0 {
+				*f.v = *f.def
+			}
+		}
+		p.limits = l
+	}
+}
+
+// WithRawSpanLimits sets the limits as given, as sdktrace.WithRawSpanLimits
+// does: zero means none allowed, a negative value means no limit.
+func WithRawSpanLimits(l sdktrace.SpanLimits) Option { return func(p *Provider) { p.limits = l } }
 
 // WithBatch configures the export queue (sizes, interval, timeout, and the
 // registry of vigil_sdk_spans_* counters).
@@ -67,7 +91,9 @@ func WithBatch(o export.Options) Option { return func(p *Provider) { p.batch = o
 
 // WithClient sends sampled spans as OTLP protobuf through c
 // (otlptracegrpc.NewClient or otlptracehttp.NewClient). The caller starts
-// the client; Shutdown stops it.
+// the client; Shutdown stops it. The messages given to UploadTraces are
+// reused for the next batch once it returns: a client must marshal (or
+// copy) them before returning, as both OpenTelemetry clients do.
 func WithClient(c otlptrace.Client) Option { return func(p *Provider) { p.client = c } }
 
 // WithExporter sends sampled spans to any OpenTelemetry span exporter
@@ -98,6 +124,10 @@ func NewProvider(opts ...Option) *Provider {
 	return p
 }
 
+// defaultTracerName names the scope of Tracer(""), as the OpenTelemetry
+// SDK does.
+const defaultTracerName = "go.opentelemetry.io/otel/sdk/tracer"
+
 type tracerKey struct {
 	name, version, schemaURL string
 	attrs                    attribute.Distinct
@@ -106,6 +136,9 @@ type tracerKey struct {
 // Tracer returns the tracer of an instrumentation scope; the same scope
 // gives the same tracer.
 func (p *Provider) Tracer(name string, opts ...trace.TracerOption) trace.Tracer {
+	if name == "" {
+		name = defaultTracerName
+	}
 	c := trace.NewTracerConfig(opts...)
 	attrs := c.InstrumentationAttributes()
 	k := tracerKey{name, c.InstrumentationVersion(), c.SchemaURL(), attrs.Equivalent()}
@@ -131,9 +164,12 @@ func (p *Provider) ForceFlush(ctx context.Context) error {
 }
 
 // Shutdown exports the spans ended so far, stops the client or exporter and
-// makes later spans non-recording. Only the first call does anything.
+// makes later spans non-recording. Only the first call does anything; later
+// ones return nil, as the OpenTelemetry SDK's do.
 func (p *Provider) Shutdown(ctx context.Context) error {
+	first := false
 	p.stopOnce.Do(func() {
+		first = true
 		p.shutdown.Store(true)
 		var errs []error
 		if p.queue != nil {
@@ -147,5 +183,8 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 		}
 		p.stopErr = errors.Join(errs...)
 	})
+	if !first {
+		return nil
+	}
 	return p.stopErr
 }

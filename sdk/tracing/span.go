@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -53,18 +54,16 @@ func (t *tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 	}
 
 	var scc trace.SpanContextConfig
-	if psc.IsValid() {
+	// A parent's trace ID carries the trace on even when its span ID is
+	// not valid, as in the OpenTelemetry SDK.
+	if psc.TraceID().IsValid() {
 		scc.TraceID = psc.TraceID()
 	} else {
 		scc.TraceID = newTraceID()
 	}
 	scc.SpanID = newSpanID()
-	kind := cfg.SpanKind()
-	if kind == trace.SpanKindUnspecified {
-		kind = trace.SpanKindInternal
-	}
 	res := t.p.sampler.ShouldSample(sdktrace.SamplingParameters{
-		ParentContext: ctx, TraceID: scc.TraceID, Name: name, Kind: kind,
+		ParentContext: ctx, TraceID: scc.TraceID, Name: name, Kind: cfg.SpanKind(),
 		Attributes: cfg.Attributes(), Links: cfg.Links(),
 	})
 	scc.TraceState = res.Tracestate
@@ -79,13 +78,11 @@ func (t *tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 		return trace.ContextWithSpan(ctx, s), s
 	}
 
-	s := &span{t: t, sc: sc, name: name, kind: uint8(kind), start: cfg.Timestamp()}
+	s := &span{t: t, sc: sc, name: name, kind: uint8(trace.ValidateSpanKind(cfg.SpanKind())), start: cfg.Timestamp()}
 	if s.start.IsZero() {
 		s.start = now()
 	}
-	if psc.IsValid() {
-		s.parent, s.parentRemote = psc.SpanID(), psc.IsRemote()
-	}
+	s.parent, s.parentRemote = psc.SpanID(), psc.IsRemote()
 	if len(res.Attributes) > 0 || len(cfg.Attributes()) > 0 {
 		s.setAttributes(res.Attributes)
 		s.setAttributes(cfg.Attributes())
@@ -265,7 +262,7 @@ func (s *span) setAttributes(kv []attribute.KeyValue) {
 			s.droppedAttrs++
 			continue
 		}
-		a = s.truncate(a)
+		a = s.normalize(a)
 		if over {
 			if i := s.indexAttr(a.Key); i >= 0 {
 				s.attrs[i] = a
@@ -340,43 +337,134 @@ func (s *span) dedupAttrsMap() {
 	s.attrs = s.attrs[:out]
 }
 
-// truncate cuts string values to the length limit, in whole UTF-8
-// characters.
-func (s *span) truncate(a attribute.KeyValue) attribute.KeyValue {
-	limit := s.t.p.limits.AttributeValueLengthLimit
-	if limit < 0 {
-		return a
-	}
+// normalize applies the value limits as the OpenTelemetry SDK does: in
+// SLICE and MAP values, duplicate map keys keep their last value and
+// collections deeper than the depth limit become empty; then strings and
+// byte slices, at any depth, are cut to the length limit.
+func (s *span) normalize(a attribute.KeyValue) attribute.KeyValue {
+	l := &s.t.p.limits
 	switch a.Value.Type() {
-	case attribute.STRING:
-		if v := a.Value.AsString(); len(v) > limit {
-			return a.Key.String(cut(v, limit))
-		}
-	case attribute.STRINGSLICE:
-		vs := a.Value.AsStringSlice()
-		changed := false
-		for i, v := range vs {
-			if len(v) > limit {
-				vs[i], changed = cut(v, limit), true
-			}
-		}
-		if changed {
-			return a.Key.StringSlice(vs)
-		}
+	case attribute.SLICE, attribute.MAP:
+		a.Value = dedupDepth(a.Value, l.AttributeValueDepthLimit)
+	}
+	if l.AttributeValueLengthLimit >= 0 {
+		a.Value = truncateValue(a.Value, l.AttributeValueLengthLimit)
 	}
 	return a
 }
 
-// cut returns the first limit characters of v.
-func cut(v string, limit int) string {
-	n := 0
-	for i := range v {
-		if n == limit {
-			return v[:i]
+// dedupDepth keeps the last value of each map key and empties collections
+// at depth 0 (the value itself is at depth; a negative depth means no
+// limit).
+func dedupDepth(v attribute.Value, depth int) attribute.Value {
+	switch v.Type() {
+	case attribute.BOOLSLICE, attribute.INT64SLICE, attribute.FLOAT64SLICE, attribute.STRINGSLICE, attribute.BYTESLICE:
+		if depth == 0 {
+			return attribute.Value{}
 		}
-		n++
+	case attribute.SLICE:
+		if depth == 0 {
+			return attribute.Value{}
+		}
+		xs := slices.Clone(v.AsSlice())
+		for i := range xs {
+			xs[i] = dedupDepth(xs[i], depth-1)
+		}
+		return attribute.SliceValue(xs...)
+	case attribute.MAP:
+		if depth == 0 {
+			return attribute.Value{}
+		}
+		kvs := v.AsMap() // sorted by key, stably: the last of a run was set last
+		out := make([]attribute.KeyValue, 0, len(kvs))
+		for i := 0; i < len(kvs); {
+			j := i + 1
+			for j < len(kvs) && kvs[j].Key == kvs[i].Key {
+				j++
+			}
+			kv := kvs[j-1]
+			kv.Value = dedupDepth(kv.Value, depth-1)
+			out = append(out, kv)
+			i = j
+		}
+		return attribute.MapValue(out...)
 	}
 	return v
+}
+
+// truncateValue cuts strings (in characters) and byte slices (in bytes) to
+// limit, inside slices and maps too.
+func truncateValue(v attribute.Value, limit int) attribute.Value {
+	switch v.Type() {
+	case attribute.STRING:
+		if x := v.AsString(); len(x) > limit {
+			return attribute.StringValue(cut(x, limit))
+		}
+	case attribute.BYTESLICE:
+		if x := v.AsString(); len(x) > limit {
+			return attribute.ByteSliceValue([]byte(x[:limit]))
+		}
+	case attribute.STRINGSLICE:
+		xs := v.AsStringSlice()
+		changed := false
+		for i, x := range xs {
+			if len(x) > limit {
+				xs[i], changed = cut(x, limit), true
+			}
+		}
+		if changed {
+			return attribute.StringSliceValue(xs)
+		}
+	case attribute.SLICE:
+		xs := slices.Clone(v.AsSlice())
+		for i := range xs {
+			xs[i] = truncateValue(xs[i], limit)
+		}
+		return attribute.SliceValue(xs...)
+	case attribute.MAP:
+		kvs := slices.Clone(v.AsMap())
+		for i := range kvs {
+			kvs[i].Value = truncateValue(kvs[i].Value, limit)
+		}
+		return attribute.MapValue(kvs...)
+	}
+	return v
+}
+
+// cut returns the first limit characters of v, as the OpenTelemetry SDK
+// truncates: bytes that are not UTF-8 are dropped, a valid U+FFFD counts
+// as a character.
+func cut(v string, limit int) string {
+	if len(v) <= limit {
+		return v
+	}
+	var b []byte // set once an invalid byte is dropped
+	n := 0
+	for i := 0; i < len(v); {
+		r, size := utf8.DecodeRuneInString(v[i:])
+		if r == utf8.RuneError && size == 1 {
+			if b == nil {
+				b = append(make([]byte, 0, len(v)), v[:i]...)
+			}
+			i++
+			continue
+		}
+		if n == limit {
+			if b == nil {
+				return v[:i]
+			}
+			return string(b)
+		}
+		n++
+		if b != nil {
+			b = append(b, v[i:i+size]...)
+		}
+		i += size
+	}
+	if b == nil {
+		return v
+	}
+	return string(b)
 }
 
 func (s *span) AddEvent(name string, opts ...trace.EventOption) {
@@ -406,9 +494,6 @@ func (s *span) addEvent(name string, ts time.Time, attrs []attribute.KeyValue) {
 	if n := l.AttributePerEventCountLimit; n >= 0 && len(e.Attributes) > n {
 		e.DroppedAttributeCount = len(e.Attributes) - n
 		e.Attributes = e.Attributes[:n]
-	}
-	for i := range e.Attributes {
-		e.Attributes[i] = s.truncate(e.Attributes[i])
 	}
 	if l.EventCountLimit > 0 && len(m.events) >= l.EventCountLimit {
 		copy(m.events, m.events[1:])
@@ -450,10 +535,11 @@ func (s *span) AddLink(l trace.Link) {
 	}
 }
 
-// addLink adds a link to a valid span context; past the limit the oldest
-// link is evicted and counted.
+// addLink adds a link; past the limit the oldest link is evicted and
+// counted. A link to an invalid span context is kept only if it carries
+// attributes or a tracestate, as in the OpenTelemetry SDK.
 func (s *span) addLink(l trace.Link) {
-	if !l.SpanContext.IsValid() {
+	if !l.SpanContext.IsValid() && len(l.Attributes) == 0 && l.SpanContext.TraceState().Len() == 0 {
 		return
 	}
 	lim := s.t.p.limits

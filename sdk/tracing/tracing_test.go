@@ -124,14 +124,35 @@ func workload(tp trace.TracerProvider) {
 	_, s := other.Start(context.Background(), "vacuum", trace.WithNewRoot(), trace.WithTimestamp(t0))
 	s.End(trace.WithTimestamp(t0.Add(time.Second)))
 
+	// Edge cases: a parent with a trace ID but no span ID carries its trace
+	// on; an unknown kind is internal; a link to an invalid context that has
+	// attributes is kept; Tracer("") gets the SDK's default scope name;
+	// nested values, duplicate map keys, bytes and long strings meet the
+	// value limits.
+	half := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID(halfTraceID)}))
+	_, e := tp.Tracer("").Start(half, "edge", trace.WithSpanKind(trace.SpanKind(9)), trace.WithTimestamp(t0),
+		trace.WithLinks(trace.Link{Attributes: []attribute.KeyValue{attribute.String("why", "no context")}}))
+	e.SetAttributes(
+		attribute.String("long", "0123456789héllo"),
+		attribute.ByteSlice("bytes", []byte("0123456789")),
+		attribute.StringSlice("strs", []string{"abcdefgh", "ab"}),
+		attribute.Map("m", attribute.String("k", "v1"), attribute.String("k", "v2-long-value"),
+			attribute.Map("inner", attribute.Slice("deep", attribute.StringValue("deeper-and-long")))),
+		attribute.Slice("nested", attribute.IntValue(1), attribute.SliceValue(attribute.StringValue("twice-nested"))),
+	)
+	e.AddEvent("event", trace.WithTimestamp(t0), trace.WithAttributes(attribute.String("long", "0123456789")))
+	e.End(trace.WithTimestamp(t0.Add(time.Millisecond)))
+
 	root.End(trace.WithTimestamp(t0.Add(5 * time.Millisecond)))
 	root.End() // a second End does nothing
 }
 
-// The workload's remote parent; every other ID is random.
+// The workload's remote parent and half parent (a trace ID alone); every
+// other ID is random.
 var (
 	remoteTraceID = []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}
 	remoteSpanID  = []byte{1, 1, 1, 1, 1, 1, 1, 1}
+	halfTraceID   = []byte{2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}
 )
 
 // normalize clears what differs between two runs (random IDs, SDK-chosen
@@ -146,7 +167,7 @@ func normalize(td *tracepb.TracesData) []*tracepb.Span {
 				if len(s.ParentSpanId) > 0 && !slices.Equal(s.ParentSpanId, remoteSpanID) {
 					s.ParentSpanId = []byte("local")
 				}
-				if !slices.Equal(s.TraceId, remoteTraceID) {
+				if !slices.Equal(s.TraceId, remoteTraceID) && !slices.Equal(s.TraceId, halfTraceID) {
 					s.TraceId = []byte("random")
 				}
 				s.TraceState = ""
@@ -168,33 +189,45 @@ func normalize(td *tracepb.TracesData) []*tracepb.Span {
 
 // TestMatchesOpenTelemetrySDK runs the same workload through the
 // OpenTelemetry SDK (batch processor + its OTLP exporter) and through this
-// provider, and compares the OTLP they send field by field.
+// provider, with the default span limits and with tight ones, and compares
+// the OTLP they send field by field.
 func TestMatchesOpenTelemetrySDK(t *testing.T) {
-	otelClient := &captureClient{}
-	exp, err := otlptrace.New(context.Background(), otelClient)
-	if err != nil {
-		t.Fatal(err)
+	tight := sdktrace.SpanLimits{
+		AttributeValueLengthLimit: 4, AttributeValueDepthLimit: 2, AttributeCountLimit: 6,
+		EventCountLimit: 1, LinkCountLimit: 1, AttributePerEventCountLimit: 1, AttributePerLinkCountLimit: 1,
 	}
-	otp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
-	workload(otp)
-	if err := otp.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	for _, c := range []struct {
+		name   string
+		limits sdktrace.SpanLimits
+	}{{"default limits", sdktrace.NewSpanLimits()}, {"tight limits", tight}} {
+		t.Run(c.name, func(t *testing.T) {
+			otelClient := &captureClient{}
+			exp, err := otlptrace.New(context.Background(), otelClient)
+			if err != nil {
+				t.Fatal(err)
+			}
+			otp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res), sdktrace.WithRawSpanLimits(c.limits))
+			workload(otp)
+			if err := otp.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
 
-	p, c := newTestProvider(t, WithResource(res))
-	workload(p)
-	if err := p.Shutdown(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+			p, vc := newTestProvider(t, WithResource(res), WithRawSpanLimits(c.limits))
+			workload(p)
+			if err := p.Shutdown(context.Background()); err != nil {
+				t.Fatal(err)
+			}
 
-	want, got := normalize(otelClient.data(t)), normalize(c.data(t))
-	if len(got) != 3 || len(want) != 3 {
-		t.Fatalf("spans: got %d, OTel %d", len(got), len(want))
-	}
-	for i := range want {
-		if !proto.Equal(got[i], want[i]) {
-			t.Errorf("span %q differs from the OpenTelemetry SDK's\n got: %v\nwant: %v", want[i].Name, prototext.Format(got[i]), prototext.Format(want[i]))
-		}
+			want, got := normalize(otelClient.data(t)), normalize(vc.data(t))
+			if len(got) != 4 || len(want) != 4 {
+				t.Fatalf("spans: got %d, OTel %d", len(got), len(want))
+			}
+			for i := range want {
+				if !proto.Equal(got[i], want[i]) {
+					t.Errorf("span %q differs from the OpenTelemetry SDK's\n got: %v\nwant: %v", want[i].Name, prototext.Format(got[i]), prototext.Format(want[i]))
+				}
+			}
+		})
 	}
 }
 
@@ -495,3 +528,100 @@ func TestTraceStateCache(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidUTF8DoesNotLoseTheBatch: protobuf refuses strings that are not
+// UTF-8. Cut values drop such bytes (as the OpenTelemetry SDK's truncation
+// does); uncut ones are repaired with U+FFFD, so the other spans of the
+// batch still go out.
+func TestInvalidUTF8DoesNotLoseTheBatch(t *testing.T) {
+	for _, c := range []struct {
+		limit int
+		want  string
+	}{{4, "abcd"}, {-1, "ab\uFFFDcdef"}} {
+		p, vc := newTestProvider(t, WithRawSpanLimits(sdktrace.SpanLimits{AttributeValueLengthLimit: c.limit, AttributeValueDepthLimit: -1,
+			AttributeCountLimit: -1, EventCountLimit: -1, LinkCountLimit: -1, AttributePerEventCountLimit: -1, AttributePerLinkCountLimit: -1}))
+		tr := p.Tracer("t")
+		_, bad := tr.Start(context.Background(), "bad\xff name")
+		bad.SetAttributes(attribute.String("utf8", "ab\xffcdef"))
+		_, good := tr.Start(context.Background(), "good")
+		bad.End()
+		good.End()
+		if err := p.ForceFlush(context.Background()); err != nil {
+			t.Fatalf("limit %d: %v", c.limit, err)
+		}
+		spans := normalizeRaw(vc.data(t))
+		if len(spans) != 2 {
+			t.Fatalf("limit %d: exported %d spans, want both", c.limit, len(spans))
+		}
+		for _, s := range spans {
+			if s.Name == "bad\uFFFD name" {
+				if got := s.Attributes[0].Value.GetStringValue(); got != c.want {
+					t.Errorf("limit %d: value %q, want %q", c.limit, got, c.want)
+				}
+			} else if s.Name != "good" {
+				t.Errorf("limit %d: span name %q", c.limit, s.Name)
+			}
+		}
+	}
+}
+
+func TestCut(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		limit int
+		want  string
+	}{
+		{"héllo", 2, "hé"}, {"héllo", 5, "héllo"}, {"héllo", 0, ""}, {"ab\xffcd", 3, "abc"},
+		{"\uFFFDabc", 2, "\uFFFDa"}, {"ab\xff", 3, "ab\xff"}, {"ab\xff", 2, "ab"}, // not longer than the limit in bytes: untouched, as the SDK does
+	} {
+		if got := cut(c.in, c.limit); got != c.want {
+			t.Errorf("cut(%q, %d) = %q, want %q", c.in, c.limit, got, c.want)
+		}
+	}
+}
+
+// TestWithSpanLimitsKeepsDefaults: like sdktrace.WithSpanLimits, a zero
+// field means the default, not zero.
+func TestWithSpanLimitsKeepsDefaults(t *testing.T) {
+	exp := tracetest.NewInMemoryExporter()
+	p := NewProvider(WithExporter(exp), WithBatch(export.Options{Registry: metric.New(metric.Options{})}),
+		WithSpanLimits(sdktrace.SpanLimits{AttributeCountLimit: 64}))
+	defer p.Shutdown(context.Background())
+	if p.limits.AttributeCountLimit != 64 || p.limits.EventCountLimit != sdktrace.DefaultEventCountLimit {
+		t.Fatalf("limits %+v", p.limits)
+	}
+	_, s := p.Tracer("t").Start(context.Background(), "x")
+	s.SetAttributes(attribute.String("http.route", "/orders"))
+	s.AddEvent("e")
+	s.End()
+	if err := p.ForceFlush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := exp.GetSpans()[0]
+	if got.Attributes[0].Value.AsString() != "/orders" || len(got.Events) != 1 {
+		t.Fatalf("attributes %v events %v: zero limits were applied", got.Attributes, got.Events)
+	}
+}
+
+// TestSamplerSeesTheGivenKind: samplers get the kind as the caller gave it
+// (unspecified when none), as in the OpenTelemetry SDK.
+func TestSamplerSeesTheGivenKind(t *testing.T) {
+	var kinds []trace.SpanKind
+	p, _ := newTestProvider(t, WithSampler(samplerFunc(func(sp sdktrace.SamplingParameters) sdktrace.SamplingResult {
+		kinds = append(kinds, sp.Kind)
+		return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample}
+	})))
+	tr := p.Tracer("t")
+	_, a := tr.Start(context.Background(), "a")
+	_, b := tr.Start(context.Background(), "b", trace.WithSpanKind(trace.SpanKindServer))
+	a.End()
+	b.End()
+	if !slices.Equal(kinds, []trace.SpanKind{trace.SpanKindUnspecified, trace.SpanKindServer}) {
+		t.Fatalf("kinds %v", kinds)
+	}
+}
+
+type samplerFunc func(sdktrace.SamplingParameters) sdktrace.SamplingResult
+
+func (f samplerFunc) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult { return f(p) }
+func (samplerFunc) Description() string                                                  { return "func" }
