@@ -2,6 +2,7 @@ package metric
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 	"unsafe"
 )
@@ -12,7 +13,7 @@ func TestCountersStayExactWhenSplit(t *testing.T) {
 	for _, split := range []bool{false, true} {
 		c := New(Options{}).Counter("hits_total", "").With("k", "v")
 		if split {
-			c.cells.Store(newWords(1))
+			atomic.StorePointer(&c.cells, unsafe.Pointer(newWords(1)))
 		}
 		var wg sync.WaitGroup
 		for range 8 {
@@ -41,7 +42,7 @@ func TestContentionSplitsSeries(t *testing.T) {
 	for range 100000 {
 		lone.Inc()
 	}
-	if lone.cells.Load() != nil {
+	if atomic.LoadPointer(&lone.cells) != nil {
 		t.Error("an uncontended series split")
 	}
 	hot := r.Counter("hot_total", "").With()
@@ -63,12 +64,12 @@ func TestContentionSplitsSeries(t *testing.T) {
 			}
 		})
 	}
-	for i := 0; i < 1000 && (hot.cells.Load() == nil || h.cells.Load() == nil); i++ {
+	for i := 0; i < 1000 && (atomic.LoadPointer(&hot.cells) == nil || h.cells.Load() == nil); i++ {
 		waitABit()
 	}
 	close(stop)
 	wg.Wait()
-	if hot.cells.Load() == nil || h.cells.Load() == nil {
+	if atomic.LoadPointer(&hot.cells) == nil || h.cells.Load() == nil {
 		t.Skip("no contention seen (a single CPU?)")
 	}
 	if n := h.Count(); float64(n) != hot.Value() {

@@ -3,6 +3,7 @@ package metric
 import (
 	"math"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Counter is a monotonic sum. Use With to select a series.
@@ -14,10 +15,10 @@ type Counter struct {
 // CounterSeries is one labelled series of a Counter. Its methods are safe for
 // concurrent use and do not allocate.
 type CounterSeries struct {
-	n     atomic.Uint64         // integer part
-	f     atomic.Uint64         // float64 bits of the fractional adds
-	cells atomic.Pointer[words] // per-P integer parts, once contended
-	_     [40]byte              // keep hot series on their own cache line
+	n     uint64         // integer part, atomic (plain so that Inc inlines)
+	f     atomic.Uint64  // float64 bits of the fractional adds
+	cells unsafe.Pointer // *words: per-P integer parts, once contended
+	_     [40]byte       // keep hot series on their own cache line
 }
 
 // Counter returns the counter named name, registering it on first use.
@@ -49,23 +50,47 @@ func (c *Counter) With(kv ...string) *CounterSeries {
 func (c *Counter) TryWith(kv ...string) (*CounterSeries, error) { return c.fam.get(kv) }
 
 // Inc adds one.
-func (s *CounterSeries) Inc() { s.add(1) }
+//
+// Written to stay inlinable: one atomic add while the series has no cells
+// (once in 256 adds, the slow path also probes for contention); with cells,
+// the slow path adds to the current P's cell.
+func (s *CounterSeries) Inc() {
+	if atomic.LoadPointer(&s.cells) == nil && uint8(atomic.LoadUint64(&s.n)) != probeMark {
+		atomic.AddUint64(&s.n, 1)
+		return
+	}
+	s.slow(1)
+}
 
 // Add adds n; a negative n is ignored because a counter only goes up.
 func (s *CounterSeries) Add(n int64) {
-	if n > 0 {
-		s.add(uint64(n))
+	if n <= 0 {
+		return
 	}
+	if atomic.LoadPointer(&s.cells) == nil && uint8(atomic.LoadUint64(&s.n)) != probeMark {
+		atomic.AddUint64(&s.n, uint64(n))
+		return
+	}
+	s.slow(uint64(n))
 }
 
-func (s *CounterSeries) add(n uint64) {
-	if c := s.cells.Load(); c != nil {
+// probeMark: an add that finds this low byte in the integer part probes
+// for contention (about one add in 256).
+const probeMark = 0xff
+
+// slow adds n to the current P's cell if the series is split; otherwise
+// it adds n to the series and, if another goroutine is adding too, splits
+// it.
+func (s *CounterSeries) slow(n uint64) {
+	if c := (*words)(atomic.LoadPointer(&s.cells)); c != nil {
 		c.cell()[0].Add(n)
 		return
 	}
-	if s.n.Add(n)%probeEvery < n && contended(&s.n) {
-		s.cells.CompareAndSwap(nil, newWords(1))
+	if old := atomic.LoadUint64(&s.n); !atomic.CompareAndSwapUint64(&s.n, old, old) {
+		// Another goroutine added in between: contended.
+		atomic.CompareAndSwapPointer(&s.cells, nil, unsafe.Pointer(newWords(1)))
 	}
+	atomic.AddUint64(&s.n, n)
 }
 
 // AddFloat adds v; negative, NaN and infinite values are ignored.
@@ -82,8 +107,8 @@ func (s *CounterSeries) Value() float64 {
 }
 
 func (s *CounterSeries) intValue() uint64 {
-	n := s.n.Load()
-	if c := s.cells.Load(); c != nil {
+	n := atomic.LoadUint64(&s.n)
+	if c := (*words)(atomic.LoadPointer(&s.cells)); c != nil {
 		n += c.sum(0)
 	}
 	return n

@@ -1,6 +1,7 @@
 package sampling
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"math/bits"
 )
@@ -79,9 +80,30 @@ func (t *nameTable[V]) get(name string) (v V, ok bool) {
 	}
 }
 
-// nameHash hashes the whole name with a per-process seed (maphash), so
-// names that differ anywhere, such as long templated routes, spread over
-// the table.
-func nameHash(s string) uint64 { return maphash.String(nameSeed, s) }
+// nameHash hashes every byte of the name, eight at a time, with a
+// per-process seed, so names that differ anywhere (long templated routes,
+// say) spread over the table. For the short names spans have it is a few
+// multiplies, cheaper than maphash.
+func nameHash(s string) uint64 {
+	h := nameSeed ^ uint64(len(s))*0x9e3779b97f4a7c15
+	for len(s) >= 8 {
+		h = (h ^ binary.LittleEndian.Uint64([]byte(s[:8]))) * 0xff51afd7ed558ccd
+		h ^= h >> 29
+		s = s[8:]
+	}
+	if n := len(s); n > 0 {
+		// Overlapping loads cover the tail exactly (the length is mixed in).
+		var t uint64
+		if n >= 4 {
+			t = uint64(binary.LittleEndian.Uint32([]byte(s[:4])))<<32 | uint64(binary.LittleEndian.Uint32([]byte(s[n-4:])))
+		} else {
+			t = uint64(s[0])<<16 | uint64(s[n>>1])<<8 | uint64(s[n-1])
+		}
+		h = (h ^ t) * 0xff51afd7ed558ccd
+		h ^= h >> 29
+	}
+	h *= 0x9e3779b97f4a7c15
+	return h ^ h>>32
+}
 
-var nameSeed = maphash.MakeSeed()
+var nameSeed = maphash.Comparable(maphash.MakeSeed(), 0)

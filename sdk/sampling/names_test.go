@@ -49,3 +49,15 @@ func TestNameTableEmpty(t *testing.T) {
 		t.Fatal("empty table found a name")
 	}
 }
+
+// TestNameHashUsesEveryByte: names that differ only in their middle bytes
+// (templated routes) hash apart.
+func TestNameHashUsesEveryByte(t *testing.T) {
+	seen := map[uint64]bool{}
+	for i := range 1000 {
+		seen[nameHash(fmt.Sprintf("GET /api/v1/tenants/%04d/orders/list", i))] = true
+	}
+	if len(seen) < 999 {
+		t.Fatalf("%d distinct hashes among 1000 names", len(seen))
+	}
+}
