@@ -96,28 +96,7 @@ func TestForStateRestoredAfterRestart(t *testing.T) {
         expr: up_metric == 0
         for: 1s
 `
-	stopWrite := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			e.write("up_metric", 0, "job", "x")
-			select {
-			case <-stopWrite:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}()
-	defer func() { close(stopWrite); <-done }()
-	activeAt := func(a *Alerting) time.Time {
-		for _, ar := range a.Rules().AlertingRules() {
-			for _, al := range ar.ActiveAlerts() {
-				return al.ActiveAt
-			}
-		}
-		return time.Time{}
-	}
+	keepDown(t, e)
 	a, stop := e.start(t, r, amWebhook(s.srv.URL), Delivery{})
 	waitFor(t, 10*time.Second, "firing", func() bool { return len(s.messages()) == 1 })
 	orig := activeAt(a)
@@ -158,28 +137,7 @@ func TestForGracePeriod(t *testing.T) {
         expr: up_metric == 0
         for: 4s
 `
-	stopWrite := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			e.write("up_metric", 0, "job", "x")
-			select {
-			case <-stopWrite:
-				return
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}()
-	defer func() { close(stopWrite); <-done }()
-	activeAt := func(a *Alerting) time.Time {
-		for _, ar := range a.Rules().AlertingRules() {
-			for _, al := range ar.ActiveAlerts() {
-				return al.ActiveAt
-			}
-		}
-		return time.Time{}
-	}
+	keepDown(t, e)
 	a, stop := e.start(t, r, amWebhook(s.srv.URL), Delivery{})
 	waitFor(t, 10*time.Second, "pending", func() bool { return !activeAt(a).IsZero() })
 	time.Sleep(1500 * time.Millisecond) // pending ~1.5s of 4s: 2.5s left < 3s grace
@@ -191,4 +149,32 @@ func TestForGracePeriod(t *testing.T) {
 		at := activeAt(a2)
 		return !at.IsZero() && at.Before(restart)
 	}, func() string { return activeAt(a2).String() + " not before restart " + restart.String() })
+}
+
+// keepDown writes up_metric{job="x"} = 0 every 100ms until the test ends.
+func keepDown(t *testing.T, e *env) {
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			e.write("up_metric", 0, "job", "x")
+			select {
+			case <-stop:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	t.Cleanup(func() { close(stop); <-done })
+}
+
+// activeAt is the ActiveAt of the first active alert, or zero.
+func activeAt(a *Alerting) time.Time {
+	for _, ar := range a.Rules().AlertingRules() {
+		for _, al := range ar.ActiveAlerts() {
+			return al.ActiveAt
+		}
+	}
+	return time.Time{}
 }
