@@ -104,10 +104,7 @@ func (s *HistogramSeries) Observe(v float64) {
 	if v != v {
 		return
 	}
-	s.record(s.bucket(v), v)
-}
-
-func (s *HistogramSeries) record(i int, v float64) {
+	i := s.bucket(v)
 	if s.cells.Load() != nil {
 		s.recordCell(i, v)
 		return
@@ -133,12 +130,12 @@ func (s *HistogramSeries) ObserveContext(ctx context.Context, v float64) {
 	if v != v {
 		return
 	}
-	i := s.bucket(v)
-	s.record(i, v)
+	s.Observe(v)
 	sc := trace.SpanContextFromContext(ctx)
 	if !sc.IsSampled() {
 		return
 	}
+	i := s.bucket(v)
 	now := time.Now()
 	if old := s.exemplars[i].Load(); old != nil && now.Sub(old.Time) < exemplarEvery {
 		return
