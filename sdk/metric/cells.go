@@ -57,11 +57,13 @@ type words struct {
 
 func newWords(perCell int) *words {
 	n := numCells()
-	stride := (perCell + 7) &^ 7 // whole cache lines
-	raw := make([]atomic.Uint64, n*stride+8)
+	// Whole pairs of cache lines: CPUs prefetch lines in 128-byte pairs, so
+	// two cells in one pair would still slow each other down.
+	stride := (perCell + 15) &^ 15
+	raw := make([]atomic.Uint64, n*stride+16)
 	off := 0
-	if r := uintptr(unsafe.Pointer(&raw[0])) % 64; r != 0 {
-		off = int(64-r) / 8
+	if r := uintptr(unsafe.Pointer(&raw[0])) % 128; r != 0 {
+		off = int(128-r) / 8
 	}
 	return &words{w: raw[off : off+n*stride], mask: n - 1, stride: stride}
 }

@@ -111,7 +111,7 @@ func TestHistogramExactWhenSplit(t *testing.T) {
 func TestCellsAreCacheLineAligned(t *testing.T) {
 	for n := 1; n < 20; n++ {
 		w := newWords(n)
-		if uintptr(unsafe.Pointer(&w.w[0]))%64 != 0 || w.stride%8 != 0 || w.stride < n || len(w.w) != (w.mask+1)*w.stride {
+		if uintptr(unsafe.Pointer(&w.w[0]))%128 != 0 || w.stride%16 != 0 || w.stride < n || len(w.w) != (w.mask+1)*w.stride {
 			t.Fatalf("perCell %d: misaligned or short: stride %d len %d", n, w.stride, len(w.w))
 		}
 	}

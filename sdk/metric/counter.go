@@ -86,11 +86,15 @@ func (s *CounterSeries) slow(n uint64) {
 		c.cell()[0].Add(n)
 		return
 	}
-	if old := atomic.LoadUint64(&s.n); !atomic.CompareAndSwapUint64(&s.n, old, old) {
-		// Another goroutine added in between: contended.
+	// Add with compare-and-swap: a retry means another goroutine added in
+	// between, and the series splits.
+	for {
+		old := atomic.LoadUint64(&s.n)
+		if atomic.CompareAndSwapUint64(&s.n, old, old+n) {
+			return
+		}
 		atomic.CompareAndSwapPointer(&s.cells, nil, unsafe.Pointer(newWords(1)))
 	}
-	atomic.AddUint64(&s.n, n)
 }
 
 // AddFloat adds v; negative, NaN and infinite values are ignored.
