@@ -490,17 +490,32 @@ func (s *span) addEvent(name string, ts time.Time, attrs []attribute.KeyValue) {
 		m.droppedEvents++
 		return
 	}
-	e := sdktrace.Event{Name: name, Time: ts, Attributes: slices.Clone(attrs)}
-	if n := l.AttributePerEventCountLimit; n >= 0 && len(e.Attributes) > n {
-		e.DroppedAttributeCount = len(e.Attributes) - n
-		e.Attributes = e.Attributes[:n]
-	}
-	if l.EventCountLimit > 0 && len(m.events) >= l.EventCountLimit {
-		copy(m.events, m.events[1:])
-		m.events = m.events[:len(m.events)-1]
+	e := sdktrace.Event{Name: name, Time: ts}
+	e.Attributes, e.DroppedAttributeCount = limitAttrs(attrs, l.AttributePerEventCountLimit)
+	var evicted bool
+	if m.events, evicted = appendBounded(m.events, e, l.EventCountLimit); evicted {
 		m.droppedEvents++
 	}
-	m.events = append(m.events, e)
+}
+
+// limitAttrs returns a copy of at most limit of attrs (all if limit is
+// negative) and how many it left out.
+func limitAttrs(attrs []attribute.KeyValue, limit int) ([]attribute.KeyValue, int) {
+	if limit >= 0 && len(attrs) > limit {
+		return slices.Clone(attrs[:limit]), len(attrs) - limit
+	}
+	return slices.Clone(attrs), 0
+}
+
+// appendBounded appends x to xs; at a positive limit the oldest element is
+// evicted first, and it reports whether one was.
+func appendBounded[T any](xs []T, x T, limit int) ([]T, bool) {
+	if limit > 0 && len(xs) >= limit {
+		copy(xs, xs[1:])
+		xs[len(xs)-1] = x
+		return xs, true
+	}
+	return append(xs, x), false
 }
 
 // RecordError adds an "exception" event with the error's type and message
@@ -548,17 +563,12 @@ func (s *span) addLink(l trace.Link) {
 		m.droppedLinks++
 		return
 	}
-	sl := sdktrace.Link{SpanContext: l.SpanContext, Attributes: slices.Clone(l.Attributes)}
-	if n := lim.AttributePerLinkCountLimit; n >= 0 && len(sl.Attributes) > n {
-		sl.DroppedAttributeCount = len(sl.Attributes) - n
-		sl.Attributes = sl.Attributes[:n]
-	}
-	if lim.LinkCountLimit > 0 && len(m.links) >= lim.LinkCountLimit {
-		copy(m.links, m.links[1:])
-		m.links = m.links[:len(m.links)-1]
+	sl := sdktrace.Link{SpanContext: l.SpanContext}
+	sl.Attributes, sl.DroppedAttributeCount = limitAttrs(l.Attributes, lim.AttributePerLinkCountLimit)
+	var evicted bool
+	if m.links, evicted = appendBounded(m.links, sl, lim.LinkCountLimit); evicted {
 		m.droppedLinks++
 	}
-	m.links = append(m.links, sl)
 }
 
 // typeStr names the type of an error or panic value as the OpenTelemetry
