@@ -88,14 +88,7 @@ receivers:
 func TestForStateRestoredAfterRestart(t *testing.T) {
 	e := newEnv(t)
 	s := newSink(t)
-	const r = `groups:
-  - name: g
-    interval: 200ms
-    rules:
-      - alert: Slow
-        expr: up_metric == 0
-        for: 1s
-`
+	r := slowRule("1s")
 	keepDown(t, e)
 	a, stop := e.start(t, r, amWebhook(s.srv.URL), Delivery{})
 	waitFor(t, 10*time.Second, "firing", func() bool { return len(s.messages()) == 1 })
@@ -129,14 +122,7 @@ func TestForGracePeriod(t *testing.T) {
 	e := newEnv(t)
 	e.forGracePeriod = 3 * time.Second
 	s := newSink(t)
-	const r = `groups:
-  - name: g
-    interval: 200ms
-    rules:
-      - alert: Slow
-        expr: up_metric == 0
-        for: 4s
-`
+	r := slowRule("4s")
 	keepDown(t, e)
 	a, stop := e.start(t, r, amWebhook(s.srv.URL), Delivery{})
 	waitFor(t, 10*time.Second, "pending", func() bool { return !activeAt(a).IsZero() })
@@ -177,4 +163,16 @@ func activeAt(a *Alerting) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// slowRule is a group evaluated every 200ms with one alert, Slow, on
+// up_metric == 0 with the given for.
+func slowRule(forDuration string) string {
+	return `groups:
+  - name: g
+    interval: 200ms
+    rules:
+      - alert: Slow
+        expr: up_metric == 0
+        for: ` + forDuration + "\n"
 }
