@@ -10,7 +10,7 @@ import (
 // Contended series split into cells, as Java's LongAdder does: while one
 // goroutine at a time updates a series, it is one atomic word (a bound
 // counter Inc is one atomic add). Once concurrent updates are seen, the
-// series grows one cache line per P (processor) and each update goes to its
+// series grows a pair of cache lines per P (processor) and each update goes to its
 // own P's cell, so cores stop taking the line from each other; reads add the
 // cells up. Only series that are actually contended pay the memory.
 
@@ -38,17 +38,7 @@ func numCells() int {
 	return n
 }
 
-// probeEvery: a counter checks for contention once in this many adds.
-const probeEvery = 256
-
-// contended reports whether another goroutine wrote u between a load and a
-// compare-and-swap that would not change it.
-func contended(u *atomic.Uint64) bool {
-	old := u.Load()
-	return !u.CompareAndSwap(old, old)
-}
-
-// words is a cache-line-aligned block of cells of stride words each.
+// words is a 128-byte-aligned block of cells of stride words each.
 type words struct {
 	w      []atomic.Uint64
 	mask   int

@@ -41,7 +41,6 @@ type Provider struct {
 
 	shutdown atomic.Bool
 	stopOnce sync.Once
-	stopErr  error
 }
 
 var _ trace.TracerProvider = (*Provider)(nil)
@@ -167,9 +166,8 @@ func (p *Provider) ForceFlush(ctx context.Context) error {
 // makes later spans non-recording. Only the first call does anything; later
 // ones return nil, as the OpenTelemetry SDK's do.
 func (p *Provider) Shutdown(ctx context.Context) error {
-	first := false
+	var err error
 	p.stopOnce.Do(func() {
-		first = true
 		p.shutdown.Store(true)
 		var errs []error
 		if p.queue != nil {
@@ -181,10 +179,7 @@ func (p *Provider) Shutdown(ctx context.Context) error {
 		if p.exporter != nil {
 			errs = append(errs, p.exporter.Shutdown(ctx))
 		}
-		p.stopErr = errors.Join(errs...)
+		err = errors.Join(errs...)
 	})
-	if !first {
-		return nil
-	}
-	return p.stopErr
+	return err // nil for every call but the first
 }
