@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -198,7 +199,7 @@ func TestPrune(t *testing.T) {
 		 VALUES (0, ` + itoa(old) + `, 'r', 'webhook', 0, 'g', 'k', '[]', '[]', 0, '{}', 'delivered', 0, 0),
 		        (0, ` + itoa(old) + `, 'r', 'webhook', 0, 'g', 'k', '[]', '[]', 0, '{}', 'pending', 0, 0)`,
 	} {
-		if _, err := a.db.ExecContext(ctx, q); err != nil {
+		if err := a.db.Tx(ctx, func(tx *sql.Tx) error { _, err := tx.ExecContext(ctx, q); return err }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -206,8 +207,8 @@ func TestPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	var nl, no int
-	a.db.QueryRow(`SELECT COUNT(*) FROM alerting_ledger`).Scan(&nl)
-	a.db.QueryRow(`SELECT COUNT(*) FROM alerting_outbox`).Scan(&no)
+	a.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM alerting_ledger`).Scan(&nl)
+	a.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM alerting_outbox`).Scan(&no)
 	if nl != 1 || no != 1 {
 		t.Fatalf("after prune: %d ledger rows, %d outbox rows; want 1 and 1 (pending kept)", nl, no)
 	}
