@@ -99,9 +99,15 @@ func alertingConfig(cfg *config.Config) (alerting.Config, error) {
 	return ac, nil
 }
 
-// externalURL is how users reach this Vigil: for generator URLs and
-// notification templates.
+// externalURL is how users reach this Vigil: web.external_url, or else the
+// HTTP listen address. Every link Vigil builds (generator URLs,
+// notification templates, the index page) starts with it.
 func (s *Server) externalURL() *url.URL {
+	if e := s.Config().Web.ExternalURL; e != "" {
+		if u, err := config.ParseExternalURL(e); err == nil {
+			return u
+		}
+	}
 	host := "localhost:9797"
 	if s.httpLn != nil {
 		addr := s.httpLn.Addr().(*net.TCPAddr)

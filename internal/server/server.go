@@ -175,8 +175,12 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen on http_addr %s: %w", cfg.HTTPAddr, err)
 	}
+	root := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*s.root.Load()).ServeHTTP(w, r) }))
+	if prefix := s.externalURL().Path; prefix != "" {
+		root = withRoutePrefix(prefix, root)
+	}
 	httpSrv := &http.Server{
-		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*s.root.Load()).ServeHTTP(w, r) }),
+		Handler:           root,
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
@@ -448,8 +452,8 @@ func (s *Server) Reload() error {
 	cfg, err := loadConfig(s.opts)
 	if err == nil {
 		old := s.Config()
-		if cfg.DataDir != old.DataDir || cfg.HTTPAddr != old.HTTPAddr || cfg.OTLP.GRPCAddr != old.OTLP.GRPCAddr || cfg.OTLP.HTTPAddr != old.OTLP.HTTPAddr {
-			err = errors.New("data_dir, http_addr and otlp listen addresses cannot change on reload; restart vigil to change them")
+		if cfg.DataDir != old.DataDir || cfg.HTTPAddr != old.HTTPAddr || cfg.OTLP.GRPCAddr != old.OTLP.GRPCAddr || cfg.OTLP.HTTPAddr != old.OTLP.HTTPAddr || cfg.Web.ExternalURL != old.Web.ExternalURL {
+			err = errors.New("data_dir, http_addr, otlp listen addresses and web.external_url cannot change on reload; restart vigil to change them")
 		}
 	}
 	if err == nil {

@@ -175,3 +175,43 @@ func TestRoutesByMethod(t *testing.T) {
 	f("POST", "/alertmanager/api/v2/alerts", "[]", "application/json", 200)
 	f("GET", "/livez", "", "", 200)
 }
+
+// TestExternalURL: web.external_url's path is the route prefix, and the
+// links Vigil builds start with the external URL (issue 11 item 2).
+func TestExternalURL(t *testing.T) {
+	s := startServer(t, "web:\n  external_url: https://vigil.example.com:8443/obs/\n")
+	base := "http://" + s.HTTPAddr()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	f := func(path string, want int, location string) {
+		t.Helper()
+		resp, err := noRedirect.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want || resp.Header.Get("Location") != location {
+			t.Errorf("GET %s: %d %q, want %d %q", path, resp.StatusCode, resp.Header.Get("Location"), want, location)
+		}
+	}
+	f("/obs/api/v1/query?query=1", 200, "")
+	f("/obs/livez", 200, "")
+	f("/readyz", 200, "")
+	f("/api/v1/query?query=1", 404, "")
+	f("/", 302, "/obs/")
+	f("/obs", 302, "/obs/")
+	if u := s.externalURL().String(); u != "https://vigil.example.com:8443/obs" {
+		t.Errorf("externalURL %s", u)
+	}
+	_, body := get(t, base+"/obs/")
+	if !strings.Contains(body, `<a href="https://vigil.example.com:8443/obs/jaeger/api/services">`) {
+		t.Errorf("index links do not use the external URL:\n%s", body)
+	}
+}
+
+func TestExternalURLInvalid(t *testing.T) {
+	for _, u := range []string{"vigil.example.com", "ftp://x/", "http://x/?a=1", "http:///path"} {
+		if _, err := config.Parse([]byte("web:\n  external_url: "+u+"\n"), "v.yaml"); err == nil || !strings.Contains(err.Error(), "v.yaml:2: web.external_url") {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+}
