@@ -141,13 +141,19 @@ func scanIncident(r scanner) (*Incident, error) {
 	return &in, nil
 }
 
-type querier interface {
+// reader is a transaction or the database (reads only: writes go
+// through state.DB.Tx).
+type reader interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}
+
+type querier interface {
+	reader
 	ExecContext(context.Context, string, ...any) (sql.Result, error)
 }
 
-func getIncident(ctx context.Context, q querier, id int64) (*Incident, error) {
+func getIncident(ctx context.Context, q reader, id int64) (*Incident, error) {
 	in, err := scanIncident(q.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM oncall_incidents WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, apierr.New(apierr.NotFound, "incident %d not found", id)
@@ -156,7 +162,7 @@ func getIncident(ctx context.Context, q querier, id int64) (*Incident, error) {
 }
 
 // latestByKey returns the newest incident with key, nil when none.
-func latestByKey(ctx context.Context, q querier, key string) (*Incident, error) {
+func latestByKey(ctx context.Context, q reader, key string) (*Incident, error) {
 	in, err := scanIncident(q.QueryRowContext(ctx, `SELECT `+incidentCols+` FROM oncall_incidents WHERE key = ? ORDER BY id DESC LIMIT 1`, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -175,7 +181,7 @@ func record(ctx context.Context, tx querier, id int64, at time.Time, kind, actor
 	return err
 }
 
-func timeline(ctx context.Context, q querier, id int64) ([]TimelineEvent, error) {
+func timeline(ctx context.Context, q reader, id int64) ([]TimelineEvent, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, ts, kind, actor, user, channel, detail FROM oncall_timeline WHERE incident_id = ? ORDER BY id`, id)
 	if err != nil {
 		return nil, err
@@ -194,7 +200,7 @@ func timeline(ctx context.Context, q querier, id int64) ([]TimelineEvent, error)
 	return out, rows.Err()
 }
 
-func alertsOf(ctx context.Context, q querier, id int64) ([]Alert, error) {
+func alertsOf(ctx context.Context, q reader, id int64) ([]Alert, error) {
 	rows, err := q.QueryContext(ctx, `SELECT fingerprint, status, labels, annotations, starts_at, ends_at, generator_url FROM oncall_alerts WHERE incident_id = ? ORDER BY starts_at, fingerprint`, id)
 	if err != nil {
 		return nil, err

@@ -46,7 +46,10 @@ type fakeOutbox struct{ db *state.DB }
 
 func newFakeOutbox(t *testing.T, db *state.DB) *fakeOutbox {
 	t.Helper()
-	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS fake_outbox (id INTEGER PRIMARY KEY, key TEXT, channel TEXT, payload TEXT, delivered INTEGER DEFAULT 0)`); err != nil {
+	if err := db.Tx(context.Background(), func(tx *sql.Tx) error {
+		_, err := tx.Exec(`CREATE TABLE IF NOT EXISTS fake_outbox (id INTEGER PRIMARY KEY, key TEXT, channel TEXT, payload TEXT, delivered INTEGER DEFAULT 0)`)
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	return &fakeOutbox{db: db}
@@ -64,7 +67,7 @@ type sent struct {
 
 func (f *fakeOutbox) all(t *testing.T) []sent {
 	t.Helper()
-	rows, err := f.db.Query(`SELECT key, channel, payload FROM fake_outbox ORDER BY id`)
+	rows, err := f.db.QueryContext(context.Background(), `SELECT key, channel, payload FROM fake_outbox ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +88,7 @@ func (f *fakeOutbox) all(t *testing.T) []sent {
 // deliver runs the deliverers on undelivered messages.
 func (f *fakeOutbox) deliver(t *testing.T, o *OnCall) {
 	t.Helper()
-	rows, err := f.db.Query(`SELECT id, channel, payload FROM fake_outbox WHERE delivered = 0 ORDER BY id`)
+	rows, err := f.db.QueryContext(context.Background(), `SELECT id, channel, payload FROM fake_outbox WHERE delivered = 0 ORDER BY id`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +109,10 @@ func (f *fakeOutbox) deliver(t *testing.T, o *OnCall) {
 		if err := o.Deliverers()[m.ch](context.Background(), []byte(m.pay)); err != nil {
 			t.Logf("deliver %s: %v", m.ch, err)
 		}
-		if _, err := f.db.Exec(`UPDATE fake_outbox SET delivered = 1 WHERE id = ?`, m.id); err != nil {
+		if err := f.db.Tx(context.Background(), func(tx *sql.Tx) error {
+			_, err := tx.Exec(`UPDATE fake_outbox SET delivered = 1 WHERE id = ?`, m.id)
+			return err
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
