@@ -12,10 +12,10 @@ import (
 
 // OnCall configures on-call: who is on call (users, teams, schedules),
 // how incidents escalate (escalation policies), which alerting receivers
-// open incidents, and how notifications are sent.
+// open incidents, and how notifications are sent. Links in notifications
+// start with web.external_url.
 //
 //	oncall:
-//	  external_url: https://vigil.example.com   # base of links in notifications
 //	  links: {secret: ${ONCALL_LINK_SECRET}, ttl: 24h}
 //	  smtp: {smarthost: mail.example.com:587, from: vigil@example.com}
 //	  slack: {signing_secret: ..., bot_token: ...}
@@ -152,11 +152,6 @@ func (c *Config) validateOnCall() Errors {
 	teams := map[string]bool{}
 	for _, t := range x.Teams {
 		teams[t.Name] = true
-	}
-	if x.ExternalURL != "" {
-		if u, err := url.Parse(x.ExternalURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			add("external_url", "%q is not an http(s) URL such as https://vigil.example.com", x.ExternalURL)
-		}
 	}
 	if x.Links.TTL.D() < time.Minute {
 		add("links.ttl", "must be at least 1m, got %v", x.Links.TTL)

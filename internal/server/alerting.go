@@ -13,7 +13,6 @@ import (
 
 	"github.com/vigilhq/vigil/internal/alerting"
 	"github.com/vigilhq/vigil/internal/config"
-	"github.com/vigilhq/vigil/internal/state"
 	"github.com/vigilhq/vigil/internal/version"
 )
 
@@ -31,11 +30,10 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 	}
 	// The state database is shared by the features that keep small
 	// transactional records (alerting today; incidents and users later).
-	db, err := state.Open(ctx, filepath.Join(cfg.DataDir, "state.db"), state.Options{Logger: s.logger})
+	db, err := s.stateDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	s.addCloser(db.Close)
 	a, err := alerting.New(alerting.Options{
 		Logger:      s.logger,
 		Registerer:  s.reg,

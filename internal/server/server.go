@@ -29,6 +29,7 @@ import (
 	"github.com/vigilhq/vigil/internal/ingest/scrape"
 	"github.com/vigilhq/vigil/internal/metrics"
 	"github.com/vigilhq/vigil/internal/route"
+	"github.com/vigilhq/vigil/internal/state"
 	"github.com/vigilhq/vigil/internal/version"
 )
 
@@ -70,6 +71,7 @@ type Server struct {
 	httpMetrics *httpMetrics
 
 	metrics  *metrics.Store
+	state    *state.DB // the shared state database; see state.go
 	scraper  *scrape.Scraper
 	receiver *otlp.Receiver
 
@@ -298,6 +300,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		{"traces", s.setupTraces},
 		{"logs", s.setupLogs},
 		{"alerting", s.setupAlerting},
+		{"oncall", s.setupOnCall},
 	} {
 		if err := f.setup(ctx, cfg); err != nil {
 			return fmt.Errorf("set up %s: %w", f.name, err)

@@ -1,0 +1,70 @@
+package server
+
+import (
+	"context"
+	"strings"
+
+	"github.com/vigilhq/vigil/internal/config"
+	"github.com/vigilhq/vigil/internal/oncall"
+)
+
+// setupOnCall wires on-call: its objects and incidents live in the shared
+// state database, its notifications go through the outbox, and alert
+// groups of the receivers listed under oncall.receivers reach it through
+// the outbox's intake channel.
+func (s *Server) setupOnCall(ctx context.Context, cfg *config.Config) error {
+	db, err := s.stateDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	o, err := oncall.New(oncall.Options{
+		Logger:     s.logger,
+		Registerer: s.reg,
+		DB:         db,
+		Outbox:     s.oncallOutbox(),
+		Config:     s.onCallConfig(cfg),
+	})
+	if err != nil {
+		return err
+	}
+	s.addActor("oncall", o.Run)
+	s.addReloader(func(c *config.Config) error { return o.ApplyConfig(context.Background(), s.onCallConfig(c)) })
+	s.addRoutes(o.Routes()...)
+	s.running = append(s.running, "oncall")
+	return nil
+}
+
+// oncallOutbox is the outbox on-call enqueues to; nil until the shared
+// outbox package is wired (notifications are then recorded on the
+// timeline as not sent).
+func (s *Server) oncallOutbox() oncall.Outbox { return nil }
+
+func (s *Server) onCallConfig(cfg *config.Config) oncall.Config {
+	x := cfg.OnCall
+	c := oncall.Config{
+		Objects:     x.Objects,
+		ExternalURL: strings.TrimSuffix(s.externalURL().String(), "/"),
+		LinkSecret:  x.Links.Secret,
+		LinkTTL:     x.Links.TTL.D(),
+		SMTP: oncall.SMTP{
+			Smarthost: x.SMTP.Smarthost, From: x.SMTP.From, Hello: x.SMTP.Hello,
+			AuthUsername: x.SMTP.AuthUsername, AuthPasswd: x.SMTP.AuthPassword, RequireTLS: x.SMTP.RequireTLS == nil || *x.SMTP.RequireTLS,
+		},
+		Slack:       oncall.Slack{SigningSecret: x.Slack.SigningSecret, BotToken: x.Slack.BotToken, APIURL: x.Slack.APIURL},
+		AutoResolve: x.Incidents.AutoResolve == nil || *x.Incidents.AutoResolve,
+		GiveUpAfter: cfg.Alerting.Delivery.GiveUpAfter.D(),
+	}
+	if x.Incidents.ReopenWindow != nil {
+		c.ReopenWindow = x.Incidents.ReopenWindow.D()
+	}
+	for _, r := range x.Receivers {
+		c.Receivers = append(c.Receivers, oncall.Receiver{Name: r.Name, Policy: r.EscalationPolicy, Team: r.Team, Service: r.Service, AutoResolve: r.AutoResolve})
+	}
+	for _, k := range x.EventsV2 {
+		c.EventsV2 = append(c.EventsV2, oncall.RoutingKey{Key: k.RoutingKey, Policy: k.EscalationPolicy, Team: k.Team, Service: k.Service})
+	}
+	for _, m := range x.Mirrors {
+		c.Mirrors = append(c.Mirrors, oncall.Mirror{Type: m.Type, RoutingKey: m.RoutingKey, APIKey: m.APIKey, URL: m.URL})
+	}
+	return c
+}
