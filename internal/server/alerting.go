@@ -56,16 +56,16 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 	s.addCloser(a.Close)
 	s.addActor("alerting", a.Run)
 	started := cfg.Alerting.Rules
-	s.addReloader(func(c *config.Config) error {
+	s.addReloader("alerting", func(c *config.Config) (func() error, error) {
 		ac, err := alertingConfig(c)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if c.Alerting.Rules != started {
 			s.logger.Warn("alerting.rules changed: the rules manager keeps the values it started with until Vigil restarts",
 				"in_force", fmt.Sprintf("%+v", started), "configured", fmt.Sprintf("%+v", c.Alerting.Rules))
 		}
-		return a.ApplyConfig(ac)
+		return a.Prepare(ac)
 	})
 	s.addRoutes(a.Routes()...)
 	s.rulesRetriever = func(context.Context) apiv1.RulesRetriever { return a.Rules() }

@@ -84,7 +84,7 @@ type Server struct {
 
 	actors    []actor
 	closers   []func() error // run in reverse order after the actors stop
-	reloaders []func(*config.Config) error
+	reloaders []reloader
 	running   []string // shown on the index page
 }
 
@@ -163,7 +163,23 @@ func (s *Server) addActor(name string, run func(ctx context.Context) error) {
 
 func (s *Server) addCloser(f func() error) { s.closers = append(s.closers, f) }
 
-func (s *Server) addReloader(f func(*config.Config) error) { s.reloaders = append(s.reloaders, f) }
+// reloader applies a new configuration to one component in two phases:
+// prepare checks it and builds what it needs without changing anything;
+// the commit it returns applies it. Reload commits only when every
+// prepare passed, so a bad file changes nothing anywhere.
+type reloader struct {
+	name    string
+	prepare func(*config.Config) (commit func() error, err error)
+}
+
+func (s *Server) addReloader(name string, prepare func(*config.Config) (func() error, error)) {
+	s.reloaders = append(s.reloaders, reloader{name: name, prepare: prepare})
+}
+
+// commitOnly is a reloader whose component has nothing to check.
+func commitOnly(f func(*config.Config) error) func(*config.Config) (func() error, error) {
+	return func(c *config.Config) (func() error, error) { return func() error { return f(c) }, nil }
+}
 
 // Run starts everything and blocks until ctx is done, then shuts down:
 // stop accepting, finish in-flight requests, stop scraping and rules, flush
@@ -280,7 +296,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 	s.metrics = store
 	s.addCloser(store.Close)
 	s.addActor("series limiter", store.Run)
-	s.addReloader(func(c *config.Config) error { store.SetLimits(limitsOf(c)); return nil })
+	s.addReloader("metrics limits", commitOnly(func(c *config.Config) error { store.SetLimits(limitsOf(c)); return nil }))
 
 	s.scraper, err = scrape.New(scrape.Options{Appendable: store.Appendable(), Logger: s.logger, Registerer: s.reg})
 	if err != nil {
@@ -290,7 +306,9 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	s.addActor("scrape", s.scraper.Run)
-	s.addReloader(func(c *config.Config) error { return s.scraper.ApplyConfig(s.scrapeConfig(c)) })
+	// Prometheus's loader checked the scrape configuration when the file
+	// was parsed; the manager has no separate check step.
+	s.addReloader("scrape", commitOnly(func(c *config.Config) error { return s.scraper.ApplyConfig(s.scrapeConfig(c)) }))
 
 	// Features: each file of this package wires one.
 	for _, f := range []struct {
@@ -459,24 +477,50 @@ func (s *Server) Reload() error {
 			err = errors.New("data_dir, http_addr, otlp listen addresses and web.external_url cannot change on reload; restart vigil to change them")
 		}
 	}
+	var commits []func() error
+	var timings []any
 	if err == nil {
+		// Phase 1: every component checks the new config; nothing changes.
 		for _, r := range s.reloaders {
-			if e := r(cfg); e != nil {
-				err = fmt.Errorf("apply config: %w", e)
+			start := time.Now()
+			commit, e := r.prepare(cfg)
+			timings = append(timings, r.name, time.Since(start))
+			if e != nil {
+				err = fmt.Errorf("%s: %w", r.name, e)
 				break
 			}
+			commits = append(commits, commit)
 		}
+	}
+	if err != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.reloadAt, s.reloadOK = time.Now(), false
+		s.logger.Error("config reload failed; keeping the previous config", "err", err)
+		return err
+	}
+	// Phase 2: all prepared, so all commit. A commit failing now (a rule
+	// file changed between the two phases) leaves that component on its
+	// old settings; the reload is reported failed.
+	var failed []error
+	for i, commit := range commits {
+		start := time.Now()
+		if e := commit(); e != nil {
+			failed = append(failed, fmt.Errorf("%s: %w", s.reloaders[i].name, e))
+		}
+		timings = append(timings, s.reloaders[i].name+" commit", time.Since(start))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reloadAt = time.Now()
-	if err != nil {
+	s.cfg = cfg
+	if len(failed) > 0 {
 		s.reloadOK = false
-		s.logger.Error("config reload failed; keeping the previous config", "err", err)
+		err := fmt.Errorf("config applied with errors: %w", errors.Join(failed...))
+		s.logger.Error("config reload failed while applying", append([]any{"err", err}, timings...)...)
 		return err
 	}
 	s.reloadOK = true
-	s.cfg = cfg
-	s.logger.Info("config reloaded", "file", s.opts.ConfigFile)
+	s.logger.Info("config reloaded", append([]any{"file", s.opts.ConfigFile}, timings...)...)
 	return nil
 }
