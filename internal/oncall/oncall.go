@@ -195,6 +195,21 @@ func New(opts Options) (*OnCall, error) {
 // and switches to c. When the objects together with the API's are invalid,
 // nothing changes and the errors are returned.
 func (o *OnCall) ApplyConfig(ctx context.Context, c Config) error {
+	return o.apply(ctx, c, false)
+}
+
+// Prepare checks c as ApplyConfig would, changing nothing, and returns
+// the commit that applies it (the server's two-phase reload).
+func (o *OnCall) Prepare(ctx context.Context, c Config) (func() error, error) {
+	if err := o.apply(ctx, c, true); err != nil {
+		return nil, err
+	}
+	return func() error { return o.apply(ctx, c, false) }, nil
+}
+
+var errDryRun = errors.New("dry run")
+
+func (o *OnCall) apply(ctx context.Context, c Config, dryRun bool) error {
 	o.cfgMu.Lock()
 	defer o.cfgMu.Unlock()
 	if c.LinkTTL <= 0 {
@@ -227,8 +242,14 @@ func (o *OnCall) ApplyConfig(ctx context.Context, c Config) error {
 				return fmt.Errorf("events_v2 routing key: unknown escalation policy %q", k.Policy)
 			}
 		}
+		if dryRun {
+			return errDryRun // roll back: nothing written
+		}
 		return o.ensureSecret(ctx, tx, c.LinkSecret)
 	})
+	if dryRun && errors.Is(err, errDryRun) {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("apply on-call config: %w", err)
 	}

@@ -578,6 +578,16 @@ func TestConfigAndAPIObjects(t *testing.T) {
 	}
 	bad := e.cfg
 	bad.Objects.Users = bad.Objects.Users[:2]
+	if _, err := e.o.Prepare(ctx, bad); err == nil || !strings.Contains(err.Error(), `unknown user "carol"`) {
+		t.Fatalf("prepare dropping carol: %v", err)
+	}
+	commit, err := e.o.Prepare(ctx, e.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := commit(); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.o.ApplyConfig(ctx, bad); err == nil || !strings.Contains(err.Error(), `unknown user "carol"`) {
 		t.Fatalf("reload dropping carol: %v", err)
 	}

@@ -28,7 +28,9 @@ func (s *Server) setupOnCall(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	s.addActor("oncall", o.Run)
-	s.addReloader(func(c *config.Config) error { return o.ApplyConfig(context.Background(), s.onCallConfig(c)) })
+	s.addReloader("oncall", func(c *config.Config) (func() error, error) {
+		return o.Prepare(context.Background(), s.onCallConfig(c))
+	})
 	s.addRoutes(o.Routes()...)
 	s.running = append(s.running, "oncall")
 	return nil
