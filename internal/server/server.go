@@ -23,6 +23,7 @@ import (
 	promconfig "github.com/prometheus/prometheus/config"
 	apiv1 "github.com/prometheus/prometheus/web/api/v1"
 
+	"github.com/vigilhq/vigil/internal/apierr"
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/ingest/otlp"
 	"github.com/vigilhq/vigil/internal/ingest/remotewrite"
@@ -68,6 +69,7 @@ type Server struct {
 	otlpHTTPLn  net.Listener
 	routes      []route.Route // the route table; see routes.go
 	httpMetrics *httpMetrics
+	errw        apierr.Writer
 
 	metrics  *metrics.Store
 	scraper  *scrape.Scraper
@@ -100,7 +102,7 @@ func New(opts Options) (*Server, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s := &Server{opts: opts, logger: opts.Logger, reg: reg, cfg: cfg, start: time.Now(), reloadOK: true, reloadAt: time.Now()}
+	s := &Server{opts: opts, logger: opts.Logger, reg: reg, cfg: cfg, start: time.Now(), reloadOK: true, reloadAt: time.Now(), errw: apierr.Writer{Logger: opts.Logger}}
 	s.httpMetrics = newHTTPMetrics(reg)
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "vigil_build_info",
