@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/storage"
 
+	"github.com/vigilhq/vigil/internal/outbox"
 	"github.com/vigilhq/vigil/internal/state"
 )
 
@@ -45,6 +46,10 @@ type Options struct {
 	// State is the shared state database (ledger and outbox tables). When
 	// nil, one is opened at DataDir/state.db and closed by Close.
 	State *state.DB
+	// Outbox is the shared delivery outbox on State; alerting registers its
+	// channel ("alertmanager") on it and the owner runs it. When nil,
+	// alerting makes one on State and runs it in Run.
+	Outbox *outbox.Outbox
 	// Engine, Queryable and Appendable are the metrics store the rules
 	// are evaluated on and write to (recording rules, ALERTS,
 	// ALERTS_FOR_STATE). Needed only when there are rule files.
@@ -93,16 +98,18 @@ type Config struct {
 
 // Alerting is the rules, routing and delivery component.
 type Alerting struct {
-	opts    Options
-	logger  *slog.Logger
-	db      *state.DB
-	ownDB   bool
-	ledger  *ledger
-	outbox  *outbox
-	router  *router
-	rules   *rules.Manager
-	m       *selfMetrics
-	tracker stateTracker
+	opts     Options
+	logger   *slog.Logger
+	db       *state.DB
+	ownDB    bool
+	ledger   *ledger
+	outbox   *outbox.Outbox
+	ownOB    bool
+	delivery *delivery
+	router   *router
+	rules    *rules.Manager
+	m        *selfMetrics
+	tracker  stateTracker
 
 	cfgMu     sync.Mutex
 	ext       atomic.Pointer[externals]
@@ -171,6 +178,16 @@ func New(opts Options) (*Alerting, error) {
 		}
 		return nil, err
 	}
+	a.outbox = opts.Outbox
+	if a.outbox == nil {
+		ob, err := outbox.New(outbox.Options{DB: a.db, Logger: opts.Logger, Concurrency: opts.Config.Delivery.Concurrency})
+		if err != nil {
+			return fail(err)
+		}
+		a.outbox, a.ownOB = ob, true
+	}
+	// After the outbox's own migrations: migration 2 moves the old
+	// alerting_outbox into them.
 	if err := a.db.Migrate(ctx, "alerting", migrations); err != nil {
 		return fail(err)
 	}
@@ -181,11 +198,9 @@ func New(opts Options) (*Alerting, error) {
 		return fail(err)
 	}
 	a.router = r
-	a.outbox = newOutbox(a.db, a.ledger, logger, a.m, r.integration, opts.Config.Delivery)
-	r.outbox = a.outbox
-	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(newOutboxCollector(a.outbox))
-	}
+	a.delivery = newDelivery(a.outbox, a.db, a.ledger, logger, a.m, r.integration, opts.Config.Delivery)
+	r.delivery = a.delivery
+	opts.Registerer.MustRegister(newOutboxCollector(a.delivery))
 	if opts.Engine != nil {
 		a.rules = newRulesManager(a, opts, logger)
 	}
@@ -238,7 +253,7 @@ func (a *Alerting) ApplyConfig(c Config) error {
 		return err
 	}
 	a.ext.Store(&externals{labels: c.ExternalLabels, url: a.opts.ExternalURL.String()})
-	a.outbox.setDelivery(c.Delivery)
+	a.delivery.setDelivery(c.Delivery)
 	if a.rules != nil {
 		if err := a.rules.Update(c.EvaluationInterval, c.RuleFiles, c.ExternalLabels, a.opts.ExternalURL.String(), a.evalIteration); err != nil {
 			return fmt.Errorf("update rules: %w", err)
@@ -255,7 +270,12 @@ func (a *Alerting) Run(ctx context.Context) error {
 		wg.Go(a.rules.Run)
 	}
 	wg.Go(func() { a.prune(ctx) })
-	err := a.outbox.Run(ctx)
+	var err error
+	if a.ownOB {
+		err = a.outbox.Run(ctx)
+	} else {
+		<-ctx.Done()
+	}
 	if a.rules != nil {
 		a.rules.Stop()
 	}
@@ -327,7 +347,7 @@ func (a *Alerting) pruneOnce(ctx context.Context, before time.Time) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM alerting_ledger WHERE ts < ?`, before.UnixMilli()); err != nil {
 			return fmt.Errorf("prune ledger: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM alerting_outbox WHERE status != 'pending' AND updated_at < ?`, before.UnixMilli()); err != nil {
+		if err := a.outbox.Prune(ctx, tx, channel, before); err != nil {
 			return fmt.Errorf("prune outbox: %w", err)
 		}
 		return nil

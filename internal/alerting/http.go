@@ -3,12 +3,14 @@ package alerting
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/common/model"
 
 	"github.com/vigilhq/vigil/internal/apierr"
+	"github.com/vigilhq/vigil/internal/outbox"
 )
 
 // Register mounts the Alertmanager API v2 under /alertmanager/api/v2/ and
@@ -38,10 +40,8 @@ func writeErr(w http.ResponseWriter, err error) {
 }
 
 func (a *Alerting) serveNotifications(w http.ResponseWriter, r *http.Request) {
-	st := r.URL.Query().Get("status")
-	switch st {
-	case "", StatusPending, StatusDelivered, StatusFailed, StatusSuperseded:
-	default:
+	st := outbox.Status(r.URL.Query().Get("status"))
+	if st != "" && !slices.Contains(outbox.Statuses, st) {
 		writeErr(w, apierr.New(apierr.Invalid, "invalid status %q: want pending, delivered, failed or superseded", st))
 		return
 	}
@@ -50,7 +50,7 @@ func (a *Alerting) serveNotifications(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
-	ns, err := a.outbox.list(r.Context(), st, limit)
+	ns, err := a.delivery.list(r.Context(), st, limit)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -64,11 +64,11 @@ func (a *Alerting) serveRetry(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, apierr.New(apierr.Invalid, "invalid notification id %q: want a positive integer", r.PathValue("id")))
 		return
 	}
-	if err := a.outbox.retry(r.Context(), id); err != nil {
+	if err := a.delivery.retry(r.Context(), id); err != nil {
 		writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, envelope{Status: "success", Data: map[string]any{"id": id, "status": StatusPending}})
+	writeJSON(w, http.StatusAccepted, envelope{Status: "success", Data: map[string]any{"id": id, "status": outbox.Pending}})
 }
 
 func (a *Alerting) serveHistory(w http.ResponseWriter, r *http.Request) {

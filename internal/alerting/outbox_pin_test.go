@@ -8,6 +8,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
+
+	"github.com/vigilhq/vigil/internal/outbox"
 )
 
 // These tests pin what the outbox does as seen through alerting (ledger,
@@ -62,7 +64,7 @@ func TestOutboxPinUnrecoverableAndMetrics(t *testing.T) {
 	e.write("up_metric", 0, "job", "x")
 	var ns []Notification
 	waitFor(t, 10*time.Second, "failed notification", func() bool {
-		ns, _ = a.outbox.list(t.Context(), StatusFailed, 0)
+		ns, _ = a.delivery.list(t.Context(), outbox.Failed, 0)
 		return len(ns) == 1
 	})
 	n := ns[0]
@@ -93,7 +95,7 @@ func TestOutboxPinUnrecoverableAndMetrics(t *testing.T) {
 
 	// A retry by hand that succeeds counts as sent and ends in the ledger.
 	s.status.Store(0)
-	if err := a.outbox.retry(t.Context(), n.ID); err != nil {
+	if err := a.delivery.retry(t.Context(), n.ID); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, 5*time.Second, "delivery", func() bool { return len(s.messages()) == 1 })
@@ -114,7 +116,7 @@ func TestOutboxPinDepthWhileDown(t *testing.T) {
 		t.Fatalf("depth = %v, want 1", d)
 	}
 	waitFor(t, 5*time.Second, "oldest age", func() bool { return metricValue(t, a, "vigil_alerting_outbox_oldest_age_seconds") > 0 })
-	ns, _ := a.outbox.list(t.Context(), StatusPending, 0)
+	ns, _ := a.delivery.list(t.Context(), outbox.Pending, 0)
 	if len(ns) != 1 || !ns[0].NextAttemptAt.After(ns[0].CreatedAt) {
 		t.Fatalf("pending = %+v", ns)
 	}
@@ -145,7 +147,7 @@ func TestOutboxPinNothingToSend(t *testing.T) {
 		}
 		return false
 	}, func() string { return kinds(history(t, a, fp)) })
-	ns, _ := a.outbox.list(t.Context(), StatusDelivered, 0)
+	ns, _ := a.delivery.list(t.Context(), outbox.Delivered, 0)
 	if len(ns) != 2 || ns[0].Attempts != 0 || ns[1].Attempts != 1 {
 		t.Fatalf("delivered = %+v", ns)
 	}
@@ -167,7 +169,7 @@ func TestOutboxPinMissingIntegration(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, 10*time.Second, "failed", func() bool {
-		ns, _ := a.outbox.list(context.Background(), StatusFailed, 0)
+		ns, _ := a.delivery.list(context.Background(), outbox.Failed, 0)
 		return len(ns) == 1 && strings.Contains(ns[0].LastError, `receiver "hook" has no integration webhook[0]`)
 	})
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/vigilhq/vigil/internal/alerting"
 	"github.com/vigilhq/vigil/internal/config"
-	"github.com/vigilhq/vigil/internal/state"
 	"github.com/vigilhq/vigil/internal/version"
 )
 
@@ -29,18 +28,16 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	// The state database is shared by the features that keep small
-	// transactional records (alerting today; incidents and users later).
-	db, err := state.Open(ctx, filepath.Join(cfg.DataDir, "state.db"), state.Options{Logger: s.logger})
+	sh, err := s.sharedState(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	s.addCloser(db.Close)
 	a, err := alerting.New(alerting.Options{
 		Logger:      s.logger,
 		Registerer:  s.reg,
 		DataDir:     filepath.Join(cfg.DataDir, "alerting"),
-		State:       db,
+		State:       sh.db,
+		Outbox:      sh.outbox,
 		Engine:      s.metrics.Engine(),
 		Queryable:   s.metrics.Queryable(),
 		Appendable:  s.metrics.Storage(),
