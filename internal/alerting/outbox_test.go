@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/internal/outbox"
+	"github.com/vigilhq/vigil/internal/route"
 )
 
 const outboxRules = `groups:
@@ -58,8 +60,7 @@ func TestOutboxGiveUpAndManualRetry(t *testing.T) {
 	s.down.Store(true)
 	d := Delivery{MinBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, GiveUpAfter: 400 * time.Millisecond}
 	a, _ := e.start(t, outboxRules, amWebhook(s.srv.URL), d)
-	mux := http.NewServeMux()
-	a.Register(mux)
+	mux := route.NewMux(a.Routes())
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	e.write("up_metric", 0, "job", "x")
@@ -179,7 +180,7 @@ func TestPrune(t *testing.T) {
 		 VALUES ('alertmanager', 'k', '{}', 'delivered', 0, ` + itoa(old) + `, 0, 0),
 		        ('alertmanager', 'k', '{}', 'pending', 0, ` + itoa(old) + `, 0, 0)`,
 	} {
-		if _, err := a.db.ExecContext(ctx, q); err != nil {
+		if err := a.db.Tx(ctx, func(tx *sql.Tx) error { _, err := tx.ExecContext(ctx, q); return err }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -187,8 +188,8 @@ func TestPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	var nl, no int
-	a.db.QueryRow(`SELECT COUNT(*) FROM alerting_ledger`).Scan(&nl)
-	a.db.QueryRow(`SELECT COUNT(*) FROM outbox_messages`).Scan(&no)
+	a.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM alerting_ledger`).Scan(&nl)
+	a.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox_messages`).Scan(&no)
 	if nl != 1 || no != 1 {
 		t.Fatalf("after prune: %d ledger rows, %d outbox rows; want 1 and 1 (pending kept)", nl, no)
 	}

@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -22,12 +23,15 @@ func TestPendingNotificationSurvivesOutboxMove(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	if _, err := db.ExecContext(t.Context(), `INSERT INTO alerting_outbox
+	if err := db.Tx(t.Context(), func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(t.Context(), `INSERT INTO alerting_outbox
 		(id, created_at, updated_at, receiver, integration, idx, group_key, dedup_key, firing, resolved, repeat_ms, payload, status, attempts, next_attempt_at, give_up_at, last_error)
 		VALUES (41, ?, ?, 'hook', 'webhook', 0, '{}:{alertname="Old"}', 'hook/webhook/0/{}:{alertname="Old"}', '[7]', '[]', 3600000, ?, 'pending', 2, ?, ?, '503')`,
-		now.UnixMilli(), now.UnixMilli(),
-		`{"groupLabels":{"alertname":"Old"},"now":"`+now.UTC().Format(time.RFC3339Nano)+`","alerts":[{"labels":{"alertname":"Old"},"annotations":{},"startsAt":"`+now.UTC().Format(time.RFC3339)+`","endsAt":"0001-01-01T00:00:00Z","generatorURL":"","updatedAt":"`+now.UTC().Format(time.RFC3339)+`","timeout":false}]}`,
-		now.Add(time.Hour).UnixMilli(), now.Add(time.Hour).UnixMilli()); err != nil {
+			now.UnixMilli(), now.UnixMilli(),
+			`{"groupLabels":{"alertname":"Old"},"now":"`+now.UTC().Format(time.RFC3339Nano)+`","alerts":[{"labels":{"alertname":"Old"},"annotations":{},"startsAt":"`+now.UTC().Format(time.RFC3339)+`","endsAt":"0001-01-01T00:00:00Z","generatorURL":"","updatedAt":"`+now.UTC().Format(time.RFC3339)+`","timeout":false}]}`,
+			now.Add(time.Hour).UnixMilli(), now.Add(time.Hour).UnixMilli())
+		return err
+	}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
