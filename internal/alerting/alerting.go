@@ -31,6 +31,7 @@ import (
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/storage"
 
+	"github.com/vigilhq/vigil/internal/apierr"
 	"github.com/vigilhq/vigil/internal/outbox"
 	"github.com/vigilhq/vigil/internal/state"
 )
@@ -96,8 +97,8 @@ type Config struct {
 	Delivery     Delivery
 }
 
-// Alerting is the rules, routing and delivery component.
-type Alerting struct {
+// Service is the rules, routing and delivery component.
+type Service struct {
 	opts     Options
 	logger   *slog.Logger
 	db       *state.DB
@@ -109,6 +110,7 @@ type Alerting struct {
 	router   *router
 	rules    *rules.Manager
 	m        *selfMetrics
+	errw     apierr.Writer
 	tracker  stateTracker
 
 	cfgMu     sync.Mutex
@@ -125,7 +127,7 @@ type externals struct {
 
 // New opens the state, the silences and the notification log, and applies
 // opts.Config. Nothing is evaluated or delivered until Run.
-func New(opts Options) (*Alerting, error) {
+func New(opts Options) (*Service, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -158,7 +160,7 @@ func New(opts Options) (*Alerting, error) {
 		commonversion.Version = opts.Version
 	}
 	logger := opts.Logger.With("component", "alerting")
-	a := &Alerting{opts: opts, logger: logger, tracker: stateTracker{states: map[string]map[model.Fingerprint]tracked{}}}
+	a := &Service{opts: opts, logger: logger, errw: apierr.Writer{Logger: logger}, tracker: stateTracker{states: map[string]map[model.Fingerprint]tracked{}}}
 	a.ext.Store(&externals{labels: labels.EmptyLabels(), url: opts.ExternalURL.String()})
 	ctx := context.Background()
 	a.db = opts.State
@@ -169,7 +171,7 @@ func New(opts Options) (*Alerting, error) {
 		}
 		a.db, a.ownDB = db, true
 	}
-	fail := func(err error) (*Alerting, error) {
+	fail := func(err error) (*Service, error) {
 		if a.router != nil {
 			a.router.stop()
 		}
@@ -210,7 +212,7 @@ func New(opts Options) (*Alerting, error) {
 	return a, nil
 }
 
-func (a *Alerting) externals() (labels.Labels, string) {
+func (a *Service) externals() (labels.Labels, string) {
 	e := a.ext.Load()
 	return e.labels, e.url
 }
@@ -222,7 +224,7 @@ var ErrNoEngine = errors.New("rule files configured but alerting has no query en
 // ApplyConfig loads the rule files and the routing configuration. When
 // either is invalid, it returns the error and the previous configuration
 // stays in force.
-func (a *Alerting) ApplyConfig(c Config) error {
+func (a *Service) ApplyConfig(c Config) error {
 	a.cfgMu.Lock()
 	defer a.cfgMu.Unlock()
 	if c.EvaluationInterval <= 0 {
@@ -263,7 +265,7 @@ func (a *Alerting) ApplyConfig(c Config) error {
 }
 
 // Run evaluates rules and delivers notifications until ctx is done.
-func (a *Alerting) Run(ctx context.Context) error {
+func (a *Service) Run(ctx context.Context) error {
 	a.ran.Store(true)
 	var wg sync.WaitGroup
 	if a.rules != nil {
@@ -286,7 +288,7 @@ func (a *Alerting) Run(ctx context.Context) error {
 // Close stops routing, writes the silences and notification log snapshots
 // and closes the state database if alerting opened it. Call after Run
 // returned.
-func (a *Alerting) Close() error {
+func (a *Service) Close() error {
 	a.closeOnce.Do(func() {
 		if a.rules != nil && !a.ran.Load() {
 			// Groups wait for the manager to start; start and stop it so
@@ -312,22 +314,22 @@ func (a *Alerting) Close() error {
 // Rules returns the rules manager, which satisfies Prometheus's
 // web/api/v1 RulesRetriever (RuleGroups, AlertingRules) for /api/v1/rules
 // and /api/v1/alerts. Nil when alerting has no query engine.
-func (a *Alerting) Rules() *rules.Manager { return a.rules }
+func (a *Service) Rules() *rules.Manager { return a.rules }
 
 // Alertmanagers satisfies Prometheus's AlertmanagerRetriever: the
 // built-in Alertmanager, for /api/v1/alertmanagers.
-func (a *Alerting) Alertmanagers() []*url.URL {
+func (a *Service) Alertmanagers() []*url.URL {
 	u := *a.opts.ExternalURL
 	u.Path = "/alertmanager/api/v2/alerts"
 	return []*url.URL{&u}
 }
 
 // DroppedAlertmanagers satisfies Prometheus's AlertmanagerRetriever.
-func (a *Alerting) DroppedAlertmanagers() []*url.URL { return nil }
+func (a *Service) DroppedAlertmanagers() []*url.URL { return nil }
 
 // prune deletes ledger events and finished outbox entries older than
 // HistoryRetention, hourly, so the state database stays bounded.
-func (a *Alerting) prune(ctx context.Context) {
+func (a *Service) prune(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -342,7 +344,7 @@ func (a *Alerting) prune(ctx context.Context) {
 	}
 }
 
-func (a *Alerting) pruneOnce(ctx context.Context, before time.Time) error {
+func (a *Service) pruneOnce(ctx context.Context, before time.Time) error {
 	return a.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM alerting_ledger WHERE ts < ?`, before.UnixMilli()); err != nil {
 			return fmt.Errorf("prune ledger: %w", err)

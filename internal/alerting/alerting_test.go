@@ -147,7 +147,7 @@ func amConf(t *testing.T, text string) *amconfig.Config {
 	return c
 }
 
-func (e *env) start(t *testing.T, rulesYAML, amYAML string, d Delivery) (*Alerting, func()) {
+func (e *env) start(t *testing.T, rulesYAML, amYAML string, d Delivery) (*Service, func()) {
 	t.Helper()
 	rf := filepath.Join(e.dir, "rules.yml")
 	if err := os.WriteFile(rf, []byte(rulesYAML), 0o644); err != nil {
@@ -219,7 +219,7 @@ receivers:
 `
 }
 
-func history(t *testing.T, a *Alerting, fp string) []Event {
+func history(t *testing.T, a *Service, fp string) []Event {
 	t.Helper()
 	evs, err := a.ledger.query(context.Background(), LedgerQuery{Fingerprint: fp})
 	if err != nil {

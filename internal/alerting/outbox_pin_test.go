@@ -17,7 +17,7 @@ import (
 // none of it.
 
 // metricValue reads one sample from a's registry; labels as name=value pairs.
-func metricValue(t *testing.T, a *Alerting, name string, lbls ...string) float64 {
+func metricValue(t *testing.T, a *Service, name string, lbls ...string) float64 {
 	t.Helper()
 	mfs, err := a.opts.Registerer.(*prometheus.Registry).Gather()
 	if err != nil {

@@ -16,9 +16,9 @@ import (
 	"github.com/vigilhq/vigil/internal/version"
 )
 
-// *alerting.Alerting answers /api/v1/alertmanagers (its built-in
+// *alerting.Service answers /api/v1/alertmanagers (its built-in
 // Alertmanager); its Rules() answers /api/v1/rules and /api/v1/alerts.
-var _ apiv1.AlertmanagerRetriever = (*alerting.Alerting)(nil)
+var _ apiv1.AlertmanagerRetriever = (*alerting.Service)(nil)
 
 // setupAlerting wires the alerting feature: rules evaluated on the metrics
 // store, Alertmanager-compatible routing and delivery, the Alertmanager API
