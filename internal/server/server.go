@@ -81,6 +81,7 @@ type Server struct {
 	logsConsumer   otlp.LogsConsumer
 	rulesRetriever func(context.Context) apiv1.RulesRetriever
 	alertmanagers  func(context.Context) apiv1.AlertmanagerRetriever
+	shared         *sharedDeps // state database and outbox (state.go)
 
 	actors    []actor
 	closers   []func() error // run in reverse order after the actors stop
