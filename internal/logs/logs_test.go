@@ -379,7 +379,7 @@ func TestRetentionKeepsStreamLabels(t *testing.T) {
 	var got []string
 	for _, st := range res.Streams {
 		for _, e := range st.Entries {
-			got = append(got, st.Labels["app"]+"@"+strconv.FormatInt((e.Timestamp-t0)/int64(time.Minute), 10)+"m")
+			got = append(got, st.Labels.Get("app")+"@"+strconv.FormatInt((e.Timestamp-t0)/int64(time.Minute), 10)+"m")
 		}
 	}
 	sort.Strings(got)
