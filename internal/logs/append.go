@@ -138,16 +138,25 @@ func (s *Store) AppendStreams(ctx context.Context, streams []Stream) (rejected i
 	}
 	s.m.received.Add(float64(n))
 	p := s.newPending(n)
-	var firstReason string
+	rej := rejections{s: s}
+	// Loki's label limits first: a stream past them is rejected whole.
+	lss := make([][]Label, 0, len(streams))
+	valid := make([]int, 0, len(streams))
 	for i := range streams {
-		st, err := s.stream(streams[i].Labels)
-		if err != nil {
-			rejected += int64(len(streams[i].Entries))
-			if firstReason == "" {
-				firstReason = err.Error()
-			}
+		if reason, msg := s.checkLabels(streams[i].Labels); reason != "" {
+			rej.add(int64(len(streams[i].Entries)), reason, msg)
 			continue
 		}
+		lss = append(lss, streams[i].Labels)
+		valid = append(valid, i)
+	}
+	sts, err := s.resolve(lss)
+	if err != nil {
+		return 0, "", err
+	}
+	win := s.acceptedWindow()
+	for vi, i := range valid {
+		st := sts[vi]
 		svc := st.lmap["service_name"]
 		if svc == "" {
 			svc = st.lmap["service"]
@@ -161,11 +170,11 @@ func (s *Store) AppendStreams(ctx context.Context, streams []Stream) (rejected i
 		for j := range streams[i].Entries {
 			e := &streams[i].Entries[j]
 			if len(e.Line) > s.opts.MaxLineBytes {
-				rejected++
-				s.m.rejected.WithLabelValues("line_too_long").Inc()
-				if firstReason == "" {
-					firstReason = fmt.Sprintf("line of %d bytes in stream %s is over the limit of %d bytes", len(e.Line), st.key, s.opts.MaxLineBytes)
-				}
+				rej.add(1, "line_too_long", fmt.Sprintf("line of %d bytes in stream %s is over the limit of %d bytes", len(e.Line), st.key, s.opts.MaxLineBytes))
+				continue
+			}
+			if reason, msg := s.checkTime(win, e.Timestamp, st.key); reason != "" {
+				rej.add(1, reason, msg)
 				continue
 			}
 			md, traceID, spanID := splitMetadata(e.Metadata)
@@ -184,7 +193,7 @@ func (s *Store) AppendStreams(ctx context.Context, streams []Stream) (rejected i
 	if err := s.commit(ctx, p); err != nil {
 		return 0, "", err
 	}
-	return rejected, firstReason, nil
+	return rej.n, rej.first, nil
 }
 
 // splitMetadata takes trace_id and span_id out of structured metadata into

@@ -38,9 +38,27 @@ type Options struct {
 	// the cost of a longer WAL replay after a crash.
 	CheckpointBytes int64
 
-	// MaxStreams bounds the distinct label sets (default 100000): records
-	// of a new stream past it are rejected, naming the limit.
+	// MaxStreams bounds the active streams (default 100000): a push that
+	// would make more streams active is refused with 429 and Retry-After,
+	// naming the limit, and nothing of it is stored.
 	MaxStreams int
+	// StreamIdlePeriod is how long a stream stays active after the last
+	// record pushed to it (default 30m, Loki's chunk_idle_period): idle
+	// streams stop counting against MaxStreams, as in Loki's ingester.
+	StreamIdlePeriod time.Duration
+
+	// Loki's label limits on stream labels: name length (default 1024),
+	// value length (default 2048) and number of labels (default 15).
+	// Streams past them are rejected with the stream and limit named.
+	MaxLabelNameLength     int
+	MaxLabelValueLength    int
+	MaxLabelNamesPerSeries int
+	// RejectOldSamplesMaxAge rejects records older than now minus it
+	// (default 1w, Loki's reject_old_samples_max_age; negative: accept
+	// any age); CreationGracePeriod rejects records newer than now plus
+	// it (default 10m, Loki's creation_grace_period).
+	RejectOldSamplesMaxAge time.Duration
+	CreationGracePeriod    time.Duration
 
 	// MaxLineBytes rejects longer lines (0: 256 KiB).
 	MaxLineBytes int
@@ -65,6 +83,46 @@ type Options struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 	Now        func() time.Time
+}
+
+// setDefaults fills the zero fields of o: the one place where the log
+// store's defaults are written (internal/config leaves these keys at 0).
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	setDefault(&o.MaxLineBytes, 256<<10)
+	if o.StreamAttributes == nil {
+		o.StreamAttributes = DefaultStreamAttributes
+	}
+	setDefault(&o.MaxStreams, 100000)
+	setDefault(&o.StreamIdlePeriod, 30*time.Minute)
+	setDefault(&o.MaxLabelNameLength, 1024)
+	setDefault(&o.MaxLabelValueLength, 2048)
+	setDefault(&o.MaxLabelNamesPerSeries, 15)
+	if o.RejectOldSamplesMaxAge == 0 {
+		o.RejectOldSamplesMaxAge = 7 * 24 * time.Hour
+	}
+	setDefault(&o.CreationGracePeriod, 10*time.Minute)
+	setDefault(&o.CheckpointBytes, 256<<20)
+	setDefault(&o.QueueRows, 524288)
+	setDefault(&o.MaxBatchRows, 262144)
+	// A small queue (set alone) caps the batch too.
+	o.MaxBatchRows = min(o.MaxBatchRows, o.QueueRows)
+	setDefault(&o.MaxQueryLines, 5000)
+	setDefault(&o.MaxQuerySeries, 10000)
+	setDefault(&o.QueryTimeout, 2*time.Minute)
+	setDefault(&o.MetricsInterval, 15*time.Second)
+}
+
+// setDefault sets *v to def when it is not positive.
+func setDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
 }
 
 // DefaultStreamAttributes are the resource attributes Loki turns into stream
@@ -92,6 +150,11 @@ type Store struct {
 
 	mu      sync.RWMutex
 	streams map[int64]*streamInfo
+	// active counts the streams with lastSeen != 0; lastSweep and
+	// oldestActive are from the last sweep for idle streams.
+	active       int
+	lastSweep    int64
+	oldestActive int64
 	// persisted[id] is the partition whose log_streams table holds the
 	// stream's row (so a partition can be read, and dropped, on its own).
 	persisted map[int64]int64
@@ -124,42 +187,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("logs: Options.Dir is required")
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.MaxLineBytes <= 0 {
-		opts.MaxLineBytes = 256 << 10
-	}
-	if opts.StreamAttributes == nil {
-		opts.StreamAttributes = DefaultStreamAttributes
-	}
-	if opts.MaxStreams <= 0 {
-		opts.MaxStreams = 100000
-	}
-	if opts.CheckpointBytes <= 0 {
-		opts.CheckpointBytes = 256 << 20
-	}
-	if opts.QueueRows <= 0 {
-		opts.QueueRows = 524288
-	}
-	if opts.MaxBatchRows <= 0 {
-		opts.MaxBatchRows = 262144
-	}
-	if opts.MaxQueryLines <= 0 {
-		opts.MaxQueryLines = 5000
-	}
-	if opts.MaxQuerySeries <= 0 {
-		opts.MaxQuerySeries = 10000
-	}
-	if opts.QueryTimeout <= 0 {
-		opts.QueryTimeout = 2 * time.Minute
-	}
-	if opts.MetricsInterval <= 0 {
-		opts.MetricsInterval = 15 * time.Second
-	}
+	opts.setDefaults()
 	db, err := telemetrydb.Open(ctx, telemetrydb.Options{
 		Dir:               opts.Dir,
 		Domain:            "logs",
@@ -229,6 +257,7 @@ func (s *Store) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 			s.flushDerived()
+			s.sweep()
 		}
 	}
 }

@@ -3,8 +3,8 @@ package logs
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"sort"
+	"sync/atomic"
 
 	"github.com/vigilhq/vigil/internal/logs/logql"
 	"github.com/vigilhq/vigil/internal/telemetrydb"
@@ -15,6 +15,9 @@ type streamInfo struct {
 	key    string
 	labels []Label
 	lmap   map[string]string
+	// lastSeen is the wall time (Unix ns) of the last push to the stream;
+	// 0 while the stream is not active (see limits.go).
+	lastSeen atomic.Int64
 }
 
 func newStreamInfo(id int64, key string, ls []Label) *streamInfo {
@@ -42,32 +45,6 @@ func (s *Store) loadStreams(ctx context.Context) error {
 		}
 		return nil
 	})
-}
-
-// stream returns the stream for sorted labels, creating it in memory.
-func (s *Store) stream(ls []Label) (*streamInfo, error) {
-	key := streamKey(ls)
-	id := streamID(key)
-	s.mu.RLock()
-	st, ok := s.streams[id]
-	s.mu.RUnlock()
-	if ok {
-		return st, nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st, ok := s.streams[id]; ok {
-		return st, nil
-	}
-	if len(s.streams) >= s.opts.MaxStreams {
-		s.m.rejected.WithLabelValues("stream_limit").Inc()
-		return nil, fmt.Errorf("new stream %s refused: the stream limit (logs.limits.max_streams) is %d and %d streams exist; drop high-cardinality labels", truncate(key, 200), s.opts.MaxStreams, len(s.streams))
-	}
-	cp := make([]Label, len(ls))
-	copy(cp, ls)
-	st = newStreamInfo(id, key, cp)
-	s.streams[id] = st
-	return st, nil
 }
 
 func truncate(s string, n int) string {
