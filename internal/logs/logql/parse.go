@@ -642,7 +642,7 @@ func (p *parser) parseStage(inRange bool) (Stage, error) {
 	if t.kind == tIdent {
 		switch t.text {
 		case "json", "logfmt", "unpack":
-			if isCompareTok(p.peekAt(1).kind) {
+			if isLabelCompareTok(p.peekAt(1).kind) {
 				break // a label filter on a label called json/logfmt
 			}
 			return p.parseKVParser()
@@ -706,7 +706,7 @@ func (p *parser) parseStage(inRange bool) (Stage, error) {
 			p.next()
 			return p.parseDropKeep(t.text == "keep")
 		case "decolorize":
-			if p.peekAt(1).kind == tPipe || p.peekAt(1).kind == tEOF || p.peekAt(1).kind == tLBracket || p.peekAt(1).kind == tRParen {
+			if !isLabelCompareTok(p.peekAt(1).kind) {
 				p.next()
 				return Decolorize{}, nil
 			}
@@ -934,6 +934,13 @@ func (p *parser) parseLabelFilterAnd() (LabelFilter, error) {
 		}
 		l = &BinaryLabelFilter{And: true, Left: l, Right: r}
 	}
+}
+
+// isLabelCompareTok reports whether k after a stage keyword makes it a
+// label filter on a label of that name: != and !~ after a keyword are line
+// filters, as in Loki, where the keywords are reserved.
+func isLabelCompareTok(k tokKind) bool {
+	return isCompareTok(k) && k != tNeq && k != tNre
 }
 
 func isCompareTok(k tokKind) bool {
