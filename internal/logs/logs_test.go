@@ -193,6 +193,10 @@ var goldenQueries = []string{
 	`sum by (app) (count_over_time({app=~".+"}[10m])) unless sum by (app) (count_over_time({app="db"}[10m]))`,
 	`label_replace(sum by (app) (count_over_time({app=~".+"}[10m])), "svc", "s-$1", "app", "(.*)")`,
 	`-sum(count_over_time({app="db"}[10m]))`,
+	// issue 10 items 11 and 16
+	`{app="db"} | decolorize |= "table=t1"`,
+	`sum by (app) (count_over_time({app=~".+"} | json | __error__="" [10m]))`,
+	`sum by (app) (count_over_time({app=~".+"} | json | drop __error__, __error_details__ [10m]))`,
 }
 
 // goldenRange runs every query as a range query (1 minute steps over the 10
@@ -481,4 +485,32 @@ func TestRetentionKeepsStreamLabels(t *testing.T) {
 	if strings.Join(got, ",") != "a@2m,b@2m" {
 		t.Fatalf("after retention and restart: %v, want the two lines of the newer partition", got)
 	}
+}
+
+// TestPipelineErrors: a metric query whose samples keep __error__ fails as
+// in Loki, naming the error and how to skip it (issue 10 item 16).
+func TestPipelineErrors(t *testing.T) {
+	s := openStore(t, Options{})
+	fixture(t, s)
+	f := func(q, want string) {
+		t.Helper()
+		_, err := s.Query(context.Background(), Query{Expr: q, Start: t0, End: t0 + int64(10*time.Minute), Step: time.Minute})
+		if want == "" {
+			if err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			return
+		}
+		if err == nil || apierr.HTTPStatus(err) != 400 || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s: %v, want 400 containing %q", q, err, want)
+		}
+	}
+	f(`sum by (app) (count_over_time({app=~".+"} | json | __error__!="" [2m]))`, `pipeline error: 'JSONParserErr' for series: '{__error__="JSONParserErr"`)
+	f(`sum by (app) (count_over_time({app=~".+"} | json | __error__!="" [2m]))`, `| __error__!="JSONParserErr"`)
+	f(`count_over_time({app=~".+"} | json [2m])`, "pipeline error: 'JSONParserErr'")
+	f(`count_over_time({app=~".+"} | json | __error__="" [2m])`, "")
+	f(`sum_over_time({env="prod"} | json | unwrap nope [2m])`, "pipeline error: 'SampleExtractionErr'")
+	f(`sum_over_time({env="prod"} | json | unwrap nope | __error__="" [2m])`, "")
+	f(`sum_over_time({env="prod"} | json | unwrap msg [2m])`, "pipeline error: 'SampleExtractionErr'")
+	f(`sum by (app) (count_over_time({env="prod"} | json | msg > 5 [2m]))`, "pipeline error: 'LabelFilterErr'")
 }

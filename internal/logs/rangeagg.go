@@ -178,8 +178,8 @@ func (ev *evaluator) rangeGo(ctx context.Context, e *logql.RangeAggr, f *sqlFilt
 		v := 1.0
 		switch {
 		case e.Unwrap != nil:
-			x, ok := e.Unwrap.Value(lbs)
-			if !ok {
+			x, keep := e.Unwrap.Value(lbs)
+			if !keep {
 				return true, nil
 			}
 			v = x
@@ -187,8 +187,8 @@ func (ev *evaluator) rangeGo(ctx context.Context, e *logql.RangeAggr, f *sqlFilt
 		case e.Func.LineBytes:
 			v = float64(len(line))
 		}
-		if _, bad := lbs.Map()[logql.ErrorLabel]; bad {
-			return true, nil // Loki fails such queries; Vigil skips the sample
+		if kind, bad := lbs.Map()[logql.ErrorLabel]; bad {
+			return false, pipelineError(kind, lbs)
 		}
 		// Structured metadata (other than detected_level) is not part of
 		// metric series: it would make a series per trace.
@@ -299,4 +299,12 @@ func absent(e *logql.RangeAggr, in *vec, n int) *vec {
 		}
 	}
 	return &vec{series: []*sseries{s}}
+}
+
+// pipelineError fails a metric query whose samples keep __error__, with
+// Loki's explanation.
+func pipelineError(kind string, lbs *logql.Labels) error {
+	return apierr.New(apierr.Invalid, "pipeline error: '%s' for series: '%s'. Use a label filter to intentionally skip this error (e.g. | __error__!=\"%s\"); "+
+		"to skip all potential errors, match empty errors (e.g. | __error__=\"\"), which may also follow unwrap (e.g. | unwrap latency | __error__=\"\")",
+		kind, truncate(lbs.Key(), 300), kind)
 }

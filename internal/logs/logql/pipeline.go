@@ -213,22 +213,22 @@ func (s *DropKeep) apply(lbs *Labels) {
 	}
 }
 
-// Value extracts the unwrapped sample value from lbs; ok is false (and
-// __error__ set) when the label is missing or does not convert.
-func (u *Unwrap) Value(lbs *Labels) (float64, bool) {
+// Value extracts the unwrapped sample value from lbs. A missing label or
+// one that does not convert sets __error__ (SampleExtractionErr); then the
+// label filters after unwrap run, and keep is false when they drop the
+// line. A kept line that has __error__ is a pipeline error for the caller,
+// as in Loki.
+func (u *Unwrap) Value(lbs *Labels) (x float64, keep bool) {
 	v, present := lbs.m[u.Label]
-	if !present {
-		lbs.setError(errSample, fmt.Sprintf("label %q not found", u.Label))
-		return 0, false
-	}
-	var x float64
 	var err error
-	switch u.Conv {
-	case "bytes":
+	switch {
+	case !present:
+		err = fmt.Errorf("label %q not found", u.Label)
+	case u.Conv == "bytes":
 		var b uint64
 		b, err = humanize.ParseBytes(v)
 		x = float64(b)
-	case "duration", "duration_seconds":
+	case u.Conv == "duration" || u.Conv == "duration_seconds":
 		var d time.Duration
 		d, err = ParseDuration(v)
 		x = d.Seconds()
@@ -237,15 +237,12 @@ func (u *Unwrap) Value(lbs *Labels) (float64, bool) {
 	}
 	if err != nil {
 		lbs.setError(errSample, err.Error())
-		return 0, false
+		x = 0
 	}
 	for _, f := range u.Filters {
 		if !evalLabelFilter(f, lbs) {
 			return 0, false
 		}
-	}
-	if _, bad := lbs.m[ErrorLabel]; bad {
-		return 0, false
 	}
 	return x, true
 }
