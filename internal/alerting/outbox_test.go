@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -9,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigilhq/vigil/internal/route"
 )
 
 func TestBackoff(t *testing.T) {
@@ -76,8 +79,7 @@ func TestOutboxGiveUpAndManualRetry(t *testing.T) {
 	s.down.Store(true)
 	d := Delivery{MinBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, GiveUpAfter: 400 * time.Millisecond}
 	a, _ := e.start(t, outboxRules, amWebhook(s.srv.URL), d)
-	mux := http.NewServeMux()
-	a.Register(mux)
+	mux := route.NewMux(a.Routes())
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	e.write("up_metric", 0, "job", "x")
@@ -197,7 +199,7 @@ func TestPrune(t *testing.T) {
 		 VALUES (0, ` + itoa(old) + `, 'r', 'webhook', 0, 'g', 'k', '[]', '[]', 0, '{}', 'delivered', 0, 0),
 		        (0, ` + itoa(old) + `, 'r', 'webhook', 0, 'g', 'k', '[]', '[]', 0, '{}', 'pending', 0, 0)`,
 	} {
-		if _, err := a.db.ExecContext(ctx, q); err != nil {
+		if err := a.db.Tx(ctx, func(tx *sql.Tx) error { _, err := tx.ExecContext(ctx, q); return err }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -205,8 +207,8 @@ func TestPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	var nl, no int
-	a.db.QueryRow(`SELECT COUNT(*) FROM alerting_ledger`).Scan(&nl)
-	a.db.QueryRow(`SELECT COUNT(*) FROM alerting_outbox`).Scan(&no)
+	a.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM alerting_ledger`).Scan(&nl)
+	a.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM alerting_outbox`).Scan(&no)
 	if nl != 1 || no != 1 {
 		t.Fatalf("after prune: %d ledger rows, %d outbox rows; want 1 and 1 (pending kept)", nl, no)
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigilhq/vigil/internal/route"
 )
 
 // apiCalls are the requests TestLokiAPIGolden records: every endpoint of the
@@ -125,9 +127,5 @@ func TestLokiAPIGolden(t *testing.T) {
 	}
 }
 
-// apiHandler serves the store's routes as the server mounts them.
-func apiHandler(s *Store) http.Handler {
-	mux := http.NewServeMux()
-	s.Register(mux)
-	return mux
-}
+// apiHandler serves the store's routes.
+func apiHandler(s *Store) http.Handler { return route.NewMux(s.Routes()) }

@@ -14,35 +14,31 @@ import (
 // the POST routes are hidden from the index page.
 func (s *Store) Routes() []route.Route {
 	var rs []route.Route
-	both := func(pattern string, h http.HandlerFunc, doc string) {
-		rs = append(rs,
-			route.Func("GET", pattern, route.Read, h, doc),
-			route.Route{Method: "POST", Pattern: pattern, Scope: route.Read, Handler: h, Doc: doc + " (POST form)", Hidden: true})
+	for _, q := range []struct {
+		path string
+		h    http.HandlerFunc
+		doc  string
+	}{
+		{"/loki/api/v1/query", s.serveQuery, "LogQL instant query (Grafana Loki data source: URL http://HOST:9797)"},
+		{"/loki/api/v1/query_range", s.serveQueryRange, "LogQL range query"},
+		{"/loki/api/v1/labels", s.serveLabels, "log stream label names"},
+		{"/loki/api/v1/label/{name}/values", s.serveLabelValues, "log stream label values"},
+		{"/loki/api/v1/series", s.serveSeries, "log streams matching selectors"},
+		{"/loki/api/v1/index/stats", s.serveIndexStats, "streams, chunks, entries and bytes of a selector"},
+		{"/loki/api/v1/index/volume", s.serveIndexVolume, "log volume by label"},
+		{"/loki/api/v1/index/volume_range", s.serveIndexVolume, "log volume by label over time"},
+		{"/loki/api/v1/detected_fields", s.serveDetectedFields, "fields detected in log lines (Logs Drilldown)"},
+		{"/loki/api/v1/detected_labels", s.serveDetectedLabels, "labels detected in streams (Logs Drilldown)"},
+	} {
+		for _, m := range []string{"GET", "POST"} {
+			rs = append(rs, route.Route{Method: m, Pattern: q.path, Scope: route.Read, Handler: q.h, Doc: q.doc, Hidden: m == "POST"})
+		}
 	}
-	both("/loki/api/v1/query", s.serveQuery, "LogQL instant query (Grafana Loki data source, logcli)")
-	both("/loki/api/v1/query_range", s.serveQueryRange, "LogQL range query (Grafana Explore, logcli)")
-	both("/loki/api/v1/labels", s.serveLabels, "Loki stream label names")
-	both("/loki/api/v1/label/{name}/values", s.serveLabelValues, "Loki values of one stream label")
-	both("/loki/api/v1/series", s.serveSeries, "Loki stream label sets matching match[] selectors")
-	both("/loki/api/v1/index/stats", s.serveIndexStats, "Loki streams, entries and bytes of a selector")
-	both("/loki/api/v1/index/volume", s.serveIndexVolume, "Loki log volume per label set (Grafana's volume histogram)")
-	both("/loki/api/v1/index/volume_range", s.serveIndexVolume, "Loki log volume per label set and step")
-	both("/loki/api/v1/detected_fields", s.serveDetectedFields, "fields the json and logfmt parsers find (Logs Drilldown)")
-	both("/loki/api/v1/detected_labels", s.serveDetectedLabels, "stream labels with their cardinality (Logs Drilldown)")
-	rs = append(rs,
-		route.Func("GET", "/loki/api/v1/tail", route.Read, s.serveTail, "Loki live tail (websocket)"),
-		route.Func("GET", "/loki/api/v1/status/buildinfo", route.Read, s.serveBuildInfo, "a Loki-shaped version, for clients that check it"),
-		route.Func("GET", "/vigil/api/v1/logs", route.Read, s.serveByTrace, "every log record of a trace: ?trace_id="),
+	return append(rs,
+		route.Func("GET", "/loki/api/v1/tail", route.Read, s.serveTail, "live tail over a websocket"),
+		route.Func("GET", "/loki/api/v1/status/buildinfo", route.Read, s.serveBuildInfo, "Loki build information (for Grafana)"),
+		route.Func("GET", "/vigil/api/v1/logs", route.Read, s.serveByTrace, "logs of a trace (?trace_id=)"),
 	)
-	return rs
-}
-
-// Register mounts Routes on mux, for a server that does not build its mux
-// from route tables yet.
-func (s *Store) Register(mux *http.ServeMux) {
-	for _, rt := range s.Routes() {
-		mux.Handle(rt.MuxPattern(), rt.Handler)
-	}
 }
 
 // form returns the request's query and form parameters.

@@ -69,7 +69,7 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 		}
 		return a.ApplyConfig(ac)
 	})
-	a.Register(s.mux)
+	s.addRoutes(a.Routes()...)
 	s.rulesRetriever = func(context.Context) apiv1.RulesRetriever { return a.Rules() }
 	s.alertmanagers = func(context.Context) apiv1.AlertmanagerRetriever { return a }
 	s.running = append(s.running, "alerting")
@@ -99,9 +99,15 @@ func alertingConfig(cfg *config.Config) (alerting.Config, error) {
 	return ac, nil
 }
 
-// externalURL is how users reach this Vigil: for generator URLs and
-// notification templates.
+// externalURL is how users reach this Vigil: web.external_url, or else the
+// HTTP listen address. Every link Vigil builds (generator URLs,
+// notification templates, the index page) starts with it.
 func (s *Server) externalURL() *url.URL {
+	if e := s.Config().Web.ExternalURL; e != "" {
+		if u, err := config.ParseExternalURL(e); err == nil {
+			return u
+		}
+	}
 	host := "localhost:9797"
 	if s.httpLn != nil {
 		addr := s.httpLn.Addr().(*net.TCPAddr)

@@ -75,15 +75,7 @@ func New(opts Options) (*Handler, error) {
 // Routes is the push endpoint.
 func (h *Handler) Routes() []route.Route {
 	return []route.Route{{Method: "POST", Pattern: "/loki/api/v1/push", Scope: route.Ingest, Handler: h,
-		Doc: "Loki push: snappy protobuf or JSON (Promtail, Alloy, Fluent Bit, Loki client libraries)"}}
-}
-
-// Register mounts Routes on mux, for a server that does not build its mux
-// from route tables yet.
-func (h *Handler) Register(mux *http.ServeMux) {
-	for _, rt := range h.Routes() {
-		mux.Handle(rt.MuxPattern(), rt.Handler)
-	}
+		Doc: "Loki push (snappy protobuf or JSON): Promtail, Alloy, Fluent Bit"}}
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
