@@ -79,10 +79,10 @@ func (h *Handler) Routes() []route.Route {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	format := "protobuf"
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct == "application/json" {
-		format = "json"
+	format, err := bodyFormat(r.Header.Get("Content-Type"))
+	if err != nil {
+		h.fail(w, r, "unknown", err)
+		return
 	}
 	req, err := h.decode(r, format)
 	if err != nil {
@@ -179,4 +179,21 @@ func (h *Handler) unsnappy(b []byte) ([]byte, error) {
 		return nil, apierr.Wrap(apierr.Invalid, err, "decode snappy push body")
 	}
 	return out, nil
+}
+
+// bodyFormat tells the push body's format from its Content-Type, as Loki
+// does: JSON, or snappy protobuf (also when there is no Content-Type).
+func bodyFormat(contentType string) (string, error) {
+	if contentType == "" {
+		return "protobuf", nil
+	}
+	ct, _, err := mime.ParseMediaType(contentType)
+	switch {
+	case err != nil:
+	case ct == "application/json":
+		return "json", nil
+	case ct == "application/x-protobuf", ct == "application/protobuf", ct == "application/octet-stream":
+		return "protobuf", nil
+	}
+	return "", apierr.New(apierr.UnsupportedMediaType, "unsupported Content-Type %q: want application/x-protobuf (a snappy-compressed logproto.PushRequest) or application/json", contentType)
 }
