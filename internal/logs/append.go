@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vigilhq/vigil/internal/apierr"
+	"github.com/vigilhq/vigil/internal/logs/logql"
 	"github.com/vigilhq/vigil/internal/telemetrydb"
 )
 
@@ -202,7 +203,7 @@ func splitMetadata(md []Label) (rest []Label, traceID, spanID string) {
 	for _, l := range md {
 		switch l.Name {
 		case "trace_id", "traceID", "traceid":
-			traceID = l.Value
+			traceID = logql.NormalizeTraceID(l.Value)
 			continue
 		case "span_id", "spanID", "spanid":
 			spanID = l.Value

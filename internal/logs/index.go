@@ -304,6 +304,10 @@ func (s *Store) ByTrace(ctx context.Context, q TraceQuery) ([]TraceRecord, error
 	var tr telemetrydb.TimeRange
 	where := "trace_id = ?"
 	args := []any{q.TraceID}
+	if short := logql.ShortTraceID(q.TraceID); short != "" {
+		// Records stored before 16-digit IDs were padded keep them short.
+		where, args = "trace_id IN (?, ?)", append(args, short)
+	}
 	if q.End > 0 {
 		tr = telemetrydb.TimeRange{From: q.Start, To: q.End}
 		where += " AND ts >= ? AND ts <= ?"

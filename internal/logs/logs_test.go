@@ -514,3 +514,50 @@ func TestPipelineErrors(t *testing.T) {
 	f(`sum_over_time({env="prod"} | json | unwrap msg [2m])`, "pipeline error: 'SampleExtractionErr'")
 	f(`sum by (app) (count_over_time({env="prod"} | json | msg > 5 [2m]))`, "pipeline error: 'LabelFilterErr'")
 }
+
+// TestShortTraceIDs: a 64-bit trace ID (16 digits, as Jaeger shows it and
+// Grafana's trace-to-logs link sends it) finds the records of the 128-bit
+// ID it pads to, on /vigil/api/v1/logs and in | trace_id=, whichever form
+// was pushed (issue 10 item 12).
+func TestShortTraceIDs(t *testing.T) {
+	now := time.Unix(0, t0+int64(time.Minute))
+	s := openStore(t, Options{Now: func() time.Time { return now }})
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "shop")
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.Timestamp(t0))
+	lr.Body().SetStr("otlp line")
+	lr.SetTraceID([16]byte{8: 0x00, 9: 0xc0, 10: 0xff, 11: 0xee, 12: 0x12, 13: 0x34, 14: 0x56, 15: 0x78})
+	if rej, msg, err := s.ConsumeLogs(context.Background(), ld); err != nil || rej != 0 {
+		t.Fatal(rej, msg, err)
+	}
+	if rej, msg, err := s.AppendStreams(context.Background(), []Stream{{Labels: []Label{{"service_name", "shop"}}, Entries: []Entry{
+		{Timestamp: t0 + 1, Line: "loki line, short ID", Metadata: []Label{{"trace_id", "00C0FFEE12345678"}}},
+		{Timestamp: t0 + 2, Line: "other trace", Metadata: []Label{{"trace_id", "00c0ffee12345679"}}},
+	}}}); err != nil || rej != 0 {
+		t.Fatal(rej, msg, err)
+	}
+	h := apiHandler(s)
+	get := func(path string, q url.Values) string {
+		t.Helper()
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", path+"?"+q.Encode(), nil))
+		if w.Code != 200 {
+			t.Fatalf("%s %v: %d %s", path, q, w.Code, w.Body)
+		}
+		return w.Body.String()
+	}
+	for _, id := range []string{"00c0ffee12345678", "00C0FFEE12345678", "000000000000000000c0ffee12345678"} {
+		body := get("/vigil/api/v1/logs", url.Values{"trace_id": {id}})
+		if !strings.Contains(body, `"line":"otlp line"`) || !strings.Contains(body, `"line":"loki line, short ID"`) || strings.Contains(body, "other trace") {
+			t.Fatalf("trace_id=%s: %s", id, body)
+		}
+		for _, q := range []string{`{service_name="shop"} | trace_id="` + id + `"`, `{service_name="shop"} | json | trace_id="` + id + `"`} {
+			body = get("/loki/api/v1/query_range", url.Values{"query": {q}, "start": {fmt.Sprint(t0)}, "end": {fmt.Sprint(t0 + 10)}})
+			if !strings.Contains(body, "otlp line") || !strings.Contains(body, "loki line, short ID") || strings.Contains(body, "other trace") {
+				t.Fatalf("%s: %s", q, body)
+			}
+		}
+	}
+}

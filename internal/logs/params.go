@@ -307,7 +307,7 @@ func parseTraceID(s string) (string, error) {
 			return "", badRequest("invalid trace_id %q: want hexadecimal", id)
 		}
 	}
-	return id, nil
+	return logql.NormalizeTraceID(id), nil
 }
 
 // tailQuery is a /loki/api/v1/tail request.

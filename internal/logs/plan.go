@@ -80,6 +80,9 @@ loop:
 				}
 			case sf.Value == "":
 				f.add(col + " IS NULL")
+			case col == "trace_id" && logql.ShortTraceID(sf.Value) != "":
+				// Records stored before 16-digit IDs were padded keep them short.
+				f.add("trace_id IN (?, ?)", sf.Value, logql.ShortTraceID(sf.Value))
 			default:
 				f.add(col+" = ?", sf.Value)
 			}

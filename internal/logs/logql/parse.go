@@ -987,7 +987,11 @@ func (p *parser) parseLabelFilterPrimary() (LabelFilter, error) {
 		default:
 			return nil, p.errAt(ot.pos, "operator %s compares numbers, durations or byte sizes, not the string %q", ot.text, vt.text)
 		}
-		m, err := NewMatcher(mt, nt.text, vt.text)
+		value := vt.text
+		if nt.text == TraceIDLabel && (mt == MatchEqual || mt == MatchNotEqual) {
+			value = NormalizeTraceID(value) // 16 digits are the 32 zero-padded
+		}
+		m, err := NewMatcher(mt, nt.text, value)
 		if err != nil {
 			return nil, p.errAt(vt.pos, "invalid regular expression %q: %v", vt.text, err)
 		}
