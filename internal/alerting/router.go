@@ -45,7 +45,7 @@ type router struct {
 	logger   *slog.Logger
 	dataDir  string
 	ledger   *ledger
-	outbox   *outbox
+	delivery *delivery
 	ff       featurecontrol.Flagger
 	rec      eventrecorder.Recorder
 	extURL   *url.URL
@@ -257,7 +257,7 @@ func (r *router) commit(conf *amconfig.Config, tmpl *template.Template, routes *
 			recv := &nflogpb.Receiver{GroupName: name, Integration: in.Name(), Idx: uint32(in.Index())}
 			fan = append(fan, notify.MultiStage{
 				notify.NewDedupStage(&in, r.nflog, recv),
-				&outboxStage{ob: r.outbox, receiver: name, integration: in},
+				&outboxStage{d: r.delivery, receiver: name, integration: in},
 				notify.NewSetNotifiesStage(r.nflog, recv, r.ff),
 			})
 		}

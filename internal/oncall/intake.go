@@ -40,7 +40,7 @@ type GroupAlert struct {
 func (o *OnCall) DeliverIntake(ctx context.Context, payload []byte) error {
 	var g GroupMessage
 	if err := json.Unmarshal(payload, &g); err != nil {
-		return fmt.Errorf("decode alert group: %w", err) // a bad payload never gets better
+		return permanent("decode alert group: %w", err) // a bad payload never gets better
 	}
 	return o.IngestGroup(ctx, g)
 }

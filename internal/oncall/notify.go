@@ -227,7 +227,9 @@ func (o *OnCall) mirror(ctx context.Context, tx *sql.Tx, in *Incident, action st
 		n.Action, n.DedupKey = action, fmt.Sprintf("vigil-incident-%d", in.ID)
 		n.Method = spec.ContactMethod{Type: m.Type, RoutingKey: m.RoutingKey, APIKey: m.APIKey, URL: m.URL}
 		ch := channelOf(m.Type)
-		key := fmt.Sprintf("oncall/%d/mirror%d/%s/%d", in.ID, i, action, now.UnixNano())
+		// One stream per incident and mirror: a resolve supersedes a
+		// trigger not yet delivered.
+		key := fmt.Sprintf("oncall/%d/mirror%d", in.ID, i)
 		if err := o.enqueue(ctx, tx, key, ch, n, now); err != nil {
 			return err
 		}

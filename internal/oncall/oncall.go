@@ -53,12 +53,12 @@ type Outbox interface {
 // Channels the on-call feature delivers (see Deliverers) and the one it
 // consumes (Intake, enqueued by alerting for incident receivers).
 const (
-	ChannelEmail     = "oncall.email"
-	ChannelSlack     = "oncall.slack"
-	ChannelWebhook   = "oncall.webhook"
-	ChannelPagerDuty = "oncall.pagerduty"
-	ChannelOpsgenie  = "oncall.opsgenie"
-	ChannelIntake    = "oncall.intake"
+	ChannelEmail     = "oncall-email"
+	ChannelSlack     = "oncall-slack"
+	ChannelWebhook   = "oncall-webhook"
+	ChannelPagerDuty = "oncall-pagerduty"
+	ChannelOpsgenie  = "oncall-opsgenie"
+	ChannelIntake    = "oncall-intake"
 )
 
 // Options configure New. DB is required; without Outbox notifications

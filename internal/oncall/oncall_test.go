@@ -106,8 +106,16 @@ func (f *fakeOutbox) deliver(t *testing.T, o *OnCall) {
 	}
 	rows.Close()
 	for _, m := range ms {
-		if err := o.Deliverers()[m.ch](context.Background(), []byte(m.pay)); err != nil {
+		c := o.Consumers()[m.ch]
+		err := c.Deliver(context.Background(), []byte(m.pay))
+		if err != nil {
 			t.Logf("deliver %s: %v", m.ch, err)
+		}
+		if c.Record != nil {
+			out := Outcome{Payload: []byte(m.pay), Delivered: err == nil, Final: true, Attempts: 1, Detail: "delivered on attempt 1"}
+			if err := f.db.Tx(context.Background(), func(tx *sql.Tx) error { return c.Record(context.Background(), tx, out) }); err != nil {
+				t.Fatal(err)
+			}
 		}
 		if err := f.db.Tx(context.Background(), func(tx *sql.Tx) error {
 			_, err := tx.Exec(`UPDATE fake_outbox SET delivered = 1 WHERE id = ?`, m.id)

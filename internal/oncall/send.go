@@ -37,55 +37,76 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
-// Deliver is a channel's delivery function: it sends one payload and
-// returns nil when it was delivered.
-type Deliver func(ctx context.Context, payload []byte) error
+// Consumer is how one channel's messages are delivered and their outcomes
+// recorded (the outbox's consumer contract).
+type Consumer struct {
+	// Deliver sends one payload; nil when delivered, a PermanentError
+	// when retrying cannot help.
+	Deliver func(ctx context.Context, payload []byte) error
+	// Record writes an attempt's outcome inside the outbox's transaction
+	// that records it; nil for channels without a timeline.
+	Record func(ctx context.Context, tx *sql.Tx, o Outcome) error
+}
 
-// Deliverers returns the delivery function of every channel the on-call
-// feature sends on, and of ChannelIntake, for the outbox.
-func (o *OnCall) Deliverers() map[string]Deliver {
-	wrap := func(send func(context.Context, *notification) error) Deliver {
-		return func(ctx context.Context, payload []byte) error {
-			var n notification
-			if err := json.Unmarshal(payload, &n); err != nil {
-				return permanent("decode notification: %w", err)
-			}
-			err := send(ctx, &n)
-			o.recordDelivery(ctx, &n, err)
-			return err
+// Outcome is what became of one delivery attempt.
+type Outcome struct {
+	Payload   []byte
+	Delivered bool
+	// Final: no more attempts (delivered, failed permanently or given up).
+	Final    bool
+	Attempts int
+	Detail   string
+}
+
+// Consumers returns the consumer of every channel the on-call feature
+// sends on, and of ChannelIntake.
+func (o *OnCall) Consumers() map[string]Consumer {
+	c := func(send func(context.Context, *notification) error) Consumer {
+		return Consumer{
+			Deliver: func(ctx context.Context, payload []byte) error {
+				var n notification
+				if err := json.Unmarshal(payload, &n); err != nil {
+					return permanent("decode notification: %w", err)
+				}
+				return send(ctx, &n)
+			},
+			Record: o.recordOutcome,
 		}
 	}
-	return map[string]Deliver{
-		ChannelEmail:     wrap(o.sendEmail),
-		ChannelSlack:     wrap(o.sendSlack),
-		ChannelWebhook:   wrap(o.sendWebhook),
-		ChannelPagerDuty: wrap(o.sendPagerDuty),
-		ChannelOpsgenie:  wrap(o.sendOpsgenie),
-		ChannelIntake:    o.DeliverIntake,
+	return map[string]Consumer{
+		ChannelEmail:     c(o.sendEmail),
+		ChannelSlack:     c(o.sendSlack),
+		ChannelWebhook:   c(o.sendWebhook),
+		ChannelPagerDuty: c(o.sendPagerDuty),
+		ChannelOpsgenie:  c(o.sendOpsgenie),
+		ChannelIntake:    {Deliver: o.DeliverIntake},
 	}
 }
 
-func (o *OnCall) recordDelivery(ctx context.Context, n *notification, err error) {
-	ch := channelOf(n.Method.Type)
-	kind, outcome, detail := EvDelivered, "delivered", fmt.Sprintf("%s delivered to %s", n.Method.Type, describeMethod(n.Method))
-	if n.Action != "" && n.User == "" {
-		detail = fmt.Sprintf("%s %s delivered to %s", n.Method.Type, n.Action, describeMethod(n.Method))
+// recordOutcome puts a delivery's outcome on the incident's timeline and
+// counts it.
+func (o *OnCall) recordOutcome(ctx context.Context, tx *sql.Tx, out Outcome) error {
+	var n notification
+	if err := json.Unmarshal(out.Payload, &n); err != nil || n.Incident == 0 {
+		return nil
 	}
-	if err != nil {
-		kind, outcome, detail = EvDeliveryError, "failed", fmt.Sprintf("%s to %s failed: %v", n.Method.Type, describeMethod(n.Method), err)
-		if !IsPermanent(err) {
-			detail += " (will retry)"
+	ch := channelOf(n.Method.Type)
+	what := n.Method.Type
+	if n.Action != "" && n.User == "" {
+		what += " " + n.Action
+	}
+	kind, outcome := EvDelivered, "delivered"
+	detail := fmt.Sprintf("%s to %s: %s", what, describeMethod(n.Method), out.Detail)
+	if !out.Delivered {
+		kind, outcome = EvDeliveryError, "failed"
+		if !out.Final {
+			outcome = "retrying"
 		}
 	}
-	if n.User != "" {
+	if n.User != "" && (out.Delivered || out.Final) {
 		o.m.notifications.WithLabelValues(n.User, ch, outcome).Inc()
 	}
-	rerr := o.db.Tx(context.WithoutCancel(ctx), func(tx *sql.Tx) error {
-		return record(ctx, tx, n.Incident, o.now(), kind, "", n.User, ch, detail)
-	})
-	if rerr != nil {
-		o.logger.Error("record delivery outcome", "incident", n.Incident, "err", rerr)
-	}
+	return record(ctx, tx, n.Incident, o.now(), kind, "", n.User, ch, detail)
 }
 
 func (o *OnCall) sendEmail(ctx context.Context, n *notification) error {

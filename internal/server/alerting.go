@@ -16,9 +16,9 @@ import (
 	"github.com/vigilhq/vigil/internal/version"
 )
 
-// *alerting.Alerting answers /api/v1/alertmanagers (its built-in
+// *alerting.Service answers /api/v1/alertmanagers (its built-in
 // Alertmanager); its Rules() answers /api/v1/rules and /api/v1/alerts.
-var _ apiv1.AlertmanagerRetriever = (*alerting.Alerting)(nil)
+var _ apiv1.AlertmanagerRetriever = (*alerting.Service)(nil)
 
 // setupAlerting wires the alerting feature: rules evaluated on the metrics
 // store, Alertmanager-compatible routing and delivery, the Alertmanager API
@@ -28,9 +28,7 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	// The state database is shared by the features that keep small
-	// transactional records (alerting today; incidents and users later).
-	db, err := s.stateDB(ctx, cfg)
+	sh, err := s.sharedState(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -38,7 +36,8 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 		Logger:      s.logger,
 		Registerer:  s.reg,
 		DataDir:     filepath.Join(cfg.DataDir, "alerting"),
-		State:       db,
+		State:       sh.db,
+		Outbox:      sh.outbox,
 		Engine:      s.metrics.Engine(),
 		Queryable:   s.metrics.Queryable(),
 		Appendable:  s.metrics.Storage(),

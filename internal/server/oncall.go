@@ -2,10 +2,12 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/oncall"
+	"github.com/vigilhq/vigil/internal/outbox"
 )
 
 // setupOnCall wires on-call: its objects and incidents live in the shared
@@ -13,19 +15,27 @@ import (
 // groups of the receivers listed under oncall.receivers reach it through
 // the outbox's intake channel.
 func (s *Server) setupOnCall(ctx context.Context, cfg *config.Config) error {
-	db, err := s.stateDB(ctx, cfg)
+	sh, err := s.sharedState(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	o, err := oncall.New(oncall.Options{
 		Logger:     s.logger,
 		Registerer: s.reg,
-		DB:         db,
-		Outbox:     s.oncallOutbox(),
+		DB:         sh.db,
+		Outbox:     oncallOutbox{sh.outbox},
 		Config:     s.onCallConfig(cfg),
 	})
 	if err != nil {
 		return err
+	}
+	policy := outbox.Policy{
+		GiveUpAfter: cfg.Alerting.Delivery.GiveUpAfter.D(),
+		MinBackoff:  cfg.Alerting.Delivery.MinBackoff.D(),
+		MaxBackoff:  cfg.Alerting.Delivery.MaxBackoff.D(),
+	}
+	for ch, c := range o.Consumers() {
+		sh.outbox.Register(ch, outboxConsumer(c, policy))
 	}
 	s.addActor("oncall", o.Run)
 	s.addReloader("oncall", func(c *config.Config) (func() error, error) {
@@ -36,10 +46,33 @@ func (s *Server) setupOnCall(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
-// oncallOutbox is the outbox on-call enqueues to; nil until the shared
-// outbox package is wired (notifications are then recorded on the
-// timeline as not sent).
-func (s *Server) oncallOutbox() oncall.Outbox { return nil }
+// oncallOutbox is the shared outbox as on-call's Outbox.
+type oncallOutbox struct{ ob *outbox.Outbox }
+
+func (x oncallOutbox) Enqueue(ctx context.Context, tx *sql.Tx, m oncall.Message) error {
+	_, err := x.ob.Enqueue(ctx, tx, outbox.Message{Channel: m.Channel, Key: m.Key, Payload: m.Payload, GiveUpAt: m.GiveUpAt})
+	return err
+}
+
+// outboxConsumer maps an on-call channel consumer to the outbox's.
+func outboxConsumer(c oncall.Consumer, p outbox.Policy) outbox.Consumer {
+	oc := outbox.Consumer{Policy: p, Deliver: func(ctx context.Context, m outbox.Message) error {
+		err := c.Deliver(ctx, m.Payload)
+		if oncall.IsPermanent(err) {
+			return outbox.Permanent(err)
+		}
+		return err
+	}}
+	if c.Record != nil {
+		oc.Record = func(ctx context.Context, tx *sql.Tx, e outbox.Event) error {
+			return c.Record(ctx, tx, oncall.Outcome{
+				Payload: e.Message.Payload, Delivered: e.Kind == outbox.EventDelivered,
+				Final: e.Kind != outbox.EventAttempt && e.Kind != outbox.EventRetried, Attempts: e.Message.Attempts, Detail: e.Detail,
+			})
+		}
+	}
+	return oc
+}
 
 func (s *Server) onCallConfig(cfg *config.Config) oncall.Config {
 	x := cfg.OnCall

@@ -23,13 +23,13 @@ import (
 	promconfig "github.com/prometheus/prometheus/config"
 	apiv1 "github.com/prometheus/prometheus/web/api/v1"
 
+	"github.com/vigilhq/vigil/internal/apierr"
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/ingest/otlp"
 	"github.com/vigilhq/vigil/internal/ingest/remotewrite"
 	"github.com/vigilhq/vigil/internal/ingest/scrape"
 	"github.com/vigilhq/vigil/internal/metrics"
 	"github.com/vigilhq/vigil/internal/route"
-	"github.com/vigilhq/vigil/internal/state"
 	"github.com/vigilhq/vigil/internal/version"
 )
 
@@ -69,9 +69,9 @@ type Server struct {
 	otlpHTTPLn  net.Listener
 	routes      []route.Route // the route table; see routes.go
 	httpMetrics *httpMetrics
+	errw        apierr.Writer
 
 	metrics  *metrics.Store
-	state    *state.DB // the shared state database; see state.go
 	scraper  *scrape.Scraper
 	receiver *otlp.Receiver
 
@@ -81,6 +81,7 @@ type Server struct {
 	logsConsumer   otlp.LogsConsumer
 	rulesRetriever func(context.Context) apiv1.RulesRetriever
 	alertmanagers  func(context.Context) apiv1.AlertmanagerRetriever
+	shared         *sharedDeps // state database and outbox (state.go)
 
 	actors    []actor
 	closers   []func() error // run in reverse order after the actors stop
@@ -102,7 +103,7 @@ func New(opts Options) (*Server, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s := &Server{opts: opts, logger: opts.Logger, reg: reg, cfg: cfg, start: time.Now(), reloadOK: true, reloadAt: time.Now()}
+	s := &Server{opts: opts, logger: opts.Logger, reg: reg, cfg: cfg, start: time.Now(), reloadOK: true, reloadAt: time.Now(), errw: apierr.Writer{Logger: opts.Logger}}
 	s.httpMetrics = newHTTPMetrics(reg)
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "vigil_build_info",
