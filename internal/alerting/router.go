@@ -42,15 +42,17 @@ import (
 // depends on Alertmanager's package layout lives in this file, so an
 // upgrade touches one file.
 type router struct {
-	logger   *slog.Logger
-	dataDir  string
-	ledger   *ledger
-	delivery *delivery
-	ff       featurecontrol.Flagger
-	rec      eventrecorder.Recorder
-	extURL   *url.URL
-	nmetrics *notify.Metrics
-	dmetrics *dispatch.DispatcherMetrics
+	logger *slog.Logger
+	// incidentChannel is Options.IncidentChannel (intake.go).
+	incidentChannel string
+	dataDir         string
+	ledger          *ledger
+	delivery        *delivery
+	ff              featurecontrol.Flagger
+	rec             eventrecorder.Recorder
+	extURL          *url.URL
+	nmetrics        *notify.Metrics
+	dmetrics        *dispatch.DispatcherMetrics
 
 	silences *silence.Silences
 	nflog    *nflog.Log
@@ -193,7 +195,7 @@ func (r *router) integration(recv, name string, idx int) (*notify.Integration, b
 // apply builds the route tree, receivers, inhibitor and pipeline for conf
 // and swaps them in. On error nothing changes.
 func (r *router) apply(conf *amconfig.Config) error {
-	commit, err := r.prepare(conf)
+	commit, err := r.prepare(conf, nil)
 	if err != nil {
 		return err
 	}
@@ -204,7 +206,7 @@ func (r *router) apply(conf *amconfig.Config) error {
 // prepare builds everything conf needs that can fail (templates,
 // integrations); the commit it returns swaps the routing over and cannot
 // fail.
-func (r *router) prepare(conf *amconfig.Config) (commit func(), err error) {
+func (r *router) prepare(conf *amconfig.Config, incident []string) (commit func(), err error) {
 	tmpl, err := template.FromGlobs(conf.Templates)
 	if err != nil {
 		return nil, fmt.Errorf("parse notification templates: %w", err)
@@ -224,10 +226,10 @@ func (r *router) prepare(conf *amconfig.Config) (commit func(), err error) {
 		}
 		receivers[rcv.Name] = integrations
 	}
-	return func() { r.commit(conf, tmpl, routes, receivers) }, nil
+	return func() { r.commit(conf, tmpl, routes, receivers, incident) }, nil
 }
 
-func (r *router) commit(conf *amconfig.Config, tmpl *template.Template, routes *dispatch.Route, receivers map[string][]notify.Integration) {
+func (r *router) commit(conf *amconfig.Config, tmpl *template.Template, routes *dispatch.Route, receivers map[string][]notify.Integration, incident []string) {
 	r.reloadMu.Lock()
 	defer r.reloadMu.Unlock()
 	active := map[string]bool{}
@@ -283,6 +285,19 @@ func (r *router) commit(conf *amconfig.Config, tmpl *template.Template, routes *
 				notify.NewTimeMuteStage(intervener, r.nmetrics),
 				notify.NewMuteStage(r.silencer, r.nmetrics),
 			}}
+		}
+	}
+	// Incident receivers also hand their groups to on-call (intake.go).
+	for _, name := range incident {
+		rs, ok := stages[name].(*routeStage)
+		if !ok || r.incidentChannel == "" {
+			continue
+		}
+		in := &intakeStage{r: r, channel: r.incidentChannel, receiver: name, tmpl: tmpl}
+		if fan, ok := rs.next.(notify.FanoutStage); ok {
+			rs.next = append(fan, in)
+		} else {
+			rs.next = notify.FanoutStage{in}
 		}
 	}
 	r.nmetrics.InitializeFor(receivers)

@@ -103,3 +103,13 @@ func (s *Server) onCallConfig(cfg *config.Config) oncall.Config {
 	}
 	return c
 }
+
+// incidentReceivers are the alerting receivers whose alert groups open
+// incidents.
+func incidentReceivers(cfg *config.Config) []string {
+	var out []string
+	for _, r := range cfg.OnCall.Receivers {
+		out = append(out, r.Name)
+	}
+	return out
+}
