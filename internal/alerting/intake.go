@@ -33,8 +33,21 @@ func (s *intakeStage) Exec(ctx context.Context, l *slog.Logger, alerts ...*alert
 		return ctx, alerts, nil
 	}
 	gk, _ := notify.GroupKey(ctx)
-	firing, _ := notify.FiringAlerts(ctx)
-	resolved, _ := notify.ResolvedAlerts(ctx)
+	// No dedup stage runs before this one (that stage needs an
+	// integration and the notification log): the firing and resolved sets
+	// are computed here, and the message's Dedup keeps an unchanged group
+	// from being enqueued at every group_interval.
+	var firing, resolved []uint64
+	for _, a := range alerts {
+		if a.Resolved() {
+			resolved = append(resolved, uint64(a.Fingerprint()))
+		} else {
+			firing = append(firing, uint64(a.Fingerprint()))
+		}
+	}
+	if _, ok := notify.NotificationReason(ctx); !ok {
+		ctx = notify.WithNotificationReason(ctx, notify.ReasonUnknown)
+	}
 	msg := webhook.Message{Data: notify.GetTemplateData(ctx, s.tmpl, alerts, l), Version: "4", GroupKey: gk}
 	b, err := json.Marshal(msg)
 	if err != nil {
