@@ -489,7 +489,7 @@ func (o *OnCall) serveAction(action string) http.HandlerFunc {
 
 func (o *OnCall) serveReport(w http.ResponseWriter, r *http.Request) {
 	now := o.now()
-	start, end, err := parseRange(r.URL.Query(), now.Add(-30*24*time.Hour), now, 400*24*time.Hour)
+	start, end, err := parseRange(r.URL.Query(), now.Add(-30*24*time.Hour), now.Add(time.Millisecond), 400*24*time.Hour)
 	if err != nil {
 		o.fail(w, r, err)
 		return
