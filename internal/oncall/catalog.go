@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/vigilhq/vigil/internal/apierr"
@@ -256,6 +257,9 @@ func (o *OnCall) putObject(ctx context.Context, kind, name string, v any, create
 	if err != nil {
 		return err
 	}
+	if err := o.checkObject(kind, v); err != nil {
+		return err
+	}
 	return o.changeObjects(ctx, func(tx *sql.Tx) error {
 		var source string
 		err := tx.QueryRowContext(ctx, `SELECT source FROM oncall_objects WHERE kind = ? AND name = ?`, kind, name).Scan(&source)
@@ -273,6 +277,59 @@ func (o *OnCall) putObject(ctx context.Context, kind, name string, v any, create
 			ON CONFLICT (kind, name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at`, kind, name, string(b), ms(o.now()))
 		return err
 	})
+}
+
+// checkObject validates v with the other objects and reports its own
+// problems with paths relative to it ("layers.0.shift").
+func (o *OnCall) checkObject(kind string, v any) error {
+	objs := o.catalog().objs
+	var section string
+	idx := -1
+	switch x := v.(type) {
+	case *spec.User:
+		section, objs.Users = "users", replaceOrAppend(objs.Users, *x, func(u spec.User) string { return u.Name }, &idx)
+	case *spec.Team:
+		section, objs.Teams = "teams", replaceOrAppend(objs.Teams, *x, func(t spec.Team) string { return t.Name }, &idx)
+	case *spec.Schedule:
+		section, objs.Schedules = "schedules", replaceOrAppend(objs.Schedules, *x, func(s spec.Schedule) string { return s.Name }, &idx)
+	case *spec.Policy:
+		section, objs.Policies = "escalation_policies", replaceOrAppend(objs.Policies, *x, func(p spec.Policy) string { return p.Name }, &idx)
+	default:
+		return nil
+	}
+	prefix := fmt.Sprintf("%s.%d", section, idx)
+	var mine spec.Errors
+	for _, e := range objs.Validate() {
+		if e.Field == prefix || strings.HasPrefix(e.Field, prefix+".") {
+			e.Field = strings.TrimPrefix(strings.TrimPrefix(e.Field, prefix), ".")
+			if e.Field == "" {
+				e.Field = kind
+			}
+			mine = append(mine, e)
+		}
+	}
+	if len(mine) > 0 {
+		return apierr.Wrap(apierr.Invalid, mine, "invalid %s", kind)
+	}
+	return nil
+}
+
+func replaceOrAppend[T any](s []T, v T, name func(T) string, idx *int) []T {
+	out := slices.Clone(s)
+	for i := range out {
+		if name(out[i]) == name(v) {
+			if ov, ok := any(&out[i]).(*spec.Schedule); ok {
+				// Overrides live in their own table; keep them.
+				vs := any(v).(spec.Schedule)
+				vs.Overrides = ov.Overrides
+				v = any(vs).(T)
+			}
+			out[i], *idx = v, i
+			return out
+		}
+	}
+	*idx = len(out)
+	return append(out, v)
 }
 
 // deleteObject deletes an API object, refused when others refer to it.

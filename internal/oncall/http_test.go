@@ -71,7 +71,7 @@ func TestAPIErrors(t *testing.T) {
 	f("DELETE", p+"/users/nobody", ``, 404, "not found")
 	f("GET", p+"/users/nobody", ``, 404, "not found")
 	f("POST", p+"/schedules", `{"name":"night","time_zone":"UTC","layers":[{"start":"2026-01-01","shift":"1d","users":["zed"]}]}`, 400, `unknown user \"zed\"`)
-	f("POST", p+"/schedules", `{"name":"night","time_zone":"UTC","layers":[{"start":"2026-01-01","shift":"soon","users":["bob"]}]}`, 400, "invalid shift length")
+	f("POST", p+"/schedules", `{"name":"night","time_zone":"UTC","layers":[{"start":"2026-01-01","shift":"soon","users":["bob"]}]}`, 400, `invalid schedule: layers.0.shift: invalid shift length`)
 	f("POST", p+"/schedules", `{"name":"night","time_zone":"UTC","layers":[{"start":"2026-01-01","shift":"1d","users":["bob"]}],"overrides":[{"user":"bob","start":"2026-01-01","end":"2026-01-02"}]}`, 400, "overrides are added through")
 	f("POST", p+"/escalation_policies", `{"name":"p","steps":[{"targets":[{"schedule":"ghost"}]}]}`, 400, `unknown schedule \"ghost\"`)
 	f("POST", p+"/escalation_policies", `{"name":"p","steps":[]}`, 400, "at least one step")

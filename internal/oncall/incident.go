@@ -306,6 +306,9 @@ type newIncident struct {
 	Labels                                                                  map[string]string
 	Details                                                                 map[string]any
 	Actor                                                                   string
+	// Assignee is paged directly (manual incidents); without a policy or
+	// an assignee nobody is paged, which the timeline says.
+	Assignee string
 }
 
 // open inserts a triggered incident, records it, schedules its first
@@ -348,7 +351,7 @@ func (o *OnCall) open(ctx context.Context, tx *sql.Tx, n newIncident) (*Incident
 			return nil, err
 		}
 		o.signal()
-	} else {
+	} else if n.Assignee == "" {
 		if err := o.unreachable(ctx, tx, id, now, "no_policy", "", "incident has no escalation policy: nobody is paged"); err != nil {
 			return nil, err
 		}
@@ -607,7 +610,7 @@ func (o *OnCall) OpenManual(ctx context.Context, m Manual, actor string) (*Incid
 	err := o.db.Tx(ctx, func(tx *sql.Tx) error {
 		in, err := o.open(ctx, tx, newIncident{
 			Key: fmt.Sprintf("manual:%d", o.now().UnixNano()), Source: SourceManual, Title: m.Title, Severity: m.Severity,
-			Priority: m.Priority, Team: m.Team, Service: m.Service, Policy: m.Policy, Actor: orUnknown(actor),
+			Priority: m.Priority, Team: m.Team, Service: m.Service, Policy: m.Policy, Actor: orUnknown(actor), Assignee: m.Assignee,
 		})
 		if err != nil {
 			return err
