@@ -36,13 +36,15 @@ func (s *Server) setupTraces(ctx context.Context, cfg *config.Config) error {
 			opts.SpanMetrics.Buckets = append(opts.SpanMetrics.Buckets, b.D().Seconds())
 		}
 	}
-	store, err := traces.New(opts)
+	store, err := traces.Open(ctx, opts)
 	if err != nil {
 		return err
 	}
 	s.addCloser(store.Close)
 	s.addActor("traces", store.Run)
-	store.Register(s.mux)
+	for _, rt := range store.Routes() {
+		s.mux.Handle(rt.MuxPattern(), rt.Handler)
+	}
 	s.tracesConsumer = store
 	s.running = append(s.running, "traces: DuckDB store in "+opts.Dir+", Jaeger query API, span metrics")
 	s.endpoints = append(s.endpoints,
