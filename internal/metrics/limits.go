@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/tsdb/chunks"
+
+	"github.com/vigilhq/vigil/internal/apierr"
 )
 
 // Limits bound the number of series. 0 means no limit.
@@ -78,6 +80,11 @@ type Limiter struct {
 
 	rejected *prometheus.CounterVec
 	received *prometheus.CounterVec
+
+	// health turns commits that fail for lack of disk space or an I/O
+	// error into retryable errors naming no file (nil: errors pass as
+	// they are).
+	health *apierr.WriteHealth
 }
 
 var _ tsdb.SeriesLifecycleCallback = (*Limiter)(nil)
@@ -243,5 +250,14 @@ func (a *limitAppender) AppendExemplars(ref storage.SeriesRef, ls labels.Labels,
 	return a.app.AppendExemplars(ref, ls, es)
 }
 
-func (a *limitAppender) Commit() error   { return a.app.Commit() }
+// Commit commits; a failed commit (the WAL could not be written) is
+// classified by the store's write health.
+func (a *limitAppender) Commit() error {
+	err := a.app.Commit()
+	if a.l.health != nil {
+		return a.l.health.Result(err)
+	}
+	return err
+}
+
 func (a *limitAppender) Rollback() error { return a.app.Rollback() }

@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/util/compression"
+
+	"github.com/vigilhq/vigil/internal/apierr"
 )
 
 // Options configure the store. A zero Options is valid.
@@ -98,6 +100,10 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	to.SeriesLifecycleCallback = limiter
+	limiter.health = &apierr.WriteHealth{Store: "metrics", Logger: logger}
+	if err := limiter.health.Register(opts.Registerer); err != nil {
+		return nil, err
+	}
 	stats := tsdb.NewDBStats()
 	db, err := tsdb.Open(opts.Dir, logger, opts.Registerer, to, stats)
 	if err != nil {
