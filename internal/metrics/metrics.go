@@ -55,6 +55,7 @@ type Store struct {
 	limiter *Limiter
 	tracker *promql.ActiveQueryTracker
 	stats   *tsdb.DBStats
+	meta    *metadataStore
 }
 
 // Open opens (and replays the WAL of) the TSDB in opts.Dir.
@@ -101,6 +102,7 @@ func Open(opts Options) (*Store, error) {
 	}
 	to.SeriesLifecycleCallback = limiter
 	limiter.health = &apierr.WriteHealth{Store: "metrics", Logger: logger}
+	limiter.meta = newMetadataStore()
 	if err := limiter.health.Register(opts.Registerer); err != nil {
 		return nil, err
 	}
@@ -109,7 +111,7 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open tsdb %q: %w", opts.Dir, err)
 	}
-	s := &Store{opts: opts, logger: opts.Logger, db: db, stats: stats}
+	s := &Store{opts: opts, logger: opts.Logger, db: db, stats: stats, meta: limiter.meta}
 
 	s.tracker, err = promql.NewActiveQueryTracker(opts.Dir, opts.QueryMaxConcurrent, opts.Logger.With("component", "activeQueryTracker"))
 	if err != nil {
@@ -131,6 +133,21 @@ func Open(opts Options) (*Store, error) {
 	limiter.attach(db)
 	s.limiter = limiter
 	return s, nil
+}
+
+// MinTime is the oldest sample time (Unix ms) the TSDB accepts now: the
+// head's lower bound or, with an out-of-order window, the newest sample
+// less the window. ok is false before the head has data.
+func (s *Store) MinTime() (t int64, ok bool) {
+	head := s.db.Head()
+	t, ok = head.AppendableMinValidTime()
+	if !ok {
+		return 0, false
+	}
+	if w := s.opts.OutOfOrderTimeWindow.Milliseconds(); w > 0 {
+		t = min(t, head.MaxTime()-w)
+	}
+	return t, true
 }
 
 // DB is the underlying TSDB (for the API's admin and status endpoints).

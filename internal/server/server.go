@@ -311,6 +311,8 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		Limits:     func() remotewrite.Limits { return rwLimitsOf(s.Config()) },
 		Rejected:   store.Appendable().Rejected,
 		Received:   store.Appendable().Received,
+		Metadata:   store.ObserveMetadata,
+		MinTime:    store.MinTime,
 	})
 	mux.Handle("POST /api/v1/write", rw)
 
