@@ -332,6 +332,8 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		Limits:     func() remotewrite.Limits { return rwLimitsOf(s.Config()) },
 		Rejected:   store.Appendable().Rejected,
 		Received:   store.Appendable().Received,
+		Metadata:   store.ObserveMetadata,
+		MinTime:    store.MinTime,
 	})
 	s.addRoutes(route.Route{Method: "POST", Pattern: "/api/v1/write", Scope: route.Ingest, Handler: rw,
 		Doc: "Prometheus remote write 1.0 and 2.0 (Prometheus, Grafana Alloy, vmagent)"})
