@@ -76,23 +76,23 @@ func contactMethods(u *spec.User) []spec.ContactMethod {
 
 // notifyUsers enqueues a page for every contact method of every user, in
 // tx. tag makes the outbox keys of one step unique.
-func (o *OnCall) notifyUsers(ctx context.Context, tx *sql.Tx, in *Incident, users []string, tag string, now time.Time) error {
+func (o *OnCall) notifyUsers(ctx context.Context, q querier, tx *sql.Tx, in *Incident, users []string, tag string, now time.Time) error {
 	cat := o.catalog()
-	alerts, err := alertsOf(ctx, tx, in.ID)
+	alerts, err := alertsOf(ctx, q, in.ID)
 	if err != nil {
 		return err
 	}
 	for _, name := range users {
 		u := cat.users[name]
 		if u == nil {
-			if err := o.unreachable(ctx, tx, in.ID, now, "unknown_user", name, fmt.Sprintf("user %q no longer exists", name)); err != nil {
+			if err := o.unreachable(ctx, q, in.ID, now, "unknown_user", name, fmt.Sprintf("user %q no longer exists", name)); err != nil {
 				return err
 			}
 			continue
 		}
 		cms := contactMethods(u)
 		if len(cms) == 0 {
-			if err := o.unreachable(ctx, tx, in.ID, now, "no_contact_method", name, fmt.Sprintf("user %s has no contact method: not notified", name)); err != nil {
+			if err := o.unreachable(ctx, q, in.ID, now, "no_contact_method", name, fmt.Sprintf("user %s has no contact method: not notified", name)); err != nil {
 				return err
 			}
 			continue
@@ -109,7 +109,7 @@ func (o *OnCall) notifyUsers(ctx context.Context, tx *sql.Tx, in *Incident, user
 				return err
 			}
 			o.m.notifications.WithLabelValues(name, ch, "enqueued").Inc()
-			if err := record(ctx, tx, in.ID, now, EvNotify, "", name, ch, fmt.Sprintf("%s notified by %s (%s)", name, cm.Type, describeMethod(cm))); err != nil {
+			if err := record(ctx, q, in.ID, now, EvNotify, "", name, ch, fmt.Sprintf("%s notified by %s (%s)", name, cm.Type, describeMethod(cm))); err != nil {
 				return err
 			}
 		}
