@@ -62,9 +62,9 @@ oncall:
   escalation_policies:
     - name: checkout
       steps:
-        - {targets: [{schedule: primary}], delay: 6s}
-        - {targets: [{user: bob}], delay: 6s}
-        - {targets: [{user: carol}], delay: 6s}
+        - {targets: [{schedule: primary}], delay: 8s}
+        - {targets: [{user: bob}], delay: 8s}
+        - {targets: [{user: carol}], delay: 8s}
 `, rules, smtpAddr, pd, hook+"/alice", hook+"/bob", hook+"/carol")
 }
 
@@ -170,9 +170,9 @@ func TestOnCall(t *testing.T) {
 		t.Fatalf("no acknowledge link in the email:\n%s", email)
 	}
 
-	// kill -9 between step 1 and step 2 (due 6s after step 1).
+	// kill -9 between step 1 and step 2 (due 8s after step 1).
 	v.Kill()
-	if time.Since(step1) > 5*time.Second {
+	if time.Since(step1) > 6*time.Second {
 		t.Fatalf("step 1 observed too late to kill before step 2")
 	}
 	v.Restart()
@@ -224,7 +224,7 @@ func TestOnCall(t *testing.T) {
 		}
 		return nil
 	})
-	carolDue := step1.Add(12 * time.Second)
+	carolDue := step1.Add(16 * time.Second)
 	Eventually(t, 20*time.Second, func() error {
 		if time.Now().Before(carolDue.Add(2 * time.Second)) {
 			return fmt.Errorf("waiting for step 3's due time")
