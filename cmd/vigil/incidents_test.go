@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 )
@@ -55,6 +56,41 @@ func TestIncidentsCLI(t *testing.T) {
 	for _, bad := range [][]string{{"ack"}, {"ack", "x"}, {"explode"}, {"list", "--url", "ftp://x"}, {"note", "3"}} {
 		if _, err := run1(bad...); err == nil {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// check-config reports on-call errors with file:line and field.
+func TestCheckConfigOnCall(t *testing.T) {
+	f := t.TempDir() + "/vigil.yaml"
+	text := `alerting:
+  route: {receiver: pager}
+  receivers: [{name: pager}]
+oncall:
+  receivers: [{name: pager, escalation_policy: default}]
+  users: [{name: alice}]
+  schedules:
+    - name: primary
+      time_zone: Europe/Atlantis
+      layers: [{start: "2026-01-05T09:00", shift: 1w, users: [alice, zed]}]
+  escalation_policies:
+    - name: default
+      steps: [{targets: [{schedule: primary}, {team: nobody}]}]
+`
+	if err := os.WriteFile(f, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	err := run(context.Background(), []string{"check-config", f}, &out, &errb)
+	if err == nil {
+		t.Fatal("invalid on-call config accepted")
+	}
+	for _, want := range []string{
+		f + `:9: oncall.schedules.0.time_zone: unknown time zone "Europe/Atlantis"`,
+		f + `:13: oncall.escalation_policies.0.steps.0.targets.1.team: unknown team "nobody"`,
+	} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("check-config output lacks %q:\n%s", want, errb.String())
 		}
 	}
 }

@@ -94,6 +94,9 @@ type Alert struct {
 	StartsAt     time.Time         `json:"startsAt"`
 	EndsAt       time.Time         `json:"endsAt,omitzero"`
 	GeneratorURL string            `json:"generatorURL,omitempty"`
+	// History is the alert's history in the alert ledger (routing,
+	// silences, notifications), the other half of the incident's timeline.
+	History string `json:"history,omitempty"`
 }
 
 // TimelineEvent is one entry of an incident's timeline.
@@ -230,6 +233,9 @@ func (o *OnCall) Get(ctx context.Context, id int64) (*Incident, error) {
 	}
 	if in.Alerts, err = alertsOf(ctx, o.db, id); err != nil {
 		return nil, err
+	}
+	for i := range in.Alerts {
+		in.Alerts[i].History = fmt.Sprintf("%s/vigil/api/v1/alerts/%s/history", o.config().ExternalURL, in.Alerts[i].Fingerprint)
 	}
 	if in.Timeline, err = timeline(ctx, o.db, id); err != nil {
 		return nil, err
