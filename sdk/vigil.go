@@ -195,15 +195,6 @@ func (c *config) slogAttrs() []slog.Attr {
 
 // fromEnv fills what options left unset from OTEL_* variables and defaults.
 func (c *config) fromEnv() error {
-	if c.serviceName == "" {
-		c.serviceName = os.Getenv("OTEL_SERVICE_NAME")
-	}
-	if c.serviceName == "" {
-		c.serviceName = filepath.Base(os.Args[0])
-	}
-	if c.instanceID == "" {
-		c.instanceID = rand.Text()
-	}
 	if c.protocol == "" {
 		c.protocol = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
 	}
@@ -269,10 +260,23 @@ func samplerFromEnv() (s sdkTraceSampler, err error) {
 
 type sdkTraceSampler = sdktrace.Sampler
 
+// resource describes the service. Three layers, each overriding the one
+// before, as the OpenTelemetry resource specification orders them: defaults
+// (service.name = the executable's name, a random service.instance.id),
+// then OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (which wins over a
+// service.name in the former), then options. The service name it settles
+// on is stored in c.serviceName for the local log output.
 func (c *config) resource(ctx context.Context) (*resource.Resource, error) {
-	attrs := []attribute.KeyValue{
-		attribute.String("service.name", c.serviceName),
-		attribute.String("service.instance.id", c.instanceID),
+	defaults := []attribute.KeyValue{
+		attribute.String("service.name", filepath.Base(os.Args[0])),
+		attribute.String("service.instance.id", rand.Text()),
+	}
+	var attrs []attribute.KeyValue
+	if c.serviceName != "" {
+		attrs = append(attrs, attribute.String("service.name", c.serviceName))
+	}
+	if c.instanceID != "" {
+		attrs = append(attrs, attribute.String("service.instance.id", c.instanceID))
 	}
 	if c.serviceVersion != "" {
 		attrs = append(attrs, attribute.String("service.version", c.serviceVersion))
@@ -284,6 +288,7 @@ func (c *config) resource(ctx context.Context) (*resource.Resource, error) {
 	// Process command-line arguments are left out on purpose: they often
 	// carry secrets.
 	res, err := resource.New(ctx,
+		resource.WithAttributes(defaults...),
 		resource.WithFromEnv(),
 		resource.WithTelemetrySDK(),
 		resource.WithHost(),
@@ -295,6 +300,12 @@ func (c *config) resource(ctx context.Context) (*resource.Resource, error) {
 	)
 	if err != nil && !errors.Is(err, resource.ErrPartialResource) && !errors.Is(err, resource.ErrSchemaURLConflict) {
 		return nil, fmt.Errorf("detect resource: %w", err)
+	}
+	if v, ok := res.Set().Value("service.name"); ok {
+		c.serviceName = v.AsString()
+	}
+	if v, ok := res.Set().Value("service.version"); ok {
+		c.serviceVersion = v.AsString()
 	}
 	return res, nil
 }
