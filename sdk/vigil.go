@@ -47,8 +47,16 @@ import (
 )
 
 // ShutdownFunc flushes and stops everything Start set up, giving up when
-// ctx ends. It is safe to call more than once.
+// ctx ends; a ctx without a deadline gets one, DefaultShutdownTimeout from
+// the call unless WithShutdownTimeout says otherwise, so a backend that
+// never answers cannot hold the process up. What could not be exported in
+// time is counted as dropped and logged. It is safe to call more than once.
 type ShutdownFunc func(ctx context.Context) error
+
+// DefaultShutdownTimeout bounds a ShutdownFunc whose context has no
+// deadline: well inside Kubernetes' default 30-second termination grace
+// period, and enough for a reachable backend to take the last batches.
+const DefaultShutdownTimeout = 5 * time.Second
 
 // Start sets up tracing, metrics and logging and installs them as the
 // OpenTelemetry globals. With OTEL_SDK_DISABLED=true it installs nothing and
@@ -71,11 +79,15 @@ func Start(ctx context.Context, opts ...Option) (ShutdownFunc, error) {
 		c.logger = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "vigil-sdk")
 	}
 	c.batch.Registry = c.registry
+	if c.batch.Logger == nil {
+		c.batch.Logger = c.logger
+	}
 	otelErrors := c.registry.Counter("vigil_sdk_otel_errors_total",
 		"Errors reported by the OpenTelemetry SDK (failed metric exports and the like).").With()
+	otelLog := export.NewFailureLog(c.logger, "opentelemetry error")
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 		otelErrors.Inc()
-		c.logger.Warn("opentelemetry error", "err", err)
+		otelLog.Record(err, 0)
 	}))
 
 	res, err := c.resource(ctx)
@@ -88,7 +100,9 @@ func Start(ctx context.Context, opts ...Option) (ShutdownFunc, error) {
 	}
 	otel.SetTextMapPropagator(prop)
 
-	var shutdowns []func(context.Context) error
+	// Traces and logs shut down together, then metrics, so that the final
+	// metric export carries the other signals' export and drop counts.
+	var shutdowns, metricShutdown []func(context.Context) error
 	fail := func(err error) (ShutdownFunc, error) {
 		for _, s := range shutdowns {
 			_ = s(context.Background())
@@ -131,22 +145,44 @@ func Start(ctx context.Context, opts ...Option) (ShutdownFunc, error) {
 			sdkmetric.WithProducer(c.registry.Producer()))
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(reader))
 		otel.SetMeterProvider(mp)
-		// Metrics last: their final export includes the other signals' drop counts.
-		shutdowns = append(shutdowns, mp.Shutdown)
+		metricShutdown = append(metricShutdown, mp.Shutdown)
 	}
 
 	var once sync.Once
 	var result error
 	return func(ctx context.Context) error {
 		once.Do(func() {
-			var errs []error
-			for _, s := range shutdowns {
-				errs = append(errs, s(ctx))
+			if _, ok := ctx.Deadline(); !ok {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, c.shutdownTimeout)
+				defer cancel()
 			}
-			result = errors.Join(errs...)
+			result = shutdownAll(ctx, shutdowns, metricShutdown)
 		})
 		return result
 	}, nil
+}
+
+// shutdownAll runs first concurrently, within three quarters of ctx's
+// remaining time, then last within what is left: a backend that never
+// answers cannot take the metrics' final export's time too.
+func shutdownAll(ctx context.Context, first, last []func(context.Context) error) error {
+	firstCtx := ctx
+	if d, ok := ctx.Deadline(); ok && len(last) > 0 {
+		var cancel context.CancelFunc
+		firstCtx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(d)*3/4))
+		defer cancel()
+	}
+	errs := make([]error, len(first), len(first)+len(last))
+	var wg sync.WaitGroup
+	for i, s := range first {
+		wg.Go(func() { errs[i] = s(firstCtx) })
+	}
+	wg.Wait()
+	for _, s := range last {
+		errs = append(errs, s(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // startTraces installs the global tracer provider: the lean
@@ -216,6 +252,9 @@ func (c *config) fromEnv() error {
 		if v := os.Getenv("OTEL_PROPAGATORS"); v != "" {
 			c.propagators = strings.Split(v, ",")
 		}
+	}
+	if c.shutdownTimeout <= 0 {
+		c.shutdownTimeout = DefaultShutdownTimeout
 	}
 	if c.metricInterval <= 0 {
 		c.metricInterval = 60 * time.Second

@@ -306,7 +306,7 @@ func TestHeaderLines(t *testing.T) {
 			t.Errorf("ParseTracestate(%q) = %q, %q; want it discarded", bad, ts, reason)
 		}
 	}
-	if ts, reason := ParseTracestate("k= v,"+strings.Repeat("z", 256)+"=1"); reason != "" || ts.Get("k") != " v" {
+	if ts, reason := ParseTracestate("k= v," + strings.Repeat("z", 256) + "=1"); reason != "" || ts.Get("k") != " v" {
 		t.Errorf("leading space in a value or a 256-char key: %q %q", ts, reason)
 	}
 }
