@@ -118,17 +118,14 @@ func Start(ctx context.Context, opts ...Option) (ShutdownFunc, error) {
 		shutdowns = append(shutdowns, shutdown)
 	}
 	if !c.noLogs {
-		exp := c.logExporter
-		if exp == nil {
-			if exp, err = c.newLogExporter(ctx); err != nil {
-				return fail(fmt.Errorf("create OTLP log exporter: %w", err))
-			}
+		lp, handler, err := c.startLogs(ctx, res)
+		if err != nil {
+			return fail(err)
 		}
-		lp := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(export.NewLogProcessor(exp, c.batch)))
 		global.SetLoggerProvider(lp)
 		shutdowns = append(shutdowns, lp.Shutdown)
 		if c.setSlogDefault {
-			slog.SetDefault(slog.New(logging.New(logging.Options{LoggerProvider: lp, Attrs: c.slogAttrs(), Registry: c.registry})))
+			slog.SetDefault(slog.New(handler))
 		}
 	} else if c.setSlogDefault {
 		slog.SetDefault(slog.New(logging.New(logging.Options{NoOTLP: true, Attrs: c.slogAttrs(), Registry: c.registry})))
@@ -218,6 +215,27 @@ func (c *config) startTraces(ctx context.Context, res *resource.Resource) (func(
 	tp := tracing.NewProvider(opts...)
 	otel.SetTracerProvider(tp)
 	return tp.Shutdown, nil
+}
+
+// startLogs returns the global logger provider and the slog handler
+// WithSlogDefault installs: the lean logging.Exporter over OTLP (also the
+// default exporter of logging handlers), or with WithLogExporter the
+// OpenTelemetry log SDK with the counted batch processor.
+func (c *config) startLogs(ctx context.Context, res *resource.Resource) (*sdklog.LoggerProvider, *logging.Handler, error) {
+	if c.logExporter != nil {
+		lp := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(export.NewLogProcessor(c.logExporter, c.batch)))
+		return lp, logging.New(logging.Options{LoggerProvider: lp, Attrs: c.slogAttrs(), Registry: c.registry}), nil
+	}
+	client, err := c.newLogClient()
+	if err != nil {
+		return nil, nil, fmt.Errorf("create OTLP log client: %w", err)
+	}
+	e, err := logging.NewExporter(client, logging.ExporterOptions{Resource: res, Batch: c.batch})
+	if err != nil {
+		return nil, nil, fmt.Errorf("start OTLP log client: %w", err)
+	}
+	logging.SetDefaultExporter(e)
+	return e.LoggerProvider(), logging.New(logging.Options{Exporter: e, Attrs: c.slogAttrs(), Registry: c.registry}), nil
 }
 
 // slogAttrs are the resource attributes added to local log output.
