@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	otelbaggage "go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -308,5 +309,26 @@ func TestHeaderLines(t *testing.T) {
 	}
 	if ts, reason := ParseTracestate("k= v," + strings.Repeat("z", 256) + "=1"); reason != "" || ts.Get("k") != " v" {
 		t.Errorf("leading space in a value or a 256-char key: %q %q", ts, reason)
+	}
+}
+
+func TestBaggageFromHeaders(t *testing.T) {
+	p, err := New(metric.New(metric.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set("Traceparent", validTP)
+	h.Set("Baggage", "user=alice,tier=gold")
+	ctx := p.Extract(context.Background(), propagation.HeaderCarrier(h))
+	if got := otelbaggage.FromContext(ctx).Member("tier").Value(); got != "gold" {
+		t.Errorf("baggage tier = %q", got)
+	}
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		t.Error("no span context")
+	}
+	h.Del("Baggage")
+	if otelbaggage.FromContext(p.Extract(context.Background(), propagation.HeaderCarrier(h))).Len() != 0 {
+		t.Error("baggage without a header")
 	}
 }

@@ -89,7 +89,21 @@ func (tc *TraceContext) Inject(ctx context.Context, carrier propagation.TextMapC
 func (tc *TraceContext) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
 	var h string
 	var states []string
-	if vg, ok := carrier.(propagation.ValuesGetter); ok {
+	if hc, ok := carrier.(propagation.HeaderCarrier); ok {
+		// http.Header keys are canonical: index the map directly rather
+		// than canonicalize "traceparent" (an allocation) on every request.
+		parents := hc["Traceparent"]
+		switch len(parents) {
+		case 0:
+			return ctx
+		case 1:
+			h = parents[0]
+		default:
+			tc.invalid.With("header", traceparentHeader, "reason", ReasonMultiple).Inc()
+			return ctx
+		}
+		states = hc["Tracestate"]
+	} else if vg, ok := carrier.(propagation.ValuesGetter); ok {
 		parents := vg.Values(traceparentHeader)
 		switch len(parents) {
 		case 0:
