@@ -78,6 +78,11 @@ type Options struct {
 	// (Alertmanager's API reads it from prometheus/common/version, a
 	// process-wide variable; it is set only when still empty).
 	Version string
+	// MaxRequestBytes and MaxAlertsPerRequest bound one POST
+	// /alertmanager/api/v2/alerts (413 and 400 past them). Defaults 4 MiB
+	// and 10,000.
+	MaxRequestBytes     int64
+	MaxAlertsPerRequest int
 	// Config is the initial configuration.
 	Config Config
 }
@@ -107,6 +112,7 @@ type Service struct {
 	outbox   *outbox.Outbox
 	ownOB    bool
 	delivery *delivery
+	writer   *writer
 	router   *router
 	rules    *rules.Manager
 	m        *selfMetrics
@@ -156,6 +162,12 @@ func New(opts Options) (*Service, error) {
 	if opts.HistoryRetention <= 0 {
 		opts.HistoryRetention = 30 * 24 * time.Hour
 	}
+	if opts.MaxRequestBytes <= 0 {
+		opts.MaxRequestBytes = DefaultMaxRequestBytes
+	}
+	if opts.MaxAlertsPerRequest <= 0 {
+		opts.MaxAlertsPerRequest = DefaultMaxAlertsPerRequest
+	}
 	if opts.Version != "" && commonversion.Version == "" {
 		commonversion.Version = opts.Version
 	}
@@ -171,10 +183,12 @@ func New(opts Options) (*Service, error) {
 		}
 		a.db, a.ownDB = db, true
 	}
+	a.writer = newWriter(a.db)
 	fail := func(err error) (*Service, error) {
 		if a.router != nil {
 			a.router.stop()
 		}
+		a.writer.stop()
 		if a.ownDB {
 			a.db.Close()
 		}
@@ -194,13 +208,13 @@ func New(opts Options) (*Service, error) {
 		return fail(err)
 	}
 	a.m = newSelfMetrics(opts.Registerer)
-	a.ledger = &ledger{db: a.db}
+	a.ledger = &ledger{db: a.db, w: a.writer}
 	r, err := newRouter(opts.DataDir, logger, opts.Registerer, a.ledger, opts.ExternalURL, opts.Retention)
 	if err != nil {
 		return fail(err)
 	}
 	a.router = r
-	a.delivery = newDelivery(a.outbox, a.db, a.ledger, logger, a.m, r.integration, opts.Config.Delivery)
+	a.delivery = newDelivery(a.outbox, a.writer, a.ledger, logger, a.m, r.integration, opts.Config.Delivery)
 	r.delivery = a.delivery
 	opts.Registerer.MustRegister(newOutboxCollector(a.delivery))
 	if opts.Engine != nil {
@@ -299,6 +313,7 @@ func (a *Service) Close() error {
 			<-done
 		}
 		a.router.stop()
+		a.writer.stop()
 		if err := a.router.snapshotSilences(); err != nil {
 			a.closeErr = fmt.Errorf("write silences snapshot: %w", err)
 		}

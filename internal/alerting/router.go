@@ -372,7 +372,7 @@ func (s *routeStage) record(ctx context.Context, in, out []*alert.Alert) {
 		evs = append(evs, e)
 	}
 	s.r.decisionsMu.Unlock()
-	if err := s.r.ledger.record(context.WithoutCancel(ctx), evs...); err != nil {
+	if err := s.r.ledger.record(context.WithoutCancel(ctx), s.receiver, evs...); err != nil {
 		s.r.logger.Error("record routing decisions", "err", err)
 	}
 }
@@ -401,7 +401,7 @@ func (a *apiAlerts) Put(ctx context.Context, alerts ...*alert.Alert) error {
 	if err := a.Alerts.Put(ctx, alerts...); err != nil {
 		return err
 	}
-	if err := a.ledger.record(context.WithoutCancel(ctx), evs...); err != nil {
+	if err := a.ledger.record(context.WithoutCancel(ctx), "api", evs...); err != nil {
 		a.logger.Error("record received alerts", "err", err)
 	}
 	return nil

@@ -36,6 +36,9 @@ receivers:
 //	    give_up_after: 24h   # a notification still failing after this is marked failed
 //	    min_backoff: 1s
 //	    max_backoff: 5m
+//	  api:                   # POST /alertmanager/api/v2/alerts; applied at start
+//	    max_request_bytes: 4MiB      # larger bodies get 413
+//	    max_alerts_per_request: 10000 # more alerts in one body get 400
 //	  rules:                 # Prometheus's --rules.alert.* flags; applied at start
 //	    for_outage_tolerance: 1h
 //	    for_grace_period: 10m
@@ -49,6 +52,7 @@ type Alerting struct {
 
 	Delivery Delivery `yaml:"-"`
 	Rules    Rules    `yaml:"-"`
+	API      AlertAPI `yaml:"-"`
 	// AM is the configuration parsed by Alertmanager's loader, with template
 	// paths made absolute (relative to the config file's folder). Set by
 	// validation.
@@ -63,6 +67,23 @@ type Delivery struct {
 	GiveUpAfter Duration `yaml:"give_up_after"`
 	MinBackoff  Duration `yaml:"min_backoff"`
 	MaxBackoff  Duration `yaml:"max_backoff"`
+}
+
+// AlertAPI bounds what one POST /alertmanager/api/v2/alerts may carry, so
+// that an alert storm is refused in pieces a client can resend instead of
+// being read whole into memory. Read when Vigil starts.
+type AlertAPI struct {
+	MaxRequestBytes     ByteSize `yaml:"max_request_bytes"`
+	MaxAlertsPerRequest int      `yaml:"max_alerts_per_request"`
+}
+
+func (a *AlertAPI) setDefaults() {
+	if a.MaxRequestBytes == 0 {
+		a.MaxRequestBytes = 4 << 20
+	}
+	if a.MaxAlertsPerRequest == 0 {
+		a.MaxAlertsPerRequest = 10000
+	}
 }
 
 // Rules tunes rule evaluation as Prometheus's --rules.alert.* flags do.
@@ -119,6 +140,7 @@ func (x *Alerting) validate() []FieldError {
 func (x *Alerting) load(baseDir string) []FieldError {
 	x.Delivery = Delivery{}
 	x.Rules = Rules{}
+	x.API = AlertAPI{}
 	x.AM, x.AMText = nil, ""
 	var amNode *yaml.Node
 	switch {
@@ -138,6 +160,15 @@ func (x *Alerting) load(baseDir string) []FieldError {
 				}
 				continue
 			}
+			if k.Value == "api" {
+				if err := v.Decode(&x.API); err != nil {
+					return []FieldError{yamlNodeErr("api", v.Line, err)}
+				}
+				if err := strictKeys(v, "api", "max_request_bytes", "max_alerts_per_request"); err != nil {
+					return []FieldError{*err}
+				}
+				continue
+			}
 			if k.Value == "rules" {
 				if err := v.Decode(&x.Rules); err != nil {
 					return []FieldError{yamlNodeErr("rules", v.Line, err)}
@@ -152,7 +183,14 @@ func (x *Alerting) load(baseDir string) []FieldError {
 	}
 	x.Delivery.setDefaults()
 	x.Rules.setDefaults()
+	x.API.setDefaults()
 	var errs []FieldError
+	if x.API.MaxRequestBytes < 1024 {
+		errs = append(errs, FieldError{Field: "api.max_request_bytes", Msg: fmt.Sprintf("must be at least 1KiB, got %v", x.API.MaxRequestBytes)})
+	}
+	if x.API.MaxAlertsPerRequest < 1 {
+		errs = append(errs, FieldError{Field: "api.max_alerts_per_request", Msg: fmt.Sprintf("must be at least 1, got %d", x.API.MaxAlertsPerRequest)})
+	}
 	if x.Delivery.MinBackoff > x.Delivery.MaxBackoff {
 		errs = append(errs, FieldError{Field: "delivery.min_backoff", Msg: fmt.Sprintf("min_backoff %s is greater than max_backoff %s", x.Delivery.MinBackoff, x.Delivery.MaxBackoff)})
 	}

@@ -48,13 +48,16 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 		ResendDelay:        cfg.Alerting.Rules.ResendDelay.D(),
 		ForOutageTolerance: cfg.Alerting.Rules.ForOutageTolerance.D(),
 		ForGracePeriod:     cfg.Alerting.Rules.ForGracePeriod.D(),
+
+		MaxRequestBytes:     int64(cfg.Alerting.API.MaxRequestBytes),
+		MaxAlertsPerRequest: cfg.Alerting.API.MaxAlertsPerRequest,
 	})
 	if err != nil {
 		return err
 	}
 	s.addCloser(a.Close)
 	s.addActor("alerting", a.Run)
-	started := cfg.Alerting.Rules
+	started, startedAPI := cfg.Alerting.Rules, cfg.Alerting.API
 	s.addReloader(func(c *config.Config) error {
 		ac, err := alertingConfig(c)
 		if err != nil {
@@ -63,6 +66,10 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 		if c.Alerting.Rules != started {
 			s.logger.Warn("alerting.rules changed: the rules manager keeps the values it started with until Vigil restarts",
 				"in_force", fmt.Sprintf("%+v", started), "configured", fmt.Sprintf("%+v", c.Alerting.Rules))
+		}
+		if c.Alerting.API != startedAPI {
+			s.logger.Warn("alerting.api changed: the limits in force stay until Vigil restarts",
+				"in_force", fmt.Sprintf("%+v", startedAPI), "configured", fmt.Sprintf("%+v", c.Alerting.API))
 		}
 		return a.ApplyConfig(ac)
 	})
