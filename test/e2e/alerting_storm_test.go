@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -144,4 +146,17 @@ func TestAlertStormKeepsPaging(t *testing.T) {
 		var st map[string]any
 		v.GetJSON("/alertmanager/api/v2/status", &st)
 	})
+}
+
+// TestAlertingExampleConfigValidates (issue 11 item 8): the example config
+// validates as shipped, with no variable set in the environment.
+func TestAlertingExampleConfigValidates(t *testing.T) {
+	t.Setenv("SLACK_WEBHOOK_URL", "")
+	os.Unsetenv("SLACK_WEBHOOK_URL")
+	t.Setenv("PAGERDUTY_ROUTING_KEY", "")
+	os.Unsetenv("PAGERDUTY_ROUTING_KEY")
+	out, err := RunCmd(t, 30*time.Second, vigilBin, "check-config", filepath.Join("..", "..", "docs", "vigil.example.yaml"))
+	if err != nil || !strings.Contains(out, "OK") {
+		t.Fatalf("vigil check-config docs/vigil.example.yaml: %v\n%s", err, out)
+	}
 }
