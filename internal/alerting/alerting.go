@@ -25,7 +25,6 @@ import (
 	amconfig "github.com/prometheus/alertmanager/config"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
-	commonversion "github.com/prometheus/common/version"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/rules"
@@ -74,10 +73,13 @@ type Options struct {
 	// HistoryRetention is how long ledger events and finished outbox
 	// entries are kept. Default 30 days.
 	HistoryRetention time.Duration
-	// Version is shown as the version in /alertmanager/api/v2/status
-	// (Alertmanager's API reads it from prometheus/common/version, a
-	// process-wide variable; it is set only when still empty).
-	Version string
+	// Version, Revision and BuildDate are Vigil's, shown in
+	// /alertmanager/api/v2/status (as the branch, revision and build date;
+	// the version there is the Alertmanager release amtool compares with)
+	// and in notifications' User-Agent. Alertmanager's API reads them from
+	// prometheus/common/version, a process-wide variable; they are set only
+	// when still empty.
+	Version, Revision, BuildDate string
 	// MaxRequestBytes and MaxAlertsPerRequest bound one POST
 	// /alertmanager/api/v2/alerts (413 and 400 past them). Defaults 4 MiB
 	// and 10,000.
@@ -99,7 +101,11 @@ type Config struct {
 	// Alertmanager is the routing configuration, parsed by Alertmanager's
 	// loader. Nil routes everything to a receiver without integrations.
 	Alertmanager *amconfig.Config
-	Delivery     Delivery
+	// AlertmanagerText is the text Alertmanager was parsed from, shown
+	// (secrets hidden) by /alertmanager/api/v2/status; "" shows
+	// Alertmanager's own rendering.
+	AlertmanagerText string
+	Delivery         Delivery
 }
 
 // Service is the rules, routing and delivery component.
@@ -168,9 +174,7 @@ func New(opts Options) (*Service, error) {
 	if opts.MaxAlertsPerRequest <= 0 {
 		opts.MaxAlertsPerRequest = DefaultMaxAlertsPerRequest
 	}
-	if opts.Version != "" && commonversion.Version == "" {
-		commonversion.Version = opts.Version
-	}
+	setVersion(opts.Version, opts.Revision, opts.BuildDate)
 	logger := opts.Logger.With("component", "alerting")
 	a := &Service{opts: opts, logger: logger, errw: apierr.Writer{Logger: logger}, tracker: stateTracker{states: map[string]map[model.Fingerprint]tracked{}}}
 	a.ext.Store(&externals{labels: labels.EmptyLabels(), url: opts.ExternalURL.String()})
@@ -265,7 +269,7 @@ func (a *Service) ApplyConfig(c Config) error {
 			return fmt.Errorf("load rule files: %w", errors.Join(errs...))
 		}
 	}
-	if err := a.router.apply(am); err != nil {
+	if err := a.router.apply(am, c.AlertmanagerText); err != nil {
 		return err
 	}
 	a.ext.Store(&externals{labels: c.ExternalLabels, url: a.opts.ExternalURL.String()})

@@ -64,6 +64,7 @@ type router struct {
 	inhibitor  atomic.Pointer[inhibit.Inhibitor]
 	receivers  atomic.Pointer[map[string][]notify.Integration]
 	cfg        atomic.Pointer[amconfig.Config]
+	dump       atomic.Pointer[string] // the configuration as the status API shows it
 
 	decisionsMu sync.Mutex
 	decisions   map[string]string // fingerprint/receiver -> last recorded routing decision
@@ -116,7 +117,9 @@ func newRouter(dataDir string, logger *slog.Logger, reg prometheus.Registerer, l
 		r.alerts.Close()
 		return nil, fmt.Errorf("create Alertmanager API: %w", err)
 	}
-	r.apiH = r.persistSilences(r.api.Handler)
+	empty := ""
+	r.dump.Store(&empty)
+	r.apiH = amtoolStatus(r.persistSilences(r.api.Handler), func() string { return *r.dump.Load() })
 	r.wg.Go(func() {
 		r.nflog.Maintenance(time.Minute, filepath.Join(dataDir, "nflog"), r.stopc, nil)
 	})
@@ -192,7 +195,7 @@ func (r *router) integration(recv, name string, idx int) (*notify.Integration, b
 
 // apply builds the route tree, receivers, inhibitor and pipeline for conf
 // and swaps them in. On error nothing changes.
-func (r *router) apply(conf *amconfig.Config) error {
+func (r *router) apply(conf *amconfig.Config, text string) error {
 	r.reloadMu.Lock()
 	defer r.reloadMu.Unlock()
 	tmpl, err := template.FromGlobs(conf.Templates)
@@ -270,6 +273,11 @@ func (r *router) apply(conf *amconfig.Config) error {
 	r.nmetrics.InitializeFor(receivers)
 	r.receivers.Store(&receivers)
 	r.cfg.Store(conf)
+	if text == "" {
+		text = conf.String()
+	}
+	dump := dumpConfig(text)
+	r.dump.Store(&dump)
 	r.api.Update(conf, func(ctx context.Context, ls labelset.LabelSet) {
 		if in := r.inhibitor.Load(); in != nil {
 			in.Mutes(ctx, ls)

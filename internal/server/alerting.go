@@ -43,6 +43,8 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 		Appendable:  s.metrics.Storage(),
 		ExternalURL: s.externalURL(),
 		Version:     version.Version,
+		Revision:    version.Revision(),
+		BuildDate:   version.BuildDate,
 		Config:      ac,
 
 		ResendDelay:        cfg.Alerting.Rules.ResendDelay.D(),
@@ -87,9 +89,10 @@ func alertingConfig(cfg *config.Config) (alerting.Config, error) {
 		return alerting.Config{}, err
 	}
 	ac := alerting.Config{
-		RuleFiles:      files,
-		ExternalLabels: labels.EmptyLabels(),
-		Alertmanager:   cfg.Alerting.AM,
+		RuleFiles:        files,
+		ExternalLabels:   labels.EmptyLabels(),
+		Alertmanager:     cfg.Alerting.AM,
+		AlertmanagerText: cfg.Alerting.AMText,
 		Delivery: alerting.Delivery{
 			GiveUpAfter: cfg.Alerting.Delivery.GiveUpAfter.D(),
 			MinBackoff:  cfg.Alerting.Delivery.MinBackoff.D(),
