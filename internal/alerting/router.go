@@ -351,6 +351,12 @@ func (s *routeStage) record(ctx context.Context, in, out []*alert.Alert) {
 			status = "resolved"
 		}
 		kind, detail := KindRouted, fmt.Sprintf("%s alert routed to receiver %q", status, s.receiver)
+		if !passed[fp] && a.Resolved() {
+			// A resolved alert pages no one: that a silence or an
+			// inhibition (which may have fired again since) stops its
+			// resolution is noise in its history.
+			continue
+		}
 		if !passed[fp] {
 			var st alert.AlertStatus
 			if mk != nil {
