@@ -409,11 +409,87 @@ func CheckRuleFile(path string) Errors {
 // CheckRules validates rule file content; file names it in errors.
 func CheckRules(b []byte, file string) Errors {
 	_, errs := rulefmt.Parse(b, false, model.UTF8Validation, parser.NewParser(parser.Options{}), slog.New(slog.DiscardHandler))
+	var doc yaml.Node
+	_ = yaml.Unmarshal(b, &doc)
 	var out Errors
+	seen := map[string]bool{}
 	for _, e := range errs {
-		out = append(out, ruleError(file, e))
+		fe := ruleError(file, e)
+		if fe.Line == 0 {
+			fe.Line = ruleErrorLine(&doc, e, fe.Msg)
+		}
+		// rulefmt decodes the file twice (typed and as nodes): a value
+		// that fails to decode is reported by both.
+		if k := fe.Error(); !seen[k] {
+			seen[k] = true
+			out = append(out, fe)
+		}
 	}
 	return out
+}
+
+var (
+	dupGroupRE = regexp.MustCompile(`groupname: "(.*)" is repeated`)
+	durationRE = regexp.MustCompile(`(?:in duration|not a valid duration string:) "(.*)"`)
+	annotRE    = regexp.MustCompile(`^(annotation|label) "([^"]*)"`)
+)
+
+// ruleErrorLine finds the line of a rule file error that rulefmt reports
+// without one (a duplicate group name, a template or label of a rule, a
+// duration that does not parse), as promtool does: 0 when it cannot.
+func ruleErrorLine(doc *yaml.Node, e error, msg string) int {
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return 0
+	}
+	groups := mapValue(doc.Content[0], "groups")
+	if groups == nil || groups.Kind != yaml.SequenceNode {
+		return 0
+	}
+	if m := dupGroupRE.FindStringSubmatch(msg); m != nil {
+		n := 0
+		for _, g := range groups.Content {
+			if v := mapValue(g, "name"); v != nil && v.Value == m[1] {
+				if n++; n == 2 {
+					return g.Line
+				}
+			}
+		}
+	}
+	var re *rulefmt.Error
+	if errors.As(e, &re) && re.Rule > 0 {
+		for _, g := range groups.Content {
+			if v := mapValue(g, "name"); v == nil || v.Value != re.Group {
+				continue
+			}
+			rules := mapValue(g, "rules")
+			if rules == nil || rules.Kind != yaml.SequenceNode || re.Rule > len(rules.Content) {
+				return 0
+			}
+			rule := rules.Content[re.Rule-1]
+			if m := annotRE.FindStringSubmatch(msg); m != nil {
+				if v := mapValue(mapValue(rule, m[1]+"s"), m[2]); v != nil {
+					return v.Line
+				}
+			}
+			return rule.Line
+		}
+	}
+	if m := durationRE.FindStringSubmatch(msg); m != nil {
+		return findScalar(doc, m[1])
+	}
+	return 0
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
 func ruleError(file string, e error) FieldError {

@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -91,4 +93,27 @@ func TestAmtoolCompat(t *testing.T) {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
+}
+
+// TestAlertingRuleFileErrors (issue 11 item 3): vigil check-rules names the
+// line of a duplicate group, a bad template and a bad duration, once each.
+func TestAlertingRuleFileErrors(t *testing.T) {
+	dir := t.TempDir()
+	const rule = "      - alert: X\n        expr: up == 0\n"
+	files := map[string]string{
+		"dup.yml":  "groups:\n  - name: a\n    rules:\n" + rule + "  - name: a\n    rules:\n" + rule,
+		"tmpl.yml": "groups:\n  - name: a\n    rules:\n" + rule + "        annotations:\n          summary: \"{{ .Labels.foo \"\n",
+		"dur.yml":  "groups:\n  - name: a\n    rules:\n" + rule + "        for: 5x\n",
+	}
+	want := map[string]string{"dup.yml": ":6: ", "tmpl.yml": ":7: ", "dur.yml": ":6: "}
+	for name, text := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, err := RunCmd(t, 30*time.Second, vigilBin, "check-rules", p)
+		if err == nil || !strings.Contains(out, p+want[name]) || strings.Count(strings.TrimSpace(out), "\n") > 1 {
+			t.Errorf("vigil check-rules %s: %v\n%s(want one error at %s)", name, err, out, want[name])
+		}
+	}
 }
