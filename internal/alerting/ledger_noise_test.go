@@ -49,17 +49,19 @@ func TestResolvedAlertGetsNoMuteEntries(t *testing.T) {
 		return strings.HasSuffix(kinds(history(t, a, fp)), "inhibited,routed")
 	}, func() string { return kinds(history(t, a, fp)) })
 	before := kinds(history(t, a, fp))
-	// NodeDown fires again; ServiceDown's resolved state is sent again.
-	put(node, false)
-	waitFor(t, 10*time.Second, "NodeDown notified again", func() bool {
+	notified := func(name, status string) int {
 		n := 0
 		for _, m := range s.messages() {
-			if m.GroupLabels["alertname"] == "NodeDown" && m.Status == "firing" {
+			if m.GroupLabels["alertname"] == name && m.Status == status {
 				n++
 			}
 		}
-		return n >= 2
-	})
+		return n
+	}
+	waitFor(t, 10*time.Second, "NodeDown resolved notified", func() bool { return notified("NodeDown", "resolved") >= 1 })
+	// NodeDown fires again; ServiceDown's resolved state is sent again.
+	put(node, false)
+	waitFor(t, 10*time.Second, "NodeDown notified again", func() bool { return notified("NodeDown", "firing") >= 2 })
 	// Re-sent as Prometheus re-sends resolved alerts (here every 400ms,
 	// past group_interval), then the group flushes with it when another
 	// ServiceDown, not inhibited, is notified.
