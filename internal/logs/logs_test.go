@@ -301,7 +301,7 @@ func TestLokiAPI(t *testing.T) {
 	f("/loki/api/v1/series", url.Values{"match[]": {`{app="api"}`}}, 200, `{"status":"success","data":[{"app":"api","env":"dev"},{"app":"api","env":"prod"}]}`)
 	f("/loki/api/v1/index/stats", url.Values{"query": {`{app="api"}`}}, 200, `"entries":90`, `"streams":2`)
 	f("/loki/api/v1/index/volume", url.Values{"query": {`{app=~".+"}`}}, 200, `"resultType":"vector"`, `{"metric":{"app":"api"},"value":[1704067800,"`)
-	f("/loki/api/v1/detected_fields", url.Values{"query": {`{env="prod"}`}}, 200, `{"cardinality":3,"label":"path","parsers":["json"],"type":"string"}`)
+	f("/loki/api/v1/detected_fields", url.Values{"query": {`{env="prod"}`}}, 200, `{"label":"path","type":"string","cardinality":3,"parsers":["json"],"jsonPath":["path"]}`)
 	f("/loki/api/v1/detected_labels", nil, 200, `{"detectedLabels":[{"label":"app","cardinality":2},{"label":"env","cardinality":2},{"label":"level","cardinality":1},{"label":"service_name","cardinality":1}]}`)
 	f("/vigil/api/v1/logs", url.Values{"trace_id": {"ab000000000000000000000000000001"}}, 200, `"line":"order 1 placed amount=11.50"`, `"span_id":"0102030405060701"`)
 	f("/vigil/api/v1/logs", url.Values{"trace_id": {"xyz"}}, 400, "invalid trace_id")

@@ -29,6 +29,11 @@ func (s *Store) Routes() []route.Route {
 		{"/loki/api/v1/index/volume_range", s.serveIndexVolume, "log volume by label over time"},
 		{"/loki/api/v1/detected_fields", s.serveDetectedFields, "fields detected in log lines (Logs Drilldown)"},
 		{"/loki/api/v1/detected_labels", s.serveDetectedLabels, "labels detected in streams (Logs Drilldown)"},
+		{"/loki/api/v1/detected_field/{name}/values", s.serveDetectedFieldValues, "values of one detected field (Logs Drilldown)"},
+		{"/loki/api/v1/detected_fields/{name}/values", s.serveDetectedFieldValues, "values of one detected field (alias)"},
+		{"/loki/api/v1/detected_fields/{name}", s.serveDetectedFieldValues, "values of one detected field (alias)"},
+		{"/loki/api/v1/patterns", s.servePatterns, "log line patterns with counts per step (Logs Drilldown)"},
+		{"/loki/api/v1/format_query", s.serveFormatQuery, "a LogQL query in canonical form"},
 	} {
 		for _, m := range []string{"GET", "POST"} {
 			rs = append(rs, route.Route{Method: m, Pattern: q.path, Scope: route.Read, Handler: q.h, Doc: q.doc, Hidden: m == "POST"})
@@ -250,4 +255,67 @@ func (s *Store) serveByTrace(w http.ResponseWriter, r *http.Request) {
 
 func (s *Store) serveBuildInfo(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, map[string]string{"version": "3.0.0-vigil", "revision": "", "branch": "", "goVersion": ""})
+}
+
+func (s *Store) serveDetectedFieldValues(w http.ResponseWriter, r *http.Request) {
+	f, err := form(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q, err := parseDetectedFieldsQuery(f, s.nowNS())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	values, err := s.DetectedFieldValues(r.Context(), q, r.PathValue("name"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, map[string]any{"values": values, "limit": q.LineLimit})
+}
+
+// patternJSON is one entry of Loki's patterns answer.
+type patternJSON struct {
+	Pattern string     `json:"pattern"`
+	Level   string     `json:"level"`
+	Samples [][2]int64 `json:"samples"`
+}
+
+func (s *Store) servePatterns(w http.ResponseWriter, r *http.Request) {
+	f, err := form(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q, err := parsePatternQuery(f, s.nowNS())
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ps, err := s.Patterns(r.Context(), q)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	data := make([]patternJSON, len(ps))
+	for i, p := range ps {
+		data[i] = patternJSON{Pattern: p.Pattern, Level: p.Level, Samples: p.Samples}
+	}
+	writeJSON(w, success{Status: "success", Data: data})
+}
+
+func (s *Store) serveFormatQuery(w http.ResponseWriter, r *http.Request) {
+	f, err := form(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q, err := parseFormatQuery(f)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, success{Status: "success", Data: q})
 }

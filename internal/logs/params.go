@@ -333,3 +333,41 @@ func parseTailQuery(form url.Values, now int64) (tailQuery, error) {
 	}
 	return q, nil
 }
+
+// parsePatternQuery reads /loki/api/v1/patterns: a log query over a range
+// (default the last hour), step (default about 250 points) and line_limit,
+// the lines sampled (default 5000).
+func parsePatternQuery(form url.Values, now int64) (PatternQuery, error) {
+	var q PatternQuery
+	var err error
+	if q.Log.Start, q.Log.End, err = parseRange(form, now, time.Hour); err != nil {
+		return q, err
+	}
+	if q.Log.Log, err = parseLogQuery(form.Get("query")); err != nil {
+		return q, err
+	}
+	if q.Log.LineLimit, err = parseLimit(form.Get("line_limit"), 5000); err != nil {
+		return q, err
+	}
+	if q.Step, err = parseStep(form.Get("step")); err != nil {
+		return q, err
+	}
+	if q.Step == 0 {
+		q.Step = defaultStep(q.Log.Start, q.Log.End)
+	}
+	return q, nil
+}
+
+// parseFormatQuery reads /loki/api/v1/format_query and returns the query
+// in Vigil's canonical rendering.
+func parseFormatQuery(form url.Values) (string, error) {
+	q := form.Get("query")
+	if q == "" {
+		return "", badRequest("query parameter is required")
+	}
+	e, err := logql.Parse(q)
+	if err != nil {
+		return "", apierr.Wrap(apierr.Invalid, err, "invalid LogQL query")
+	}
+	return e.String(), nil
+}

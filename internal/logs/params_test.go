@@ -52,6 +52,13 @@ func FuzzParams(f *testing.F) {
 		check("parseTraceQuery", err)
 		_, err = parseTailQuery(form, now)
 		check("parseTailQuery", err)
+		pq, err := parsePatternQuery(form, now)
+		check("parsePatternQuery", err)
+		if err == nil && pq.Step <= 0 {
+			t.Fatalf("parsePatternQuery(%q) = %+v", raw, pq)
+		}
+		_, err = parseFormatQuery(form)
+		check("parseFormatQuery", err)
 	})
 }
 
