@@ -415,6 +415,24 @@ func TestLokiLimits(t *testing.T) {
 	f(Stream{Labels: []Label{{"app", "new"}}, Entries: []Entry{{Timestamp: ts + int64(11*time.Minute), Line: "a"}}},
 		`entry of stream {app="new"} has timestamp 2024-01-01T00:11:00Z, further in the future than logs.limits.creation_grace_period (10m) allows`)
 	f(Stream{Labels: []Label{{"app", "edge"}}, Entries: []Entry{{Timestamp: ts + int64(10*time.Minute), Line: "a"}, {Timestamp: ts - int64(7*24*time.Hour), Line: "b"}}}, "")
+	// A stream none of whose entries is accepted takes no active slot.
+	if got := s.activeCount(); got != 3 {
+		t.Fatalf("active streams %d, want 3 (ok, l00.., edge)", got)
+	}
+	// OTLP takes the same limits.
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "otlp-old")
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.Timestamp(ts - int64(30*24*time.Hour)))
+	lr.Body().SetStr("old")
+	rej, msg, err := s.ConsumeLogs(context.Background(), ld)
+	if err != nil || rej != 1 || !strings.Contains(msg, `entry of stream {service_name="otlp-old"} has timestamp 2023-12-02T00:00:00Z, older than`) {
+		t.Fatalf("old OTLP record: %d %q %v", rej, msg, err)
+	}
+	if got := s.activeCount(); got != 3 {
+		t.Fatalf("active streams %d after the old OTLP record, want 3", got)
+	}
 	// Nothing of the refused streams is known.
 	names, err := s.LabelValues(context.Background(), StreamQuery{Start: ts - int64(30*24*time.Hour), End: ts + int64(time.Hour)}, "job")
 	if err != nil || len(names) != 0 {
