@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigilhq/vigil/internal/apierr"
 	"github.com/vigilhq/vigil/internal/version"
 )
 
@@ -22,8 +23,7 @@ func (s *Server) serveStarting(w http.ResponseWriter, r *http.Request) {
 		s.serveLive(w, r)
 		return
 	}
-	w.Header().Set("Retry-After", "5")
-	http.Error(w, "vigil is starting: replaying the write-ahead log", http.StatusServiceUnavailable)
+	s.errw.Text(w, r, &apierr.Error{Code: apierr.Unavailable, Message: "vigil is starting: replaying the write-ahead log", RetryAfter: 5 * time.Second})
 }
 
 func (s *Server) serveLive(w http.ResponseWriter, _ *http.Request) {

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
+
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/route"
 )
@@ -213,5 +215,44 @@ func TestExternalURLInvalid(t *testing.T) {
 		if _, err := config.Parse([]byte("web:\n  external_url: "+u+"\n"), "v.yaml"); err == nil || !strings.Contains(err.Error(), "v.yaml:2: web.external_url") {
 			t.Errorf("%s: %v", u, err)
 		}
+	}
+}
+
+// TestReloadTwoPhase: a reload whose alerting part is bad changes nothing,
+// not even the components checked before it (issue 15 item 5).
+func TestReloadTwoPhase(t *testing.T) {
+	s := startServer(t, "metrics:\n  limits:\n    max_label_names_per_series: 10\n")
+	threeLabels := labels.FromStrings("__name__", "m", "a", "1", "b", "2")
+	limited := func() bool { return s.metrics.Appendable().PreCreation(threeLabels) != nil }
+	if limited() {
+		t.Fatal("a series with 3 labels is refused under a limit of 10")
+	}
+	// A notification template is parsed by the alerting feature, not by
+	// the config loader: the reload gets as far as the reloaders.
+	bad := filepath.Join(t.TempDir(), "bad.tmpl")
+	if err := os.WriteFile(bad, []byte(`{{ define "x" }}{{ .Unclosed `), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write := func(text string) {
+		if err := os.WriteFile(s.opts.ConfigFile, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The limits reloader runs before the alerting one; with one phase it
+	// applied the new limit before alerting failed.
+	write("metrics:\n  limits:\n    max_label_names_per_series: 2\nalerting:\n  templates: [" + bad + "]\n  route: {receiver: r}\n  receivers: [{name: r}]\n")
+	err := s.Reload()
+	if err == nil || !strings.Contains(err.Error(), "alerting") {
+		t.Fatalf("reload with a bad rule file: %v", err)
+	}
+	if limited() || s.Config().Metrics.Limits.MaxLabelNamesPerSeries != 10 {
+		t.Fatal("a failed reload changed the metrics limits")
+	}
+	write("metrics:\n  limits:\n    max_label_names_per_series: 2\n")
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if !limited() {
+		t.Fatal("a good reload did not apply the new limit")
 	}
 }
