@@ -114,9 +114,19 @@ func TestLokiAPIGolden(t *testing.T) {
 		body = internalErrorID.ReplaceAllString(body, "error ID X")
 		fmt.Fprintf(&out, "### %s %s?%s\n%d %s\n%s\n", c.method, c.path, c.params.Encode(), w.Code, w.Header().Get("Content-Type"), strings.TrimRight(body, "\n"))
 	}
-	path := filepath.Join("testdata", "api.golden")
+	checkGolden(t, "api.golden", out.Bytes())
+}
+
+// apiHandler serves the store's routes.
+func apiHandler(s *Store) http.Handler { return route.NewMux(s.Routes()) }
+
+// checkGolden compares got with testdata/name (rewritten with -update) and
+// reports the first line that differs.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
 	if *update {
-		if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -124,17 +134,14 @@ func TestLokiAPIGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (run with -update to create)", err)
 	}
-	if !bytes.Equal(want, out.Bytes()) {
+	if !bytes.Equal(want, got) {
 		wl := strings.Split(string(want), "\n")
-		gl := strings.Split(out.String(), "\n")
+		gl := strings.Split(string(got), "\n")
 		for i := 0; i < len(wl) && i < len(gl); i++ {
 			if wl[i] != gl[i] {
-				t.Fatalf("golden mismatch at line %d:\nwant %s\ngot  %s\n(run go test -update after checking)", i+1, wl[i], gl[i])
+				t.Fatalf("%s: mismatch at line %d:\nwant %s\ngot  %s\n(run go test -update after checking)", name, i+1, wl[i], gl[i])
 			}
 		}
-		t.Fatalf("golden mismatch: %d lines, want %d", len(gl), len(wl))
+		t.Fatalf("%s: %d lines, want %d", name, len(gl), len(wl))
 	}
 }
-
-// apiHandler serves the store's routes.
-func apiHandler(s *Store) http.Handler { return route.NewMux(s.Routes()) }

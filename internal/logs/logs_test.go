@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -225,26 +223,7 @@ func TestLogQLGolden(t *testing.T) {
 			out.WriteByte('\n')
 		}
 	}
-	path := filepath.Join("testdata", "logql.golden")
-	if *update {
-		if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if !bytes.Equal(want, out.Bytes()) {
-		wl := strings.Split(string(want), "\n")
-		gl := strings.Split(out.String(), "\n")
-		for i := 0; i < len(wl) && i < len(gl); i++ {
-			if wl[i] != gl[i] {
-				t.Fatalf("golden mismatch at line %d:\nwant %s\ngot  %s\n(run go test -update after checking)", i+1, wl[i], gl[i])
-			}
-		}
-		t.Fatalf("golden mismatch: %d lines, want %d", len(gl), len(wl))
-	}
+	checkGolden(t, "logql.golden", out.Bytes())
 }
 
 // stableJSON renders a result as the API does, without timing stats.

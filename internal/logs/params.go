@@ -193,11 +193,19 @@ func parseStreamQuery(form url.Values, now int64) (StreamQuery, error) {
 	return q, nil
 }
 
+// seriesQuery is a /loki/api/v1/series request.
+type seriesQuery struct {
+	selectors  [][]*logql.Matcher
+	start, end int64
+}
+
 // parseSeriesQuery reads /loki/api/v1/series: match[] (or match)
 // selectors over a range (default the last 6 hours).
-func parseSeriesQuery(form url.Values, now int64) (sels [][]*logql.Matcher, start, end int64, err error) {
-	if start, end, err = parseRange(form, now, 6*time.Hour); err != nil {
-		return nil, 0, 0, err
+func parseSeriesQuery(form url.Values, now int64) (seriesQuery, error) {
+	var q seriesQuery
+	var err error
+	if q.start, q.end, err = parseRange(form, now, 6*time.Hour); err != nil {
+		return q, err
 	}
 	matches := form["match[]"]
 	if len(matches) == 0 {
@@ -208,13 +216,13 @@ func parseSeriesQuery(form url.Values, now int64) (sels [][]*logql.Matcher, star
 		if m != "" {
 			le, err := parseSelector(m)
 			if err != nil {
-				return nil, 0, 0, err
+				return q, err
 			}
 			ms = le.Matchers
 		}
-		sels = append(sels, ms)
+		q.selectors = append(q.selectors, ms)
 	}
-	return sels, start, end, nil
+	return q, nil
 }
 
 // parseIndexQuery reads /loki/api/v1/index/stats: a required selector over
@@ -360,7 +368,7 @@ func parsePatternQuery(form url.Values, now int64) (PatternQuery, error) {
 
 // parseFormatQuery reads /loki/api/v1/format_query and returns the query
 // in Vigil's canonical rendering.
-func parseFormatQuery(form url.Values) (string, error) {
+func parseFormatQuery(form url.Values, _ int64) (string, error) {
 	q := form.Get("query")
 	if q == "" {
 		return "", badRequest("query parameter is required")

@@ -42,7 +42,7 @@ func FuzzParams(f *testing.F) {
 		}
 		_, err = parseStreamQuery(form, now)
 		check("parseStreamQuery", err)
-		_, _, _, err = parseSeriesQuery(form, now)
+		_, err = parseSeriesQuery(form, now)
 		check("parseSeriesQuery", err)
 		_, err = parseVolumeQuery(form, now, true)
 		check("parseVolumeQuery", err)
@@ -57,7 +57,7 @@ func FuzzParams(f *testing.F) {
 		if err == nil && pq.Step <= 0 {
 			t.Fatalf("parsePatternQuery(%q) = %+v", raw, pq)
 		}
-		_, err = parseFormatQuery(form)
+		_, err = parseFormatQuery(form, now)
 		check("parseFormatQuery", err)
 	})
 }
