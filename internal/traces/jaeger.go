@@ -15,11 +15,11 @@ import (
 )
 
 // Routes are the Jaeger query API under /jaeger/api/ (what Grafana's
-// Jaeger data source calls, with URL http://host:9797/jaeger) and the
+// Jaeger data source calls, with URL http://HOST:9797/jaeger) and the
 // OTLP JSON trace endpoint under /vigil/api/v1/traces/.
 func (s *Store) Routes() []route.Route {
 	return []route.Route{
-		route.Func("GET", "/jaeger/api/services", route.Read, s.serveServices, "Jaeger query API: service names (Grafana's Jaeger data source, URL http://host:9797/jaeger)"),
+		route.Func("GET", "/jaeger/api/services", route.Read, s.serveServices, "Jaeger query API: service names (Grafana's Jaeger data source, URL http://HOST:9797/jaeger)"),
 		route.Func("GET", "/jaeger/api/services/{service}/operations", route.Read, s.serveServiceOperations, "Jaeger query API: a service's operation names"),
 		route.Func("GET", "/jaeger/api/operations", route.Read, s.serveOperations, "Jaeger query API: operations with span kind (?service=&spanKind=)"),
 		route.Func("GET", "/jaeger/api/traces", route.Read, s.serveSearch, "Jaeger query API: trace search (?service=&operation=&tags=&minDuration=&limit=&start=&end=)"),
