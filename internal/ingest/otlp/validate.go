@@ -306,4 +306,3 @@ func (c *checker) points(wm func() string, m pmetric.Metric) {
 		}
 	}
 }
-
