@@ -99,7 +99,7 @@ func (s *Store) API(o APIOptions) http.Handler {
 	}
 	ready := func(f http.HandlerFunc) http.HandlerFunc { return f }
 	var overrideErrorCode apiv1.OverrideErrorCode = unavailableIs503
-	s.apiEngine = &boundedEngine{Engine: s.engine, timeout: s.opts.QueryTimeout}
+	s.apiEngine = &boundedEngine{Engine: s.engine, timeout: s.opts.QueryTimeout, maxSamples: s.opts.QueryMaxSamples}
 	api := apiv1.NewAPI(
 		s.apiEngine, s.db, nil, s.db,
 		o.ScrapePools, o.Targets, o.Alertmanagers,

@@ -149,6 +149,7 @@ func Open(opts Options) (*Store, error) {
 		EnableNegativeOffset:     true,
 		EnablePerStepStats:       true,
 		EnableDelayedNameRemoval: false,
+		NoStepSubqueryIntervalFn: func(int64) int64 { return defaultSubqueryStep.Milliseconds() },
 	})
 	limiter.attach(db)
 	s.limiter = limiter
