@@ -54,7 +54,7 @@ func (s *intakeStage) Exec(ctx context.Context, l *slog.Logger, alerts ...*alert
 		return ctx, nil, err
 	}
 	m := outbox.Message{Channel: s.channel, Key: s.receiver + "/" + gk, Payload: b, Dedup: hashesJSON(firing) + "|" + hashesJSON(resolved)}
-	err = s.r.delivery.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = s.r.delivery.w.do(ctx, s.receiver, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := s.r.delivery.ob.Enqueue(ctx, tx, m)
 		return err
 	})
