@@ -320,7 +320,9 @@ func TestScheduler(t *testing.T) {
 		t.Fatalf("late = %v, want 0", l)
 	}
 	unblock()
-	waitFor("slow run to end", func() bool { return testutil.ToFloat64(m.metrics.failures.WithLabelValues("http", "timeout")) >= 1 || runs() >= 16 })
+	waitFor("slow run to end", func() bool {
+		return testutil.ToFloat64(m.metrics.failures.WithLabelValues("http", "timeout")) >= 1 || runs() >= 16
+	})
 
 	got := querySamples(t, db, "probe_success")
 	for i := range 5 {
