@@ -28,8 +28,11 @@ func (c *capture) Enabled(context.Context, slog.Level) bool { return true }
 
 func (c *capture) Handle(_ context.Context, r slog.Record) error {
 	if len(c.attrs) > 0 {
-		r = r.Clone()
-		r.AddAttrs(c.attrs...)
+		// Logger.With attributes first, as slog's own handlers print them.
+		n := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+		n.AddAttrs(c.attrs...)
+		r.Attrs(func(a slog.Attr) bool { n.AddAttrs(a); return true })
+		r = n
 	}
 	c.mu.Lock()
 	*c.records = append(*c.records, r)

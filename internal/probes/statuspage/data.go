@@ -88,8 +88,8 @@ func (p *Page) summary(ctx context.Context) (*Summary, error) {
 	p.mu.Lock()
 	s, at := p.cached, p.at
 	p.mu.Unlock()
-	now := p.opts.Now()
-	if s != nil && now.Sub(at) < p.opts.CacheFor {
+	now := p.o().Now()
+	if s != nil && now.Sub(at) < p.o().CacheFor {
 		return s, nil
 	}
 	p.computing.Lock()
@@ -97,7 +97,7 @@ func (p *Page) summary(ctx context.Context) (*Summary, error) {
 	p.mu.Lock()
 	s, at = p.cached, p.at
 	p.mu.Unlock()
-	if s != nil && now.Sub(at) < p.opts.CacheFor {
+	if s != nil && now.Sub(at) < p.o().CacheFor {
 		return s, nil
 	}
 	s, err := p.compute(ctx, now)
@@ -119,8 +119,8 @@ func (p *Page) invalidate() {
 
 func (p *Page) compute(ctx context.Context, now time.Time) (*Summary, error) {
 	s := &Summary{
-		Title: p.opts.Title, Description: p.opts.Description, HasLogo: len(p.opts.Logo) > 0,
-		Generated: now, UptimeDays: p.opts.UptimeDays, Incidents: []Incident{}, Changes: []Change{},
+		Title: p.o().Title, Description: p.o().Description, HasLogo: len(p.o().Logo) > 0,
+		Generated: now, UptimeDays: p.o().UptimeDays, Incidents: []Incident{}, Changes: []Change{},
 	}
 	maint, err := p.maintenance(ctx)
 	if err != nil {
@@ -131,23 +131,23 @@ func (p *Page) compute(ctx context.Context, now time.Time) (*Summary, error) {
 			s.Maintenance = append(s.Maintenance, m)
 		}
 	}
-	if p.opts.Incidents != nil {
-		inc, err := p.opts.Incidents.PublicIncidents(ctx)
+	if p.o().Incidents != nil {
+		inc, err := p.o().Incidents.PublicIncidents(ctx)
 		if err != nil {
-			p.log.Warn("list public incidents", "err", err)
+			p.o().Logger.Warn("list public incidents", "err", err)
 			s.IncidentsErr = "incidents are unavailable right now"
 		} else {
 			s.Incidents = append(s.Incidents, inc...)
 		}
 	}
 	groupsOf := map[string][]string{}
-	for _, g := range p.opts.Groups {
+	for _, g := range p.o().Groups {
 		for _, name := range g.Probes {
 			groupsOf[name] = append(groupsOf[name], g.Name)
 		}
 	}
 	views := map[string]ProbeView{}
-	for _, g := range p.opts.Groups {
+	for _, g := range p.o().Groups {
 		for _, name := range g.Probes {
 			if _, ok := views[name]; ok {
 				continue
@@ -161,7 +161,7 @@ func (p *Page) compute(ctx context.Context, now time.Time) (*Summary, error) {
 		}
 	}
 	worst := Operational
-	for _, g := range p.opts.Groups {
+	for _, g := range p.o().Groups {
 		gv := GroupView{Name: g.Name, Probes: []ProbeView{}}
 		down, up, inMaint := 0, 0, 0
 		var sum float64
@@ -219,8 +219,8 @@ func (p *Page) probeView(ctx context.Context, name string, groups []string, main
 	v := ProbeView{Name: name, State: Unknown}
 	var pr Probe
 	var ok bool
-	if p.opts.Source != nil {
-		pr, ok = p.opts.Source.Probe(name)
+	if p.o().Source != nil {
+		pr, ok = p.o().Source.Probe(name)
 	}
 	var windows []Maintenance
 	for _, m := range maint {
@@ -242,8 +242,8 @@ func (p *Page) probeView(ctx context.Context, name string, groups []string, main
 		}
 	}
 	today := now.UTC().Truncate(day)
-	first := today.Add(-time.Duration(p.opts.UptimeDays-1) * day)
-	days := make([]Day, p.opts.UptimeDays)
+	first := today.Add(-time.Duration(p.o().UptimeDays-1) * day)
+	days := make([]Day, p.o().UptimeDays)
 	for i := range days {
 		d := first.Add(time.Duration(i) * day)
 		days[i].Date = d.Format("2006-01-02")
@@ -254,7 +254,7 @@ func (p *Page) probeView(ctx context.Context, name string, groups []string, main
 		}
 	}
 	var changes []Change
-	if !ok || p.opts.Queryable == nil {
+	if !ok || p.o().Queryable == nil {
 		v.Days = days
 		return v, nil, nil
 	}
@@ -347,7 +347,7 @@ func (p *Page) probeView(ctx context.Context, name string, groups []string, main
 // [mint, maxt], in time order across series; staleness markers are
 // skipped.
 func (p *Page) scan(ctx context.Context, mint, maxt int64, ms []*labels.Matcher, f func(t int64, v float64)) error {
-	q, err := p.opts.Queryable.Querier(mint, maxt)
+	q, err := p.o().Queryable.Querier(mint, maxt)
 	if err != nil {
 		return fmt.Errorf("query probe history: %w", err)
 	}

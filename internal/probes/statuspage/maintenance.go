@@ -62,15 +62,15 @@ var ErrNoStore = errors.New("no maintenance store")
 
 // maintenance lists configured and stored windows, by start.
 func (p *Page) maintenance(ctx context.Context) ([]Maintenance, error) {
-	out := append([]Maintenance(nil), p.opts.Maintenance...)
+	out := append([]Maintenance(nil), p.o().Maintenance...)
 	for i := range out {
 		if out[i].ID == "" {
 			out[i].ID = "config-" + strconv.Itoa(i+1)
 		}
 		out[i].Source = "config"
 	}
-	if p.opts.Store != nil {
-		ms, err := p.opts.Store.List(ctx)
+	if p.o().Store != nil {
+		ms, err := p.o().Store.List(ctx)
 		if err != nil {
 			return nil, apierr.Wrap(apierr.Unavailable, err, "maintenance windows are unavailable")
 		}
@@ -80,7 +80,7 @@ func (p *Page) maintenance(ctx context.Context) ([]Maintenance, error) {
 	return out, nil
 }
 
-func (p *Page) errw() apierr.Writer { return apierr.Writer{Logger: p.log} }
+func (p *Page) errw() apierr.Writer { return apierr.Writer{Logger: p.o().Logger} }
 
 func (p *Page) jsonErr(w http.ResponseWriter, r *http.Request, err error) {
 	p.errw().JSON(w, r, err, func(rep apierr.Reply) any {
@@ -116,7 +116,7 @@ func (p *Page) parseMaintenance(body io.Reader) (Maintenance, error) {
 	}
 	known := map[string]bool{}
 	groups := map[string]bool{}
-	for _, g := range p.opts.Groups {
+	for _, g := range p.o().Groups {
 		groups[g.Name] = true
 		for _, n := range g.Probes {
 			known[n] = true
@@ -142,11 +142,11 @@ func (p *Page) serveMaintenanceAdd(w http.ResponseWriter, r *http.Request) {
 		p.jsonErr(w, r, err)
 		return
 	}
-	if p.opts.Store == nil {
+	if p.o().Store == nil {
 		p.jsonErr(w, r, apierr.New(apierr.Unavailable, "maintenance windows cannot be added: no state store"))
 		return
 	}
-	m, err = p.opts.Store.Add(r.Context(), m)
+	m, err = p.o().Store.Add(r.Context(), m)
 	if err != nil {
 		p.jsonErr(w, r, apierr.Wrap(apierr.Unavailable, err, "store maintenance window"))
 		return
@@ -159,11 +159,11 @@ func (p *Page) serveMaintenanceAdd(w http.ResponseWriter, r *http.Request) {
 
 func (p *Page) serveMaintenanceDelete(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if p.opts.Store == nil {
+	if p.o().Store == nil {
 		p.jsonErr(w, r, apierr.New(apierr.NotFound, "no maintenance window %q added through the API", id))
 		return
 	}
-	ok, err := p.opts.Store.Delete(r.Context(), id)
+	ok, err := p.o().Store.Delete(r.Context(), id)
 	if err != nil {
 		p.jsonErr(w, r, apierr.Wrap(apierr.Unavailable, err, "delete maintenance window"))
 		return

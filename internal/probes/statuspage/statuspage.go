@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -94,8 +95,7 @@ type Options struct {
 
 // Page is the status page.
 type Page struct {
-	opts Options
-	log  *slog.Logger
+	opts atomic.Pointer[Options]
 
 	mu     sync.Mutex
 	cached *Summary
@@ -106,6 +106,13 @@ type Page struct {
 
 // New returns a Page.
 func New(opts Options) *Page {
+	p := &Page{}
+	p.Apply(opts)
+	return p
+}
+
+// Apply replaces the options (a config reload); the next view recomputes.
+func (p *Page) Apply(opts Options) {
 	if opts.UptimeDays <= 0 {
 		opts.UptimeDays = 90
 	}
@@ -118,8 +125,13 @@ func New(opts Options) *Page {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Page{opts: opts, log: opts.Logger.With("component", "statuspage")}
+	opts.Logger = opts.Logger.With("component", "statuspage")
+	p.opts.Store(&opts)
+	p.invalidate()
 }
+
+// o returns the options in force.
+func (p *Page) o() *Options { return p.opts.Load() }
 
 // Routes are the page's routes: public, except changes to maintenance.
 func (p *Page) Routes() []route.Route {
@@ -139,16 +151,16 @@ func (p *Page) Routes() []route.Route {
 }
 
 func (p *Page) serveLogo(w http.ResponseWriter, r *http.Request) {
-	if len(p.opts.Logo) == 0 {
+	if len(p.o().Logo) == 0 {
 		http.NotFound(w, r)
 		return
 	}
-	ct := http.DetectContentType(p.opts.Logo)
+	ct := http.DetectContentType(p.o().Logo)
 	if ct == "text/xml; charset=utf-8" || ct == "text/plain; charset=utf-8" {
 		ct = "image/svg+xml" // DetectContentType does not know SVG
 	}
 	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Cache-Control", "public, max-age=3600")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	_, _ = w.Write(p.opts.Logo)
+	_, _ = w.Write(p.o().Logo)
 }

@@ -1,0 +1,109 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"path/filepath"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+
+	"github.com/vigilhq/vigil/internal/config"
+	"github.com/vigilhq/vigil/internal/probes"
+	"github.com/vigilhq/vigil/internal/probes/condition"
+	"github.com/vigilhq/vigil/internal/probes/statuspage"
+	"github.com/vigilhq/vigil/internal/route"
+	"github.com/vigilhq/vigil/internal/state"
+)
+
+// publicIncidents lists the on-call feature's open public incidents for the
+// status page; nil (the page says none) until the on-call wiring sets it.
+var publicIncidents statuspage.IncidentSource
+
+// setupProbes wires synthetic probes (results appended through the metrics
+// store's limits), /probe, the probe API and the public status page, which
+// reads uptime from the TSDB.
+func (s *Server) setupProbes(ctx context.Context, cfg *config.Config) error {
+	m, err := probes.New(probes.Options{
+		Appendable:    s.metrics.Appendable(),
+		MaxConcurrent: cfg.Probes.MaxConcurrent,
+		Logger:        s.logger,
+		Registerer:    s.reg,
+	})
+	if err != nil {
+		return err
+	}
+	if err := m.ApplyConfig(probesConfig(cfg)); err != nil {
+		return err
+	}
+	// API maintenance windows live in the state database. The alerting
+	// wiring opens its own handle; SQLite in WAL mode serves both.
+	db, err := state.Open(ctx, filepath.Join(cfg.DataDir, "state.db"), state.Options{Logger: s.logger})
+	if err != nil {
+		return err
+	}
+	s.addCloser(db.Close)
+	store, err := statuspage.NewDBStore(ctx, db)
+	if err != nil {
+		return err
+	}
+	page := statuspage.New(statusPageOptions(cfg, m, s.metrics.Queryable(), store))
+	s.addActor("probes", m.Run)
+	s.addCloser(m.Close)
+	s.addReloader(func(c *config.Config) error {
+		if c.Probes.MaxConcurrent != cfg.Probes.MaxConcurrent {
+			s.logger.Warn("probes.max_concurrent changes at restart; keeping the value in force", "in_force", cfg.Probes.MaxConcurrent)
+		}
+		if err := m.ApplyConfig(probesConfig(c)); err != nil {
+			return err
+		}
+		page.Apply(statusPageOptions(c, m, s.metrics.Queryable(), store))
+		return nil
+	})
+	// Until the server builds the mux from every feature's Routes().
+	var rs []route.Route
+	rs = append(rs, m.Routes()...)
+	rs = append(rs, page.Routes()...)
+	for _, r := range rs {
+		s.mux.Handle(r.MuxPattern(), r.Handler)
+	}
+	s.running = append(s.running, fmt.Sprintf("probes: %d targets, status page at /status", len(cfg.Probes.Targets)))
+	s.endpoints = append(s.endpoints,
+		endpoint{Path: "/status", What: "public status page"},
+		endpoint{Path: "/vigil/api/v1/probes", What: "probes and their last results"},
+		endpoint{Path: "/probe?target=&module=", What: "blackbox exporter probe endpoint"},
+	)
+	return nil
+}
+
+// probesConfig maps the config section to the probes' Config.
+func probesConfig(cfg *config.Config) probes.Config {
+	pc := cfg.Probes
+	out := probes.Config{Modules: maps.Clone(pc.Parsed)}
+	for _, t := range pc.Targets {
+		conds, _ := condition.ParseAll(t.Conditions) // validated by config
+		ls := map[string]string{"job": t.Job, "instance": t.Target}
+		maps.Copy(ls, t.Labels)
+		out.Targets = append(out.Targets, probes.Target{
+			Name: t.Name, Target: t.Target, ModuleName: t.Module, Module: pc.Parsed[t.Module],
+			Interval: t.Interval.D(), Timeout: t.Timeout.D(), Labels: labels.FromMap(ls), Group: t.Group, Conditions: conds,
+		})
+	}
+	return out
+}
+
+func statusPageOptions(cfg *config.Config, src statuspage.Source, q storage.Queryable, store statuspage.MaintenanceStore) statuspage.Options {
+	sp := cfg.Probes.StatusPage
+	o := statuspage.Options{
+		Title: sp.Title, Description: sp.Description, Logo: sp.LogoData, UptimeDays: sp.UptimeDays,
+		Source: src, Queryable: q, Store: store, Incidents: publicIncidents,
+	}
+	for _, g := range sp.Groups {
+		o.Groups = append(o.Groups, statuspage.Group{Name: g.Name, Probes: g.Probes})
+	}
+	for _, mw := range sp.Maintenance {
+		o.Maintenance = append(o.Maintenance, statuspage.Maintenance{Title: mw.Title, Message: mw.Message, Start: mw.Start, End: mw.End, Probes: mw.Probes, Groups: mw.Groups})
+	}
+	return o
+}
