@@ -118,3 +118,36 @@ func TestProbesErrors(t *testing.T) {
 	f("probes:\n  status_page:\n    logo: missing.png\n", "read logo")
 	f("probes:\n  targets:\n    - target: 'http://a'\n      condtions: []\n", "vigil.yaml:4", "condtions")
 }
+
+// TestProbesBlackboxExample loads the exporter's own example.yml (every
+// documented module option) through modules_file.
+func TestProbesBlackboxExample(t *testing.T) {
+	abs, _ := filepath.Abs(filepath.Join("testdata", "blackbox-example.yml"))
+	c, err := Parse([]byte("probes:\n  modules_file: "+abs+"\n"), "vigil.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := c.Probes.Parsed
+	if len(m) < 25 {
+		t.Fatalf("%d modules", len(m))
+	}
+	f := func(name, prober string, ok bool) {
+		t.Helper()
+		got, found := m[name]
+		if !found || got.Prober != prober || !ok {
+			t.Fatalf("module %s: %+v", name, got)
+		}
+	}
+	f("http_2xx_example", "http", m["http_2xx_example"].HTTP.Method == "GET" && len(m["http_2xx_example"].HTTP.FailIfBodyMatchesRegexp) == 1 && m["http_2xx_example"].HTTP.IPProtocol == "ip4")
+	f("http_post_2xx", "http", m["http_post_2xx"].HTTP.Method == "POST" && m["http_post_2xx"].HTTP.Body != "")
+	f("http_basic_auth_example", "http", m["http_basic_auth_example"].HTTP.HTTPClientConfig.BasicAuth != nil)
+	f("http_json_cel_match", "http", m["http_json_cel_match"].HTTP.FailIfBodyJsonNotMatchesCEL != nil)
+	f("http_2xx_oauth_client_credentials", "http", m["http_2xx_oauth_client_credentials"].HTTP.HTTPClientConfig.OAuth2 != nil)
+	f("http_gzip", "http", m["http_gzip"].HTTP.Compression == "gzip")
+	f("tls_connect", "tcp", m["tls_connect"].TCP.TLS)
+	f("smtp_starttls", "tcp", len(m["smtp_starttls"].TCP.QueryResponse) > 2)
+	f("icmp_example", "icmp", m["icmp_example"].ICMP.IPProtocol == "ip4" && m["icmp_example"].ICMP.SourceIPAddress == "127.0.0.1")
+	f("dns_udp_example", "dns", m["dns_udp_example"].DNS.QueryName != "" && len(m["dns_udp_example"].DNS.ValidRcodes) > 0)
+	f("dns_tcp_example", "dns", m["dns_tcp_example"].DNS.TransportProtocol == "tcp")
+	f("unix_socket_ping", "unix", true)
+}

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ import (
 	"github.com/miekg/dns"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/prompb"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -588,4 +590,195 @@ func TestProbes(t *testing.T) {
 		}
 		v.WriteConfig(probesConfig(pt, modulesFile, rulesFile, ""))
 	})
+}
+
+// browserDeps returns node and installs test/e2e/browser's packages
+// (playwright-core) on first use.
+func browserDeps(t *testing.T) string {
+	t.Helper()
+	DebianTool(t, "chromium", "chromium")
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	installMu.Lock()
+	defer installMu.Unlock()
+	dir := filepath.Join(repoRoot, "test", "e2e", "browser")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "playwright-core")); err != nil {
+		cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("npm ci in %s: %v\n%s", dir, err, out)
+		}
+	}
+	return node
+}
+
+type browserStatus struct {
+	Title, Overall, Headline, Incidents string
+	Groups                              []struct {
+		Name, State string
+		Visible     bool
+		Probes      []struct {
+			Name, State, Uptime, Text string
+			Sparkline                 bool
+			Bars                      []struct {
+				Day, Uptime, Color, Title string
+				Runs                      int
+			}
+		}
+	}
+	Requests      []string
+	ConsoleErrors []string
+	Badges        []struct {
+		URL, Type, Tag, NS, Label string
+		Status                    int
+		ParseError                bool
+		Width                     float64
+	}
+}
+
+func TestProbesStatusPageBrowser(t *testing.T) {
+	node := browserDeps(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/200", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	mux.HandleFunc("/503", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "down", 503) })
+	base := serveHTTP(t, mux, nil)
+	history := base + "/200?history"
+	v := StartVigil(t, StartOptions{Config: fmt.Sprintf(`metrics:
+  out_of_order_time_window: 3d
+probes:
+  interval: 1s
+  targets:
+    - {name: web, target: %q}
+    - {name: api, target: %q}
+    - {name: history, target: %q}
+  status_page:
+    title: Browser test status
+    uptime_days: 5
+    groups:
+      - {name: Web, probes: [web, api]}
+      - {name: History, probes: [history]}
+`, base+"/200", base+"/503", history)})
+
+	// Two earlier days of history: all up, then 6 hours down.
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	var samples []prompb.Sample
+	for d := 2; d >= 1; d-- {
+		start := today.Add(-time.Duration(d) * 24 * time.Hour)
+		for ts := start.Add(10 * time.Minute); !ts.After(start.Add(24 * time.Hour)); ts = ts.Add(10 * time.Minute) {
+			val := 1.0
+			if d == 1 && !ts.Before(start.Add(12*time.Hour)) && ts.Before(start.Add(18*time.Hour)) {
+				val = 0
+			}
+			samples = append(samples, prompb.Sample{Timestamp: ts.UnixMilli(), Value: val})
+		}
+	}
+	if code, body := v.RemoteWrite([]prompb.TimeSeries{Series([]string{"__name__", "probe_success", "job", "probes", "instance", history}, samples...)}); code/100 != 2 {
+		t.Fatalf("remote write history: %d %s", code, body)
+	}
+	Eventually(t, 30*time.Second, func() error {
+		var r struct {
+			Data []struct {
+				Name string
+				Last *struct{ Success bool }
+			}
+		}
+		v.GetJSON("/vigil/api/v1/probes", &r)
+		for _, p := range r.Data {
+			if p.Last == nil {
+				return fmt.Errorf("%s has not run", p.Name)
+			}
+		}
+		return nil
+	})
+
+	shot := filepath.Join(t.TempDir(), "status.png")
+	if dir := os.Getenv("VIGIL_E2E_SCREENSHOTS"); dir != "" {
+		shot = filepath.Join(dir, "status.png")
+	}
+	badges := []string{"/status/badges/uptime.svg?probe=history&days=5", "/status/badges/uptime.svg?group=Web", "/status/badges/response-time.svg?probe=web", "/status/badges/status.svg?probe=api"}
+	out, err := RunCmd(t, 2*time.Minute, node, append([]string{filepath.Join(repoRoot, "test", "e2e", "browser", "status.mjs"), v.URL(""), shot}, badges...)...)
+	if err != nil {
+		t.Fatalf("browser: %v\n%s", err, out)
+	}
+	// The summary the page showed (same cache entry: generated at the same time).
+	var sum struct {
+		Data struct {
+			Generated time.Time
+		}
+	}
+	v.GetJSON("/status/api/v1/summary", &sum)
+	var seen browserStatus
+	if err := json.Unmarshal([]byte(out[strings.LastIndex(out, "\n{")+1:]), &seen); err != nil {
+		t.Fatalf("browser output: %v\n%s", err, out)
+	}
+	t.Logf("screenshot: %s", shot)
+
+	if seen.Title != "Browser test status" || len(seen.Groups) != 2 || seen.Groups[0].Name != "Web" || !seen.Groups[0].Visible {
+		t.Fatalf("page: %+v", seen)
+	}
+	if seen.Overall != "degraded" || seen.Groups[0].State != "degraded" || seen.Groups[1].State != "operational" {
+		t.Fatalf("states: overall %s, groups %s %s", seen.Overall, seen.Groups[0].State, seen.Groups[1].State)
+	}
+	if p := seen.Groups[0].Probes[1]; p.Name != "api" || p.State != "down" {
+		t.Fatalf("the down probe: %+v", p)
+	}
+	if !strings.Contains(seen.Incidents, "No open incidents") {
+		t.Fatalf("incidents: %q", seen.Incidents)
+	}
+	for _, r := range seen.Requests {
+		if !strings.HasPrefix(r, v.URL("")) {
+			t.Errorf("the page fetched %s", r)
+		}
+	}
+	if len(seen.ConsoleErrors) > 0 {
+		t.Errorf("console errors: %v", seen.ConsoleErrors)
+	}
+
+	// Uptime bars equal uptime computed from probe_success by PromQL.
+	hp := seen.Groups[1].Probes[0]
+	if len(hp.Bars) != 5 {
+		t.Fatalf("history bars: %+v", hp.Bars)
+	}
+	checked := 0
+	for _, b := range hp.Bars {
+		day, _ := time.Parse("2006-01-02", b.Day)
+		end, window := day.Add(24*time.Hour), "1d"
+		if day.Equal(today) {
+			end = sum.Data.Generated
+			window = fmt.Sprintf("%dms", end.Sub(day).Milliseconds())
+		}
+		sel := fmt.Sprintf(`probe_success{job="probes",instance=%q}[%s]`, history, window)
+		avg := v.Query("avg_over_time("+sel+")", end)
+		cnt := v.Query("count_over_time("+sel+")", end)
+		if len(avg.Data.Result) == 0 {
+			if b.Uptime != "" || b.Runs != 0 {
+				t.Errorf("%s: bar %q (%d runs), PromQL has no samples", b.Day, b.Uptime, b.Runs)
+			}
+			continue
+		}
+		var want, n float64
+		fmt.Sscan(fmt.Sprint(avg.Data.Result[0].Value[1]), &want)
+		fmt.Sscan(fmt.Sprint(cnt.Data.Result[0].Value[1]), &n)
+		var got float64
+		fmt.Sscan(b.Uptime, &got)
+		if d := got - want; d > 1e-6 || d < -1e-6 || float64(b.Runs) != n {
+			t.Errorf("%s: bar uptime %s over %d runs, PromQL avg_over_time %v over %v samples", b.Day, b.Uptime, b.Runs, want, n)
+		}
+		checked++
+		t.Logf("%s: bar %s (%d runs) = PromQL %v; colour %s", b.Day, b.Uptime, b.Runs, want, b.Color)
+	}
+	if checked != 3 {
+		t.Fatalf("checked %d days with data, want 3 (two of history and today)", checked)
+	}
+	if hp.Bars[3].Uptime != "0.750000" {
+		t.Fatalf("yesterday's bar: %+v", hp.Bars[3])
+	}
+	for _, b := range seen.Badges {
+		if b.Status != 200 || b.Type != "image/svg+xml" || b.Tag != "svg" || b.NS != "http://www.w3.org/2000/svg" || b.ParseError || b.Width <= 0 {
+			t.Errorf("badge %s: %+v", b.URL, b)
+		}
+		t.Logf("badge %s: %s", b.URL, b.Label)
+	}
 }

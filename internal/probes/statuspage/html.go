@@ -89,7 +89,18 @@ func sparkline(points []*float64) template.HTML {
 		y := h - 2 - (*p/maxV)*(h-4)
 		fmt.Fprintf(&b, "%.1f,%.1f ", x, y)
 	}
-	b.WriteString(`"/></svg>`)
+	b.WriteString(`"/>`)
+	// A lone point (one half hour of data) would draw nothing: mark it.
+	n, last := 0, -1
+	for i, p := range points {
+		if p != nil {
+			n, last = n+1, i
+		}
+	}
+	if n == 1 {
+		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="2" fill="#1c7ed6"/>`, float64(last)*w/float64(len(points)-1), h-2-(h-4))
+	}
+	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
 }
 
@@ -121,7 +132,7 @@ func (p *Page) serveHTML(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	// Nothing is loaded from elsewhere: inline styles and same-origin images only.
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Cache-Control", "public, max-age=30")
 	_, _ = w.Write(buf.Bytes())
