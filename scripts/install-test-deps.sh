@@ -28,3 +28,8 @@ mkdir -p .cache/tools
 if [[ ! -x .cache/tools/telemetrygen ]]; then
   GOBIN="$PWD/.cache/tools" go install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0
 fi
+
+# probes: the status page's browser test (playwright-core driving Debian's Chromium)
+if command -v npm >/dev/null && [[ ! -d test/e2e/browser/node_modules/playwright-core ]]; then
+  (cd test/e2e/browser && npm ci --no-audit --no-fund)
+fi
