@@ -18,10 +18,13 @@ type capture struct {
 	mu      *sync.Mutex
 	records *[]slog.Record
 	attrs   []slog.Attr
+	// prefix is added to every line when rendered (module, target), as
+	// the exporter's logger.With does, without a copy of each record.
+	prefix []slog.Attr
 }
 
-func newCapture() *capture {
-	return &capture{mu: &sync.Mutex{}, records: &[]slog.Record{}}
+func newCapture(prefix ...slog.Attr) *capture {
+	return &capture{mu: &sync.Mutex{}, records: &[]slog.Record{}, prefix: prefix}
 }
 
 func (c *capture) Enabled(context.Context, slog.Level) bool { return true }
@@ -96,7 +99,7 @@ func (c *capture) text() *bytes.Buffer {
 	var buf bytes.Buffer
 	lvl := promslog.NewLevel()
 	_ = lvl.Set("debug")
-	h := promslog.New(&promslog.Config{Writer: &buf, Level: lvl}).Handler()
+	h := promslog.New(&promslog.Config{Writer: &buf, Level: lvl}).Handler().WithAttrs(c.prefix)
 	for _, r := range c.all() {
 		_ = h.Handle(context.Background(), r)
 	}

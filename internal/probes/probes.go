@@ -303,21 +303,15 @@ func (m *Manager) reschedule(e *entry, next time.Time) {
 func (m *Manager) record(ctx context.Context, e *entry, t *Target, r *Result) {
 	defer m.metrics.observe(t, r)
 	e.mu.Lock()
-	prev := e.series
 	e.last = r
 	e.mu.Unlock()
 	if m.opts.Appendable == nil {
 		return
 	}
-	series, err := m.write(ctx, t, r, prev)
-	if err != nil {
+	if err := m.write(ctx, e, t, r); err != nil {
 		m.metrics.appendFailed.Inc()
 		m.log.Warn("write probe samples", "probe", t.Name, "err", err)
-		return
 	}
-	e.mu.Lock()
-	e.series = series
-	e.mu.Unlock()
 }
 
 // Close waits for runs in flight. Run must have returned or be returning.

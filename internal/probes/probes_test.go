@@ -365,3 +365,77 @@ func TestApplyConfigRefusesInvalid(t *testing.T) {
 		t.Fatalf("a refused config changed the probes: %+v", s)
 	}
 }
+
+// BenchmarkRunAndWrite is one scheduled run's work: the blackbox prober
+// against a local server, conditions off, samples appended to a TSDB head.
+func BenchmarkRunAndWrite(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer srv.Close()
+	db := teststorage.New(b)
+	defer db.Close()
+	m, err := New(Options{Appendable: db})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tg := target("bench", srv.URL, httpModule(nil))
+	tg.Timeout = 5 * time.Second
+	e := &entry{target: &tg}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		r := m.run(ctx, &tg, time.Now())
+		if !r.Success {
+			b.Fatal(r.Error)
+		}
+		m.record(ctx, e, &tg, r)
+	}
+}
+
+// TestWriteAcrossReload: a reload that keeps a probe's labels keeps its
+// series (no staleness marker); one that changes them marks the old series
+// stale.
+func TestWriteAcrossReload(t *testing.T) {
+	srv := testServer(t)
+	db := teststorage.New(t)
+	defer db.Close()
+	m, _ := New(Options{Appendable: db})
+	tg := target("a", srv.URL+"/", httpModule(nil))
+	runOnce := func() {
+		t.Helper()
+		if err := m.ApplyConfig(Config{Targets: []Target{tg}}); err != nil {
+			t.Fatal(err)
+		}
+		m.mu.Lock()
+		e := m.entries["a"]
+		m.mu.Unlock()
+		e.mu.Lock()
+		cur := e.target
+		e.mu.Unlock()
+		m.record(context.Background(), e, cur, m.run(context.Background(), cur, time.Now()))
+	}
+	runOnce()
+	runOnce() // same labels, new Target after the reload
+	vs := querySamples(t, db, "probe_success")[tg.Target]
+	if len(vs) != 2 || value.IsStaleNaN(vs[0]) || value.IsStaleNaN(vs[1]) {
+		t.Fatalf("same labels across a reload: %v", vs)
+	}
+	tg.Labels = labels.FromStrings("job", "probes", "instance", tg.Target, "team", "x")
+	runOnce()
+	qr, _ := db.Querier(0, math.MaxInt64)
+	defer qr.Close()
+	ss := qr.Select(context.Background(), true, nil, labels.MustNewMatcher(labels.MatchEqual, labels.MetricName, "probe_success"))
+	var got []string
+	for ss.Next() {
+		it := ss.At().Iterator(nil)
+		var last float64
+		n := 0
+		for it.Next() == chunkenc.ValFloat {
+			_, last = it.At()
+			n++
+		}
+		got = append(got, fmt.Sprintf("%s n=%d stale=%v", ss.At().Labels().Get("team"), n, value.IsStaleNaN(last)))
+	}
+	if want := []string{" n=3 stale=true", "x n=1 stale=false"}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after a label change: %v, want %v", got, want)
+	}
+}

@@ -117,8 +117,8 @@ var _ cel.Program = bodyCapture{}
 func (m *Manager) run(ctx context.Context, t *Target, start time.Time) *Result {
 	ctx, cancel := context.WithTimeout(ctx, t.Timeout)
 	defer cancel()
-	capt := newCapture()
-	log := slog.New(capt).With("module", t.ModuleName, "target", t.Target)
+	capt := newCapture(slog.String("module", t.ModuleName), slog.String("target", t.Target))
+	log := slog.New(capt)
 	obs := &observed{}
 	module := t.Module
 	if condition.NeedsBody(t.Conditions) && module.Prober == "http" {

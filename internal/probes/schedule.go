@@ -6,8 +6,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/prometheus/prometheus/model/labels"
 )
 
 // Clock is the scheduler's time source.
@@ -36,7 +34,8 @@ type entry struct {
 	mu     sync.Mutex
 	target *Target
 	last   *Result
-	series []labels.Labels // written by the last successful write
+	cache  *seriesCache // the series the last runs wrote
+	lastTS int64        // the last run's sample timestamp (ms)
 }
 
 func (e *entry) name() string {

@@ -12,50 +12,100 @@ import (
 	"github.com/prometheus/prometheus/storage"
 )
 
+// cachedSeries is one series a probe writes: its full labels and the
+// TSDB's reference (as Prometheus's scrape cache keeps them), so a run
+// appends by reference without building labels or looking them up.
+type cachedSeries struct {
+	ls  labels.Labels
+	ref storage.SeriesRef
+	run uint64 // the last run that wrote it
+}
+
+// seriesCache belongs to one entry and one Target: a new Target (a reload)
+// starts a new cache.
+type seriesCache struct {
+	target *Target
+	runs   uint64
+	m      map[uint64]*cachedSeries
+}
+
 // write appends r's samples at the run's start time with t's labels, and
 // staleness markers for the series the previous run wrote that this one
-// did not (as Prometheus does when a scraped series disappears). It
-// returns the series written.
-func (m *Manager) write(ctx context.Context, t *Target, r *Result, prev []labels.Labels) ([]labels.Labels, error) {
+// did not (as Prometheus does when a scraped series disappears).
+func (m *Manager) write(ctx context.Context, e *entry, t *Target, r *Result) error {
+	e.mu.Lock()
+	defer e.mu.Unlock() // one write per entry at a time; runs of an entry never overlap anyway
+	c := e.cache
+	if c == nil || c.target != t {
+		old := c
+		c = &seriesCache{target: t, m: make(map[uint64]*cachedSeries, len(r.Samples))}
+		e.cache = c
+		if old != nil {
+			// Series of the old labels that the new ones do not replace
+			// go stale below.
+			for h, cs := range old.m {
+				cs.run = 0
+				c.m[h^staleKey] = cs
+			}
+		}
+	}
+	c.runs++
 	ts := r.Start.UnixMilli()
+	if ts <= e.lastTS {
+		// Two runs in one millisecond (run-now next to a scheduled run):
+		// the TSDB takes one sample per millisecond and series.
+		ts = e.lastTS + 1
+	}
+	e.lastTS = ts
 	app := m.opts.Appendable.AppenderV2(ctx)
-	series := make([]labels.Labels, 0, len(r.Samples))
-	seen := make(map[uint64]struct{}, len(r.Samples))
 	var firstErr error
 	b := labels.NewBuilder(labels.EmptyLabels())
 	for _, s := range r.Samples {
-		b.Reset(s.Labels)
-		t.Labels.Range(func(l labels.Label) {
-			if !s.Labels.Has(l.Name) {
-				b.Set(l.Name, l.Value)
+		h := s.Labels.Hash()
+		cs := c.m[h]
+		if cs == nil {
+			b.Reset(s.Labels)
+			t.Labels.Range(func(l labels.Label) {
+				if !s.Labels.Has(l.Name) {
+					b.Set(l.Name, l.Value)
+				}
+			})
+			cs = &cachedSeries{ls: b.Labels()}
+			if old, ok := c.m[h^staleKey]; ok && labels.Equal(old.ls, cs.ls) {
+				cs.ref = old.ref // the same series as before the reload
+				delete(c.m, h^staleKey)
 			}
-		})
-		ls := b.Labels()
-		name := ls.Get(labels.MetricName)
-		opts := storage.AppendV2Options{MetricFamilyName: name, Metadata: metadata.Metadata{Type: "gauge", Help: s.Help}}
-		if _, err := app.Append(0, ls, 0, ts, s.Value, nil, nil, opts); err != nil && !isPartial(err) {
+			c.m[h] = cs
+		}
+		opts := storage.AppendV2Options{MetricFamilyName: s.Labels.Get(labels.MetricName), Metadata: metadata.Metadata{Type: "gauge", Help: s.Help}}
+		ref, err := app.Append(cs.ref, cs.ls, 0, ts, s.Value, nil, nil, opts)
+		if err != nil && !isPartial(err) {
 			if firstErr == nil {
 				firstErr = err
 			}
 			continue
 		}
-		seen[ls.Hash()] = struct{}{}
-		series = append(series, ls)
+		cs.ref, cs.run = ref, c.runs
 	}
 	stale := math.Float64frombits(value.StaleNaN)
-	for _, ls := range prev {
-		if _, ok := seen[ls.Hash()]; ok {
+	for h, cs := range c.m {
+		if cs.run == c.runs {
 			continue
 		}
-		if _, err := app.Append(0, ls, 0, ts, stale, nil, nil, storage.AppendV2Options{}); err != nil && !isPartial(err) && firstErr == nil {
+		if _, err := app.Append(cs.ref, cs.ls, 0, ts, stale, nil, nil, storage.AppendV2Options{}); err != nil && !isPartial(err) && firstErr == nil {
 			firstErr = err
 		}
+		delete(c.m, h)
 	}
 	if err := app.Commit(); err != nil {
-		return nil, err
+		return err
 	}
-	return series, firstErr
+	return firstErr
 }
+
+// staleKey marks, in a new cache, the series of the old one still to be
+// marked stale.
+const staleKey = 0x9e3779b97f4a7c15
 
 func isPartial(err error) bool {
 	var pe *storage.AppendPartialError
@@ -65,8 +115,13 @@ func isPartial(err error) bool {
 // markStale writes staleness markers for a removed probe's series.
 func (m *Manager) markStale(e *entry, now time.Time) {
 	e.mu.Lock()
-	prev := e.series
-	e.series = nil
+	var prev []labels.Labels
+	if e.cache != nil {
+		for _, cs := range e.cache.m {
+			prev = append(prev, cs.ls)
+		}
+	}
+	e.cache = nil
 	e.mu.Unlock()
 	if m.opts.Appendable == nil || len(prev) == 0 {
 		return
