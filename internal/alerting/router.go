@@ -45,7 +45,7 @@ type router struct {
 	logger   *slog.Logger
 	dataDir  string
 	ledger   *ledger
-	outbox   *outbox
+	delivery *delivery
 	ff       featurecontrol.Flagger
 	rec      eventrecorder.Recorder
 	extURL   *url.URL
@@ -64,6 +64,7 @@ type router struct {
 	inhibitor  atomic.Pointer[inhibit.Inhibitor]
 	receivers  atomic.Pointer[map[string][]notify.Integration]
 	cfg        atomic.Pointer[amconfig.Config]
+	dump       atomic.Pointer[string] // the configuration as the status API shows it
 
 	decisionsMu sync.Mutex
 	decisions   map[string]string // fingerprint/receiver -> last recorded routing decision
@@ -116,7 +117,9 @@ func newRouter(dataDir string, logger *slog.Logger, reg prometheus.Registerer, l
 		r.alerts.Close()
 		return nil, fmt.Errorf("create Alertmanager API: %w", err)
 	}
-	r.apiH = r.persistSilences(r.api.Handler)
+	empty := ""
+	r.dump.Store(&empty)
+	r.apiH = amtoolStatus(r.persistSilences(r.api.Handler), func() string { return *r.dump.Load() })
 	r.wg.Go(func() {
 		r.nflog.Maintenance(time.Minute, filepath.Join(dataDir, "nflog"), r.stopc, nil)
 	})
@@ -192,12 +195,22 @@ func (r *router) integration(recv, name string, idx int) (*notify.Integration, b
 
 // apply builds the route tree, receivers, inhibitor and pipeline for conf
 // and swaps them in. On error nothing changes.
-func (r *router) apply(conf *amconfig.Config) error {
-	r.reloadMu.Lock()
-	defer r.reloadMu.Unlock()
+func (r *router) apply(conf *amconfig.Config, text string) error {
+	commit, err := r.prepare(conf, text)
+	if err != nil {
+		return err
+	}
+	commit()
+	return nil
+}
+
+// prepare builds everything conf needs that can fail (templates,
+// integrations); the commit it returns swaps the routing over and cannot
+// fail. text is the configuration as written (for the API's config dump).
+func (r *router) prepare(conf *amconfig.Config, text string) (commit func(), err error) {
 	tmpl, err := template.FromGlobs(conf.Templates)
 	if err != nil {
-		return fmt.Errorf("parse notification templates: %w", err)
+		return nil, fmt.Errorf("parse notification templates: %w", err)
 	}
 	tmpl.ExternalURL = r.extURL
 	routes := dispatch.NewRoute(conf.Route, nil)
@@ -210,10 +223,18 @@ func (r *router) apply(conf *amconfig.Config) error {
 		}
 		integrations, err := receiver.BuildReceiverIntegrations(rcv, tmpl, r.logger)
 		if err != nil {
-			return fmt.Errorf("receiver %q: %w", rcv.Name, err)
+			return nil, fmt.Errorf("receiver %q: %w", rcv.Name, err)
 		}
 		receivers[rcv.Name] = integrations
 	}
+	return func() { r.commit(conf, text, tmpl, routes, receivers) }, nil
+}
+
+func (r *router) commit(conf *amconfig.Config, text string, tmpl *template.Template, routes *dispatch.Route, receivers map[string][]notify.Integration) {
+	r.reloadMu.Lock()
+	defer r.reloadMu.Unlock()
+	active := map[string]bool{}
+	routes.Walk(func(rt *dispatch.Route) { active[rt.RouteOpts.Receiver] = true })
 	intervals := map[string][]timeinterval.TimeInterval{}
 	for _, ti := range conf.MuteTimeIntervals {
 		intervals[ti.Name] = ti.TimeIntervals
@@ -239,7 +260,7 @@ func (r *router) apply(conf *amconfig.Config) error {
 			recv := &nflogpb.Receiver{GroupName: name, Integration: in.Name(), Idx: uint32(in.Index())}
 			fan = append(fan, notify.MultiStage{
 				notify.NewDedupStage(&in, r.nflog, recv),
-				&outboxStage{ob: r.outbox, receiver: name, integration: in},
+				&outboxStage{d: r.delivery, receiver: name, integration: in},
 				notify.NewSetNotifiesStage(r.nflog, recv, r.ff),
 			})
 		}
@@ -270,6 +291,11 @@ func (r *router) apply(conf *amconfig.Config) error {
 	r.nmetrics.InitializeFor(receivers)
 	r.receivers.Store(&receivers)
 	r.cfg.Store(conf)
+	if text == "" {
+		text = conf.String()
+	}
+	dump := dumpConfig(text)
+	r.dump.Store(&dump)
 	r.api.Update(conf, func(ctx context.Context, ls labelset.LabelSet) {
 		if in := r.inhibitor.Load(); in != nil {
 			in.Mutes(ctx, ls)
@@ -284,7 +310,6 @@ func (r *router) apply(conf *amconfig.Config) error {
 	go d.Run(time.Time{})
 	d.WaitForLoading()
 	r.dispatcher.Store(d)
-	return nil
 }
 
 // put hands alerts to the alert store (from the rules manager).
@@ -343,6 +368,12 @@ func (s *routeStage) record(ctx context.Context, in, out []*alert.Alert) {
 			status = "resolved"
 		}
 		kind, detail := KindRouted, fmt.Sprintf("%s alert routed to receiver %q", status, s.receiver)
+		if !passed[fp] && a.Resolved() {
+			// A resolved alert pages no one: that a silence or an
+			// inhibition (which may have fired again since) stops its
+			// resolution is noise in its history.
+			continue
+		}
 		if !passed[fp] {
 			var st alert.AlertStatus
 			if mk != nil {
@@ -372,7 +403,7 @@ func (s *routeStage) record(ctx context.Context, in, out []*alert.Alert) {
 		evs = append(evs, e)
 	}
 	s.r.decisionsMu.Unlock()
-	if err := s.r.ledger.record(context.WithoutCancel(ctx), evs...); err != nil {
+	if err := s.r.ledger.record(context.WithoutCancel(ctx), s.receiver, evs...); err != nil {
 		s.r.logger.Error("record routing decisions", "err", err)
 	}
 }
@@ -401,7 +432,7 @@ func (a *apiAlerts) Put(ctx context.Context, alerts ...*alert.Alert) error {
 	if err := a.Alerts.Put(ctx, alerts...); err != nil {
 		return err
 	}
-	if err := a.ledger.record(context.WithoutCancel(ctx), evs...); err != nil {
+	if err := a.ledger.record(context.WithoutCancel(ctx), "api", evs...); err != nil {
 		a.logger.Error("record received alerts", "err", err)
 	}
 	return nil

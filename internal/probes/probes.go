@@ -130,6 +130,14 @@ func New(opts Options) (*Manager, error) {
 // get staleness markers. It never fails on a valid configuration (the
 // config package validated it); an invalid one is refused whole.
 func (m *Manager) ApplyConfig(c Config) error {
+	if err := m.Check(c); err != nil {
+		return err
+	}
+	return m.apply(c)
+}
+
+// Check reports whether ApplyConfig would take c, changing nothing.
+func (m *Manager) Check(c Config) error {
 	seen := map[string]bool{}
 	for _, t := range c.Targets {
 		if t.Name == "" || seen[t.Name] {
@@ -143,6 +151,10 @@ func (m *Manager) ApplyConfig(c Config) error {
 		}
 		seen[t.Name] = true
 	}
+	return nil
+}
+
+func (m *Manager) apply(c Config) error {
 	now := m.opts.Clock.Now()
 	m.mu.Lock()
 	old := m.entries

@@ -13,7 +13,6 @@ import (
 	"github.com/vigilhq/vigil/internal/probes"
 	"github.com/vigilhq/vigil/internal/probes/condition"
 	"github.com/vigilhq/vigil/internal/probes/statuspage"
-	"github.com/vigilhq/vigil/internal/route"
 	"github.com/vigilhq/vigil/internal/state"
 )
 
@@ -51,29 +50,26 @@ func (s *Server) setupProbes(ctx context.Context, cfg *config.Config) error {
 	page := statuspage.New(statusPageOptions(cfg, m, s.metrics.Queryable(), store))
 	s.addActor("probes", m.Run)
 	s.addCloser(m.Close)
-	s.addReloader(func(c *config.Config) error {
+	s.addReloader("probes", func(c *config.Config) (func() error, error) {
+		pc := probesConfig(c)
+		if err := m.Check(pc); err != nil {
+			return nil, err
+		}
 		if c.Probes.MaxConcurrent != cfg.Probes.MaxConcurrent {
 			s.logger.Warn("probes.max_concurrent changes at restart; keeping the value in force", "in_force", cfg.Probes.MaxConcurrent)
 		}
-		if err := m.ApplyConfig(probesConfig(c)); err != nil {
-			return err
-		}
-		page.Apply(statusPageOptions(c, m, s.metrics.Queryable(), store))
-		return nil
+		po := statusPageOptions(c, m, s.metrics.Queryable(), store)
+		return func() error {
+			if err := m.ApplyConfig(pc); err != nil {
+				return err
+			}
+			page.Apply(po)
+			return nil
+		}, nil
 	})
-	// Until the server builds the mux from every feature's Routes().
-	var rs []route.Route
-	rs = append(rs, m.Routes()...)
-	rs = append(rs, page.Routes()...)
-	for _, r := range rs {
-		s.mux.Handle(r.MuxPattern(), r.Handler)
-	}
+	s.addRoutes(m.Routes()...)
+	s.addRoutes(page.Routes()...)
 	s.running = append(s.running, fmt.Sprintf("probes: %d targets, status page at /status", len(cfg.Probes.Targets)))
-	s.endpoints = append(s.endpoints,
-		endpoint{Path: "/status", What: "public status page"},
-		endpoint{Path: "/vigil/api/v1/probes", What: "probes and their last results"},
-		endpoint{Path: "/probe?target=&module=", What: "blackbox exporter probe endpoint"},
-	)
 	return nil
 }
 

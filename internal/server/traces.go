@@ -36,18 +36,14 @@ func (s *Server) setupTraces(ctx context.Context, cfg *config.Config) error {
 			opts.SpanMetrics.Buckets = append(opts.SpanMetrics.Buckets, b.D().Seconds())
 		}
 	}
-	store, err := traces.New(opts)
+	store, err := traces.Open(ctx, opts)
 	if err != nil {
 		return err
 	}
 	s.addCloser(store.Close)
 	s.addActor("traces", store.Run)
-	store.Register(s.mux)
+	s.addRoutes(store.Routes()...)
 	s.tracesConsumer = store
 	s.running = append(s.running, "traces: DuckDB store in "+opts.Dir+", Jaeger query API, span metrics")
-	s.endpoints = append(s.endpoints,
-		endpoint{Path: "/jaeger/api/services", What: "Jaeger query API (Grafana Jaeger data source: URL http://host:9797/jaeger)"},
-		endpoint{Path: "/vigil/api/v1/traces/{id}", What: "one trace as OTLP JSON"},
-	)
 	return nil
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"math"
 	"net/http"
@@ -16,6 +15,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigilhq/vigil/internal/route"
 
 	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -129,7 +132,7 @@ func newStore(t testing.TB, opts Options) *Store {
 	}
 	opts.MemoryLimitBytes = 256 << 20
 	opts.Threads = 2
-	s, err := New(opts)
+	s, err := Open(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,8 +293,7 @@ func jaegerServer(t *testing.T) (*Store, *httptest.Server) {
 	if _, _, err := s.ConsumeTraces(context.Background(), td); err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	s.Register(mux)
+	mux := route.NewMux(s.Routes())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return s, srv
@@ -516,13 +518,13 @@ func TestFailedNewLeavesNoCollectors(t *testing.T) {
 	taken := prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_traces_span_metrics_write_errors_total", Help: "Span metric samples the TSDB refused (series limits, ...)."})
 	reg.MustRegister(taken)
 	opts := Options{Dir: t.TempDir(), Registerer: reg, MemoryLimitBytes: 256 << 20, Threads: 2}
-	if _, err := New(opts); err == nil {
+	if _, err := Open(context.Background(), opts); err == nil {
 		t.Fatal("New succeeded with a conflicting collector")
 	}
 	if !reg.Unregister(taken) {
 		t.Fatal("could not unregister the conflicting collector")
 	}
-	s, err := New(opts)
+	s, err := Open(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("retry: %v (collectors of the failed New left registered?)", err)
 	}
