@@ -87,15 +87,14 @@ func (m *Manager) States() []State {
 	return out
 }
 
-func view(s State, withLog bool) ProbeView {
+// view shows a probe; its last result carries the run's log only when the
+// run failed (a successful run keeps none).
+func view(s State) ProbeView {
 	t := s.Target
 	v := ProbeView{Name: t.Name, Target: t.Target, Module: t.ModuleName, Prober: t.Module.Prober, Group: t.Group,
 		Interval: t.Interval.String(), Timeout: t.Timeout.String(), Labels: t.Labels.Map()}
 	if s.Last != nil {
 		r := *s.Last
-		if !withLog && r.Success {
-			r.Debug = ""
-		}
 		v.Last = &ResultView{Result: &r, DurationSeconds: r.Duration.Seconds()}
 	}
 	return v
@@ -110,7 +109,7 @@ func (m *Manager) serveList(w http.ResponseWriter, r *http.Request) {
 	states := m.States()
 	out := make([]ProbeView, 0, len(states))
 	for _, s := range states {
-		out = append(out, view(s, false))
+		out = append(out, view(s))
 	}
 	writeJSON(w, map[string]any{"status": "success", "data": out})
 }
@@ -133,7 +132,7 @@ func (m *Manager) serveOne(w http.ResponseWriter, r *http.Request) {
 		m.jsonErr(w, r, apierr.New(apierr.NotFound, "no probe named %q; GET /vigil/api/v1/probes lists them", r.PathValue("name")))
 		return
 	}
-	writeJSON(w, map[string]any{"status": "success", "data": view(s, true)})
+	writeJSON(w, map[string]any{"status": "success", "data": view(s)})
 }
 
 // serveRunNow runs a probe at once (outside its schedule, but never while
@@ -157,7 +156,7 @@ func (m *Manager) serveRunNow(w http.ResponseWriter, r *http.Request) {
 	e.mu.Unlock()
 	res := m.run(r.Context(), t, m.opts.Clock.Now())
 	m.record(r.Context(), e, t, res)
-	writeJSON(w, map[string]any{"status": "success", "data": view(State{Target: *t, Last: res}, true)})
+	writeJSON(w, map[string]any{"status": "success", "data": view(State{Target: *t, Last: res})})
 }
 
 // nextRun is when a probe runs next (for tests and the API).

@@ -18,7 +18,6 @@ package probes
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -96,7 +95,6 @@ type Manager struct {
 	entries map[string]*entry
 	heap    entryHeap
 	wg      sync.WaitGroup // runs in flight
-	closed  bool
 }
 
 // New returns a Manager with no targets.
@@ -328,12 +326,6 @@ func (m *Manager) record(ctx context.Context, e *entry, t *Target, r *Result) {
 
 // Close waits for runs in flight. Run must have returned or be returning.
 func (m *Manager) Close() error {
-	m.mu.Lock()
-	m.closed = true
-	m.mu.Unlock()
 	m.wg.Wait()
 	return nil
 }
-
-// ErrUnknownProbe is returned for a probe name that is not configured.
-var ErrUnknownProbe = errors.New("unknown probe")
