@@ -17,6 +17,7 @@
 package probes
 
 import (
+	"container/heap"
 	"context"
 	"fmt"
 	"log/slog"
@@ -157,6 +158,9 @@ func (m *Manager) apply(c Config) error {
 	m.mu.Lock()
 	old := m.entries
 	m.entries = make(map[string]*entry, len(c.Targets))
+	for _, e := range m.heap {
+		e.idx = -1
+	}
 	m.heap = m.heap[:0]
 	var removed []*entry
 	for i := range c.Targets {
@@ -306,6 +310,10 @@ func (m *Manager) reschedule(e *entry, next time.Time) {
 		return // removed by ApplyConfig meanwhile
 	}
 	e.next = next
+	if e.idx >= 0 && e.idx < len(m.heap) && m.heap[e.idx] == e {
+		heap.Fix(&m.heap, e.idx) // ApplyConfig put it back meanwhile
+		return
+	}
 	m.heap.push(e)
 }
 

@@ -308,6 +308,21 @@ func TestScheduler(t *testing.T) {
 		clock.Advance(500 * time.Millisecond)
 	}
 	waitFor("three rounds", func() bool { return runs() >= 15 })
+	// Reloads while runs are dispatched keep each probe once in the heap.
+	for step := 0; step < 20; step++ {
+		if err := m.ApplyConfig(Config{Targets: targets}); err != nil {
+			t.Fatal(err)
+		}
+		waitFor("the scheduler to wait", func() bool { return clock.armed() == 1 })
+		clock.Advance(500 * time.Millisecond)
+	}
+	waitFor("the scheduler to wait", func() bool { return clock.armed() == 1 })
+	m.mu.Lock()
+	inHeap := len(m.heap)
+	m.mu.Unlock()
+	if inHeap != len(targets) {
+		t.Fatalf("%d heap entries for %d probes", inHeap, len(targets))
+	}
 	// The slow probe ran once and is still running: its later turns were
 	// skipped, and the fast ones were not delayed.
 	if n := slowHits.Load(); n != 1 {
