@@ -323,6 +323,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		{"logs", s.setupLogs},
 		{"alerting", s.setupAlerting},
 		{"oncall", s.setupOnCall},
+		{"probes", s.setupProbes},
 	} {
 		if err := f.setup(ctx, cfg); err != nil {
 			return fmt.Errorf("set up %s: %w", f.name, err)

@@ -144,7 +144,8 @@ func publicAllowed(pattern string) bool {
 			return true
 		}
 	}
-	return false
+	// The status page (probes), with its JSON, badges, feed and logo.
+	return pattern == "/status" || strings.HasPrefix(pattern, "/status/")
 }
 
 // TestRoutesByMethod checks that the Prometheus API split by scope still
