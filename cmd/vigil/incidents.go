@@ -17,7 +17,7 @@ import (
 )
 
 func init() {
-	commands["incidents"] = command{"incidents list|ack|resolve|note  work with on-call incidents (--url, --user, --token)", runIncidents}
+	commands["incidents"] = command{"incidents list|ack|resolve|note|publish|update|unpublish  work with on-call incidents (--url, --user, --token)", runIncidents}
 }
 
 const incidentsUsage = `usage: vigil incidents COMMAND [flags] [args]
@@ -27,6 +27,12 @@ commands:
   ack ID...                 acknowledge incidents
   resolve ID...             resolve incidents
   note ID TEXT...           add a note to an incident's timeline
+  publish ID MESSAGE... [--title T] [--impact none|minor|major|critical] [--status S]
+                            put an incident on the status page with a first update
+  update ID --status S MESSAGE...
+                            add a public update; S is investigating, identified,
+                            monitoring or resolved (resolved resolves the incident)
+  unpublish ID              take an incident off the status page
 
 flags (every command):
   --url URL      Vigil's address (default $VIGIL_URL or http://127.0.0.1:9797)
@@ -66,6 +72,9 @@ func runIncidents(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	state := fs.String("state", "", "list: triggered, acknowledged, resolved or open (comma-separated)")
 	team := fs.String("team", "", "list: only this team's incidents")
 	limit := fs.Int("limit", 50, "list: at most this many")
+	title := fs.String("title", "", "publish: the title the status page shows (default the incident's)")
+	impact := fs.String("impact", "", "publish: none, minor, major or critical")
+	status := fs.String("status", "", "publish, update: investigating, identified, monitoring or resolved")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
@@ -148,6 +157,53 @@ func runIncidents(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 		fmt.Fprintf(stdout, "note added to incident %d\n", id)
+		return nil
+	case "publish", "update", "unpublish":
+		if len(rest) == 0 {
+			return usageError{sub + " needs an incident ID"}
+		}
+		id, err := strconv.ParseInt(rest[0], 10, 64)
+		if err != nil || id <= 0 {
+			return usageError{fmt.Sprintf("invalid incident ID %q", rest[0])}
+		}
+		msg := strings.Join(rest[1:], " ")
+		body := map[string]string{"user": c.user}
+		path := fmt.Sprintf("/vigil/api/v1/oncall/incidents/%d/%s", id, sub)
+		switch sub {
+		case "publish":
+			if msg == "" {
+				return usageError{"publish needs a message for the status page"}
+			}
+			body["title"], body["impact"], body["status"], body["message"] = *title, *impact, *status, msg
+		case "update":
+			if msg == "" || *status == "" {
+				return usageError{"update needs --status and a message"}
+			}
+			path = fmt.Sprintf("/vigil/api/v1/oncall/incidents/%d/updates", id)
+			body["status"], body["message"] = *status, msg
+		default:
+			if msg != "" {
+				return usageError{"unpublish takes only an incident ID"}
+			}
+		}
+		var in struct {
+			ID     int64 `json:"id"`
+			Public bool  `json:"public"`
+			State  string
+		}
+		raw, err := c.do(ctx, http.MethodPost, path, body, &in)
+		if err != nil {
+			return err
+		}
+		if *output == "json" {
+			_, err := stdout.Write(raw)
+			return err
+		}
+		where := "on the status page"
+		if !in.Public {
+			where = "not on the status page"
+		}
+		fmt.Fprintf(stdout, "incident %d %s, %s\n", in.ID, in.State, where)
 		return nil
 	}
 	fmt.Fprint(stderr, incidentsUsage)

@@ -53,7 +53,17 @@ func TestIncidentsCLI(t *testing.T) {
 	if _, err := run1("note", "--url", srv.URL, "--user", "bob", "3", "restarted", "the", "db"); err != nil || !strings.Contains(got[3], `"text":"restarted the db"`) {
 		t.Fatalf("note: %v %q", err, got[3])
 	}
-	for _, bad := range [][]string{{"ack"}, {"ack", "x"}, {"explode"}, {"list", "--url", "ftp://x"}, {"note", "3"}} {
+	if out, err := run1("publish", "--url", srv.URL, "--user", "alice", "--title", "Checkout is slow", "--impact", "major", "3", "Looking", "into", "it"); err != nil || !strings.Contains(got[4], `POST /vigil/api/v1/oncall/incidents/3/publish`) ||
+		!strings.Contains(got[4], `"message":"Looking into it"`) || !strings.Contains(got[4], `"title":"Checkout is slow"`) || !strings.Contains(got[4], `"impact":"major"`) {
+		t.Fatalf("publish: %v %q %q", err, out, got[4])
+	}
+	if _, err := run1("update", "--url", srv.URL, "--status", "monitoring", "3", "A", "fix", "is", "out"); err != nil || !strings.Contains(got[5], `POST /vigil/api/v1/oncall/incidents/3/updates`) || !strings.Contains(got[5], `"status":"monitoring"`) {
+		t.Fatalf("update: %v %q", err, got[5])
+	}
+	if _, err := run1("unpublish", "--url", srv.URL, "3"); err != nil || !strings.Contains(got[6], `POST /vigil/api/v1/oncall/incidents/3/unpublish`) {
+		t.Fatalf("unpublish: %v %q", err, got[6])
+	}
+	for _, bad := range [][]string{{"ack"}, {"ack", "x"}, {"explode"}, {"list", "--url", "ftp://x"}, {"note", "3"}, {"publish", "3"}, {"update", "3", "msg"}, {"unpublish", "3", "x"}} {
 		if _, err := run1(bad...); err == nil {
 			t.Errorf("%q accepted", bad)
 		}

@@ -97,6 +97,9 @@ type OnCallReceiver struct {
 	Service          string `yaml:"service"`
 	// AutoResolve overrides incidents.auto_resolve for this receiver.
 	AutoResolve *bool `yaml:"auto_resolve"`
+	// Public puts the receiver's incidents on the status page as they
+	// open (title, "investigating").
+	Public bool `yaml:"public"`
 }
 
 // OnCallEventsV2 is one routing key accepted by the PagerDuty Events API
@@ -106,6 +109,8 @@ type OnCallEventsV2 struct {
 	EscalationPolicy string `yaml:"escalation_policy"`
 	Team             string `yaml:"team"`
 	Service          string `yaml:"service"`
+	// Public puts the key's incidents on the status page as they open.
+	Public bool `yaml:"public"`
 }
 
 // OnCallMirror mirrors every incident to PagerDuty or Opsgenie.

@@ -162,7 +162,7 @@ func (o *OnCall) ApplyEvent(ctx context.Context, ev Event) (string, error) {
 			}
 			_, err := o.open(ctx, tx, newIncident{
 				Key: key, Source: SourceEventsV2, Title: ev.Payload.Summary, Severity: ev.Payload.Severity, Team: rk.Team,
-				Service: firstNonEmpty(rk.Service, ev.Payload.Component), Policy: rk.Policy, Details: details, Actor: source,
+				Service: firstNonEmpty(rk.Service, ev.Payload.Component), Policy: rk.Policy, Details: details, Actor: source, Public: rk.Public,
 			})
 			return err
 		case "acknowledge":

@@ -49,6 +49,9 @@ func (o *OnCall) Routes() []route.Route {
 		route.Func("POST", api+"/incidents/{id}/reassign", route.Write, o.serveAction("reassign"), "reassign an incident to a user"),
 		route.Func("POST", api+"/incidents/{id}/notes", route.Write, o.serveAction("note"), "add a note to an incident's timeline"),
 		route.Func("POST", api+"/incidents/{id}/snooze", route.Write, o.serveAction("snooze"), "snooze an acknowledged incident"),
+		route.Func("POST", api+"/incidents/{id}/publish", route.Write, o.serveAction("publish"), "put an incident on the status page: {title, impact, status, message}"),
+		route.Func("POST", api+"/incidents/{id}/updates", route.Write, o.serveAction("update"), "add a public status update to a public incident: {status, message}"),
+		route.Func("POST", api+"/incidents/{id}/unpublish", route.Write, o.serveAction("unpublish"), "take an incident off the status page"),
 		route.Func("GET", api+"/report", route.Read, o.serveReport, "MTTA, MTTR, incident counts, pages per person for ?start=&end="),
 		// The links and Slack's requests carry their own signatures.
 		route.Func("GET", api+"/links/{token}", route.Public, o.serveLinkPage, "confirmation page of a signed acknowledge/resolve link"),
@@ -441,6 +444,11 @@ type actionBody struct {
 	Assignee string `json:"assignee"`
 	Text     string `json:"text"`
 	Duration string `json:"duration"`
+	// publish and update
+	Title   string `json:"title"`
+	Impact  string `json:"impact"`
+	Status  string `json:"status"`
+	Message string `json:"message"`
 }
 
 func (o *OnCall) serveAction(action string) http.HandlerFunc {
@@ -478,6 +486,16 @@ func (o *OnCall) serveAction(action string) http.HandlerFunc {
 			if d, err = parseDurationParam("duration", b.Duration); err == nil {
 				res, err = o.Snooze(ctx, id, d, actor)
 			}
+		case "publish":
+			res, err = o.Publish(ctx, id, Publish{Title: b.Title, Impact: b.Impact, Status: b.Status, Message: b.Message}, actor)
+		case "update":
+			if b.Status == "" {
+				err = apierr.New(apierr.Invalid, "a public update needs a status: investigating, identified, monitoring or resolved")
+				break
+			}
+			res, err = o.AddPublicUpdate(ctx, id, b.Status, b.Message, actor)
+		case "unpublish":
+			res, err = o.Unpublish(ctx, id, actor)
 		}
 		if err != nil {
 			o.fail(w, r, err)

@@ -72,10 +72,19 @@ type Incident struct {
 	Escalation   EscalationPos     `json:"escalation"`
 	Labels       map[string]string `json:"labels,omitempty"`
 	Details      map[string]any    `json:"details,omitempty"`
-	Alerts       []Alert           `json:"alerts,omitempty"`
-	Timeline     []TimelineEvent   `json:"timeline,omitempty"`
-	URL          string            `json:"url"`
-	autoResolve  bool
+	// Public: the incident is on the status page, as PublicTitle with
+	// Impact and its public updates (see public.go).
+	Public        bool            `json:"public"`
+	PublicTitle   string          `json:"public_title,omitempty"`
+	Impact        string          `json:"impact,omitempty"`
+	PublicUpdates []PublicUpdate  `json:"public_updates,omitempty"`
+	Alerts        []Alert         `json:"alerts,omitempty"`
+	Timeline      []TimelineEvent `json:"timeline,omitempty"`
+	// LedgerError says the alert ledger could not be read, so the
+	// timeline lacks its entries.
+	LedgerError string `json:"ledger_error,omitempty"`
+	URL         string `json:"url"`
+	autoResolve bool
 }
 
 // EscalationPos is where an incident's escalation is: the loop (0 for
@@ -111,21 +120,23 @@ type TimelineEvent struct {
 }
 
 const incidentCols = `id, key, source, receiver, title, severity, priority, team, service, policy, state, assignee, auto_resolve,
-	created_at, updated_at, acked_at, acked_by, resolved_at, resolved_by, snoozed_until, esc_loop, esc_step, labels, details`
+	created_at, updated_at, acked_at, acked_by, resolved_at, resolved_by, snoozed_until, esc_loop, esc_step, labels, details,
+	public, public_title, impact`
 
 type scanner interface{ Scan(...any) error }
 
 func scanIncident(r scanner) (*Incident, error) {
 	var in Incident
 	var created, updated, acked, resolved, snoozed int64
-	var auto int
+	var auto, public int
 	var labels, details string
 	if err := r.Scan(&in.ID, &in.Key, &in.Source, &in.Receiver, &in.Title, &in.Severity, &in.Priority, &in.Team, &in.Service, &in.Policy,
 		&in.State, &in.Assignee, &auto, &created, &updated, &acked, &in.AckedBy, &resolved, &in.ResolvedBy, &snoozed,
-		&in.Escalation.Loop, &in.Escalation.Step, &labels, &details); err != nil {
+		&in.Escalation.Loop, &in.Escalation.Step, &labels, &details, &public, &in.PublicTitle, &in.Impact); err != nil {
 		return nil, err
 	}
 	in.autoResolve = auto != 0
+	in.Public = public != 0
 	in.CreatedAt, in.UpdatedAt = fromMS(created), fromMS(updated)
 	if acked > 0 {
 		t := fromMS(acked)
@@ -225,19 +236,28 @@ func alertsOf(ctx context.Context, q reader, id int64) ([]Alert, error) {
 	return out, rows.Err()
 }
 
-// Get returns an incident with its alerts and timeline.
+// Get returns an incident with its alerts, public updates and timeline.
 func (o *OnCall) Get(ctx context.Context, id int64) (*Incident, error) {
-	in, err := getIncident(ctx, o.db, id)
+	return o.getFull(ctx, o.db, id)
+}
+
+// getFull reads an incident with its alerts, public updates and its own
+// timeline through q (a transaction or the database).
+func (o *OnCall) getFull(ctx context.Context, q reader, id int64) (*Incident, error) {
+	in, err := getIncident(ctx, q, id)
 	if err != nil {
 		return nil, err
 	}
-	if in.Alerts, err = alertsOf(ctx, o.db, id); err != nil {
+	if in.Alerts, err = alertsOf(ctx, q, id); err != nil {
 		return nil, err
 	}
 	for i := range in.Alerts {
 		in.Alerts[i].History = fmt.Sprintf("%s/vigil/api/v1/alerts/%s/history", o.config().ExternalURL, in.Alerts[i].Fingerprint)
 	}
-	if in.Timeline, err = timeline(ctx, o.db, id); err != nil {
+	if in.PublicUpdates, err = publicUpdates(ctx, q, id); err != nil {
+		return nil, err
+	}
+	if in.Timeline, err = timeline(ctx, q, id); err != nil {
 		return nil, err
 	}
 	in.URL = o.incidentURL(id)
@@ -315,6 +335,9 @@ type newIncident struct {
 	// Assignee is paged directly (manual incidents); without a policy or
 	// an assignee nobody is paged, which the timeline says.
 	Assignee string
+	// Public puts the incident on the status page at once, under its
+	// title, with an "investigating" update.
+	Public bool
 }
 
 // open inserts a triggered incident, records it, schedules its first
@@ -365,6 +388,11 @@ func (o *OnCall) open(ctx context.Context, tx *sql.Tx, n newIncident) (*Incident
 	in, err := getIncident(ctx, tx, id)
 	if err != nil {
 		return nil, err
+	}
+	if n.Public {
+		if err := o.publish(ctx, tx, in, Publish{Message: msgInvestigating}, n.Actor, now); err != nil {
+			return nil, err
+		}
 	}
 	o.m.opened.WithLabelValues(in.Team).Inc()
 	return in, o.mirror(ctx, tx, in, "trigger")
@@ -454,6 +482,9 @@ func (o *OnCall) resolve(ctx context.Context, tx *sql.Tx, id int64, actor, detai
 	if err := record(ctx, tx, id, now, EvResolved, actor, "", "", detail); err != nil {
 		return nil, err
 	}
+	if err := o.publicOnResolve(ctx, tx, in, actor, now); err != nil {
+		return nil, err
+	}
 	o.m.ttr.WithLabelValues(in.Team).Observe(now.Sub(in.CreatedAt).Seconds())
 	in, err = getIncident(ctx, tx, id)
 	if err != nil {
@@ -470,6 +501,9 @@ func (o *OnCall) reopen(ctx context.Context, tx *sql.Tx, in *Incident, detail st
 		return err
 	}
 	if err := record(ctx, tx, in.ID, now, EvReopened, "", "", "", detail); err != nil {
+		return err
+	}
+	if err := o.publicOnReopen(ctx, tx, in, now); err != nil {
 		return err
 	}
 	if in.Policy != "" {

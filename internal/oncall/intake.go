@@ -86,7 +86,7 @@ func (o *OnCall) IngestGroup(ctx context.Context, g GroupMessage) error {
 			in, err = o.open(ctx, tx, newIncident{
 				Key: key, Source: SourceAlertmanager, Receiver: g.Receiver, Title: groupTitle(g), Severity: severityOf(g.CommonLabels["severity"]),
 				Priority: g.CommonLabels["priority"], Team: rc.Team, Service: firstNonEmpty(rc.Service, g.CommonLabels["service"]), Policy: rc.Policy,
-				AutoResolve: auto, Labels: g.GroupLabels, Actor: "alertmanager",
+				AutoResolve: auto, Labels: g.GroupLabels, Actor: "alertmanager", Public: rc.Public,
 			})
 			if err != nil {
 				return err

@@ -123,11 +123,15 @@ type Slack struct {
 type Receiver struct {
 	Name, Policy, Team, Service string
 	AutoResolve                 *bool
+	// Public puts its incidents on the status page as they open.
+	Public bool
 }
 
 // RoutingKey is an Events API v2 routing key.
 type RoutingKey struct {
 	Key, Policy, Team, Service string
+	// Public puts its incidents on the status page as they open.
+	Public bool
 }
 
 // Mirror sends every incident's trigger/acknowledge/resolve to PagerDuty

@@ -107,4 +107,23 @@ CREATE TABLE oncall_kv (
 	value TEXT NOT NULL
 );
 `},
+	{Version: 2, Name: "public incidents and their status-page updates", SQL: `
+ALTER TABLE oncall_incidents ADD COLUMN public       INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE oncall_incidents ADD COLUMN public_title TEXT    NOT NULL DEFAULT '';
+ALTER TABLE oncall_incidents ADD COLUMN impact       TEXT    NOT NULL DEFAULT ''; -- none | minor | major | critical
+CREATE INDEX oncall_incidents_public ON oncall_incidents (public, state, resolved_at);
+
+-- Public status updates (Statuspage's incident updates): what the status
+-- page shows, written by people through the API. Kept when an incident is
+-- unpublished, so publishing it again shows them again.
+CREATE TABLE oncall_public_updates (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	incident_id INTEGER NOT NULL,
+	ts          INTEGER NOT NULL,
+	status      TEXT    NOT NULL,            -- investigating | identified | monitoring | resolved
+	message     TEXT    NOT NULL,
+	author      TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX oncall_public_updates_incident ON oncall_public_updates (incident_id, id);
+`},
 }

@@ -3,11 +3,14 @@ package server
 import (
 	"context"
 	"database/sql"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/oncall"
 	"github.com/vigilhq/vigil/internal/outbox"
+	"github.com/vigilhq/vigil/internal/probes/statuspage"
 )
 
 // setupOnCall wires on-call: its objects and incidents live in the shared
@@ -42,8 +45,42 @@ func (s *Server) setupOnCall(ctx context.Context, cfg *config.Config) error {
 		return o.Prepare(context.Background(), s.onCallConfig(c))
 	})
 	s.addRoutes(o.Routes()...)
+	s.publicIncidents = publicIncidents{o}
 	s.running = append(s.running, "oncall")
 	return nil
+}
+
+// pastIncidents is how long the status page lists a resolved public
+// incident (Statuspage shows a history of past incidents; a week keeps
+// the page short).
+const pastIncidents = 7 * 24 * time.Hour
+
+// publicIncidents is on-call's public incidents as the status page's
+// IncidentSource; the zero value (no on-call) is no source.
+type publicIncidents struct{ o *oncall.OnCall }
+
+func (x publicIncidents) source() statuspage.IncidentSource {
+	if x.o == nil {
+		return nil
+	}
+	return x
+}
+
+func (x publicIncidents) PublicIncidents(ctx context.Context) ([]statuspage.Incident, error) {
+	list, err := x.o.PublicIncidents(ctx, time.Now().Add(-pastIncidents))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]statuspage.Incident, 0, len(list))
+	for _, in := range list {
+		si := statuspage.Incident{ID: strconv.FormatInt(in.ID, 10), Title: in.Title, Status: in.Status, Impact: in.Impact,
+			Started: in.Started, Resolved: in.Resolved, Updates: []statuspage.IncidentUpdate{}}
+		for _, u := range in.Updates {
+			si.Updates = append(si.Updates, statuspage.IncidentUpdate{At: u.At, Status: u.Status, Message: u.Message})
+		}
+		out = append(out, si)
+	}
+	return out, nil
 }
 
 // oncallOutbox is the shared outbox as on-call's Outbox.
@@ -93,10 +130,10 @@ func (s *Server) onCallConfig(cfg *config.Config) oncall.Config {
 		c.ReopenWindow = x.Incidents.ReopenWindow.D()
 	}
 	for _, r := range x.Receivers {
-		c.Receivers = append(c.Receivers, oncall.Receiver{Name: r.Name, Policy: r.EscalationPolicy, Team: r.Team, Service: r.Service, AutoResolve: r.AutoResolve})
+		c.Receivers = append(c.Receivers, oncall.Receiver{Name: r.Name, Policy: r.EscalationPolicy, Team: r.Team, Service: r.Service, AutoResolve: r.AutoResolve, Public: r.Public})
 	}
 	for _, k := range x.EventsV2 {
-		c.EventsV2 = append(c.EventsV2, oncall.RoutingKey{Key: k.RoutingKey, Policy: k.EscalationPolicy, Team: k.Team, Service: k.Service})
+		c.EventsV2 = append(c.EventsV2, oncall.RoutingKey{Key: k.RoutingKey, Policy: k.EscalationPolicy, Team: k.Team, Service: k.Service, Public: k.Public})
 	}
 	for _, m := range x.Mirrors {
 		c.Mirrors = append(c.Mirrors, oncall.Mirror{Type: m.Type, RoutingKey: m.RoutingKey, APIKey: m.APIKey, URL: m.URL})

@@ -14,10 +14,6 @@ import (
 	"github.com/vigilhq/vigil/internal/probes/statuspage"
 )
 
-// publicIncidents lists the on-call feature's open public incidents for the
-// status page; nil (the page says none) until the on-call wiring sets it.
-var publicIncidents statuspage.IncidentSource
-
 // setupProbes wires synthetic probes (results appended through the metrics
 // store's limits), /probe, the probe API and the public status page, which
 // reads uptime from the TSDB.
@@ -43,7 +39,7 @@ func (s *Server) setupProbes(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	page := statuspage.New(statusPageOptions(cfg, m, s.metrics.Queryable(), store))
+	page := statuspage.New(statusPageOptions(cfg, m, s.metrics.Queryable(), store, s.publicIncidents.source()))
 	s.addActor("probes", m.Run)
 	s.addCloser(m.Close)
 	s.addReloader("probes", func(c *config.Config) (func() error, error) {
@@ -54,7 +50,7 @@ func (s *Server) setupProbes(ctx context.Context, cfg *config.Config) error {
 		if c.Probes.MaxConcurrent != cfg.Probes.MaxConcurrent {
 			s.logger.Warn("probes.max_concurrent changes at restart; keeping the value in force", "in_force", cfg.Probes.MaxConcurrent)
 		}
-		po := statusPageOptions(c, m, s.metrics.Queryable(), store)
+		po := statusPageOptions(c, m, s.metrics.Queryable(), store, s.publicIncidents.source())
 		return func() error {
 			if err := m.ApplyConfig(pc); err != nil {
 				return err
@@ -85,11 +81,13 @@ func probesConfig(cfg *config.Config) probes.Config {
 	return out
 }
 
-func statusPageOptions(cfg *config.Config, src statuspage.Source, q storage.Queryable, store statuspage.MaintenanceStore) statuspage.Options {
+// statusPageOptions maps the config to the page's options; incidents are
+// on-call's public incidents (nil without on-call).
+func statusPageOptions(cfg *config.Config, src statuspage.Source, q storage.Queryable, store statuspage.MaintenanceStore, incidents statuspage.IncidentSource) statuspage.Options {
 	sp := cfg.Probes.StatusPage
 	o := statuspage.Options{
 		Title: sp.Title, Description: sp.Description, Logo: sp.LogoData, UptimeDays: sp.UptimeDays,
-		Source: src, Queryable: q, Store: store, Incidents: publicIncidents,
+		Source: src, Queryable: q, Store: store, Incidents: incidents,
 	}
 	for _, g := range sp.Groups {
 		o.Groups = append(o.Groups, statuspage.Group{Name: g.Name, Probes: g.Probes})

@@ -82,6 +82,8 @@ type Server struct {
 	rulesRetriever func(context.Context) apiv1.RulesRetriever
 	alertmanagers  func(context.Context) apiv1.AlertmanagerRetriever
 	shared         *sharedDeps // state database and outbox (state.go)
+	// On-call's public incidents for the status page (oncall.go).
+	publicIncidents publicIncidents
 
 	actors    []actor
 	closers   []func() error // run in reverse order after the actors stop

@@ -616,6 +616,11 @@ func browserDeps(t *testing.T) string {
 
 type browserStatus struct {
 	Title, Overall, Headline, Incidents string
+	IncidentList                        []struct {
+		ID, Status, Title string
+		Visible           bool
+		Updates           []struct{ Status, Text string }
+	}
 	Groups                              []struct {
 		Name, State string
 		Visible     bool
@@ -659,7 +664,32 @@ probes:
     groups:
       - {name: Web, probes: [web, api]}
       - {name: History, probes: [history]}
+oncall:
+  users: [{name: alice}]
+  escalation_policies:
+    - {name: web, steps: [{targets: [{user: alice}], delay: 1h}]}
 `, base+"/200", base+"/503", history)})
+
+	// Two incidents: one published with an update, one internal.
+	openIncident := func(title string) int64 {
+		t.Helper()
+		code, _, b := v.Post("/vigil/api/v1/oncall/incidents", "application/json", []byte(fmt.Sprintf(`{"title":%q,"escalation_policy":"web"}`, title)))
+		var env struct{ Data struct{ ID int64 } }
+		if code != 201 || json.Unmarshal(b, &env) != nil {
+			t.Fatalf("open incident: %d %s", code, b)
+		}
+		return env.Data.ID
+	}
+	openIncident("db-7 disk full (internal)")
+	pub := openIncident("api 503s")
+	for path, body := range map[string]string{
+		"publish": `{"title":"API errors","impact":"major","message":"We are investigating errors from the API."}`,
+		"updates": `{"status":"identified","message":"A bad deploy; rolling back."}`,
+	} {
+		if code, _, b := v.Post(fmt.Sprintf("/vigil/api/v1/oncall/incidents/%d/%s", pub, path), "application/json", []byte(body)); code != 200 {
+			t.Fatalf("%s: %d %s", path, code, b)
+		}
+	}
 
 	// Two earlier days of history: all up, then 6 hours down.
 	today := time.Now().UTC().Truncate(24 * time.Hour)
@@ -724,8 +754,12 @@ probes:
 	if p := seen.Groups[0].Probes[1]; p.Name != "api" || p.State != "down" {
 		t.Fatalf("the down probe: %+v", p)
 	}
-	if !strings.Contains(seen.Incidents, "No open incidents") {
-		t.Fatalf("incidents: %q", seen.Incidents)
+	if len(seen.IncidentList) != 1 || strings.Contains(seen.Incidents, "db-7") {
+		t.Fatalf("incidents: want only the public one: %+v", seen.IncidentList)
+	}
+	if in := seen.IncidentList[0]; in.ID != fmt.Sprint(pub) || in.Title != "API errors" || in.Status != "identified" || !in.Visible ||
+		len(in.Updates) != 2 || in.Updates[0].Status != "identified" || !strings.Contains(in.Updates[0].Text, "A bad deploy; rolling back.") {
+		t.Fatalf("the public incident as the browser shows it (updates newest first): %+v", in)
 	}
 	for _, r := range seen.Requests {
 		if !strings.HasPrefix(r, v.URL("")) {

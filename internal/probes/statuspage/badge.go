@@ -6,6 +6,7 @@ import (
 	"html"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -214,9 +215,11 @@ func (p *Page) serveFeed(w http.ResponseWriter, r *http.Request) {
 	base := scheme + "://" + r.Host
 	f := atomFeed{Title: s.Title + " — status changes", ID: base + "/status", Updated: s.Generated.UTC().Format(time.RFC3339),
 		Link: []atomLink{{Href: base + "/status"}, {Href: base + "/status/feed.atom", Rel: "self"}}, Author: atomAuthor{Name: s.Title}}
-	if len(s.Changes) > 0 {
-		f.Updated = s.Changes[0].At.UTC().Format(time.RFC3339)
+	type dated struct {
+		at time.Time
+		e  atomEntry
 	}
+	var entries []dated
 	for i, c := range s.Changes {
 		if i == 100 {
 			break
@@ -226,14 +229,41 @@ func (p *Page) serveFeed(w http.ResponseWriter, r *http.Request) {
 			title = c.Probe + " is up again"
 		}
 		at := c.At.UTC().Format(time.RFC3339)
-		f.Entries = append(f.Entries, atomEntry{
+		entries = append(entries, dated{c.At, atomEntry{
 			Title: title, ID: fmt.Sprintf("%s/status#%s@%d", base, url.PathEscape(c.Probe), c.At.UnixMilli()), Updated: at,
 			Link: atomLink{Href: base + "/status"}, Summary: title + " since " + at,
-		})
+		}})
+	}
+	// Every public update of the listed incidents is an entry, as
+	// Statuspage's feed has them.
+	for _, in := range append(append([]Incident{}, s.Incidents...), s.PastIncidents...) {
+		for i, u := range in.Updates {
+			entries = append(entries, dated{u.At, atomEntry{
+				Title: fmt.Sprintf("%s: %s", in.Title, capitalize(u.Status)), ID: fmt.Sprintf("%s/status#incident-%s-%d", base, url.PathEscape(in.ID), i),
+				Updated: u.At.UTC().Format(time.RFC3339), Link: atomLink{Href: base + "/status"}, Summary: u.Message,
+			}})
+		}
+	}
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].at.After(entries[j].at) })
+	if len(entries) > 100 {
+		entries = entries[:100]
+	}
+	if len(entries) > 0 {
+		f.Updated = entries[0].e.Updated
+	}
+	for _, d := range entries {
+		f.Entries = append(f.Entries, d.e)
 	}
 	w.Header().Set("Content-Type", "application/atom+xml; charset=utf-8")
 	_, _ = w.Write([]byte(xml.Header))
 	enc := xml.NewEncoder(w)
 	enc.Indent("", "  ")
 	_ = enc.Encode(f)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -26,17 +26,20 @@ const (
 
 // Summary is everything the page shows.
 type Summary struct {
-	Title        string        `json:"title"`
-	Description  string        `json:"description,omitempty"`
-	HasLogo      bool          `json:"has_logo"`
-	Generated    time.Time     `json:"generated"`
-	State        string        `json:"state"`
-	UptimeDays   int           `json:"uptime_days"`
-	Groups       []GroupView   `json:"groups"`
-	Incidents    []Incident    `json:"incidents"`
-	IncidentsErr string        `json:"incidents_error,omitempty"`
-	Maintenance  []Maintenance `json:"maintenance"`
-	Changes      []Change      `json:"changes"`
+	Title       string      `json:"title"`
+	Description string      `json:"description,omitempty"`
+	HasLogo     bool        `json:"has_logo"`
+	Generated   time.Time   `json:"generated"`
+	State       string      `json:"state"`
+	UptimeDays  int         `json:"uptime_days"`
+	Groups      []GroupView `json:"groups"`
+	// Incidents are the open public incidents, PastIncidents those
+	// resolved recently; both newest first.
+	Incidents     []Incident    `json:"incidents"`
+	PastIncidents []Incident    `json:"past_incidents"`
+	IncidentsErr  string        `json:"incidents_error,omitempty"`
+	Maintenance   []Maintenance `json:"maintenance"`
+	Changes       []Change      `json:"changes"`
 }
 
 // GroupView is one group.
@@ -83,8 +86,21 @@ type Change struct {
 
 const day = 24 * time.Hour
 
-// summary returns the cached summary, recomputing it when stale.
+// summary returns the page's data: the cached uptime summary with the
+// current incident list.
 func (p *Page) summary(ctx context.Context) (*Summary, error) {
+	s, err := p.uptimeSummary(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := *s
+	inc := p.incidents(ctx)
+	c.Incidents, c.PastIncidents, c.IncidentsErr = inc.open, inc.past, inc.err
+	return &c, nil
+}
+
+// uptimeSummary returns the cached summary, recomputing it when stale.
+func (p *Page) uptimeSummary(ctx context.Context) (*Summary, error) {
 	p.mu.Lock()
 	s, at := p.cached, p.at
 	p.mu.Unlock()
@@ -110,17 +126,21 @@ func (p *Page) summary(ctx context.Context) (*Summary, error) {
 	return s, nil
 }
 
-// invalidate drops the cache (a maintenance window changed).
+// invalidate drops the caches (a maintenance window or the options
+// changed).
 func (p *Page) invalidate() {
 	p.mu.Lock()
 	p.cached = nil
 	p.mu.Unlock()
+	p.incMu.Lock()
+	p.incAt = time.Time{}
+	p.incMu.Unlock()
 }
 
 func (p *Page) compute(ctx context.Context, now time.Time) (*Summary, error) {
 	s := &Summary{
 		Title: p.o().Title, Description: p.o().Description, HasLogo: len(p.o().Logo) > 0,
-		Generated: now, UptimeDays: p.o().UptimeDays, Incidents: []Incident{}, Changes: []Change{},
+		Generated: now, UptimeDays: p.o().UptimeDays, Changes: []Change{},
 	}
 	maint, err := p.maintenance(ctx)
 	if err != nil {
@@ -129,15 +149,6 @@ func (p *Page) compute(ctx context.Context, now time.Time) (*Summary, error) {
 	for _, m := range maint {
 		if m.End.After(now) {
 			s.Maintenance = append(s.Maintenance, m)
-		}
-	}
-	if p.o().Incidents != nil {
-		inc, err := p.o().Incidents.PublicIncidents(ctx)
-		if err != nil {
-			p.o().Logger.Warn("list public incidents", "err", err)
-			s.IncidentsErr = "incidents are unavailable right now"
-		} else {
-			s.Incidents = append(s.Incidents, inc...)
 		}
 	}
 	groupsOf := map[string][]string{}

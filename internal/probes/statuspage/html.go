@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,7 +17,22 @@ import (
 var templates embed.FS
 
 var pageTmpl = template.Must(template.New("page.html").Funcs(template.FuncMap{
-	"fmtTime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
+	"fmtTime": func(t any) string {
+		switch v := t.(type) {
+		case time.Time:
+			return v.UTC().Format("2006-01-02 15:04 UTC")
+		case *time.Time:
+			if v != nil {
+				return v.UTC().Format("2006-01-02 15:04 UTC")
+			}
+		}
+		return ""
+	},
+	"newestFirst": func(us []IncidentUpdate) []IncidentUpdate {
+		out := slices.Clone(us)
+		slices.Reverse(out)
+		return out
+	},
 	"fmtPct": func(u *float64) string {
 		if u == nil {
 			return "–"

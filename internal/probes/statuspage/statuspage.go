@@ -59,9 +59,11 @@ type IncidentUpdate struct {
 	Message string    `json:"message"`
 }
 
-// IncidentSource lists the open public incidents. It is called on page
-// views (results are cached for CacheFor) and must return promptly; an
-// error shows the incidents section as unavailable, not the page as down.
+// IncidentSource lists the public incidents: the open ones and those
+// resolved recently (Resolved set), newest first, each with its updates
+// oldest first. It is called on page views (results are reused for
+// IncidentsCacheFor) and must return promptly; an error shows the
+// incidents section as unavailable, not the page as down.
 type IncidentSource interface {
 	PublicIncidents(ctx context.Context) ([]Incident, error)
 }
@@ -89,8 +91,12 @@ type Options struct {
 	// CacheFor is how long computed uptime is reused (default 30s): the
 	// page is public, so views must not each scan 90 days of samples.
 	CacheFor time.Duration
-	Now      func() time.Time
-	Logger   *slog.Logger
+	// IncidentsCacheFor is how long the incident list is reused (default
+	// 5s): short, so that an update posted during an outage shows at once,
+	// yet a burst of views costs one look-up.
+	IncidentsCacheFor time.Duration
+	Now               func() time.Time
+	Logger            *slog.Logger
 }
 
 // Page is the status page.
@@ -102,6 +108,11 @@ type Page struct {
 	at     time.Time
 	// computing serialises recomputation so a burst of views costs one.
 	computing sync.Mutex
+
+	// The incident list, cached on its own (incidents.go).
+	incMu    sync.Mutex
+	incAt    time.Time
+	incCache incidentList
 }
 
 // New returns a Page.
@@ -118,6 +129,9 @@ func (p *Page) Apply(opts Options) {
 	}
 	if opts.CacheFor <= 0 {
 		opts.CacheFor = 30 * time.Second
+	}
+	if opts.IncidentsCacheFor <= 0 {
+		opts.IncidentsCacheFor = 5 * time.Second
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -1,6 +1,6 @@
 // Loads Vigil's status page in Debian's Chromium and prints, as JSON, what
-// a visitor sees: the overall state, each group with its probes, their
-// states and uptime bars, and whether each badge URL renders as SVG.
+// a visitor sees: the overall state, the open incidents with their updates,
+// each group with its probes, their states and uptime bars, and whether each badge URL renders as SVG.
 //
 //   node status.mjs http://127.0.0.1:9797 screenshot.png badge-url...
 import { chromium } from 'playwright-core';
@@ -22,6 +22,13 @@ try {
     overall: document.querySelector('#overall')?.dataset.state,
     headline: document.querySelector('#overall')?.textContent,
     incidents: document.querySelector('#incidents')?.textContent.trim(),
+    incidentList: [...document.querySelectorAll('#incidents .inc')].map((i) => ({
+      id: i.dataset.incident,
+      status: i.dataset.status,
+      title: i.querySelector('h3')?.textContent,
+      visible: i.getBoundingClientRect().height > 0,
+      updates: [...i.querySelectorAll('.upd')].map((u) => ({ status: u.dataset.status, text: u.textContent })),
+    })),
     groups: [...document.querySelectorAll('section.group')].map((g) => ({
       name: g.dataset.group,
       state: g.dataset.state,
