@@ -32,7 +32,6 @@ probes:
 `, publicKey, hook, target)
 }
 
-
 type publicIncident struct {
 	ID, Title, Status, Impact string
 	Resolved                  *time.Time

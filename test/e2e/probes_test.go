@@ -621,7 +621,7 @@ type browserStatus struct {
 		Visible           bool
 		Updates           []struct{ Status, Text string }
 	}
-	Groups                              []struct {
+	Groups []struct {
 		Name, State string
 		Visible     bool
 		Probes      []struct {
