@@ -30,6 +30,18 @@ oncall:
         - targets: [{user: bob}]
 `
 
+// A contact method of type alertmanager is an Alertmanager receiver body.
+func TestOnCallAlertmanagerContactMethod(t *testing.T) {
+	text := strings.Replace(onCallYAML, "    - name: bob\n", "    - name: bob\n      contact_methods:\n        - type: alertmanager\n          config:\n            msteams_configs:\n              - webhook_url: https://example.webhook.office.com/x\n", 1)
+	c, err := Parse([]byte(text), "vigil.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.OnCall.Users[1].ContactMethods[0].AlertmanagerReceiver(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestOnCallSection(t *testing.T) {
 	c, err := Parse([]byte(onCallYAML), "vigil.yaml")
 	if err != nil {
@@ -67,5 +79,8 @@ func TestOnCallErrors(t *testing.T) {
 	f("address: alice@example.com}", "address: alice}", `vigil.yaml:11: oncall.users.0.contact_methods.0.address: "alice" is not an email address`)
 	f("  users:\n", "  smtp: {smarthost: nohost}\n  users:\n", `vigil.yaml:8: oncall.smtp.smarthost: "nohost": want host:port`)
 	f("  users:\n", "  colour: blue\n  users:\n", `vigil.yaml:8: field colour not found`)
+	f("    - name: bob\n", "    - name: bob\n      contact_methods:\n        - type: alertmanager\n          config:\n            msteams_configs: [{url: x}]\n",
+		`vigil.yaml:15: oncall.users.1.contact_methods.0.config: field url not found in type msteams.plain`)
+	f("    - name: bob\n", "    - name: bob\n      contact_methods: [{type: alertmanager, config: {}}]\n", `oncall.users.1.contact_methods.0.config: an alertmanager contact method needs config`)
 	f("layers:\n", "overrides: [{user: bob, start: \"2026-02-01\", end: \"2026-02-03\"}, {user: alice, start: \"2026-02-02\", end: \"2026-02-04\"}]\n      layers:\n", `oncall.schedules.0.overrides: override 1 (alice`)
 }

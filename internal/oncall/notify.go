@@ -34,6 +34,11 @@ type notification struct {
 	Action   string `json:"action,omitempty"` // trigger | acknowledge | resolve
 	DedupKey string `json:"dedup_key,omitempty"`
 	Source   string `json:"source,omitempty"`
+	// Alertmanager methods: the integration this message is for and the
+	// alerts it is sent (am.go).
+	Integration    string    `json:"integration,omitempty"`
+	IntegrationIdx int       `json:"integration_idx,omitempty"`
+	AMAlerts       []amAlert `json:"am_alerts,omitempty"`
 }
 
 type alertLink struct {
@@ -58,6 +63,8 @@ func channelOf(typ string) string {
 		return ChannelPagerDuty
 	case spec.Opsgenie:
 		return ChannelOpsgenie
+	case spec.Alertmanager:
+		return ChannelAlertmanager
 	}
 	return ""
 }
@@ -105,6 +112,12 @@ func (o *OnCall) notifyUsers(ctx context.Context, q querier, tx *sql.Tx, in *Inc
 				n.Action, n.DedupKey = "trigger", fmt.Sprintf("vigil-incident-%d", in.ID)
 			}
 			key := fmt.Sprintf("oncall/%d/%s/%s/%d", in.ID, tag, name, i)
+			if cm.Type == spec.Alertmanager {
+				if err := o.notifyAlertmanager(ctx, q, tx, in, alerts, n, key, now); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := o.enqueue(ctx, tx, key, ch, n, now); err != nil {
 				return err
 			}
@@ -112,6 +125,28 @@ func (o *OnCall) notifyUsers(ctx context.Context, q querier, tx *sql.Tx, in *Inc
 			if err := record(ctx, q, in.ID, now, EvNotify, "", name, ch, fmt.Sprintf("%s notified by %s (%s)", name, cm.Type, describeMethod(cm))); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// notifyAlertmanager enqueues one message per integration of an
+// alertmanager method.
+func (o *OnCall) notifyAlertmanager(ctx context.Context, q querier, tx *sql.Tx, in *Incident, alerts []Alert, n notification, key string, now time.Time) error {
+	ins, err := o.amBuild(n.Method)
+	if err != nil {
+		// Validated when saved, so only a config that no longer builds.
+		return record(ctx, q, in.ID, now, EvDeliveryError, "", n.User, ChannelAlertmanager, "alertmanager contact method: "+err.Error())
+	}
+	n.AMAlerts = amAlertsFor(in, alerts, n)
+	for _, integ := range ins {
+		n.Integration, n.IntegrationIdx = integ.Name(), integ.Index()
+		if err := o.enqueue(ctx, tx, fmt.Sprintf("%s/%s%d", key, n.Integration, n.IntegrationIdx), ChannelAlertmanager, n, now); err != nil {
+			return err
+		}
+		o.m.notifications.WithLabelValues(n.User, ChannelAlertmanager, "enqueued").Inc()
+		if err := record(ctx, q, in.ID, now, EvNotify, "", n.User, ChannelAlertmanager, fmt.Sprintf("%s notified by alertmanager %s[%d]", n.User, n.Integration, n.IntegrationIdx)); err != nil {
+			return err
 		}
 	}
 	return nil

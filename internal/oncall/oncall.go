@@ -58,7 +58,10 @@ const (
 	ChannelWebhook   = "oncall-webhook"
 	ChannelPagerDuty = "oncall-pagerduty"
 	ChannelOpsgenie  = "oncall-opsgenie"
-	ChannelIntake    = "oncall-intake"
+	// ChannelAlertmanager carries one Alertmanager integration of a
+	// contact method of type alertmanager per message (am.go).
+	ChannelAlertmanager = "oncall-alertmanager"
+	ChannelIntake       = "oncall-intake"
 )
 
 // Options configure New. DB is required; without Outbox notifications
@@ -157,6 +160,7 @@ type OnCall struct {
 	cat    atomic.Pointer[catalog]
 	secret atomic.Pointer[[]byte]
 	wake   chan struct{}
+	am     amIntegrations
 }
 
 // New migrates the schema and applies opts.Config.

@@ -79,7 +79,9 @@ func (o *OnCall) Consumers() map[string]Consumer {
 		ChannelWebhook:   c(o.sendWebhook),
 		ChannelPagerDuty: c(o.sendPagerDuty),
 		ChannelOpsgenie:  c(o.sendOpsgenie),
-		ChannelIntake:    {Deliver: o.DeliverIntake},
+		// Alertmanager's integrations.
+		ChannelAlertmanager: c(o.sendAlertmanager),
+		ChannelIntake:       {Deliver: o.DeliverIntake},
 	}
 }
 
@@ -92,6 +94,9 @@ func (o *OnCall) recordOutcome(ctx context.Context, tx *sql.Tx, out Outcome) err
 	}
 	ch := channelOf(n.Method.Type)
 	what := n.Method.Type
+	if n.Integration != "" {
+		what = fmt.Sprintf("%s %s[%d]", what, n.Integration, n.IntegrationIdx)
+	}
 	if n.Action != "" && n.User == "" {
 		what += " " + n.Action
 	}

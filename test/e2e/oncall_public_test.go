@@ -18,7 +18,10 @@ func onCallPublicConfig(hook, target string) string {
     - {routing_key: %s, escalation_policy: web, public: true}
   users:
     - name: alice
-      contact_methods: [{type: webhook, url: %q}]
+      contact_methods:
+        - type: alertmanager
+          config:
+            webhook_configs: [{url: %q}]
   escalation_policies:
     - name: web
       steps: [{targets: [{user: alice}], delay: 1h}]
@@ -29,7 +32,7 @@ probes:
   status_page:
     title: Public incidents test
     groups: [{name: Web, probes: [web]}]
-`, publicKey, hook, target)
+`, publicKey, hook+"/am", target)
 }
 
 type publicIncident struct {
@@ -56,7 +59,9 @@ func statusIncidents(t *testing.T, v *Vigil) (open, past []publicIncident, raw s
 	return s.Data.Incidents, s.Data.PastIncidents, string(b)
 }
 
-// TestOnCallPublicIncidents: an incident published through the CLI and
+// TestOnCallPublicIncidents: pages go out through an Alertmanager
+// integration (a contact method of type alertmanager); an incident
+// published through the CLI and
 // its public update appear on /status, in /status/api/v1/summary and in
 // the Atom feed under the public title; an internal incident does not;
 // a public routing key publishes its incidents as they open; resolving
@@ -135,6 +140,20 @@ func TestOnCallPublicIncidents(t *testing.T) {
 	}
 	if k := ocIncidentByID(t, v, pub).kinds(); !strings.Contains(k, "published public_update public_update") {
 		t.Fatalf("public incident timeline: %s", k)
+	}
+
+	// alice's contact method is an Alertmanager webhook integration: each
+	// page arrives as Alertmanager's webhook message, through the outbox.
+	Eventually(t, 20*time.Second, func() error {
+		for _, m := range hook.all() {
+			if m["_path"] == "/am" && m["version"] == "4" && m["receiver"] == "alice" {
+				return nil
+			}
+		}
+		return fmt.Errorf("no Alertmanager webhook message: %v", hook.all())
+	})
+	if k := ocIncidentByID(t, v, pub).kinds(); !strings.Contains(k, "delivered") {
+		t.Fatalf("the integration's delivery is not on the timeline: %s", k)
 	}
 
 	// Resolving adds the resolved update; the incident moves to the past.

@@ -49,6 +49,10 @@ const (
 	Webhook   = "webhook"   // URL
 	PagerDuty = "pagerduty" // RoutingKey (Events API v2), URL optional
 	Opsgenie  = "opsgenie"  // APIKey, URL optional
+	// Alertmanager is any Alertmanager integration: Config is the body of
+	// an Alertmanager receiver ({msteams_configs: [...]}, see
+	// AlertmanagerReceiver); each integration in it is one notification.
+	Alertmanager = "alertmanager"
 )
 
 // ContactMethod is one way to reach a user.
@@ -59,6 +63,9 @@ type ContactMethod struct {
 	SlackUser  string `yaml:"slack_user" json:"slack_user,omitempty"`
 	RoutingKey string `yaml:"routing_key" json:"routing_key,omitempty"`
 	APIKey     string `yaml:"api_key" json:"api_key,omitempty"`
+	// Config is an alertmanager method's receiver body, as in an
+	// alertmanager.yml receiver without its name.
+	Config map[string]any `yaml:"config" json:"config,omitempty"`
 }
 
 // Team is a group of users (and of other teams).
@@ -327,8 +334,15 @@ func (cm ContactMethod) Validate() Errors {
 		if cm.URL != "" {
 			httpURL("url", cm.URL)
 		}
+	case Alertmanager:
+		if _, err := cm.AlertmanagerReceiver(); err != nil {
+			errs = append(errs, FieldError{Field: "config", Msg: strings.TrimPrefix(err.Error(), "config: ")})
+		}
 	default:
-		errs = append(errs, FieldError{Field: "type", Msg: fmt.Sprintf("unknown contact method type %q: want email, slack, webhook, pagerduty or opsgenie", cm.Type)})
+		errs = append(errs, FieldError{Field: "type", Msg: fmt.Sprintf("unknown contact method type %q: want email, slack, webhook, pagerduty, opsgenie or alertmanager", cm.Type)})
+	}
+	if cm.Type != Alertmanager && len(cm.Config) > 0 {
+		errs = append(errs, FieldError{Field: "config", Msg: "config is for contact methods of type alertmanager"})
 	}
 	return errs
 }
