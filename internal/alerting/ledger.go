@@ -104,6 +104,13 @@ type LedgerQuery struct {
 	Limit       int // default 1000, max 10000
 }
 
+// History returns the ledger events q selects, oldest first, as
+// GET /vigil/api/v1/alerts/{fingerprint}/history answers them (the
+// on-call timeline reads them through the server). Safe for concurrent use.
+func (a *Service) History(ctx context.Context, q LedgerQuery) ([]Event, error) {
+	return a.ledger.query(ctx, q)
+}
+
 func (l *ledger) query(ctx context.Context, q LedgerQuery) ([]Event, error) {
 	var where []string
 	var args []any
