@@ -1,6 +1,7 @@
 package oncall
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,7 +44,7 @@ func (o *OnCall) Routes() []route.Route {
 		route.Func("DELETE", api+"/schedules/{name}/overrides/{id}", route.Write, o.serveDeleteOverride, "delete an override"),
 		route.Func("GET", api+"/incidents", route.Read, o.serveIncidents, "list incidents (?state=&team=&service=&since=&until=&limit=)"),
 		route.Func("POST", api+"/incidents", route.Write, o.serveOpen, "open an incident by hand"),
-		route.Func("GET", api+"/incidents/{id}", route.Read, o.serveIncident, "an incident with its alerts and timeline"),
+		route.Func("GET", api+"/incidents/{id}", route.Read, o.serveIncident, "an incident with its alerts, public updates and timeline (with the alert ledger's entries unless ?ledger=false)"),
 		route.Func("POST", api+"/incidents/{id}/acknowledge", route.Write, o.serveAction("acknowledge"), "acknowledge an incident"),
 		route.Func("POST", api+"/incidents/{id}/resolve", route.Write, o.serveAction("resolve"), "resolve an incident"),
 		route.Func("POST", api+"/incidents/{id}/reassign", route.Write, o.serveAction("reassign"), "reassign an incident to a user"),
@@ -431,7 +432,16 @@ func (o *OnCall) serveIncident(w http.ResponseWriter, r *http.Request) {
 		o.fail(w, r, err)
 		return
 	}
-	in, err := o.Get(r.Context(), id)
+	get := o.Get
+	switch l := r.URL.Query().Get("ledger"); l {
+	case "", "true", "1":
+	case "false", "0":
+		get = func(ctx context.Context, id int64) (*Incident, error) { return o.getFull(ctx, o.db, id) }
+	default:
+		o.fail(w, r, apierr.New(apierr.Invalid, "invalid ledger %q: want true or false", l))
+		return
+	}
+	in, err := get(r.Context(), id)
 	if err != nil {
 		o.fail(w, r, err)
 		return

@@ -108,15 +108,22 @@ type Alert struct {
 	History string `json:"history,omitempty"`
 }
 
-// TimelineEvent is one entry of an incident's timeline.
+// TimelineEvent is one entry of an incident's timeline: on-call's own
+// (Source "incident") or the alert ledger's about one of its alerts
+// (Source "ledger", with the alert and, for notifications, the receiver
+// and integration in Channel). IDs are unique within a source.
 type TimelineEvent struct {
-	ID      int64     `json:"id"`
-	Time    time.Time `json:"time"`
-	Kind    string    `json:"kind"`
-	Actor   string    `json:"actor,omitempty"`
-	User    string    `json:"user,omitempty"`
-	Channel string    `json:"channel,omitempty"`
-	Detail  string    `json:"detail,omitempty"`
+	ID          int64     `json:"id"`
+	Time        time.Time `json:"time"`
+	Source      string    `json:"source"`
+	Kind        string    `json:"kind"`
+	Actor       string    `json:"actor,omitempty"`
+	User        string    `json:"user,omitempty"`
+	Channel     string    `json:"channel,omitempty"`
+	Detail      string    `json:"detail,omitempty"`
+	Fingerprint string    `json:"fingerprint,omitempty"`
+	AlertName   string    `json:"alertname,omitempty"`
+	Receiver    string    `json:"receiver,omitempty"`
 }
 
 const incidentCols = `id, key, source, receiver, title, severity, priority, team, service, policy, state, assignee, auto_resolve,
@@ -208,7 +215,7 @@ func timeline(ctx context.Context, q reader, id int64) ([]TimelineEvent, error) 
 		if err := rows.Scan(&e.ID, &ts, &e.Kind, &e.Actor, &e.User, &e.Channel, &e.Detail); err != nil {
 			return nil, err
 		}
-		e.Time = fromMS(ts)
+		e.Time, e.Source = fromMS(ts), FromIncident
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -236,9 +243,15 @@ func alertsOf(ctx context.Context, q reader, id int64) ([]Alert, error) {
 	return out, rows.Err()
 }
 
-// Get returns an incident with its alerts, public updates and timeline.
+// Get returns an incident with its alerts, public updates and timeline,
+// the alert ledger's entries about its alerts merged in by time.
 func (o *OnCall) Get(ctx context.Context, id int64) (*Incident, error) {
-	return o.getFull(ctx, o.db, id)
+	in, err := o.getFull(ctx, o.db, id)
+	if err != nil {
+		return nil, err
+	}
+	o.withLedger(ctx, in)
+	return in, nil
 }
 
 // getFull reads an incident with its alerts, public updates and its own
@@ -567,7 +580,7 @@ func (o *OnCall) AddNote(ctx context.Context, id int64, text, actor string) (*Ti
 			return err
 		}
 		now := o.now()
-		ev = TimelineEvent{Time: now.UTC(), Kind: EvNote, Actor: orUnknown(actor), Detail: text}
+		ev = TimelineEvent{Time: now.UTC(), Source: FromIncident, Kind: EvNote, Actor: orUnknown(actor), Detail: text}
 		return record(ctx, tx, id, now, EvNote, ev.Actor, "", "", text)
 	})
 	return &ev, err

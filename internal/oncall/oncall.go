@@ -77,6 +77,9 @@ type Options struct {
 	// server fills it from authentication. Without it, the request's
 	// "user" field is taken.
 	Identity func(*http.Request) string
+	// Ledger reads the alert ledger for incidents' timelines; nil: the
+	// timeline has on-call's own entries only.
+	Ledger Ledger
 	// HTTPClient sends webhooks, Slack, PagerDuty and Opsgenie requests.
 	HTTPClient *http.Client
 	// PollInterval is the longest the scheduler sleeps between looks at

@@ -81,6 +81,7 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 	s.addRoutes(a.Routes()...)
 	s.rulesRetriever = func(context.Context) apiv1.RulesRetriever { return a.Rules() }
 	s.alertmanagers = func(context.Context) apiv1.AlertmanagerRetriever { return a }
+	s.alertLedger = alertLedger{a} // on-call's timeline (oncall.go)
 	s.running = append(s.running, "alerting")
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigilhq/vigil/internal/alerting"
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/oncall"
 	"github.com/vigilhq/vigil/internal/outbox"
@@ -22,13 +23,17 @@ func (s *Server) setupOnCall(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	o, err := oncall.New(oncall.Options{
+	opts := oncall.Options{
 		Logger:     s.logger,
 		Registerer: s.reg,
 		DB:         sh.db,
 		Outbox:     oncallOutbox{sh.outbox},
 		Config:     s.onCallConfig(cfg),
-	})
+	}
+	if s.alertLedger.a != nil {
+		opts.Ledger = s.alertLedger
+	}
+	o, err := oncall.New(opts)
 	if err != nil {
 		return err
 	}
@@ -48,6 +53,23 @@ func (s *Server) setupOnCall(ctx context.Context, cfg *config.Config) error {
 	s.publicIncidents = publicIncidents{o}
 	s.running = append(s.running, "oncall")
 	return nil
+}
+
+// alertLedger is alerting's ledger as on-call's timeline reads it; set by
+// setupAlerting, which runs first.
+type alertLedger struct{ a *alerting.Service }
+
+func (x alertLedger) AlertHistory(ctx context.Context, fingerprint string, start, end time.Time, limit int) ([]oncall.LedgerEvent, error) {
+	evs, err := x.a.History(ctx, alerting.LedgerQuery{Fingerprint: fingerprint, Start: start, End: end, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]oncall.LedgerEvent, len(evs))
+	for i, e := range evs {
+		out[i] = oncall.LedgerEvent{ID: e.ID, Time: e.Time, Fingerprint: e.Fingerprint, AlertName: e.AlertName, Kind: e.Kind,
+			Receiver: e.Receiver, Integration: e.Integration, Detail: e.Detail}
+	}
+	return out, nil
 }
 
 // pastIncidents is how long the status page lists a resolved public

@@ -82,7 +82,9 @@ type Server struct {
 	rulesRetriever func(context.Context) apiv1.RulesRetriever
 	alertmanagers  func(context.Context) apiv1.AlertmanagerRetriever
 	shared         *sharedDeps // state database and outbox (state.go)
-	// On-call's public incidents for the status page (oncall.go).
+	// alerting's ledger for on-call, on-call's public incidents for the
+	// status page (oncall.go).
+	alertLedger     alertLedger
 	publicIncidents publicIncidents
 
 	actors    []actor

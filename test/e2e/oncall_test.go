@@ -80,7 +80,7 @@ type ocIncident struct {
 		Loop, Step int
 	} `json:"escalation"`
 	Timeline []struct {
-		Kind, User, Channel, Detail string
+		Source, Kind, User, Channel, Detail, AlertName string
 	} `json:"timeline"`
 }
 
@@ -102,10 +102,17 @@ func ocIncidentByID(t *testing.T, v *Vigil, id int64) ocIncident {
 	return env.Data
 }
 
-func (in ocIncident) kinds() string {
+// kinds lists the kinds of on-call's own timeline entries.
+func (in ocIncident) kinds() string { return in.kindsFrom("incident") }
+
+// kindsFrom lists the kinds of the timeline entries from source
+// ("incident" or "ledger").
+func (in ocIncident) kindsFrom(source string) string {
 	var k []string
 	for _, e := range in.Timeline {
-		k = append(k, e.Kind)
+		if e.Source == source {
+			k = append(k, e.Kind)
+		}
 	}
 	return strings.Join(k, " ")
 }
@@ -257,6 +264,27 @@ func TestOnCall(t *testing.T) {
 	}
 	if strings.Count(got.kinds(), "escalated") != 2 {
 		t.Errorf("timeline has %d escalations, want 2: %s", strings.Count(got.kinds(), "escalated"), got.kinds())
+	}
+	// The alert ledger's entries about the incident's alert are in the
+	// timeline, merged by time: it fired and was routed before the incident
+	// opened, and resolved before the incident resolved.
+	ledger := got.kindsFrom("ledger")
+	for _, want := range []string{"firing", "routed", "resolved"} {
+		if !strings.Contains(" "+ledger+" ", " "+want+" ") {
+			t.Errorf("timeline lacks the ledger's %s: %s", want, ledger)
+		}
+	}
+	var order []string
+	for _, e := range got.Timeline {
+		if e.Source == "ledger" && e.AlertName != "CheckoutDown" {
+			t.Errorf("ledger entry of another alert: %+v", e)
+		}
+		if e.Source == "ledger" && (e.Kind == "firing" || e.Kind == "resolved") || e.Source == "incident" && (e.Kind == "triggered" || e.Kind == "resolved") {
+			order = append(order, e.Source+":"+e.Kind)
+		}
+	}
+	if o := strings.Join(order, " "); !strings.HasPrefix(o, "ledger:firing incident:triggered") || !strings.HasSuffix(o, "ledger:resolved incident:resolved") {
+		t.Errorf("ledger and incident entries not merged by time: %s", o)
 	}
 
 	// PagerDuty mirror: trigger, acknowledge, resolve with one dedup_key.
