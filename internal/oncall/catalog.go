@@ -366,8 +366,10 @@ func (o *OnCall) changeObjects(ctx context.Context, fn func(tx *sql.Tx) error) e
 			return err
 		}
 		var err error
-		cat, err = loadCatalog(ctx, tx)
-		return err
+		if cat, err = loadCatalog(ctx, tx); err != nil {
+			return err
+		}
+		return o.checkPending(ctx, tx)
 	})
 	if err != nil {
 		return err

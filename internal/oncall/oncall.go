@@ -28,6 +28,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigilhq/vigil/internal/apierr"
 	"github.com/vigilhq/vigil/internal/oncall/spec"
 	"github.com/vigilhq/vigil/internal/state"
 )
@@ -164,6 +165,8 @@ type OnCall struct {
 	secret atomic.Pointer[[]byte]
 	wake   chan struct{}
 	am     amIntegrations
+	// pending is a prepared reload not yet committed (guarded by cfgMu).
+	pending *pendingConfig
 }
 
 // New migrates the schema and applies opts.Config.
@@ -210,19 +213,99 @@ func (o *OnCall) ApplyConfig(ctx context.Context, c Config) error {
 }
 
 // Prepare checks c as ApplyConfig would, changing nothing, and returns
-// the commit that applies it (the server's two-phase reload).
+// the commit that applies it (the server's two-phase reload). Until the
+// commit, c is pending: an API change that would make it fail (an object
+// referring to something c removes) is refused, so the commit cannot fail
+// because of a change that landed between the two phases. The server does
+// not say when a reload is abandoned (another component's check failed),
+// so a pending config lapses after pendingFor or at the next Prepare.
 func (o *OnCall) Prepare(ctx context.Context, c Config) (func() error, error) {
-	if err := o.apply(ctx, c, true); err != nil {
+	o.cfgMu.Lock()
+	defer o.cfgMu.Unlock()
+	if err := o.applyLocked(ctx, c, true); err != nil {
 		return nil, err
 	}
-	return func() error { return o.apply(ctx, c, false) }, nil
+	p := &pendingConfig{cfg: c, at: o.now()}
+	o.pending = p
+	return func() error {
+		o.cfgMu.Lock()
+		defer o.cfgMu.Unlock()
+		if o.pending == p {
+			o.pending = nil
+		}
+		return o.applyLocked(ctx, c, false)
+	}, nil
 }
+
+// pendingConfig is a configuration prepared and not yet committed.
+type pendingConfig struct {
+	cfg Config
+	at  time.Time
+}
+
+// pendingFor is how long a prepared configuration constrains API changes
+// (the server commits within milliseconds of preparing).
+const pendingFor = time.Minute
 
 var errDryRun = errors.New("dry run")
 
 func (o *OnCall) apply(ctx context.Context, c Config, dryRun bool) error {
 	o.cfgMu.Lock()
 	defer o.cfgMu.Unlock()
+	if !dryRun {
+		o.pending = nil // applied directly: no reload is pending any more
+	}
+	return o.applyLocked(ctx, c, dryRun)
+}
+
+// checkConfig writes c's objects in tx and checks them with the API's;
+// the caller rolls back or commits.
+func checkConfig(ctx context.Context, tx *sql.Tx, c Config, now time.Time) (*catalog, error) {
+	if err := writeConfigObjects(ctx, tx, c.Objects, now); err != nil {
+		return nil, err
+	}
+	cat, err := loadCatalog(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range c.Receivers {
+		if _, ok := cat.policies[r.Policy]; !ok {
+			return nil, fmt.Errorf("receiver %q: unknown escalation policy %q", r.Name, r.Policy)
+		}
+	}
+	for _, k := range c.EventsV2 {
+		if _, ok := cat.policies[k.Policy]; !ok {
+			return nil, fmt.Errorf("events_v2 routing key: unknown escalation policy %q", k.Policy)
+		}
+	}
+	return cat, nil
+}
+
+// checkPending checks, inside an API change's transaction, that the
+// pending configuration (if any) would still apply after the change; the
+// check's writes are rolled back to a savepoint.
+func (o *OnCall) checkPending(ctx context.Context, tx *sql.Tx) error {
+	p := o.pending
+	if p == nil || o.now().Sub(p.at) > pendingFor {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT oncall_pending`); err != nil {
+		return err
+	}
+	_, cerr := checkConfig(ctx, tx, p.cfg, o.now())
+	if _, err := tx.ExecContext(ctx, `ROLLBACK TO oncall_pending`); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE oncall_pending`); err != nil {
+		return err
+	}
+	if cerr != nil {
+		return apierr.New(apierr.Conflict, "a configuration reload is being applied and this change conflicts with it (%v); try again after the reload", cerr)
+	}
+	return nil
+}
+
+func (o *OnCall) applyLocked(ctx context.Context, c Config, dryRun bool) error {
 	if c.LinkTTL <= 0 {
 		c.LinkTTL = 24 * time.Hour
 	}
@@ -235,23 +318,9 @@ func (o *OnCall) apply(ctx context.Context, c Config, dryRun bool) error {
 	}
 	var cat *catalog
 	err := o.db.Tx(ctx, func(tx *sql.Tx) error {
-		if err := writeConfigObjects(ctx, tx, c.Objects, o.now()); err != nil {
-			return err
-		}
 		var err error
-		cat, err = loadCatalog(ctx, tx)
-		if err != nil {
+		if cat, err = checkConfig(ctx, tx, c, o.now()); err != nil {
 			return err
-		}
-		for _, r := range c.Receivers {
-			if _, ok := cat.policies[r.Policy]; !ok {
-				return fmt.Errorf("receiver %q: unknown escalation policy %q", r.Name, r.Policy)
-			}
-		}
-		for _, k := range c.EventsV2 {
-			if _, ok := cat.policies[k.Policy]; !ok {
-				return fmt.Errorf("events_v2 routing key: unknown escalation policy %q", k.Policy)
-			}
 		}
 		if dryRun {
 			return errDryRun // roll back: nothing written

@@ -625,3 +625,51 @@ func slackSig(secret, ts string, body []byte) string {
 	mac.Write(body)
 	return "v0=" + hex.EncodeToString(mac.Sum(nil))
 }
+
+// An API change that lands between a reload's prepare and its commit and
+// would make the commit fail is refused; the commit then applies. A
+// pending reload that is never committed stops constraining the API after
+// pendingFor.
+func TestReloadRaceWithAPI(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	next := e.cfg
+	next.Objects.Users = append([]spec.User(nil), e.cfg.Objects.Users...)
+	next.Objects.Users[0].FullName = "Alice" // alice stays, carol goes
+	next.Objects.Users = next.Objects.Users[:2]
+	next.Objects.Policies = []spec.Policy{{Name: "default", Steps: []spec.Step{{Targets: []spec.Target{{User: "bob"}}}}}}
+	commit, err := e.o.Prepare(ctx, next)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Between the phases: a team of carol's (valid now, not after the reload).
+	err = e.o.putObject(ctx, KindTeam, "night", spec.Team{Name: "night", Members: []string{"carol"}}, true)
+	if err == nil || !strings.Contains(err.Error(), "reload is being applied") || !strings.Contains(err.Error(), `unknown user "carol"`) {
+		t.Fatalf("conflicting API change during a reload: %v", err)
+	}
+	// A change that fits both goes through.
+	if err := e.o.putObject(ctx, KindTeam, "day", spec.Team{Name: "day", Members: []string{"bob"}}, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := commit(); err != nil {
+		t.Fatalf("commit after an API change: %v", err)
+	}
+	if e.o.catalog().users["carol"] != nil || e.o.catalog().users["alice"].FullName != "Alice" || e.o.catalog().teams["day"] == nil {
+		t.Fatal("the reload did not apply")
+	}
+
+	// Abandoned (never committed): it lapses. The prepared config brings
+	// carol back, so an API user carol conflicts with it, not with the
+	// config in force.
+	if _, err := e.o.Prepare(ctx, e.cfg); err != nil {
+		t.Fatal(err)
+	}
+	carol := spec.User{Name: "carol", Email: "carol@example.com"}
+	if err := e.o.putObject(ctx, KindUser, "carol", carol, true); err == nil || !strings.Contains(err.Error(), "reload is being applied") {
+		t.Fatalf("a change conflicting with the pending config: %v", err)
+	}
+	e.clock.Add(pendingFor + time.Second)
+	if err := e.o.putObject(ctx, KindUser, "carol", carol, true); err != nil {
+		t.Fatalf("after the pending config lapsed: %v", err)
+	}
+}
