@@ -25,3 +25,23 @@ mkdir -p .cache/tools
 if [[ ! -x .cache/tools/telemetrygen ]]; then
   GOBIN="$PWD/.cache/tools" go install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0
 fi
+
+# The web UI's tests: Node.js and npm build it and run Vitest; Debian's
+# Chromium runs the browser tests (playwright-core drives it; npm cannot
+# download a browser here).
+need_apt=()
+command -v npm >/dev/null || need_apt+=(nodejs npm)
+[[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
+if ((${#need_apt[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-test-deps: need root to apt-get install ${need_apt[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+if [[ ! -f web/node_modules/.package-lock.json || web/package-lock.json -nt web/node_modules/.package-lock.json ]]; then
+  (cd web && npm ci --no-audit --no-fund)
+  touch web/node_modules/.package-lock.json
+fi

@@ -299,6 +299,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		{"traces", s.setupTraces},
 		{"logs", s.setupLogs},
 		{"alerting", s.setupAlerting},
+		{"ui", s.setupUI},
 	} {
 		if err := f.setup(ctx, cfg); err != nil {
 			return fmt.Errorf("set up %s: %w", f.name, err)
@@ -388,7 +389,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 	mux.HandleFunc("POST /-/reload", s.serveReload)
 	mux.HandleFunc("PUT /-/reload", s.serveReload)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
-	mux.HandleFunc("GET /{$}", s.serveIndex)
+	mux.HandleFunc("GET /-/index", s.serveIndex) // / is the web UI
 	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
