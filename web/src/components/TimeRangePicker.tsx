@@ -56,7 +56,10 @@ export function TimeRangePicker() {
   return (
     <div class="timepicker" ref={box}>
       <button type="button" class="btn" aria-haspopup="dialog" aria-expanded={open} onClick={() => setOpen(!open)} title="Time range (t)">
-        <span aria-hidden="true">🕓 </span>
+        <svg viewBox="0 0 16 16" width="14" height="14" aria-hidden="true" style={{ verticalAlign: '-2px', marginRight: '6px' }}>
+          <circle cx="8" cy="8" r="6.5" fill="none" stroke="currentColor" stroke-width="1.5" />
+          <path d="M8 4v4l3 2" fill="none" stroke="currentColor" stroke-width="1.5" stroke-linecap="round" />
+        </svg>
         {label}
       </button>
       <button type="button" class="btn icon" onClick={t.reload} title="Refresh now (r)" aria-label="Refresh now">

@@ -88,6 +88,17 @@ describe('criticalPath', () => {
       'a:0-50',
     ]);
   });
+  it('follows back-to-back sequential children', () => {
+    expect(cp([span('a', null, 0, 40), span('b', 'a', 0, 10), span('c', 'a', 10, 20), span('d', 'a', 20, 30), span('e', 'a', 30, 40)])).toEqual([
+      'e:30-40',
+      'd:20-30',
+      'c:10-20',
+      'b:0-10',
+    ]);
+  });
+  it('terminates on zero-length children', () => {
+    expect(cp([span('a', null, 0, 10), span('z', 'a', 5, 5), span('y', 'a', 5, 5)])).toEqual(['a:5-10', 'a:0-5']);
+  });
   it('leaves FOLLOWS_FROM children out', () => {
     expect(cp([span('a', null, 0, 100), span('f', 'a', 10, 90, 'FOLLOWS_FROM')])).toEqual(['a:0-100']);
   });

@@ -155,7 +155,10 @@ interface CPSpan {
  * last before the current point; where no child was running, the span
  * itself was the work. Children are first clipped to their parent's time
  * (clock skew), children wholly outside it and FOLLOWS_FROM children are
- * left out, as in Jaeger's UI. Sections come latest first.
+ * left out, as in Jaeger's UI. Unlike Jaeger's UI, a child that ends exactly
+ * when its successor starts counts as waited for (sequential calls are
+ * often recorded back to back). Sections come latest first; empty ones
+ * are left out.
  */
 export function criticalPath(tree: Tree): Section[] {
   const root = tree.roots.reduce<Node | undefined>(
@@ -182,22 +185,26 @@ export function criticalPath(tree: Tree): Section[] {
     c.children.sort((a, b) => b.end - a.end);
   }
   const out: Section[] = [];
+  const push = (id: string, start: number, end: number) => end > start && out.push({ spanID: id, start, end });
+  const visited = new Set<CPSpan>([top]);
   let cur: CPSpan = top;
   let returning: number | undefined;
-  // Each step descends into a child that ends before `returning`, or
-  // climbs to the parent with `returning` at this span's start: both only
-  // move back in time, so 3n steps bound the walk.
+  // Each step descends into an unvisited child that ends by `returning`
+  // (a child ending exactly when the next one starts was waited for too),
+  // or climbs to the parent with `returning` at this span's start; each
+  // span is entered once, so 3n steps bound the walk.
   for (let guard = 3 * count + 3; guard > 0; guard--) {
     const limit = returning;
-    const lfc = limit === undefined ? cur.children[0] : cur.children.find((c) => c.end < limit);
+    const lfc = cur.children.find((c) => !visited.has(c) && (limit === undefined || c.end <= limit));
     const sectionEnd = limit ?? cur.end;
     if (lfc) {
-      if (lfc.end !== sectionEnd) out.push({ spanID: cur.id, start: lfc.end, end: sectionEnd });
+      push(cur.id, lfc.end, sectionEnd);
+      visited.add(lfc);
       cur = lfc;
       returning = undefined;
       continue;
     }
-    out.push({ spanID: cur.id, start: cur.start, end: sectionEnd });
+    push(cur.id, cur.start, sectionEnd);
     if (!cur.parent) break;
     returning = cur.start;
     cur = cur.parent;

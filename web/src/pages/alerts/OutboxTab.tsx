@@ -51,7 +51,7 @@ export function OutboxTab() {
               <th class="num">Attempts</th>
               <th>Next attempt / last change</th>
               <th>Alerts</th>
-              <th />
+              <th><span class="sr-only">Actions</span></th>
             </tr>
           </thead>
           <tbody>

@@ -41,7 +41,7 @@ export function SilencesTab() {
               <th>Matchers</th>
               <th>Comment</th>
               <th>Ends</th>
-              <th />
+              <th><span class="sr-only">Actions</span></th>
             </tr>
           </thead>
           <tbody>

@@ -12,7 +12,7 @@ import { withRange } from '../../lib/url';
 const server = 'span_kind=~"SPAN_KIND_SERVER|SPAN_KIND_CONSUMER"';
 
 const flow = {
-  samples: 'sum(rate(vigil_samples_received_total[5m]))',
+  samples: 'sum(rate(prometheus_tsdb_head_samples_appended_total[5m]))',
   spans: 'sum(rate(vigil_traces_spans_accepted_total[5m]))',
   logs: 'sum(rate(vigil_logs_records_accepted_total[5m]))',
   series: 'sum(prometheus_tsdb_head_series)',

@@ -85,10 +85,18 @@ export function Waterfall({ m, view, selected, onSelect }: { m: TraceModel; view
                     !
                   </span>
                 )}
-                <span class="svc" style={{ color: serviceColor(s.service) }}>
+                <span class="svc">
+                  <span class="swatch" style={{ background: serviceColor(s.service) }} aria-hidden="true" />
                   {s.service}
                 </span>
-                <button class="link op" onClick={() => onSelect(s.spanID)} title={s.op}>
+                <button
+                  class="link op"
+                  onClick={(e) => {
+                    e.stopPropagation();
+                    onSelect(s.spanID);
+                  }}
+                  title={s.op}
+                >
                   {s.op}
                 </button>
                 {isCollapsed && <span class="badge">+{descendants(n)}</span>}
