@@ -8,6 +8,9 @@ export default defineConfig({
   resolve: {
     alias: { react: 'preact/compat', 'react-dom': 'preact/compat' },
   },
+  // Relative: chunks load each other from where they are, and the server
+  // points the shell's ./assets/ links at the external URL's path.
+  base: './',
   build: {
     // internal/ui embeds this folder; its .keep is restored by make ui.
     outDir: '../internal/ui/dist',

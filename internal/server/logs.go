@@ -24,13 +24,24 @@ func (s *Server) setupLogs(ctx context.Context, cfg *config.Config) error {
 		MaxBatchRows:      lc.Queue.MaxBatchRecords,
 		MaxLineBytes:      int(lc.Limits.MaxLineBytes),
 		MaxStreams:        lc.Limits.MaxStreams,
-		StreamAttributes:  lc.StreamAttributes,
-		MaxQueryLines:     lc.Query.MaxLines,
-		MaxQuerySeries:    lc.Query.MaxSeries,
-		QueryTimeout:      lc.Query.Timeout.D(),
-		MetricsInterval:   lc.DerivedMetrics.Interval.D(),
-		Logger:            s.logger,
-		Registerer:        s.reg,
+		StreamIdlePeriod:  lc.Limits.StreamIdlePeriod.D(),
+
+		MaxLabelNameLength:     lc.Limits.MaxLabelNameLength,
+		MaxLabelValueLength:    lc.Limits.MaxLabelValueLength,
+		MaxLabelNamesPerSeries: lc.Limits.MaxLabelNamesPerSeries,
+		RejectOldSamplesMaxAge: lc.Limits.RejectOldSamplesMaxAge.D(),
+		CreationGracePeriod:    lc.Limits.CreationGracePeriod.D(),
+
+		StreamAttributes: lc.StreamAttributes,
+		MaxQueryLines:    lc.Query.MaxLines,
+		MaxQuerySeries:   lc.Query.MaxSeries,
+		QueryTimeout:     lc.Query.Timeout.D(),
+		MetricsInterval:  lc.DerivedMetrics.Interval.D(),
+		Logger:           s.logger,
+		Registerer:       s.reg,
+	}
+	if lc.Limits.RejectOldSamples != nil && !*lc.Limits.RejectOldSamples {
+		opts.RejectOldSamplesMaxAge = -1 // accept any age
 	}
 	if lc.DerivedMetrics.Enabled == nil || *lc.DerivedMetrics.Enabled {
 		opts.Appendable = s.metrics.Appendable()
@@ -41,7 +52,7 @@ func (s *Server) setupLogs(ctx context.Context, cfg *config.Config) error {
 	}
 	s.addCloser(store.Close)
 	s.addActor("logs", store.Run)
-	store.Register(s.mux)
+	s.addRoutes(store.Routes()...)
 	s.logsConsumer = store
 
 	push, err := loki.New(loki.Options{
@@ -53,13 +64,8 @@ func (s *Server) setupLogs(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	push.Register(s.mux)
+	s.addRoutes(push.Routes()...)
 	s.running = append(s.running, "logs: DuckDB store in "+opts.Dir+", Loki push and query API")
-	s.endpoints = append(s.endpoints,
-		endpoint{Path: "/loki/api/v1/push", What: "Loki push (snappy protobuf, JSON)"},
-		endpoint{Path: "/loki/api/v1/query_range", What: "LogQL (Grafana Loki data source)"},
-		endpoint{Path: "/vigil/api/v1/logs?trace_id=", What: "logs of a trace"},
-	)
 	return nil
 }
 

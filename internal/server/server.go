@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,15 +20,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	promconfig "github.com/prometheus/prometheus/config"
 	apiv1 "github.com/prometheus/prometheus/web/api/v1"
 
+	"github.com/vigilhq/vigil/internal/apierr"
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/ingest/otlp"
 	"github.com/vigilhq/vigil/internal/ingest/remotewrite"
 	"github.com/vigilhq/vigil/internal/ingest/scrape"
 	"github.com/vigilhq/vigil/internal/metrics"
+	"github.com/vigilhq/vigil/internal/route"
 	"github.com/vigilhq/vigil/internal/version"
 )
 
@@ -67,8 +67,9 @@ type Server struct {
 	httpLn      net.Listener
 	grpcLn      net.Listener
 	otlpHTTPLn  net.Listener
-	mux         *http.ServeMux
+	routes      []route.Route // the route table; see routes.go
 	httpMetrics *httpMetrics
+	errw        apierr.Writer
 
 	metrics  *metrics.Store
 	scraper  *scrape.Scraper
@@ -80,12 +81,12 @@ type Server struct {
 	logsConsumer   otlp.LogsConsumer
 	rulesRetriever func(context.Context) apiv1.RulesRetriever
 	alertmanagers  func(context.Context) apiv1.AlertmanagerRetriever
+	shared         *sharedDeps // state database and outbox (state.go)
 
 	actors    []actor
 	closers   []func() error // run in reverse order after the actors stop
-	reloaders []func(*config.Config) error
-	running   []string   // shown on the index page
-	endpoints []endpoint // added by features, shown on the index page
+	reloaders []reloader
+	running   []string // shown on the index page
 }
 
 // New loads the configuration and prepares a server. Nothing listens yet.
@@ -102,7 +103,7 @@ func New(opts Options) (*Server, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s := &Server{opts: opts, logger: opts.Logger, reg: reg, cfg: cfg, start: time.Now(), reloadOK: true, reloadAt: time.Now()}
+	s := &Server{opts: opts, logger: opts.Logger, reg: reg, cfg: cfg, start: time.Now(), reloadOK: true, reloadAt: time.Now(), errw: apierr.Writer{Logger: opts.Logger}}
 	s.httpMetrics = newHTTPMetrics(reg)
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "vigil_build_info",
@@ -163,7 +164,23 @@ func (s *Server) addActor(name string, run func(ctx context.Context) error) {
 
 func (s *Server) addCloser(f func() error) { s.closers = append(s.closers, f) }
 
-func (s *Server) addReloader(f func(*config.Config) error) { s.reloaders = append(s.reloaders, f) }
+// reloader applies a new configuration to one component in two phases:
+// prepare checks it and builds what it needs without changing anything;
+// the commit it returns applies it. Reload commits only when every
+// prepare passed, so a bad file changes nothing anywhere.
+type reloader struct {
+	name    string
+	prepare func(*config.Config) (commit func() error, err error)
+}
+
+func (s *Server) addReloader(name string, prepare func(*config.Config) (func() error, error)) {
+	s.reloaders = append(s.reloaders, reloader{name: name, prepare: prepare})
+}
+
+// commitOnly is a reloader whose component has nothing to check.
+func commitOnly(f func(*config.Config) error) func(*config.Config) (func() error, error) {
+	return func(c *config.Config) (func() error, error) { return func() error { return f(c) }, nil }
+}
 
 // Run starts everything and blocks until ctx is done, then shuts down:
 // stop accepting, finish in-flight requests, stop scraping and rules, flush
@@ -177,8 +194,12 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen on http_addr %s: %w", cfg.HTTPAddr, err)
 	}
+	root := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*s.root.Load()).ServeHTTP(w, r) }))
+	if prefix := s.externalURL().Path; prefix != "" {
+		root = withRoutePrefix(prefix, root)
+	}
 	httpSrv := &http.Server{
-		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*s.root.Load()).ServeHTTP(w, r) }),
+		Handler:           root,
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
@@ -276,7 +297,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 	s.metrics = store
 	s.addCloser(store.Close)
 	s.addActor("series limiter", store.Run)
-	s.addReloader(func(c *config.Config) error { store.SetLimits(limitsOf(c)); return nil })
+	s.addReloader("metrics limits", commitOnly(func(c *config.Config) error { store.SetLimits(limitsOf(c)); return nil }))
 
 	s.scraper, err = scrape.New(scrape.Options{Appendable: store.Appendable(), Logger: s.logger, Registerer: s.reg})
 	if err != nil {
@@ -286,10 +307,9 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	s.addActor("scrape", s.scraper.Run)
-	s.addReloader(func(c *config.Config) error { return s.scraper.ApplyConfig(s.scrapeConfig(c)) })
-
-	mux := http.NewServeMux()
-	s.mux = mux
+	// Prometheus's loader checked the scrape configuration when the file
+	// was parsed; the manager has no separate check step.
+	s.addReloader("scrape", commitOnly(func(c *config.Config) error { return s.scraper.ApplyConfig(s.scrapeConfig(c)) }))
 
 	// Features: each file of this package wires one.
 	for _, f := range []struct {
@@ -313,7 +333,8 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		Rejected:   store.Appendable().Rejected,
 		Received:   store.Appendable().Received,
 	})
-	mux.Handle("POST /api/v1/write", rw)
+	s.addRoutes(route.Route{Method: "POST", Pattern: "/api/v1/write", Scope: route.Ingest, Handler: rw,
+		Doc: "Prometheus remote write 1.0 and 2.0 (Prometheus, Grafana Alloy, vmagent)"})
 
 	api := store.API(metrics.APIOptions{
 		Logger:        s.logger,
@@ -335,7 +356,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 			return s.reloadOK, s.reloadAt
 		},
 	})
-	mux.Handle("/api/v1/", http.StripPrefix("/api/v1", api))
+	s.addRoutes(prometheusAPIRoutes(http.StripPrefix("/api/v1", api))...)
 
 	consumer, err := metrics.NewOTLPConsumer(metrics.OTLPOptions{
 		Appendable: store.Appendable(),
@@ -375,27 +396,24 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 			ln := s.otlpHTTPLn
 			s.addActor("otlp http", func(ctx context.Context) error { return s.receiver.ServeHTTP(ctx, ln) })
 		}
-		// OTLP/HTTP is also served on the main port, as Prometheus does.
-		mux.Handle("POST /v1/metrics", s.receiver.Handler())
-		mux.Handle("POST /v1/traces", s.receiver.Handler())
-		mux.Handle("POST /v1/logs", s.receiver.Handler())
-		mux.Handle("POST /api/v1/otlp/v1/metrics", http.StripPrefix("/api/v1/otlp", s.receiver.Handler()))
+		// OTLP/HTTP is also served on the main port, as Prometheus does,
+		// and under Loki 3's /otlp prefix, so a collector configured for
+		// Loki (endpoint: http://loki:3100/otlp) works unchanged.
+		h := s.receiver.Handler()
+		s.addRoutes(
+			route.Route{Method: "POST", Pattern: "/v1/metrics", Scope: route.Ingest, Handler: h, Doc: "OTLP/HTTP metrics (also on the OTLP HTTP port)"},
+			route.Route{Method: "POST", Pattern: "/v1/traces", Scope: route.Ingest, Handler: h, Doc: "OTLP/HTTP traces (also on the OTLP HTTP port)"},
+			route.Route{Method: "POST", Pattern: "/v1/logs", Scope: route.Ingest, Handler: h, Doc: "OTLP/HTTP logs (also on the OTLP HTTP port)"},
+			route.Route{Method: "POST", Pattern: "/api/v1/otlp/v1/metrics", Scope: route.Ingest, Handler: http.StripPrefix("/api/v1/otlp", h), Doc: "OTLP/HTTP metrics at Prometheus's path"},
+			route.Route{Method: "POST", Pattern: "/otlp/v1/logs", Scope: route.Ingest, Handler: http.StripPrefix("/otlp", h), Doc: "OTLP/HTTP logs at Loki 3's path (collector endpoint http://HOST:9797/otlp)"},
+		)
 	}
 
-	mux.HandleFunc("GET /livez", s.serveLive)
-	mux.HandleFunc("GET /readyz", s.serveReady)
-	mux.HandleFunc("GET /-/healthy", s.serveLive)
-	mux.HandleFunc("GET /-/ready", s.serveReady)
-	mux.HandleFunc("POST /-/reload", s.serveReload)
-	mux.HandleFunc("PUT /-/reload", s.serveReload)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
-	mux.HandleFunc("GET /-/index", s.serveIndex) // / is the web UI
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-
+	s.addRoutes(s.coreRoutes()...)
+	mux, err := buildMux(s.routes)
+	if err != nil {
+		return err
+	}
 	h := s.httpMetrics.instrument(mux)
 	s.root.Store(&h)
 	return nil
@@ -456,28 +474,54 @@ func (s *Server) Reload() error {
 	cfg, err := loadConfig(s.opts)
 	if err == nil {
 		old := s.Config()
-		if cfg.DataDir != old.DataDir || cfg.HTTPAddr != old.HTTPAddr || cfg.OTLP.GRPCAddr != old.OTLP.GRPCAddr || cfg.OTLP.HTTPAddr != old.OTLP.HTTPAddr {
-			err = errors.New("data_dir, http_addr and otlp listen addresses cannot change on reload; restart vigil to change them")
+		if cfg.DataDir != old.DataDir || cfg.HTTPAddr != old.HTTPAddr || cfg.OTLP.GRPCAddr != old.OTLP.GRPCAddr || cfg.OTLP.HTTPAddr != old.OTLP.HTTPAddr || cfg.Web.ExternalURL != old.Web.ExternalURL {
+			err = errors.New("data_dir, http_addr, otlp listen addresses and web.external_url cannot change on reload; restart vigil to change them")
 		}
 	}
+	var commits []func() error
+	var timings []any
 	if err == nil {
+		// Phase 1: every component checks the new config; nothing changes.
 		for _, r := range s.reloaders {
-			if e := r(cfg); e != nil {
-				err = fmt.Errorf("apply config: %w", e)
+			start := time.Now()
+			commit, e := r.prepare(cfg)
+			timings = append(timings, r.name, time.Since(start))
+			if e != nil {
+				err = fmt.Errorf("%s: %w", r.name, e)
 				break
 			}
+			commits = append(commits, commit)
 		}
+	}
+	if err != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.reloadAt, s.reloadOK = time.Now(), false
+		s.logger.Error("config reload failed; keeping the previous config", "err", err)
+		return err
+	}
+	// Phase 2: all prepared, so all commit. A commit failing now (a rule
+	// file changed between the two phases) leaves that component on its
+	// old settings; the reload is reported failed.
+	var failed []error
+	for i, commit := range commits {
+		start := time.Now()
+		if e := commit(); e != nil {
+			failed = append(failed, fmt.Errorf("%s: %w", s.reloaders[i].name, e))
+		}
+		timings = append(timings, s.reloaders[i].name+" commit", time.Since(start))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reloadAt = time.Now()
-	if err != nil {
+	s.cfg = cfg
+	if len(failed) > 0 {
 		s.reloadOK = false
-		s.logger.Error("config reload failed; keeping the previous config", "err", err)
+		err := fmt.Errorf("config applied with errors: %w", errors.Join(failed...))
+		s.logger.Error("config reload failed while applying", append([]any{"err", err}, timings...)...)
 		return err
 	}
 	s.reloadOK = true
-	s.cfg = cfg
-	s.logger.Info("config reloaded", "file", s.opts.ConfigFile)
+	s.logger.Info("config reloaded", append([]any{"file", s.opts.ConfigFile}, timings...)...)
 	return nil
 }

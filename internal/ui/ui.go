@@ -17,6 +17,7 @@ import (
 	"compress/gzip"
 	"embed"
 	"errors"
+	"html"
 	"io/fs"
 	"log/slog"
 	"mime"
@@ -54,6 +55,11 @@ type Options struct {
 	// Files replaces the embedded build (tests); it holds index.html and
 	// assets/ at its root.
 	Files fs.FS
+	// PathPrefix is the path of the external URL ("/obs" when Vigil is
+	// reached at https://host/obs/), read per request so a reload that
+	// changes web.external_url takes effect; nil or "" for none. The shell
+	// gets it so its asset links, API calls and router all carry it.
+	PathPrefix func() string
 }
 
 // UI serves the application shell and its static assets.
@@ -62,6 +68,7 @@ type UI struct {
 	files  fs.FS
 	shell  []byte // index.html, or the not-built page
 	built  bool
+	prefix func() string
 
 	mu   sync.Mutex
 	gzip map[string][]byte // assets compressed on first request
@@ -70,7 +77,10 @@ type UI struct {
 // New reads the build. A binary without a build is not an error: the UI
 // paths then answer a page that says how to build it.
 func New(opts Options) (*UI, error) {
-	u := &UI{logger: opts.Logger, files: opts.Files, gzip: map[string][]byte{}}
+	u := &UI{logger: opts.Logger, files: opts.Files, prefix: opts.PathPrefix, gzip: map[string][]byte{}}
+	if u.prefix == nil {
+		u.prefix = func() string { return "" }
+	}
 	if u.logger == nil {
 		u.logger = slog.New(slog.DiscardHandler)
 	}
@@ -123,7 +133,17 @@ func (u *UI) serveShell(w http.ResponseWriter, r *http.Request) {
 	// Everything the UI loads comes from this origin (air-gapped); styles
 	// are inline in the editor and the charts, images are data: URIs.
 	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
-	_, _ = w.Write(u.shell)
+	_, _ = w.Write(withPrefix(u.shell, strings.TrimSuffix(u.prefix(), "/")))
+}
+
+// withPrefix points the shell at its assets under the external URL's
+// path and tells the application that path. Vite builds with base "./":
+// chunks load each other relative to themselves, and only the shell's
+// own links (./assets/...) depend on where the page is.
+func withPrefix(shell []byte, prefix string) []byte {
+	out := bytes.ReplaceAll(shell, []byte(`"./assets/`), []byte(`"`+html.EscapeString(prefix)+`/assets/`))
+	meta := []byte(`<meta name="vigil-prefix" content="` + html.EscapeString(prefix) + `" />`)
+	return bytes.Replace(out, []byte("<head>"), append([]byte("<head>\n    "), meta...), 1)
 }
 
 func (u *UI) serveAsset(w http.ResponseWriter, r *http.Request) {

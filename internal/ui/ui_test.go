@@ -86,6 +86,28 @@ func TestServesShellAtEveryPageAndAssets(t *testing.T) {
 	}
 }
 
+func TestShellCarriesThePathPrefix(t *testing.T) {
+	prefix := "/obs"
+	u, err := New(Options{PathPrefix: func() string { return prefix }, Files: fstest.MapFS{
+		"index.html": {Data: []byte(`<html><head><script type="module" src="./assets/index-abc.js"></script><link href="./assets/x.css"></head></html>`)},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mux(t, u)
+	body := get(t, m, "/traces/abc").Body.String()
+	for _, want := range []string{`src="/obs/assets/index-abc.js"`, `href="/obs/assets/x.css"`, `<meta name="vigil-prefix" content="/obs" />`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("shell lacks %s:\n%s", want, body)
+		}
+	}
+	prefix = "/"
+	body = get(t, m, "/").Body.String()
+	if !strings.Contains(body, `src="/assets/index-abc.js"`) || !strings.Contains(body, `content=""`) {
+		t.Errorf("no prefix:\n%s", body)
+	}
+}
+
 func TestNotBuiltSaysHowToBuild(t *testing.T) {
 	u, err := New(Options{Files: fstest.MapFS{".keep": {}}})
 	if err != nil {

@@ -3,7 +3,8 @@
 // bring CodeMirror, which the first load does not need).
 import { lazy, Suspense } from 'preact/compat';
 import { useEffect, useState } from 'preact/hooks';
-import { Link, Route, Switch, useLocation } from 'wouter-preact';
+import { Link, Route, Router, Switch, useLocation } from 'wouter-preact';
+import { prefix } from './api/http';
 import { TimeProvider, useTime } from './lib/time';
 import { shiftRange, zoomRange } from './lib/timerange';
 import { goKeys, shortcuts, typing } from './lib/shortcuts';
@@ -206,8 +207,10 @@ function Frame() {
 
 export function App() {
   return (
-    <TimeProvider>
-      <Frame />
-    </TimeProvider>
+    <Router base={prefix}>
+      <TimeProvider>
+        <Frame />
+      </TimeProvider>
+    </Router>
   );
 }

@@ -58,11 +58,11 @@ export async function hookServer() {
   return { url: `http://127.0.0.1:${srv.address().port}/hook`, got, close: () => new Promise((r) => srv.close(r)) };
 }
 
-export async function startVigil({ rules = '', hookURL = '', extra = '' } = {}) {
+export async function startVigil({ rules = '', hookURL = '', extra = '', port } = {}) {
   const bin = process.env.VIGIL_BIN || join(repo, 'bin/vigil');
   if (!existsSync(bin)) throw new Error(`no ${bin}: run make build (or set VIGIL_BIN)`);
   const dir = mkdtempSync(join(tmpdir(), 'vigil-ui-'));
-  const [httpPort, grpcPort, otlpPort] = [await freePort(), await freePort(), await freePort()];
+  const [httpPort, grpcPort, otlpPort] = [port ?? (await freePort()), await freePort(), await freePort()];
   const rulesFile = join(dir, 'rules.yml');
   writeFileSync(rulesFile, rules || 'groups: []\n');
   const cfg = `global:

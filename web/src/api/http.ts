@@ -18,8 +18,16 @@ export class APIError extends Error {
 
 export type Params = Record<string, string | number | boolean | undefined | null | (string | number)[]>;
 
+/**
+ * prefix is the external URL's path ("/obs" behind a proxy at /obs/), which
+ * the server writes into the shell; every API path is under it.
+ */
+export const prefix: string =
+  (typeof document !== 'undefined' && document.querySelector<HTMLMetaElement>('meta[name="vigil-prefix"]')?.content) || '';
+
 /** url builds a same-origin URL with its query string; arrays repeat the key. */
 export function url(path: string, params?: Params): string {
+  path = prefix + path;
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params ?? {})) {
     if (v === undefined || v === null || v === '') continue;

@@ -3,7 +3,7 @@
 // and metadata through the API layer's fetch.
 import { PromQLExtension } from '@prometheus-io/codemirror-promql';
 import type { Extension } from '@codemirror/state';
-import { apiFetch } from '../../api/http';
+import { apiFetch, prefix } from '../../api/http';
 
 let ext: Extension | null = null;
 
@@ -11,7 +11,7 @@ export function promql(): Extension {
   if (!ext) {
     ext = new PromQLExtension()
       .setComplete({
-        remote: { url: '', fetchFn: apiFetch, lookbackInterval: 12 * 3600 * 1000, cache: { maxAge: 5 * 60 * 1000 }, httpMethod: 'GET' },
+        remote: { url: prefix, fetchFn: apiFetch, lookbackInterval: 12 * 3600 * 1000, cache: { maxAge: 5 * 60 * 1000 }, httpMethod: 'GET' },
         maxMetricsMetadata: 10000,
       })
       .asExtension();

@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { Link } from 'wouter-preact';
 import * as vigil from '../../api/vigil';
 import { Empty, ErrorBox, Loading } from '../../components/Status';
 import { fmtAgo } from '../../lib/format';
@@ -68,9 +69,9 @@ export function OutboxTab() {
                 <td>{x.status === 'pending' ? `next ${fmtAgo(Date.parse(x.nextAttemptAt))}` : fmtAgo(Date.parse(x.updatedAt))}</td>
                 <td>
                   {x.alerts.map((fp) => (
-                    <a key={fp} class="mono" href={`/alerting/history/${fp}`} style={{ marginRight: '6px' }}>
+                    <Link key={fp} class="mono" href={`/alerting/history/${fp}`} style={{ marginRight: '6px' }}>
                       {fp.slice(0, 8)}
-                    </a>
+                    </Link>
                   ))}
                 </td>
                 <td>

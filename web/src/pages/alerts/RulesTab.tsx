@@ -1,3 +1,4 @@
+import { Link } from 'wouter-preact';
 import * as prom from '../../api/prometheus';
 import { Empty, ErrorBox, Loading } from '../../components/Status';
 import { fmtAgo, fmtNum } from '../../lib/format';
@@ -53,9 +54,9 @@ export function RulesTab() {
                     {rule.alerts?.length ? <div class="hint">{rule.alerts.length} alerts</div> : null}
                   </td>
                   <td>
-                    <a class="mono" href={metricsHref([rule.query])}>
+                    <Link class="mono" href={metricsHref([rule.query])}>
                       {rule.query}
-                    </a>
+                    </Link>
                     {rule.lastError && <div class="error">{rule.lastError}</div>}
                   </td>
                   <td class="muted">

@@ -12,7 +12,8 @@ import { labelString } from '../../lib/format';
 import { useLoad } from '../../lib/load';
 import { useTime } from '../../lib/time';
 import { stepFor } from '../../lib/timerange';
-import { useSearchParams } from '../../lib/url';
+import { useSearchParams, withRange } from '../../lib/url';
+import { Link } from 'wouter-preact';
 import { align } from '../metrics/align';
 import { LogList } from './LogList';
 import { LiveTail } from './LiveTail';
@@ -84,7 +85,7 @@ export default function LogsPage() {
         <h1>Logs</h1>
         {trace && (
           <span>
-            of trace <a class="mono" href={`/traces/${trace}`}>{trace}</a>{' '}
+            of trace <Link class="mono" href={withRange(`/traces/${trace}`)}>{trace}</Link>{' '}
             <button class="btn small" onClick={() => set({ trace: null })}>
               Back to query
             </button>

@@ -4,6 +4,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { Link, useParams } from 'wouter-preact';
 import * as jaeger from '../../api/jaeger';
+import { url } from '../../api/http';
 import { ErrorBox, Empty, Loading } from '../../components/Status';
 import { fmtMicros, fmtTime } from '../../lib/format';
 import { useLoad } from '../../lib/load';
@@ -56,7 +57,7 @@ export default function TracePage() {
         {tree.orphans > 0 && <span class="badge warn" title="spans whose parent is not in the trace">{tree.orphans} orphans</span>}
         <Link href={withRange('/logs', { trace: id })}>Logs of this trace</Link>
         {red && <Link href={metricsHref([red.rate, red.errors, red.p95])}>RED metrics of {root!.service}</Link>}
-        <a href={`/jaeger/api/traces/${id}`} target="_blank" rel="noreferrer">
+        <a href={url(`/jaeger/api/traces/${id}`)} target="_blank" rel="noreferrer">
           JSON
         </a>
       </div>
