@@ -26,6 +26,8 @@ export function VirtualList({
   const ref = useRef<HTMLDivElement>(null);
   const [top, setTop] = useState(0);
   const [view, setView] = useState(600);
+  const frame = useRef(0);
+  useEffect(() => () => cancelAnimationFrame(frame.current), []);
   useEffect(() => {
     const el = ref.current!;
     const ro = new ResizeObserver(() => setView(el.clientHeight));
@@ -54,7 +56,15 @@ export function VirtualList({
       ref={ref}
       class={`vlist ${cls ?? ''}`}
       style={{ height }}
-      onScroll={(e) => setTop((e.currentTarget as HTMLDivElement).scrollTop)}
+      onScroll={(e) => {
+        // One render per frame however many scroll events arrive.
+        const el = e.currentTarget as HTMLDivElement;
+        if (frame.current) return;
+        frame.current = requestAnimationFrame(() => {
+          frame.current = 0;
+          setTop(el.scrollTop);
+        });
+      }}
       role="region"
       aria-label={label}
       tabIndex={0}

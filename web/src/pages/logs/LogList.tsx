@@ -1,6 +1,6 @@
 // The lines, virtualised; a click opens the line's fields, labels,
 // structured metadata, trace link and context.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { Link } from 'wouter-preact';
 import * as loki from '../../api/loki';
 import { ErrorBox, Loading } from '../../components/Status';
@@ -15,6 +15,10 @@ const ROW = 22;
 
 export function LogList({ lines, height = 'calc(100vh - 420px)' }: { lines: Line[]; height?: string }) {
   const [open, setOpen] = useState<Line | null>(null);
+  // The benchmark (bench/ui) reads this mark: lines rendered.
+  useEffect(() => {
+    requestAnimationFrame(() => performance.mark('vigil:logs-drawn'));
+  }, [lines]);
   return (
     <>
       {open && <LineDetail l={detail(open)} onClose={() => setOpen(null)} />}

@@ -15,6 +15,7 @@ function panelsOf(q: URLSearchParams): PanelState[] {
       tab: q.get(`g${i}.tab`) === 'table' ? 'table' : 'graph',
       stacked: q.get(`g${i}.stacked`) === '1',
       exemplars: q.get(`g${i}.exemplars`) === '1',
+      step: q.get(`g${i}.step_input`) ?? '',
     });
   }
   return out;
@@ -28,6 +29,7 @@ function patchOf(panels: PanelState[], old: number) {
     p[`g${i}.tab`] = s && s.tab === 'table' ? 'table' : null;
     p[`g${i}.stacked`] = s?.stacked ? '1' : null;
     p[`g${i}.exemplars`] = s?.exemplars ? '1' : null;
+    p[`g${i}.step_input`] = s?.step || null;
   }
   return p;
 }
@@ -46,7 +48,7 @@ export default function MetricsPage() {
     <div class="page">
       <div class="page-head">
         <h1>Metrics</h1>
-        <button class="btn" onClick={() => update([...panels, { expr: '', tab: 'graph', stacked: false, exemplars: false }])}>
+        <button class="btn" onClick={() => update([...panels, { expr: '', tab: 'graph', stacked: false, exemplars: false, step: '' }])}>
           Add query
         </button>
       </div>

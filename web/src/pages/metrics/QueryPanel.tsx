@@ -9,7 +9,7 @@ import { ErrorBox, Empty, Loading, SendHelp } from '../../components/Status';
 import { fmtNum, labelString } from '../../lib/format';
 import { useLoad } from '../../lib/load';
 import { useTime } from '../../lib/time';
-import { stepFor } from '../../lib/timerange';
+import { parseDuration, stepFor } from '../../lib/timerange';
 import { withRange } from '../../lib/url';
 import { align } from './align';
 
@@ -18,6 +18,8 @@ export interface PanelState {
   tab: 'graph' | 'table';
   stacked: boolean;
   exemplars: boolean;
+  /** step: the resolution as typed ("15s"); '' picks one for the width. */
+  step: string;
 }
 
 const traceIDKeys = ['trace_id', 'traceID', 'traceId', 'TraceID'];
@@ -47,9 +49,18 @@ export function QueryPanel({
   const lang = useMemo(() => promql(), []);
   const run = () => onChange({ expr: text.trim() });
 
-  const step = range ? stepFor(range) : 0;
+  let step = range ? stepFor(range) : 0;
+  let stepErr = '';
+  if (state.step) {
+    try {
+      step = parseDuration(state.step);
+      if (range && (range.end - range.start) / step > 11000) stepErr = `step ${state.step} gives more than 11,000 points over this range (Prometheus's limit)`;
+    } catch (e) {
+      stepErr = (e as Error).message;
+    }
+  }
   const graph = useLoad(
-    state.expr && range && state.tab === 'graph'
+    state.expr && range && state.tab === 'graph' && !stepErr
       ? async (signal) => {
           const t0 = performance.now();
           const r = await prom.queryRange(state.expr, range.start, range.end, step, signal);
@@ -58,7 +69,7 @@ export function QueryPanel({
           return { ...r, ms, aligned: align(r.data.result, range.start, range.end, step) };
         }
       : null,
-    [state.expr, state.tab, range?.start, range?.end, tick],
+    [state.expr, state.tab, range?.start, range?.end, step, tick],
   );
   const table = useLoad(
     state.expr && range && state.tab === 'table'
@@ -122,6 +133,16 @@ export function QueryPanel({
               <input type="checkbox" checked={state.stacked} onChange={(e) => onChange({ stacked: (e.target as HTMLInputElement).checked })} /> Stacked
             </label>
             <label class="check">
+              Step
+              <input
+                size={5}
+                value={state.step}
+                placeholder="auto"
+                aria-label="Resolution (step)"
+                onChange={(e) => onChange({ step: (e.target as HTMLInputElement).value.trim() })}
+              />
+            </label>
+            <label class="check">
               <input type="checkbox" checked={state.exemplars} onChange={(e) => onChange({ exemplars: (e.target as HTMLInputElement).checked })} /> Exemplars
             </label>
           </>
@@ -137,7 +158,7 @@ export function QueryPanel({
           </span>
         )}
       </div>
-      <ErrorBox error={cur.error} />
+      <ErrorBox error={stepErr || cur.error} />
       {cur.data?.warnings.map((w) => (
         <div class="warning" key={w}>
           ⚠ {w}

@@ -1,5 +1,6 @@
 // Duration against start time of the traces found: one dot per trace,
 // red when it has errors; a click opens the trace.
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { fmtMicros, fmtTime } from '../../lib/format';
 
 export interface Point {
@@ -11,7 +12,14 @@ export interface Point {
 }
 
 export function Scatter({ points, onPick }: { points: Point[]; onPick: (id: string) => void }) {
-  const W = 1000;
+  const box = useRef<HTMLElement>(null);
+  const [W, setW] = useState(1000);
+  useEffect(() => {
+    const el = box.current!;
+    const ro = new ResizeObserver(() => el.clientWidth && setW(el.clientWidth - 10));
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, []);
   const H = 160;
   const pad = { l: 60, r: 10, t: 10, b: 24 };
   const xs = points.map((p) => p.x);
@@ -22,8 +30,8 @@ export function Scatter({ points, onPick }: { points: Point[]; onPick: (id: stri
   const px = (x: number) => pad.l + ((x - x0) / (x1 - x0)) * (W - pad.l - pad.r);
   const py = (y: number) => H - pad.b - (y / y1) * (H - pad.t - pad.b);
   return (
-    <figure class="panel" style={{ padding: '4px' }} aria-label="Trace durations over time">
-      <svg viewBox={`0 0 ${W} ${H}`} width="100%" height={H} preserveAspectRatio="none" role="group" aria-label="Duration scatter plot">
+    <figure class="panel" ref={box} style={{ padding: '4px', margin: '0 0 12px' }} aria-label="Trace durations over time">
+      <svg viewBox={`0 0 ${W} ${H}`} width={W} height={H} role="group" aria-label="Duration scatter plot">
         <line x1={pad.l} y1={H - pad.b} x2={W - pad.r} y2={H - pad.b} stroke="var(--border)" />
         <line x1={pad.l} y1={pad.t} x2={pad.l} y2={H - pad.b} stroke="var(--border)" />
         <text x={4} y={pad.t + 10} font-size="11" fill="var(--fg-muted)">

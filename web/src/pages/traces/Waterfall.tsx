@@ -1,7 +1,7 @@
 // The waterfall: one virtualised row per visible span. Bars sit on the
 // trace's time axis (or the mini-map's window of it); the critical path is
 // the dark line under the bars.
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { VirtualList } from '../../components/VirtualList';
 import { fmtMicros } from '../../lib/format';
 import { descendants, flatten } from '../../lib/tracetree';
@@ -24,6 +24,10 @@ export function Waterfall({ m, view, selected, onSelect }: { m: TraceModel; view
   };
   const ticks = [0, 0.25, 0.5, 0.75, 1];
   const selIndex = rows.findIndex((r) => r.span.spanID === selected);
+  // The benchmark (bench/ui) reads this mark: trace opened and drawn.
+  useEffect(() => {
+    requestAnimationFrame(() => performance.mark('vigil:waterfall-drawn'));
+  }, [m]);
   return (
     <div>
       <div class="row" style={{ marginBottom: '6px', alignItems: 'center' }}>
