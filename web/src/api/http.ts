@@ -93,6 +93,11 @@ async function request(method: string, path: string, params: Params | undefined,
   return res;
 }
 
+export async function getText(path: string, params?: Params, signal?: AbortSignal): Promise<string> {
+  const res = await request('GET', path, params, undefined, signal);
+  return res.text();
+}
+
 export async function getJSON<T>(path: string, params?: Params, signal?: AbortSignal): Promise<T> {
   const res = await request('GET', path, params, undefined, signal);
   return (await res.json()) as T;

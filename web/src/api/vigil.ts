@@ -1,9 +1,19 @@
 // Vigil's own API (/vigil/api/v1/...).
-import { getJSON, sendJSON } from './http';
+import { APIError, getJSON, getText, sendJSON } from './http';
 
 interface Envelope<T> {
   status: string;
   data: T;
+}
+
+/** ready: /readyz's answer; false with the reason while stores open. */
+export async function ready(signal?: AbortSignal): Promise<{ ok: boolean; text: string }> {
+  try {
+    return { ok: true, text: (await getText('/readyz', {}, signal)).trim() };
+  } catch (e) {
+    if (e instanceof APIError && e.status === 503) return { ok: false, text: e.message };
+    throw e;
+  }
 }
 
 export interface Notification {

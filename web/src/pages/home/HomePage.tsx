@@ -3,6 +3,7 @@
 import { Link } from 'wouter-preact';
 import * as prom from '../../api/prometheus';
 import * as jaeger from '../../api/jaeger';
+import * as vigil from '../../api/vigil';
 import { ErrorBox, Empty, Loading, SendHelp } from '../../components/Status';
 import { fmtBytes, fmtNum } from '../../lib/format';
 import { useLoad } from '../../lib/load';
@@ -78,6 +79,7 @@ export default function HomePage() {
   );
   const alertsQ = useLoad((signal) => prom.alerts(signal), [tick]);
   const build = useLoad((signal) => prom.buildInfo(signal), []);
+  const ready = useLoad((signal) => vigil.ready(signal), [tick]);
   const services = useLoad((signal) => jaeger.services(signal), [tick]);
   const redQ = useLoad(
     async (signal) => {
@@ -105,6 +107,8 @@ export default function HomePage() {
           {build.data ? `Vigil ${build.data.version}` : ''}
           {up !== null && (up === 1 ? ' · scraping itself' : ' · self-scrape down')}
         </span>
+        {ready.data && <span class={`badge ${ready.data.ok ? 'ok' : 'warn'}`}>{ready.data.ok ? 'ready' : ready.data.text}</span>}
+        <ErrorBox error={ready.error} title="Health" />
         <Loading on={flowQ.loading && !f} />
       </div>
       <ErrorBox error={flowQ.error} title="Ingest rates" />

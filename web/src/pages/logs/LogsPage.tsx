@@ -5,8 +5,7 @@ import { useMemo, useState } from 'preact/hooks';
 import * as loki from '../../api/loki';
 import * as vigil from '../../api/vigil';
 import { Chart } from '../../components/Chart';
-import { Editor } from '../../components/editor/Editor';
-import { logql } from '../../components/editor/logql';
+import { QueryEditor } from '../../components/editor/QueryEditor';
 import { ErrorBox, Empty, Loading, SendHelp } from '../../components/Status';
 import { labelString } from '../../lib/format';
 import { useLoad } from '../../lib/load';
@@ -33,12 +32,11 @@ export default function LogsPage() {
     setLast(query);
     setText(query);
   }
-  const lang = useMemo(
-    () =>
-      logql({
-        labelNames: () => (range ? loki.labels(range.start, range.end) : Promise.resolve([])),
-        labelValues: (n) => (range ? loki.labelValues(n, range.start, range.end) : Promise.resolve([])),
-      }),
+  const source = useMemo(
+    () => ({
+      labelNames: () => (range ? loki.labels(range.start, range.end) : Promise.resolve([])),
+      labelValues: (n: string) => (range ? loki.labelValues(n, range.start, range.end) : Promise.resolve([])),
+    }),
     [],
   );
   const labels = useLoad(range ? (signal) => loki.labels(range.start, range.end, signal) : null, [tick]);
@@ -94,7 +92,7 @@ export default function LogsPage() {
       </div>
       <div class="query-panel">
         <div class="query-row">
-          <Editor value={text} onChange={setText} onRun={run} language={lang} placeholder='{service_name="api"} |= "error" (Enter to run)' label="LogQL query" />
+          <QueryEditor lang="logql" logqlSource={source} value={text} onChange={setText} onRun={run} placeholder='{service_name="api"} |= "error" (Enter to run)' label="LogQL query" />
           <button class="btn primary" onClick={run}>
             Run
           </button>

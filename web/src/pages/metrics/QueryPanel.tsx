@@ -3,8 +3,7 @@ import { useMemo, useState } from 'preact/hooks';
 import { useLocation } from 'wouter-preact';
 import * as prom from '../../api/prometheus';
 import { Chart, type ChartExemplar } from '../../components/Chart';
-import { Editor } from '../../components/editor/Editor';
-import { promql } from '../../components/editor/promql';
+import { QueryEditor } from '../../components/editor/QueryEditor';
 import { ErrorBox, Empty, Loading, SendHelp } from '../../components/Status';
 import { fmtNum, labelString } from '../../lib/format';
 import { useLoad } from '../../lib/load';
@@ -46,7 +45,6 @@ export function QueryPanel({
     setLastExpr(state.expr);
     setText(state.expr);
   }
-  const lang = useMemo(() => promql(), []);
   const run = () => onChange({ expr: text.trim() });
 
   let step = range ? stepFor(range) : 0;
@@ -106,7 +104,7 @@ export function QueryPanel({
   return (
     <section class="query-panel" aria-label={`Query ${index + 1}`}>
       <div class="query-row">
-        <Editor value={text} onChange={setText} onRun={run} language={lang} placeholder="Expression (press Enter to run, Shift+Enter for a new line)" label={`PromQL expression ${index + 1}`} />
+        <QueryEditor lang="promql" value={text} onChange={setText} onRun={run} placeholder="Expression (press Enter to run, Shift+Enter for a new line)" label={`PromQL expression ${index + 1}`} />
         <button class="btn primary" onClick={run}>
           Execute
         </button>
