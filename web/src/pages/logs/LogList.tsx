@@ -31,11 +31,11 @@ export function LogList({ lines, height = 'calc(100vh - 420px)' }: { lines: Line
         render={(i) => {
           const l = lines[i];
           return (
-            <div class={`log-row lvl-${l.level || 'unknown'}`} onClick={() => setOpen(l === open ? null : l)} title="Show fields and context">
+            <button type="button" class={`log-row lvl-${l.level || 'unknown'}`} onClick={() => setOpen(l === open ? null : l)} aria-expanded={l === open}>
               <span class="ts">{fmtTime(l.ms)}</span>
               <span class="lvl">{l.level || ''}</span>
               <span class="line">{l.line}</span>
-            </div>
+            </button>
           );
         }}
       />
