@@ -290,6 +290,9 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		QueryMaxSamples:      m.Query.MaxSamples,
 		QueryMaxConcurrent:   m.Query.MaxConcurrent,
 		LookbackDelta:        m.Query.LookbackDelta.D(),
+		QueryMaxLength:       int(m.Query.MaxLength),
+		ExperimentalPromQL:   m.Query.EnableExperimentalFunctions,
+		AdminAPI:             m.EnableAdminAPI,
 	})
 	if err != nil {
 		return err
@@ -332,6 +335,8 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		Limits:     func() remotewrite.Limits { return rwLimitsOf(s.Config()) },
 		Rejected:   store.Appendable().Rejected,
 		Received:   store.Appendable().Received,
+		Metadata:   store.ObserveMetadata,
+		MinTime:    store.MinTime,
 	})
 	s.addRoutes(route.Route{Method: "POST", Pattern: "/api/v1/write", Scope: route.Ingest, Handler: rw,
 		Doc: "Prometheus remote write 1.0 and 2.0 (Prometheus, Grafana Alloy, vmagent)"})
@@ -346,10 +351,9 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		ListenAddress: s.HTTPAddr(),
 		Gatherer:      s.reg,
 		Registerer:    s.reg,
-		Version: apiv1.PrometheusVersion{
-			Version: version.Version, Revision: version.Revision(), Branch: "", BuildDate: version.BuildDate, GoVersion: runtime.Version(),
-		},
-		StartTime: s.start,
+		Version:       buildInfo(),
+		Flags:         func() map[string]string { return promFlags(s.Config()) },
+		StartTime:     s.start,
 		LastReload: func() (bool, time.Time) {
 			s.mu.RLock()
 			defer s.mu.RUnlock()
