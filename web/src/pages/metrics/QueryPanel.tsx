@@ -1,6 +1,6 @@
 // One query: editor, graph or table, stats, exemplars.
 import { useMemo, useState } from 'preact/hooks';
-import { useLocation } from 'wouter-preact';
+import { Link, useLocation } from 'wouter-preact';
 import * as prom from '../../api/prometheus';
 import { Chart, type ChartExemplar } from '../../components/Chart';
 import { QueryEditor } from '../../components/editor/QueryEditor';
@@ -182,9 +182,19 @@ export function QueryPanel({
         />
       )}
       {state.tab === 'graph' && state.exemplars && ex.data && (
-        <p class="hint">
-          {exemplars.length} exemplars{exemplars.length ? ': click a diamond to open its trace.' : '.'}
-        </p>
+        <details class="hint" data-testid="exemplars">
+          <summary>
+            {exemplars.length} exemplars{exemplars.length ? ': click a diamond, or one of these, to open its trace' : ''}
+          </summary>
+          <ul>
+            {exemplars.slice(0, 100).map((e, i) => (
+              <li key={i}>
+                {e.traceID ? <Link href={withRange(`/traces/${e.traceID}`)}>{fmtNum(e.y)} at {new Date(e.x * 1000).toLocaleTimeString()}</Link> : `${fmtNum(e.y)} (no trace ID)`}{' '}
+                <span class="mono">{e.title}</span>
+              </li>
+            ))}
+          </ul>
+        </details>
       )}
       {state.tab === 'table' && table.data && <ResultTable r={table.data.data} />}
     </section>

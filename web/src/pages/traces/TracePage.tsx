@@ -40,10 +40,10 @@ export default function TracePage() {
   const red = root ? redQuery(root.service) : null;
   return (
     <div class="page">
+      <h1>
+        {root ? `${root.service}: ${root.op}` : 'Trace'} <span class="muted mono" style={{ fontSize: '13px' }}>{id}</span>
+      </h1>
       <div class="trace-head">
-        <h1>
-          {root ? `${root.service}: ${root.op}` : 'Trace'} <span class="muted mono" style={{ fontSize: '13px' }}>{id}</span>
-        </h1>
         <span>{fmtTime(tree.start / 1000)}</span>
         <span>
           duration <strong>{fmtMicros(tree.end - tree.start)}</strong>
