@@ -36,7 +36,7 @@ export function useSearchParams(): [URLSearchParams, (patch: Patch, opts?: { rep
 
 /** href builds a link that keeps the shared time range. */
 export function withRange(path: string, extra: Record<string, string> = {}): string {
-  const cur = new URLSearchParams(location.search);
+  const cur = new URLSearchParams(typeof location === 'undefined' ? '' : location.search);
   const q = new URLSearchParams();
   for (const k of ['from', 'to', 'refresh']) {
     const v = cur.get(k);

@@ -5,7 +5,7 @@ import { fmtAgo, fmtNum } from '../../lib/format';
 import { formatDuration } from '../../lib/timerange';
 import { useLoad } from '../../lib/load';
 import { useTime } from '../../lib/time';
-import { metricsHref } from '../home/HomePage';
+import { metricsHref } from '../../lib/links';
 import { Labels } from './Labels';
 
 export function RulesTab() {

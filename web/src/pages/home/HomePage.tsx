@@ -9,8 +9,7 @@ import { fmtBytes, fmtNum } from '../../lib/format';
 import { useLoad } from '../../lib/load';
 import { useTime } from '../../lib/time';
 import { withRange } from '../../lib/url';
-
-const server = 'span_kind=~"SPAN_KIND_SERVER|SPAN_KIND_CONSUMER"';
+import { metricsHref, redQuery, serverSpans as server } from '../../lib/links';
 
 const flow = {
   samples: 'sum(rate(prometheus_tsdb_head_samples_appended_total[5m]))',
@@ -38,22 +37,6 @@ function byService(v: prom.VectorSample[] | undefined): Map<string, number> {
   const m = new Map<string, number>();
   for (const s of v ?? []) if (s.value) m.set(s.metric.service_name ?? '', Number(s.value[1]));
   return m;
-}
-
-export function redQuery(service: string) {
-  const sel = `service_name=${JSON.stringify(service)},${server}`;
-  return {
-    rate: `sum(rate(traces_span_metrics_calls_total{${sel}}[5m]))`,
-    errors: `sum(rate(traces_span_metrics_calls_total{${sel},status_code="STATUS_CODE_ERROR"}[5m])) / sum(rate(traces_span_metrics_calls_total{${sel}}[5m]))`,
-    p95: `histogram_quantile(0.95, sum by (le) (rate(traces_span_metrics_duration_seconds_bucket{${sel}}[5m])))`,
-  };
-}
-
-/** metricsHref: the metrics page with these queries, one panel each. */
-export function metricsHref(exprs: string[]): string {
-  const extra: Record<string, string> = {};
-  exprs.forEach((e, i) => (extra[`g${i}.expr`] = e));
-  return withRange('/query', extra);
 }
 
 function Card({ k, v, href, sub }: { k: string; v: string; href?: string; sub?: preact.ComponentChildren }) {

@@ -9,7 +9,7 @@ import { ErrorBox, Empty, Loading } from '../../components/Status';
 import { fmtMicros, fmtTime } from '../../lib/format';
 import { useLoad } from '../../lib/load';
 import { useSearchParams, withRange } from '../../lib/url';
-import { metricsHref, redQuery } from '../home/HomePage';
+import { metricsHref, redQuery } from '../../lib/links';
 import { model } from './model';
 import { MiniMap } from './MiniMap';
 import { SpanDetail } from './SpanDetail';
