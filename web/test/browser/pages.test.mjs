@@ -21,7 +21,7 @@ const service = 'ui-test-svc';
 
 before(async () => {
   hook = await hookServer();
-  v = await startVigil({ rules, hookURL: hook.url });
+  v = await startVigil({ rules, hookURL: hook.url, extra: 'traces:\n  span_metrics:\n    flush_interval: 1s\n' });
   const now = Date.now();
   // Three series of one metric over the last ten minutes, every 10 s.
   await remoteWrite(
@@ -97,6 +97,22 @@ describe('pages', () => {
     await visit('metrics-table', '/query?g0.expr=ui_test_metric&g0.tab=table', async (p) => {
       const rows = p.getByRole('table', { name: 'Query result' }).locator('tbody tr');
       await eventually('3 rows', 10_000, async () => (await rows.count()) === 3);
+    });
+  });
+
+  it('an exemplar of the span metrics opens its trace', async () => {
+    const q = 'traces_span_metrics_duration_seconds_bucket';
+    await eventually('exemplars', 30_000, async () => {
+      const r = await getJSON(`${v.url}/api/v1/query_exemplars?query=${q}&start=${Date.now() / 1000 - 3600}&end=${Date.now() / 1000 + 60}`);
+      return r.data.some((s) => s.exemplars.length > 0);
+    });
+    await visit('exemplar-to-trace', `/query?g0.expr=${q}&g0.exemplars=1&from=now-15m`, async (p) => {
+      await p.locator('figure.chart canvas').first().waitFor();
+      const ex = p.getByTestId('exemplars');
+      await ex.locator('summary').click();
+      await ex.getByRole('link').first().click();
+      await p.waitForURL(/\/traces\/[0-9a-f]{32}/);
+      await p.locator('[data-span]').first().waitFor();
     });
   });
 
