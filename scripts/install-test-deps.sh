@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v prometheus >/dev/null || need_apt+=(prometheus)
 command -v amtool >/dev/null || need_apt+=(prometheus-alertmanager)
+# probes: the blackbox exporter side by side (e2e) and Chromium for the status page's browser test
+command -v prometheus-blackbox-exporter >/dev/null || need_apt+=(prometheus-blackbox-exporter)
+command -v chromium >/dev/null || need_apt+=(chromium)
 if ((${#need_apt[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "install-test-deps: need root to apt-get install ${need_apt[*]}" >&2
@@ -16,7 +19,7 @@ if ((${#need_apt[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
   # The packages start services; the tests start their own instances.
-  for s in prometheus prometheus-alertmanager prometheus-node-exporter; do
+  for s in prometheus prometheus-alertmanager prometheus-node-exporter prometheus-blackbox-exporter; do
     systemctl stop "$s" 2>/dev/null || service "$s" stop 2>/dev/null || true
   done
 fi
@@ -55,4 +58,9 @@ fi
 if [[ ! -f web/node_modules/.package-lock.json || web/package-lock.json -nt web/node_modules/.package-lock.json ]]; then
   (cd web && npm ci --no-audit --no-fund)
   touch web/node_modules/.package-lock.json
+fi
+
+# probes: the status page's browser test (playwright-core driving Debian's Chromium)
+if command -v npm >/dev/null && [[ ! -d test/e2e/browser/node_modules/playwright-core ]]; then
+  (cd test/e2e/browser && npm ci --no-audit --no-fund)
 fi

@@ -56,6 +56,10 @@ type Config struct {
 	RuleFiles []string `yaml:"rule_files"`
 	// Alerting is Alertmanager's configuration format.
 	Alerting Alerting `yaml:"alerting"`
+	OnCall   OnCall   `yaml:"oncall"`
+	// Probes are synthetic probes (blackbox exporter modules) and the
+	// status page.
+	Probes Probes `yaml:"probes"`
 
 	// File is the path the config was loaded from ("" for defaults).
 	File string `yaml:"-"`
@@ -365,13 +369,17 @@ func (c *Config) setDefaults() {
 	c.Traces.setDefaults()
 	c.Logs.setDefaults()
 	c.Alerting.setDefaults()
+	c.OnCall.setDefaults()
+	c.Probes.setDefaults()
 }
 
 // section prefixes a section's relative errors and finds their lines.
 func (c *Config) section(name string, errs []FieldError) Errors {
 	var out Errors
 	for _, e := range errs {
-		e.File = c.File
+		if e.File == "" {
+			e.File = c.File // a section may name another file (probes.modules_file)
+		}
 		if e.Field == "" {
 			e.Field = name
 		} else if name != "" {
@@ -430,6 +438,8 @@ func (c *Config) validate() Errors {
 	errs = append(errs, c.section("traces", c.Traces.validate())...)
 	errs = append(errs, c.section("logs", c.Logs.validate())...)
 	errs = append(errs, c.section("alerting", c.Alerting.validate())...)
+	errs = append(errs, c.validateOnCall()...)
+	errs = append(errs, c.section("probes", c.Probes.validate(c))...)
 	errs = append(errs, c.loadScrape()...)
 	if len(errs) == 0 {
 		errs = append(errs, c.ValidateRules()...)

@@ -322,6 +322,8 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		{"traces", s.setupTraces},
 		{"logs", s.setupLogs},
 		{"alerting", s.setupAlerting},
+		{"oncall", s.setupOnCall},
+		{"probes", s.setupProbes},
 		{"ui", s.setupUI},
 	} {
 		if err := f.setup(ctx, cfg); err != nil {

@@ -142,12 +142,16 @@ func publicAllowed(pattern string) bool {
 	if slices.Contains(ui.Pages, pattern) || pattern == "/assets/" {
 		return true
 	}
-	for _, p := range []string{"/livez", "/readyz", "/-/healthy", "/-/ready", "/-/index"} {
+	for _, p := range []string{"/livez", "/readyz", "/-/healthy", "/-/ready", "/-/index",
+		// On-call's signed links and Slack's actions carry their own
+		// HMAC signatures (links.go, slack.go in internal/oncall).
+		"/vigil/api/v1/oncall/links/{token}", "/vigil/api/v1/oncall/slack/actions"} {
 		if pattern == p {
 			return true
 		}
 	}
-	return false
+	// The status page (probes), with its JSON, badges, feed and logo.
+	return pattern == "/status" || strings.HasPrefix(pattern, "/status/")
 }
 
 // TestRoutesByMethod checks that the Prometheus API split by scope still

@@ -1,0 +1,137 @@
+package probes
+
+import (
+	"context"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/metadata"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/storage"
+)
+
+// cachedSeries is one series a probe writes: its full labels and the
+// TSDB's reference (as Prometheus's scrape cache keeps them), so a run
+// appends by reference without building labels or looking them up.
+type cachedSeries struct {
+	ls  labels.Labels
+	ref storage.SeriesRef
+	run uint64 // the last run that wrote it
+}
+
+// seriesCache belongs to one entry and one Target: a new Target (a reload)
+// starts a new cache.
+type seriesCache struct {
+	target *Target
+	runs   uint64
+	m      map[uint64]*cachedSeries
+}
+
+// write appends r's samples at the run's start time with t's labels, and
+// staleness markers for the series the previous run wrote that this one
+// did not (as Prometheus does when a scraped series disappears).
+func (m *Manager) write(ctx context.Context, e *entry, t *Target, r *Result) error {
+	e.mu.Lock()
+	defer e.mu.Unlock() // one write per entry at a time; runs of an entry never overlap anyway
+	c := e.cache
+	if c == nil || c.target != t {
+		old := c
+		c = &seriesCache{target: t, m: make(map[uint64]*cachedSeries, len(r.Samples))}
+		e.cache = c
+		if old != nil {
+			// Series of the old labels that the new ones do not replace
+			// go stale below.
+			for h, cs := range old.m {
+				cs.run = 0
+				c.m[h^staleKey] = cs
+			}
+		}
+	}
+	c.runs++
+	ts := r.Start.UnixMilli()
+	if ts <= e.lastTS {
+		// Two runs in one millisecond (run-now next to a scheduled run):
+		// the TSDB takes one sample per millisecond and series.
+		ts = e.lastTS + 1
+	}
+	e.lastTS = ts
+	app := m.opts.Appendable.AppenderV2(ctx)
+	var firstErr error
+	b := labels.NewBuilder(labels.EmptyLabels())
+	for _, s := range r.Samples {
+		h := s.Labels.Hash()
+		cs := c.m[h]
+		if cs == nil {
+			b.Reset(s.Labels)
+			t.Labels.Range(func(l labels.Label) {
+				if !s.Labels.Has(l.Name) {
+					b.Set(l.Name, l.Value)
+				}
+			})
+			cs = &cachedSeries{ls: b.Labels()}
+			if old, ok := c.m[h^staleKey]; ok && labels.Equal(old.ls, cs.ls) {
+				cs.ref = old.ref // the same series as before the reload
+				delete(c.m, h^staleKey)
+			}
+			c.m[h] = cs
+		}
+		opts := storage.AppendV2Options{MetricFamilyName: s.Labels.Get(labels.MetricName), Metadata: metadata.Metadata{Type: "gauge", Help: s.Help}}
+		ref, err := app.Append(cs.ref, cs.ls, 0, ts, s.Value, nil, nil, opts)
+		if err != nil && !isPartial(err) {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		cs.ref, cs.run = ref, c.runs
+	}
+	stale := math.Float64frombits(value.StaleNaN)
+	for h, cs := range c.m {
+		if cs.run == c.runs {
+			continue
+		}
+		if _, err := app.Append(cs.ref, cs.ls, 0, ts, stale, nil, nil, storage.AppendV2Options{}); err != nil && !isPartial(err) && firstErr == nil {
+			firstErr = err
+		}
+		delete(c.m, h)
+	}
+	if err := app.Commit(); err != nil {
+		return err
+	}
+	return firstErr
+}
+
+// staleKey marks, in a new cache, the series of the old one still to be
+// marked stale.
+const staleKey = 0x9e3779b97f4a7c15
+
+func isPartial(err error) bool {
+	var pe *storage.AppendPartialError
+	return errors.As(err, &pe)
+}
+
+// markStale writes staleness markers for a removed probe's series.
+func (m *Manager) markStale(e *entry, now time.Time) {
+	e.mu.Lock()
+	var prev []labels.Labels
+	if e.cache != nil {
+		for _, cs := range e.cache.m {
+			prev = append(prev, cs.ls)
+		}
+	}
+	e.cache = nil
+	e.mu.Unlock()
+	if m.opts.Appendable == nil || len(prev) == 0 {
+		return
+	}
+	app := m.opts.Appendable.AppenderV2(context.Background())
+	stale := math.Float64frombits(value.StaleNaN)
+	for _, ls := range prev {
+		_, _ = app.Append(0, ls, 0, now.UnixMilli(), stale, nil, nil, storage.AppendV2Options{})
+	}
+	if err := app.Commit(); err != nil {
+		m.log.Warn("write staleness markers", "err", err)
+	}
+}
