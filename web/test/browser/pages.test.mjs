@@ -21,7 +21,11 @@ const service = 'ui-test-svc';
 
 before(async () => {
   hook = await hookServer();
-  v = await startVigil({ rules, hookURL: hook.url, extra: 'traces:\n  span_metrics:\n    flush_interval: 1s\n' });
+  v = await startVigil({
+    rules,
+    hookURL: hook.url,
+    extra: `traces:\n  span_metrics:\n    flush_interval: 1s\noncall:\n  users:\n    - {name: alice, contact_methods: [{type: webhook, url: ${JSON.stringify(hook.url)}}]}\n`,
+  });
   const now = Date.now();
   // Three series of one metric over the last ten minutes, every 10 s.
   await remoteWrite(
@@ -217,9 +221,27 @@ describe('pages', () => {
     assert.ok(listed.some((s) => s.comment === comment && s.matchers.some((m) => m.name === 'alertname' && m.value === 'UITestAlert')), `amtool lists the silence: ${out}`);
   });
 
-  it('pages waiting for their APIs load without errors', async () => {
+  it('an incident is acknowledged with the button, and the API reports it', async () => {
+    const r = await fetch(`${v.url}/vigil/api/v1/oncall/incidents`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: 'UI test incident', assignee: 'alice', severity: 'critical' }),
+    });
+    assert.equal(r.status, 201, await r.clone().text());
+    const id = (await r.json()).data.id;
+    await visit('incidents', '/incidents', async (p) => {
+      await p.getByRole('table', { name: 'Incidents' }).getByText('UI test incident').waitFor();
+    });
+    await visit('incident', `/incidents/${id}`, async (p) => {
+      await p.getByRole('button', { name: 'Acknowledge' }).click();
+      await p.getByTestId('incident-state').filter({ hasText: 'acknowledged' }).waitFor();
+    });
+    const got = (await getJSON(`${v.url}/vigil/api/v1/oncall/incidents/${id}`)).data;
+    assert.equal(got.state, 'acknowledged');
+  });
+
+  it('on-call and uptime load without errors', async () => {
     for (const [name, path] of [
-      ['incidents', '/incidents'],
       ['oncall', '/oncall'],
       ['uptime', '/uptime'],
     ]) {

@@ -4,6 +4,7 @@ import { Link } from 'wouter-preact';
 import * as prom from '../../api/prometheus';
 import * as jaeger from '../../api/jaeger';
 import * as vigil from '../../api/vigil';
+import * as oncall from '../../api/oncall';
 import { ErrorBox, Empty, Loading, SendHelp } from '../../components/Status';
 import { fmtBytes, fmtNum } from '../../lib/format';
 import { useLoad } from '../../lib/load';
@@ -63,6 +64,10 @@ export default function HomePage() {
   const alertsQ = useLoad((signal) => prom.alerts(signal), [tick]);
   const build = useLoad((signal) => prom.buildInfo(signal), []);
   const ready = useLoad((signal) => vigil.ready(signal), [tick]);
+  const open = useLoad(async (signal) => {
+    const [t, a] = await Promise.all([oncall.incidents({ state: 'triggered', limit: 1000 }, signal), oncall.incidents({ state: 'acknowledged', limit: 1000 }, signal)]);
+    return { triggered: t.length, acknowledged: a.length };
+  }, [tick]);
   const services = useLoad((signal) => jaeger.services(signal), [tick]);
   const redQ = useLoad(
     async (signal) => {
@@ -106,6 +111,12 @@ export default function HomePage() {
           v={alertsQ.data ? String(firing) : '…'}
           href={withRange('/alerting/alerts')}
           sub={pending ? <div class="hint">{pending} pending</div> : null}
+        />
+        <Card
+          k="open incidents"
+          v={open.data ? String(open.data.triggered + open.data.acknowledged) : open.error ? '–' : '…'}
+          href={withRange('/incidents')}
+          sub={open.data?.acknowledged ? <div class="hint">{open.data.acknowledged} acknowledged</div> : null}
         />
       </div>
       {nothing && (
