@@ -210,7 +210,9 @@ func (a *Auth) loginPage(w http.ResponseWriter, r *http.Request, status int, msg
 }
 
 // serveLoginPage is GET /login.
-func (a *Auth) serveLoginPage(w http.ResponseWriter, r *http.Request) { a.loginPage(w, r, http.StatusOK, "") }
+func (a *Auth) serveLoginPage(w http.ResponseWriter, r *http.Request) {
+	a.loginPage(w, r, http.StatusOK, "")
+}
 
 // serveLoginForm is POST /login (the page's form).
 func (a *Auth) serveLoginForm(w http.ResponseWriter, r *http.Request) {

@@ -224,4 +224,3 @@ func claimString(claims map[string]any, names ...string) string {
 	}
 	return ""
 }
-
