@@ -38,7 +38,7 @@ func TestPasswordRoundTrip(t *testing.T) {
 // memory that would make concurrent logins a denial of service on a
 // small machine. BenchmarkHashPassword reports the time.
 func TestDefaultParamsCost(t *testing.T) {
-	p := DefaultParams
+	p := defaultParams
 	if p.Memory < 19*1024 || uint64(p.Memory)*uint64(p.Time) < 38*1024 {
 		t.Errorf("argon2id m=%d KiB t=%d is below OWASP's floor (m=19456 t=2)", p.Memory, p.Time)
 	}
@@ -91,7 +91,7 @@ func FuzzParseHash(f *testing.F) {
 
 func BenchmarkHashPassword(b *testing.B) {
 	for b.Loop() {
-		if _, err := HashPassword("correct horse battery staple", DefaultParams); err != nil {
+		if _, err := HashPassword("correct horse battery staple", defaultParams); err != nil {
 			b.Fatal(err)
 		}
 	}
