@@ -9,16 +9,23 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/vigilhq/vigil/internal/apierr"
+	"github.com/vigilhq/vigil/internal/route"
 )
 
-// Register mounts the Alertmanager API v2 under /alertmanager/api/v2/ and
+// Routes are the Alertmanager API v2 under /alertmanager/api/v2/ and
 // Vigil's notification and ledger APIs under /vigil/api/v1/.
-func (a *Alerting) Register(mux *http.ServeMux) {
-	mux.Handle("/alertmanager/api/v2/", http.StripPrefix("/alertmanager", a.router.apiH))
-	mux.HandleFunc("GET /vigil/api/v1/notifications", a.serveNotifications)
-	mux.HandleFunc("POST /vigil/api/v1/notifications/{id}/retry", a.serveRetry)
-	mux.HandleFunc("GET /vigil/api/v1/alerts/history", a.serveHistory)
-	mux.HandleFunc("GET /vigil/api/v1/alerts/{fingerprint}/history", a.serveHistory)
+func (a *Alerting) Routes() []route.Route {
+	am := http.StripPrefix("/alertmanager", a.router.apiH)
+	return []route.Route{
+		{Method: "GET", Pattern: "/alertmanager/api/v2/", Scope: route.Read, Handler: am, Doc: "Alertmanager API v2: status, receivers, alerts, alert groups, silences (amtool, Grafana: URL http://HOST:9797/alertmanager)"},
+		{Method: "POST", Pattern: "/alertmanager/api/v2/alerts", Scope: route.Ingest, Handler: am, Doc: "Alertmanager API v2: post alerts (Prometheus, vmalert, external rule evaluators)"},
+		{Method: "POST", Pattern: "/alertmanager/api/v2/silences", Scope: route.Write, Handler: am, Doc: "Alertmanager API v2: create or update a silence"},
+		{Method: "DELETE", Pattern: "/alertmanager/api/v2/silence/{id}", Scope: route.Write, Handler: am, Doc: "Alertmanager API v2: expire a silence"},
+		route.Func("GET", "/vigil/api/v1/notifications", route.Read, a.serveNotifications, "the notification outbox (?status=pending|delivered|failed|superseded)"),
+		route.Func("POST", "/vigil/api/v1/notifications/{id}/retry", route.Write, a.serveRetry, "retry a failed notification"),
+		route.Func("GET", "/vigil/api/v1/alerts/history", route.Read, a.serveHistory, "the alert ledger: why did or didn't an alert page"),
+		route.Func("GET", "/vigil/api/v1/alerts/{fingerprint}/history", route.Read, a.serveHistory, "the ledger of one alert"),
+	}
 }
 
 type envelope struct {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigilhq/vigil/internal/route"
 )
 
 func TestBackoff(t *testing.T) {
@@ -76,8 +78,7 @@ func TestOutboxGiveUpAndManualRetry(t *testing.T) {
 	s.down.Store(true)
 	d := Delivery{MinBackoff: 50 * time.Millisecond, MaxBackoff: 100 * time.Millisecond, GiveUpAfter: 400 * time.Millisecond}
 	a, _ := e.start(t, outboxRules, amWebhook(s.srv.URL), d)
-	mux := http.NewServeMux()
-	a.Register(mux)
+	mux := route.NewMux(a.Routes())
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	e.write("up_metric", 0, "job", "x")

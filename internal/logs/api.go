@@ -14,28 +14,40 @@ import (
 
 	"github.com/vigilhq/vigil/internal/apierr"
 	"github.com/vigilhq/vigil/internal/logs/logql"
+	"github.com/vigilhq/vigil/internal/route"
 	"github.com/vigilhq/vigil/internal/telemetrydb"
 )
 
-// Register mounts the Loki query API and Vigil's log API on mux.
-func (s *Store) Register(mux *http.ServeMux) {
-	for _, m := range []string{"GET", "POST"} {
-		mux.HandleFunc(m+" /loki/api/v1/query", s.serveQuery)
-		mux.HandleFunc(m+" /loki/api/v1/query_range", s.serveQueryRange)
-		mux.HandleFunc(m+" /loki/api/v1/labels", s.serveLabels)
-		mux.HandleFunc(m+" /loki/api/v1/label/{name}/values", s.serveLabelValues)
-		mux.HandleFunc(m+" /loki/api/v1/series", s.serveSeries)
-		mux.HandleFunc(m+" /loki/api/v1/index/stats", s.serveIndexStats)
-		mux.HandleFunc(m+" /loki/api/v1/index/volume", s.serveIndexVolume)
-		mux.HandleFunc(m+" /loki/api/v1/index/volume_range", s.serveIndexVolume)
-		mux.HandleFunc(m+" /loki/api/v1/detected_fields", s.serveDetectedFields)
-		mux.HandleFunc(m+" /loki/api/v1/detected_labels", s.serveDetectedLabels)
+// Routes are the Loki query API and Vigil's log API.
+func (s *Store) Routes() []route.Route {
+	var rs []route.Route
+	for _, q := range []struct {
+		path string
+		h    http.HandlerFunc
+		doc  string
+	}{
+		{"/loki/api/v1/query", s.serveQuery, "LogQL instant query (Grafana Loki data source: URL http://HOST:9797)"},
+		{"/loki/api/v1/query_range", s.serveQueryRange, "LogQL range query"},
+		{"/loki/api/v1/labels", s.serveLabels, "log stream label names"},
+		{"/loki/api/v1/label/{name}/values", s.serveLabelValues, "log stream label values"},
+		{"/loki/api/v1/series", s.serveSeries, "log streams matching selectors"},
+		{"/loki/api/v1/index/stats", s.serveIndexStats, "streams, chunks, entries and bytes of a selector"},
+		{"/loki/api/v1/index/volume", s.serveIndexVolume, "log volume by label"},
+		{"/loki/api/v1/index/volume_range", s.serveIndexVolume, "log volume by label over time"},
+		{"/loki/api/v1/detected_fields", s.serveDetectedFields, "fields detected in log lines (Logs Drilldown)"},
+		{"/loki/api/v1/detected_labels", s.serveDetectedLabels, "labels detected in streams (Logs Drilldown)"},
+	} {
+		for _, m := range []string{"GET", "POST"} {
+			rs = append(rs, route.Route{Method: m, Pattern: q.path, Scope: route.Read, Handler: q.h, Doc: q.doc, Hidden: m == "POST"})
+		}
 	}
-	mux.HandleFunc("GET /loki/api/v1/tail", s.serveTail)
-	mux.HandleFunc("GET /loki/api/v1/status/buildinfo", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, map[string]string{"version": "3.0.0-vigil", "revision": "", "branch": "", "goVersion": ""})
-	})
-	mux.HandleFunc("GET /vigil/api/v1/logs", s.serveByTrace)
+	return append(rs,
+		route.Func("GET", "/loki/api/v1/tail", route.Read, s.serveTail, "live tail over a websocket"),
+		route.Func("GET", "/loki/api/v1/status/buildinfo", route.Read, func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, map[string]string{"version": "3.0.0-vigil", "revision": "", "branch": "", "goVersion": ""})
+		}, "Loki build information (for Grafana)"),
+		route.Func("GET", "/vigil/api/v1/logs", route.Read, s.serveByTrace, "logs of a trace (?trace_id=)"),
+	)
 }
 
 // success is Loki's envelope, fields in Loki's order.

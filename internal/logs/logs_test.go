@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -21,6 +20,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/goleak"
+
+	"github.com/vigilhq/vigil/internal/route"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -257,8 +258,7 @@ func stableJSON(t testing.TB, res *Result) []byte {
 func TestLokiAPI(t *testing.T) {
 	s := openStore(t, Options{Now: func() time.Time { return time.Unix(0, t0+int64(10*time.Minute)) }})
 	fixture(t, s)
-	mux := http.NewServeMux()
-	s.Register(mux)
+	mux := route.NewMux(s.Routes())
 	get := func(path string, params url.Values) (int, string) {
 		r := httptest.NewRequest("GET", path+"?"+params.Encode(), nil)
 		w := httptest.NewRecorder()

@@ -70,3 +70,13 @@ func (r Route) MuxPattern() string {
 func Func(method, pattern string, scope Scope, h http.HandlerFunc, doc string) Route {
 	return Route{Method: method, Pattern: pattern, Scope: scope, Handler: h, Doc: doc}
 }
+
+// NewMux returns a mux serving routes, without any checks or middleware:
+// for a feature's own tests. The server builds its mux itself.
+func NewMux(routes []Route) *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, r := range routes {
+		mux.Handle(r.MuxPattern(), r.Handler)
+	}
+	return mux
+}

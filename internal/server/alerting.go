@@ -69,7 +69,7 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 		}
 		return a.ApplyConfig(ac)
 	})
-	a.Register(s.mux)
+	s.addRoutes(a.Routes()...)
 	s.rulesRetriever = func(context.Context) apiv1.RulesRetriever { return a.Rules() }
 	s.alertmanagers = func(context.Context) apiv1.AlertmanagerRetriever { return a }
 	s.running = append(s.running, "alerting")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"html/template"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -52,23 +53,27 @@ func (s *Server) serveReload(w http.ResponseWriter, _ *http.Request) {
 }
 
 var indexTmpl = template.Must(template.New("index").Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><title>Vigil</title>
-<style>body{font-family:system-ui,sans-serif;max-width:52em;margin:2em auto;color:#222}code{background:#f3f3f3;padding:0 .3em}td{padding:.2em 1em .2em 0;vertical-align:top}</style>
+<html lang="en"><head><meta charset="utf-8"><title>Vigil</title>
+<style>body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;color:#222}code{background:#f3f3f3;padding:0 .3em}td{padding:.2em 1em .2em 0;vertical-align:top}</style>
 </head><body>
 <h1>Vigil</h1>
 <p>{{.Version}} &middot; up since {{.Start}} &middot; {{if .Ready}}ready{{else}}starting{{end}}</p>
 <h2>Running</h2>
 <ul>{{range .Running}}<li>{{.}}</li>{{end}}</ul>
+<h2>Connect</h2>
+<table>
+{{range .Connect}}<tr><td>{{.What}}</td><td><code>{{.Path}}</code></td></tr>
+{{end}}</table>
 <h2>Endpoints</h2>
 <table>
-{{range .Endpoints}}<tr><td><code>{{.Path}}</code></td><td>{{.What}}</td></tr>
+{{range .Endpoints}}<tr><td>{{.Method}}</td><td>{{if .Link}}<a href="{{.Link}}"><code>{{.Path}}</code></a>{{else}}<code>{{.Path}}</code>{{end}}</td><td>{{.What}}</td></tr>
 {{end}}</table>
 </body></html>
 `))
 
-type endpoint struct{ Path, What string }
+type endpoint struct{ Method, Path, Link, What string }
 
-func (s *Server) serveIndex(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	cfg := s.Config()
 	running := []string{"metrics: Prometheus TSDB in " + cfg.DataDir + "/metrics", "scraping: " + scrapeSummary(s)}
 	if s.grpcLn != nil {
@@ -78,26 +83,60 @@ func (s *Server) serveIndex(w http.ResponseWriter, _ *http.Request) {
 		running = append(running, "OTLP/HTTP on "+s.otlpHTTPLn.Addr().String())
 	}
 	running = append(running, s.running...)
-	eps := []endpoint{
-		{"POST /api/v1/write", "Prometheus remote write 1.0 and 2.0 (snappy protobuf)"},
-		{"POST /v1/metrics, /v1/traces, /v1/logs", "OTLP/HTTP, also on the OTLP HTTP port"},
-		{"/api/v1/query, /api/v1/query_range", "PromQL (Prometheus HTTP API)"},
-		{"/api/v1/series, /api/v1/labels, /api/v1/label/{name}/values", "series and label metadata"},
-		{"/api/v1/metadata, /api/v1/query_exemplars, /api/v1/format_query", "metric metadata, exemplars, PromQL formatting"},
-		{"/api/v1/targets", "scrape targets"},
-		{"/api/v1/status/buildinfo, runtimeinfo, tsdb, config, flags", "status"},
-		{"/metrics", "Vigil's own metrics"},
-		{"/livez, /readyz", "liveness and readiness"},
-		{"POST /-/reload", "reload the configuration file"},
+	// Links use the address the browser reached, so they work behind a
+	// DNS name or a port other than the default.
+	base := s.baseURL(r)
+	connect := []endpoint{
+		{What: "Grafana Prometheus data source", Path: base},
+		{What: "Grafana Loki data source", Path: base},
+		{What: "Grafana Jaeger data source", Path: base + "/jaeger"},
+		{What: "Grafana Alertmanager data source, amtool --alertmanager.url", Path: base + "/alertmanager"},
+		{What: "Prometheus remote_write url", Path: base + "/api/v1/write"},
+		{What: "Loki push (Promtail, Alloy, Fluent Bit)", Path: base + "/loki/api/v1/push"},
 	}
+	if s.grpcLn != nil {
+		connect = append(connect, endpoint{What: "OTLP/gRPC endpoint", Path: s.grpcLn.Addr().String()})
+	}
+	if s.otlpHTTPLn != nil {
+		connect = append(connect, endpoint{What: "OTLP/HTTP endpoint", Path: "http://" + s.otlpHTTPLn.Addr().String()})
+	}
+	var eps []endpoint
+	for _, rt := range s.Routes() {
+		if rt.Hidden || rt.Pattern == "/{$}" {
+			continue
+		}
+		e := endpoint{Method: rt.Method, Path: rt.Pattern, What: rt.Doc}
+		if e.Method == "" {
+			e.Method = "any"
+		}
+		if rt.Method == "GET" && !strings.Contains(rt.Pattern, "{") {
+			e.Link = base + rt.Pattern
+		}
+		eps = append(eps, e)
+	}
+	sort.SliceStable(eps, func(i, j int) bool { return eps[i].Path < eps[j].Path })
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = indexTmpl.Execute(w, map[string]any{
 		"Version":   version.String(),
 		"Start":     s.start.UTC().Format(time.RFC3339),
 		"Ready":     s.ready.Load(),
 		"Running":   running,
-		"Endpoints": append(eps, s.endpoints...),
+		"Connect":   connect,
+		"Endpoints": eps,
 	})
+}
+
+// baseURL is the address a client used to reach this server.
+func (s *Server) baseURL(r *http.Request) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	host := r.Host
+	if host == "" {
+		host = s.HTTPAddr()
+	}
+	return scheme + "://" + host
 }
 
 func scrapeSummary(s *Server) string {
@@ -168,7 +207,7 @@ func (m *httpMetrics) instrument(mux *http.ServeMux) http.Handler {
 		sw := &statusWriter{ResponseWriter: w}
 		mux.ServeHTTP(sw, r)
 		handler := r.Pattern
-		if handler == "/api/v1/" {
+		if handler == "GET /api/v1/" || handler == "POST /api/v1/admin/" || handler == "PUT /api/v1/admin/" {
 			handler = "/api/v1" + strings.TrimPrefix(r.URL.Path, "/api/v1")
 			if sw.code == http.StatusNotFound || strings.Count(handler, "/") > 4 {
 				handler = "/api/v1/other"

@@ -41,7 +41,7 @@ func (s *Server) setupLogs(ctx context.Context, cfg *config.Config) error {
 	}
 	s.addCloser(store.Close)
 	s.addActor("logs", store.Run)
-	store.Register(s.mux)
+	s.addRoutes(store.Routes()...)
 	s.logsConsumer = store
 
 	push, err := loki.New(loki.Options{
@@ -53,13 +53,8 @@ func (s *Server) setupLogs(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	push.Register(s.mux)
+	s.addRoutes(push.Routes()...)
 	s.running = append(s.running, "logs: DuckDB store in "+opts.Dir+", Loki push and query API")
-	s.endpoints = append(s.endpoints,
-		endpoint{Path: "/loki/api/v1/push", What: "Loki push (snappy protobuf, JSON)"},
-		endpoint{Path: "/loki/api/v1/query_range", What: "LogQL (Grafana Loki data source)"},
-		endpoint{Path: "/vigil/api/v1/logs?trace_id=", What: "logs of a trace"},
-	)
 	return nil
 }
 

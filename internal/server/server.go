@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	promconfig "github.com/prometheus/prometheus/config"
 	apiv1 "github.com/prometheus/prometheus/web/api/v1"
 
@@ -30,6 +28,7 @@ import (
 	"github.com/vigilhq/vigil/internal/ingest/remotewrite"
 	"github.com/vigilhq/vigil/internal/ingest/scrape"
 	"github.com/vigilhq/vigil/internal/metrics"
+	"github.com/vigilhq/vigil/internal/route"
 	"github.com/vigilhq/vigil/internal/version"
 )
 
@@ -67,7 +66,7 @@ type Server struct {
 	httpLn      net.Listener
 	grpcLn      net.Listener
 	otlpHTTPLn  net.Listener
-	mux         *http.ServeMux
+	routes      []route.Route // the route table; see routes.go
 	httpMetrics *httpMetrics
 
 	metrics  *metrics.Store
@@ -84,8 +83,7 @@ type Server struct {
 	actors    []actor
 	closers   []func() error // run in reverse order after the actors stop
 	reloaders []func(*config.Config) error
-	running   []string   // shown on the index page
-	endpoints []endpoint // added by features, shown on the index page
+	running   []string // shown on the index page
 }
 
 // New loads the configuration and prepares a server. Nothing listens yet.
@@ -288,9 +286,6 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 	s.addActor("scrape", s.scraper.Run)
 	s.addReloader(func(c *config.Config) error { return s.scraper.ApplyConfig(s.scrapeConfig(c)) })
 
-	mux := http.NewServeMux()
-	s.mux = mux
-
 	// Features: each file of this package wires one.
 	for _, f := range []struct {
 		name  string
@@ -312,7 +307,8 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		Rejected:   store.Appendable().Rejected,
 		Received:   store.Appendable().Received,
 	})
-	mux.Handle("POST /api/v1/write", rw)
+	s.addRoutes(route.Route{Method: "POST", Pattern: "/api/v1/write", Scope: route.Ingest, Handler: rw,
+		Doc: "Prometheus remote write 1.0 and 2.0 (Prometheus, Grafana Alloy, vmagent)"})
 
 	api := store.API(metrics.APIOptions{
 		Logger:        s.logger,
@@ -334,7 +330,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 			return s.reloadOK, s.reloadAt
 		},
 	})
-	mux.Handle("/api/v1/", http.StripPrefix("/api/v1", api))
+	s.addRoutes(prometheusAPIRoutes(http.StripPrefix("/api/v1", api))...)
 
 	consumer, err := metrics.NewOTLPConsumer(metrics.OTLPOptions{
 		Appendable: store.Appendable(),
@@ -374,27 +370,24 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 			ln := s.otlpHTTPLn
 			s.addActor("otlp http", func(ctx context.Context) error { return s.receiver.ServeHTTP(ctx, ln) })
 		}
-		// OTLP/HTTP is also served on the main port, as Prometheus does.
-		mux.Handle("POST /v1/metrics", s.receiver.Handler())
-		mux.Handle("POST /v1/traces", s.receiver.Handler())
-		mux.Handle("POST /v1/logs", s.receiver.Handler())
-		mux.Handle("POST /api/v1/otlp/v1/metrics", http.StripPrefix("/api/v1/otlp", s.receiver.Handler()))
+		// OTLP/HTTP is also served on the main port, as Prometheus does,
+		// and under Loki 3's /otlp prefix, so a collector configured for
+		// Loki (endpoint: http://loki:3100/otlp) works unchanged.
+		h := s.receiver.Handler()
+		s.addRoutes(
+			route.Route{Method: "POST", Pattern: "/v1/metrics", Scope: route.Ingest, Handler: h, Doc: "OTLP/HTTP metrics (also on the OTLP HTTP port)"},
+			route.Route{Method: "POST", Pattern: "/v1/traces", Scope: route.Ingest, Handler: h, Doc: "OTLP/HTTP traces (also on the OTLP HTTP port)"},
+			route.Route{Method: "POST", Pattern: "/v1/logs", Scope: route.Ingest, Handler: h, Doc: "OTLP/HTTP logs (also on the OTLP HTTP port)"},
+			route.Route{Method: "POST", Pattern: "/api/v1/otlp/v1/metrics", Scope: route.Ingest, Handler: http.StripPrefix("/api/v1/otlp", h), Doc: "OTLP/HTTP metrics at Prometheus's path"},
+			route.Route{Method: "POST", Pattern: "/otlp/v1/logs", Scope: route.Ingest, Handler: http.StripPrefix("/otlp", h), Doc: "OTLP/HTTP logs at Loki 3's path (collector endpoint http://HOST:9797/otlp)"},
+		)
 	}
 
-	mux.HandleFunc("GET /livez", s.serveLive)
-	mux.HandleFunc("GET /readyz", s.serveReady)
-	mux.HandleFunc("GET /-/healthy", s.serveLive)
-	mux.HandleFunc("GET /-/ready", s.serveReady)
-	mux.HandleFunc("POST /-/reload", s.serveReload)
-	mux.HandleFunc("PUT /-/reload", s.serveReload)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
-	mux.HandleFunc("GET /{$}", s.serveIndex)
-	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
-	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
-
+	s.addRoutes(s.coreRoutes()...)
+	mux, err := buildMux(s.routes)
+	if err != nil {
+		return err
+	}
 	h := s.httpMetrics.instrument(mux)
 	s.root.Store(&h)
 	return nil

@@ -42,12 +42,8 @@ func (s *Server) setupTraces(ctx context.Context, cfg *config.Config) error {
 	}
 	s.addCloser(store.Close)
 	s.addActor("traces", store.Run)
-	store.Register(s.mux)
+	s.addRoutes(store.Routes()...)
 	s.tracesConsumer = store
 	s.running = append(s.running, "traces: DuckDB store in "+opts.Dir+", Jaeger query API, span metrics")
-	s.endpoints = append(s.endpoints,
-		endpoint{Path: "/jaeger/api/services", What: "Jaeger query API (Grafana Jaeger data source: URL http://host:9797/jaeger)"},
-		endpoint{Path: "/vigil/api/v1/traces/{id}", What: "one trace as OTLP JSON"},
-	)
 	return nil
 }

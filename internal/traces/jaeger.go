@@ -11,18 +11,21 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/vigilhq/vigil/internal/apierr"
+	"github.com/vigilhq/vigil/internal/route"
 )
 
-// Register mounts the Jaeger query API under /jaeger/api/ and the OTLP
-// JSON trace endpoint under /vigil/api/v1/traces/.
-func (s *Store) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET /jaeger/api/services", s.serveServices)
-	mux.HandleFunc("GET /jaeger/api/services/{service}/operations", s.serveServiceOperations)
-	mux.HandleFunc("GET /jaeger/api/operations", s.serveOperations)
-	mux.HandleFunc("GET /jaeger/api/traces", s.serveSearch)
-	mux.HandleFunc("GET /jaeger/api/traces/{id}", s.serveTrace)
-	mux.HandleFunc("GET /jaeger/api/dependencies", s.serveDependencies)
-	mux.HandleFunc("GET /vigil/api/v1/traces/{id}", s.serveOTLPTrace)
+// Routes are the Jaeger query API under /jaeger/api/ and the OTLP JSON
+// trace endpoint under /vigil/api/v1/traces/.
+func (s *Store) Routes() []route.Route {
+	return []route.Route{
+		route.Func("GET", "/jaeger/api/services", route.Read, s.serveServices, "Jaeger query API: services (Grafana Jaeger data source: URL http://HOST:9797/jaeger)"),
+		route.Func("GET", "/jaeger/api/services/{service}/operations", route.Read, s.serveServiceOperations, "Jaeger query API: a service's operations"),
+		route.Func("GET", "/jaeger/api/operations", route.Read, s.serveOperations, "Jaeger query API: operations with span kind"),
+		route.Func("GET", "/jaeger/api/traces", route.Read, s.serveSearch, "Jaeger query API: trace search"),
+		route.Func("GET", "/jaeger/api/traces/{id}", route.Read, s.serveTrace, "Jaeger query API: one trace"),
+		route.Func("GET", "/jaeger/api/dependencies", route.Read, s.serveDependencies, "Jaeger query API: service dependencies"),
+		route.Func("GET", "/vigil/api/v1/traces/{id}", route.Read, s.serveOTLPTrace, "one trace as OTLP JSON"),
+	}
 }
 
 // Jaeger's JSON envelope and model (jaeger model/json).

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"math"
 	"net/http"
@@ -16,6 +15,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigilhq/vigil/internal/route"
 
 	"github.com/google/go-cmp/cmp"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -290,8 +293,7 @@ func jaegerServer(t *testing.T) (*Store, *httptest.Server) {
 	if _, _, err := s.ConsumeTraces(context.Background(), td); err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	s.Register(mux)
+	mux := route.NewMux(s.Routes())
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return s, srv

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/vigilhq/vigil/internal/apierr"
+	"github.com/vigilhq/vigil/internal/route"
 )
 
 // DefaultMaxBodyBytes bounds a push body, compressed and decompressed.
@@ -72,9 +73,10 @@ func New(opts Options) (*Handler, error) {
 	return h, nil
 }
 
-// Register mounts the push endpoint on mux.
-func (h *Handler) Register(mux *http.ServeMux) {
-	mux.Handle("POST /loki/api/v1/push", h)
+// Routes is the push endpoint.
+func (h *Handler) Routes() []route.Route {
+	return []route.Route{{Method: "POST", Pattern: "/loki/api/v1/push", Scope: route.Ingest, Handler: h,
+		Doc: "Loki push (snappy protobuf or JSON): Promtail, Alloy, Fluent Bit"}}
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

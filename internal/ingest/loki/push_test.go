@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/vigilhq/vigil/internal/apierr"
+	"github.com/vigilhq/vigil/internal/route"
 )
 
 // EncodeProto is the test-side encoder of a PushRequest.
@@ -175,8 +175,7 @@ func TestHandler(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mux := http.NewServeMux()
-		h.Register(mux)
+		mux := route.NewMux(h.Routes())
 		r := httptest.NewRequest("POST", "/loki/api/v1/push", bytes.NewReader(body))
 		if ct != "" {
 			r.Header.Set("Content-Type", ct)
