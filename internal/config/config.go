@@ -55,6 +55,10 @@ type Config struct {
 	// Alerting is Alertmanager's configuration format.
 	Alerting Alerting `yaml:"alerting"`
 
+	// Auth is authentication (auth.go); TLS the listeners' TLS (tls.go).
+	Auth Auth `yaml:"auth"`
+	TLS  TLS  `yaml:"tls"`
+
 	// File is the path the config was loaded from ("" for defaults).
 	File string `yaml:"-"`
 	// Scrape is the Prometheus configuration built from Global and
@@ -227,6 +231,8 @@ func (c *Config) setDefaults() {
 	c.Traces.setDefaults()
 	c.Logs.setDefaults()
 	c.Alerting.setDefaults()
+	c.Auth.setDefaults()
+	c.TLS.setDefaults()
 }
 
 // section prefixes a section's relative errors and finds their lines.
@@ -291,6 +297,8 @@ func (c *Config) validate() Errors {
 	errs = append(errs, c.section("traces", c.Traces.validate())...)
 	errs = append(errs, c.section("logs", c.Logs.validate())...)
 	errs = append(errs, c.section("alerting", c.Alerting.validate())...)
+	errs = append(errs, c.section("auth", c.Auth.validate())...)
+	errs = append(errs, c.section("tls", c.TLS.validate())...)
 	errs = append(errs, c.loadScrape()...)
 	if len(errs) == 0 {
 		errs = append(errs, c.ValidateRules()...)
