@@ -16,12 +16,21 @@ import (
 )
 
 // Routes are the login pages and the users, tokens, sessions and audit
-// APIs (docs/security.md). With authentication off only the routes that
-// make sense without it are returned (none).
+// APIs (docs/security.md). With authentication off they are in the table
+// all the same (so docs/api.md lists them) and answer 404.
 func (a *Auth) Routes() []route.Route {
+	rs := a.routes()
 	if a.opts.Disabled {
-		return nil
+		for i := range rs {
+			rs[i].Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				a.refuse(w, r, http.StatusNotFound, "authentication is off (no auth section, or auth.mode none): there are no users, sessions or tokens")
+			})
+		}
 	}
+	return rs
+}
+
+func (a *Auth) routes() []route.Route {
 	const api = "/vigil/api/v1"
 	return []route.Route{
 		route.Func("GET", "/login", route.Public, a.serveLoginPage, "sign-in page"),

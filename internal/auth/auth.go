@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,6 +59,9 @@ type Auth struct {
 	limiter *loginLimiter
 	oidc    *oidcProvider
 	cop     *http.CrossOriginProtection
+
+	internalMu sync.Mutex
+	internal   map[string]string // InternalToken's tokens by name
 
 	denied *prometheus.CounterVec
 	logins *prometheus.CounterVec

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"github.com/vigilhq/vigil/internal/route"
 	"context"
 	"sync"
 	"sync/atomic"
@@ -134,4 +135,30 @@ func (x *tokenIndex) drain() []usage {
 		out = append(out, usage{id: e.id, name: e.name, owner: e.owner, uses: n, scopes: Scopes(e.used.Swap(0)), lastUsed: time.Unix(0, e.lastUsed.Load())})
 	}
 	return out
+}
+
+// InternalToken returns a token that lives only in this process's memory
+// (never in the database), for Vigil's own clients such as the self-scrape
+// of /metrics. The same name gets the same token. With authentication off
+// it returns "".
+func (a *Auth) InternalToken(name string, scopes ...route.Scope) string {
+	if a.opts.Disabled {
+		return ""
+	}
+	a.internalMu.Lock()
+	defer a.internalMu.Unlock()
+	if t, ok := a.internal[name]; ok {
+		return t
+	}
+	var ss Scopes
+	for _, s := range scopes {
+		ss |= bitOf(s)
+	}
+	secret := newToken()
+	a.tokens.add(Token{ID: "internal-" + newID(), Name: name, Owner: "vigil", scopes: ss, hash: digest(secret)})
+	if a.internal == nil {
+		a.internal = map[string]string{}
+	}
+	a.internal[name] = secret
+	return secret
 }

@@ -23,6 +23,7 @@ import (
 	promconfig "github.com/prometheus/prometheus/config"
 	apiv1 "github.com/prometheus/prometheus/web/api/v1"
 
+	"github.com/vigilhq/vigil/internal/auth"
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/ingest/otlp"
 	"github.com/vigilhq/vigil/internal/ingest/remotewrite"
@@ -69,6 +70,7 @@ type Server struct {
 	routes      []route.Route // the route table; see routes.go
 	httpMetrics *httpMetrics
 
+	auth     *auth.Auth // auth.go
 	metrics  *metrics.Store
 	scraper  *scrape.Scraper
 	receiver *otlp.Receiver
@@ -96,6 +98,9 @@ func New(opts Options) (*Server, error) {
 	}
 	cfg, err := loadConfig(opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckExposure(); err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
@@ -175,6 +180,12 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen on http_addr %s: %w", cfg.HTTPAddr, err)
 	}
+	httpTLS, err := tlsConfigOf(cfg.TLS.HTTP, configDir(cfg.File), s.logger, "http")
+	if err != nil {
+		s.httpLn.Close()
+		return err
+	}
+	s.httpLn = listenTLS(s.httpLn, httpTLS)
 	httpSrv := &http.Server{
 		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*s.root.Load()).ServeHTTP(w, r) }),
 		ReadHeaderTimeout: 30 * time.Second,
@@ -291,6 +302,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		name  string
 		setup func(context.Context, *config.Config) error
 	}{
+		{"auth", s.setupAuth},
 		{"traces", s.setupTraces},
 		{"logs", s.setupLogs},
 		{"alerting", s.setupAlerting},
@@ -344,7 +356,14 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 	s.addCloser(consumer.Close)
 
 	if !cfg.OTLP.Disabled {
+		otlpTLS, err := tlsConfigOf(cfg.TLS.OTLP, configDir(cfg.File), s.logger, "otlp")
+		if err != nil {
+			return err
+		}
+		grpcOpts, wrapHTTP := s.otlpAuth(otlpTLS)
 		s.receiver, err = otlp.New(otlp.Options{
+			GRPCServerOptions:     grpcOpts,
+			WrapHTTP:              wrapHTTP,
 			Metrics:               consumer,
 			Traces:                s.tracesConsumer,
 			Logs:                  s.logsConsumer,
@@ -367,7 +386,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 			if s.otlpHTTPLn, err = net.Listen("tcp", cfg.OTLP.HTTPAddr); err != nil {
 				return fmt.Errorf("listen on otlp.http_addr %s: %w", cfg.OTLP.HTTPAddr, err)
 			}
-			ln := s.otlpHTTPLn
+			ln := listenTLS(s.otlpHTTPLn, otlpTLS)
 			s.addActor("otlp http", func(ctx context.Context) error { return s.receiver.ServeHTTP(ctx, ln) })
 		}
 		// OTLP/HTTP is also served on the main port, as Prometheus does,
@@ -384,7 +403,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 	}
 
 	s.addRoutes(s.coreRoutes()...)
-	mux, err := buildMux(s.routes)
+	mux, err := buildMux(s.guard(s.routes))
 	if err != nil {
 		return err
 	}
@@ -405,6 +424,7 @@ func (s *Server) scrapeConfig(cfg *config.Config) *promconfig.Config {
 		host = "127.0.0.1"
 	}
 	text := fmt.Sprintf("scrape_configs:\n- job_name: vigil\n  scrape_interval: 15s\n  static_configs:\n  - targets: [%q]\n", net.JoinHostPort(host, fmt.Sprint(addr.Port)))
+	text += s.selfScrapeAuth(cfg)
 	pc, err := promconfig.Load(text, s.logger)
 	if err != nil {
 		panic(fmt.Sprintf("self-scrape config invalid: %v", err))

@@ -134,7 +134,9 @@ func TestRouteTable(t *testing.T) {
 }
 
 func publicAllowed(pattern string) bool {
-	for _, p := range []string{"/livez", "/readyz", "/-/healthy", "/-/ready", "/{$}"} {
+	for _, p := range []string{"/livez", "/readyz", "/-/healthy", "/-/ready", "/{$}",
+		// auth: the login page and API, single sign-on's redirects, the first-start setup link
+		"/login", "/login/oidc", "/login/oidc/callback", "/vigil/api/v1/login", "/setup"} {
 		if pattern == p {
 			return true
 		}
