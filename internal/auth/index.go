@@ -1,8 +1,8 @@
 package auth
 
 import (
-	"github.com/vigilhq/vigil/internal/route"
 	"context"
+	"github.com/vigilhq/vigil/internal/route"
 	"sync"
 	"sync/atomic"
 	"time"
