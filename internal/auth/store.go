@@ -210,8 +210,14 @@ func (s *Store) EnsureSSOUser(ctx context.Context, name string, role Role) error
 	}
 	now := ms(s.now())
 	return s.db.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO auth_users (name, role, source, created_at, updated_at) VALUES (?, ?, 'oidc', ?, ?)
-			ON CONFLICT(name) DO UPDATE SET role = excluded.role, updated_at = excluded.updated_at WHERE source = 'oidc'`, name, string(role), now, now)
+		// A local user of the same name is not taken over by the provider.
+		var source string
+		err := tx.QueryRowContext(ctx, `SELECT source FROM auth_users WHERE name = ?`, name).Scan(&source)
+		if err == nil && source != "oidc" {
+			return apierr.New(apierr.Conflict, "a local user named %s exists; single sign-on cannot use that name", name)
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO auth_users (name, role, source, created_at, updated_at) VALUES (?, ?, 'oidc', ?, ?)
+			ON CONFLICT(name) DO UPDATE SET role = excluded.role, updated_at = excluded.updated_at`, name, string(role), now, now)
 		return err
 	})
 }
