@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
@@ -65,6 +66,13 @@ func (s *Server) setupAuth(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	s.auth = a
+	startedAuth, startedTLS := cfg.Auth, cfg.TLS
+	s.addReloader(func(c *config.Config) error {
+		if !reflect.DeepEqual(c.Auth, startedAuth) || !reflect.DeepEqual(c.TLS, startedTLS) {
+			s.logger.Warn("auth or tls changed: they are read at start; restart vigil to apply them (certificate files are reloaded on change without one)")
+		}
+		return nil
+	})
 	if s.scraper != nil && a.Enabled() && cfg.SelfScrape {
 		// The self-scrape started before auth existed: give it its token.
 		if err := s.scraper.ApplyConfig(s.scrapeConfig(cfg)); err != nil {
