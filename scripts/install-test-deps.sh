@@ -25,3 +25,17 @@ mkdir -p .cache/tools
 if [[ ! -x .cache/tools/telemetrygen ]]; then
   GOBIN="$PWD/.cache/tools" go install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0
 fi
+
+# auth's browser test (test/e2e/auth_browser_test.go): Debian's Chromium,
+# node/npm and playwright-core pinned in test/e2e/browser/package.json.
+need_apt=()
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v npm >/dev/null || need_apt+=(npm)
+if ((${#need_apt[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+if [[ ! -d test/e2e/browser/node_modules/playwright-core ]]; then
+  (cd test/e2e/browser && npm ci --no-audit --no-fund)
+fi
