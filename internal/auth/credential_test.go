@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/base64"
+	"net/url"
 	"testing"
 )
 
@@ -71,6 +72,22 @@ func FuzzParseScopes(f *testing.F) {
 		ss, err := ParseScopes([]string{s})
 		if err == nil && (ss == 0 || ss&^(scopeRead|scopeIngest|scopeWrite|scopeAdmin) != 0) {
 			t.Fatalf("ParseScopes(%q) = %v", s, ss)
+		}
+	})
+}
+
+func FuzzParseAuditQuery(f *testing.F) {
+	f.Add("since=2026-01-02T03:04:05Z&until=1767323045&actor=user:alice&action=login&limit=10&before=5")
+	f.Add("limit=0")
+	f.Add("since=1e300")
+	f.Fuzz(func(t *testing.T, raw string) {
+		v, err := url.ParseQuery(raw)
+		if err != nil {
+			return
+		}
+		q, err := parseAuditQuery(v)
+		if err == nil && (q.Limit < 0 || q.Limit > 1000 || q.BeforeID < 0) {
+			t.Fatalf("parseAuditQuery(%q) = %+v", raw, q)
 		}
 	})
 }
