@@ -8,7 +8,7 @@
 #     bearer token, and with a bearer token over TLS, in turn every round,
 #     over remote write, OTLP/HTTP and OTLP/gRPC.
 # Results: $BENCH_OUT (default bench/.out/auth); docs/perf/auth.md explains
-# them. Knobs: BENCH_ROUNDS (7), BENCH_REQUESTS (400), BENCH_SERIES (500),
+# them. Knobs: BENCH_ROUNDS (5), BENCH_REQUESTS (1000), BENCH_SERIES (500),
 # BENCH_CLIENTS (4).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,6 +17,6 @@ mkdir -p "$out"
 make build >/dev/null
 { nproc; grep -m1 'model name' /proc/cpuinfo; uptime; } | tee "$out/machine.txt"
 go test -run XXX -bench 'Guard|GRPCCheck|HashPassword' -benchmem -count 5 ./internal/auth | tee "$out/micro.txt"
-go run ./bench/auth/authload -vigil bin/vigil -out "$out" -rounds "${BENCH_ROUNDS:-7}" -requests "${BENCH_REQUESTS:-400}" \
+go run ./bench/auth/authload -vigil bin/vigil -out "$out" -rounds "${BENCH_ROUNDS:-5}" -requests "${BENCH_REQUESTS:-1000}" \
   -series "${BENCH_SERIES:-500}" -clients "${BENCH_CLIENTS:-4}" | tee "$out/authload.txt"
 uptime | tee -a "$out/machine.txt"

@@ -51,7 +51,7 @@ import (
 var (
 	vigilBin = flag.String("vigil", "bin/vigil", "the vigil binary")
 	rounds   = flag.Int("rounds", 5, "rounds; each runs every mode once, in turn")
-	requests = flag.Int("requests", 400, "timed requests per protocol per mode and round")
+	requests = flag.Int("requests", 1000, "timed requests per protocol per mode and round")
 	series   = flag.Int("series", 500, "samples (series) per request")
 	clients  = flag.Int("clients", 4, "concurrent clients")
 	outDir   = flag.String("out", "bench/.out/auth", "results folder")
@@ -97,7 +97,8 @@ func run() error {
 			}
 			for _, p := range protos {
 				results[m.name+"/"+p] = append(results[m.name+"/"+p], got[p])
-				fmt.Printf("round %d %-10s %-13s %10.0f samples/s\n", r+1, m.name, p, got[p])
+				results[m.name+"/"+p+"/cpu"] = append(results[m.name+"/"+p+"/cpu"], got[p+"/cpu"])
+				fmt.Printf("round %d %-10s %-13s %10.0f samples/s %8.1f CPU µs per 1000 samples\n", r+1, m.name, p, got[p], got[p+"/cpu"])
 			}
 		}
 	}
@@ -109,6 +110,14 @@ func run() error {
 			med, lo, hi := stats(v)
 			base, _, _ := stats(results["open/"+p])
 			fmt.Fprintf(&b, "| %s | %s | %.0f | %.0f-%.0f | %.3f |\n", m.name, p, med, lo, hi, med/base)
+		}
+	}
+	fmt.Fprintf(&b, "\nCPU time of vigil per 1000 samples (µs; lower is better):\n\n| mode | protocol | median | range | ratio to open (median) |\n|---|---|---|---|---|\n")
+	for _, m := range modes {
+		for _, p := range protos {
+			med, lo, hi := stats(results[m.name+"/"+p+"/cpu"])
+			base, _, _ := stats(results["open/"+p+"/cpu"])
+			fmt.Fprintf(&b, "| %s | %s | %.1f | %.1f-%.1f | %.3f |\n", m.name, p, med, lo, hi, med/base)
 		}
 	}
 	// Paired per round: each round's token run against that round's open run.
@@ -190,14 +199,32 @@ func runMode(m mode, pool *x509.CertPool) (map[string]float64, error) {
 		}
 	}
 	out := map[string]float64{}
+	pid := cmd.Process.Pid
+	// timed runs drive and records, besides samples/s, the CPU time vigil
+	// used per sample: on a shared machine the scheduler moves throughput
+	// far more than what each request costs the server.
+	timed := func(proto string, bodies [][][]byte, send func([]byte) error) error {
+		before := cpuSeconds(pid)
+		rate, err := drive(bodies, send)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, b := range bodies {
+			n += len(b) - 1
+		}
+		out[proto] = rate
+		out[proto+"/cpu"] = (cpuSeconds(pid) - before) * 1e6 / float64(n**series) * 1000 // CPU µs per 1000 samples
+		return nil
+	}
 	rw := perClient(func(c, n int) [][]byte { return remoteWriteBodies(c, n, *series) })
-	if out["remote_write"], err = drive(rw, func(body []byte) error {
+	if err = timed("remote_write", rw, func(body []byte) error {
 		return post(client, base+"/api/v1/write", body, token, "application/x-protobuf", "snappy")
 	}); err != nil {
 		return nil, err
 	}
 	ot := perClient(func(c, n int) [][]byte { return otlpBodies(c, n, *series, "http") })
-	if out["otlp_http"], err = drive(ot, func(body []byte) error {
+	if err = timed("otlp_http", ot, func(body []byte) error {
 		return post(client, scheme+"://"+otlpAddr+"/v1/metrics", body, token, "application/x-protobuf", "")
 	}); err != nil {
 		return nil, err
@@ -213,7 +240,7 @@ func runMode(m mode, pool *x509.CertPool) (map[string]float64, error) {
 	defer conn.Close()
 	gc := pmetricotlp.NewGRPCClient(conn)
 	og := perClient(func(c, n int) [][]byte { return otlpBodies(c, n, *series, "grpc") })
-	if out["otlp_grpc"], err = drive(og, func(body []byte) error {
+	if err = timed("otlp_grpc", og, func(body []byte) error {
 		req := pmetricotlp.NewExportRequest()
 		if err := req.UnmarshalProto(body); err != nil {
 			return err
@@ -406,4 +433,18 @@ func makeCert(dir string) (string, *x509.CertPool, error) {
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	return abs, pool, nil
+}
+
+// cpuSeconds is the user+system CPU time of process pid (all threads).
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) start at ')'.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	var ut, st float64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return (ut + st) / 100 // USER_HZ is 100 on Linux
 }
