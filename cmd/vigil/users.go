@@ -143,7 +143,7 @@ func runUsers(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 		audit("user.delete", pos[0])
-		fmt.Fprintf(stdout, "user %s deleted; %d token(s) revoked (a running vigil refuses them after its restart or at once if deleted through the API)\n", pos[0], len(revoked))
+		fmt.Fprintf(stdout, "user %s deleted; %d token(s) revoked (a running vigil refuses them within a minute)\n", pos[0], len(revoked))
 	}
 	return nil
 }

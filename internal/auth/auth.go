@@ -41,6 +41,9 @@ type Options struct {
 	// log: one event per token used in the interval, with the count and
 	// the scopes used (default 1m).
 	TokenAuditInterval time.Duration
+	// AuditRetention is how long audit events are kept (default 90d);
+	// ended sessions are deleted a day after they end.
+	AuditRetention time.Duration
 	// OIDC enables single sign-on; nil leaves it off.
 	OIDC *OIDCOptions
 
@@ -83,6 +86,9 @@ func New(ctx context.Context, opts Options) (*Auth, error) {
 	}
 	if opts.TokenAuditInterval <= 0 {
 		opts.TokenAuditInterval = time.Minute
+	}
+	if opts.AuditRetention <= 0 {
+		opts.AuditRetention = 90 * 24 * time.Hour
 	}
 	a := &Auth{
 		opts: opts, store: opts.Store, logger: opts.Logger.With("component", "auth"), now: opts.Now,
@@ -129,7 +135,10 @@ func (a *Auth) Enabled() bool { return !a.opts.Disabled }
 func (a *Auth) Store() *Store { return a.store }
 
 // Run writes token use (last-used times and sampled audit events) every
-// TokenAuditInterval until ctx is done, then once more.
+// TokenAuditInterval until ctx is done, then once more. Each time it also
+// re-reads the live tokens, so that tokens revoked in the database by
+// another process (vigil users delete) are refused within an interval, and
+// hourly it deletes ended sessions and audit events past AuditRetention.
 func (a *Auth) Run(ctx context.Context) error {
 	if a.opts.Disabled {
 		<-ctx.Done()
@@ -137,6 +146,7 @@ func (a *Auth) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(a.opts.TokenAuditInterval)
 	defer t.Stop()
+	var lastPrune time.Time
 	for {
 		select {
 		case <-ctx.Done():
@@ -144,6 +154,15 @@ func (a *Auth) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 			a.flushTokenUse(ctx)
+			if err := a.tokens.load(ctx, a.store); err != nil {
+				a.logger.Warn("re-read API tokens", "err", err)
+			}
+			if now := a.now(); now.Sub(lastPrune) >= time.Hour {
+				lastPrune = now
+				if err := a.store.prune(ctx, now.Add(-a.opts.AuditRetention)); err != nil {
+					a.logger.Warn("prune sessions and audit log", "err", err)
+				}
+			}
 		}
 	}
 }

@@ -577,3 +577,48 @@ func TestAuditAPIForAdminsOnly(t *testing.T) {
 		t.Fatalf("bad limit: %d", code)
 	}
 }
+
+func TestTokenIndexReload(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	tok, _ := f.token("vera", scopeRead, time.Time{})
+	internal := f.a.InternalToken("self-scrape", route.Read)
+	h := func(tk string) int {
+		code, _, _, _ := f.do(req{path: "/test/read", header: []string{"Authorization", "Bearer " + tk}})
+		return code
+	}
+	if h(tok) != 200 || h(internal) != 200 {
+		t.Fatal("tokens refused")
+	}
+	// Another process (vigil users delete) revokes vera's token in the database.
+	if _, err := f.a.store.DeleteUser(ctx, "vera"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.a.tokens.load(ctx, f.a.store); err != nil {
+		t.Fatal(err)
+	}
+	if h(tok) != 401 {
+		t.Fatal("token revoked in the database still accepted after a reload")
+	}
+	if h(internal) != 200 {
+		t.Fatal("the in-memory token was lost by the reload")
+	}
+}
+
+func TestPrune(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.login("vera", "password-vera")
+	f.clock.Add(9 * 24 * time.Hour)
+	if err := f.a.store.prune(ctx, f.clock.Now().Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	_ = f.a.store.db.QueryRow(`SELECT COUNT(*) FROM auth_sessions`).Scan(&n)
+	if n != 0 {
+		t.Fatalf("%d ended sessions left", n)
+	}
+	if evs, _ := f.a.store.AuditEvents(ctx, AuditQuery{}); len(evs) != 0 {
+		t.Fatalf("%d old audit events left", len(evs))
+	}
+}

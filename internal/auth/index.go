@@ -28,11 +28,18 @@ type tokenEntry struct {
 type tokenIndex struct {
 	mu     sync.Mutex
 	byHash map[string]*tokenEntry // digest -> entry
+	pinned map[string]*tokenEntry // in-memory tokens (InternalToken), kept by load
 	hot    sync.Map               // token -> *tokenEntry
 }
 
-func newTokenIndex() *tokenIndex { return &tokenIndex{byHash: map[string]*tokenEntry{}} }
+func newTokenIndex() *tokenIndex {
+	return &tokenIndex{byHash: map[string]*tokenEntry{}, pinned: map[string]*tokenEntry{}}
+}
 
+// load makes the index the database's live tokens (plus the pinned ones).
+// Entries of tokens still live are kept, with their counters; tokens no
+// longer in the database (revoked by vigil users delete on the same
+// folder) leave the index and the hot map.
 func (x *tokenIndex) load(ctx context.Context, s *Store) error {
 	toks, err := s.tokens(ctx, "", false)
 	if err != nil {
@@ -40,11 +47,28 @@ func (x *tokenIndex) load(ctx context.Context, s *Store) error {
 	}
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	old := x.byHash
 	x.byHash = map[string]*tokenEntry{}
-	x.hot.Clear()
+	for h, e := range x.pinned {
+		x.byHash[h] = e
+	}
 	for _, t := range toks {
+		if e, ok := old[t.hash]; ok {
+			x.byHash[t.hash] = e
+			continue
+		}
 		x.addLocked(t)
 	}
+	live := map[*tokenEntry]bool{}
+	for _, e := range x.byHash {
+		live[e] = true
+	}
+	x.hot.Range(func(k, v any) bool {
+		if !live[v.(*tokenEntry)] {
+			x.hot.Delete(k)
+		}
+		return true
+	})
 	return nil
 }
 
@@ -54,7 +78,13 @@ func (x *tokenIndex) add(t Token) {
 	x.addLocked(t)
 }
 
-func (x *tokenIndex) addLocked(t Token) {
+func (x *tokenIndex) pin(t Token) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.pinned[t.hash] = x.addLocked(t)
+}
+
+func (x *tokenIndex) addLocked(t Token) *tokenEntry {
 	e := &tokenEntry{id: t.ID, name: t.Name, owner: t.Owner, scopes: t.scopes}
 	if t.ExpiresAt != nil {
 		e.expires = t.ExpiresAt.UnixNano()
@@ -63,6 +93,7 @@ func (x *tokenIndex) addLocked(t Token) {
 		e.lastUsed.Store(t.LastUsedAt.UnixNano())
 	}
 	x.byHash[t.hash] = e
+	return e
 }
 
 // remove drops the token with the given ID.
@@ -155,7 +186,7 @@ func (a *Auth) InternalToken(name string, scopes ...route.Scope) string {
 		ss |= bitOf(s)
 	}
 	secret := newToken()
-	a.tokens.add(Token{ID: "internal-" + newID(), Name: name, Owner: "vigil", scopes: ss, hash: digest(secret)})
+	a.tokens.pin(Token{ID: "internal-" + newID(), Name: name, Owner: "vigil", scopes: ss, hash: digest(secret)})
 	if a.internal == nil {
 		a.internal = map[string]string{}
 	}

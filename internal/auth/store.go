@@ -561,6 +561,19 @@ func (s *Store) AuditEvents(ctx context.Context, q AuditQuery) ([]Event, error) 
 	return out, rows.Err()
 }
 
+// prune deletes sessions that ended more than a day ago and audit
+// events older than auditBefore.
+func (s *Store) prune(ctx context.Context, auditBefore time.Time) error {
+	day := ms(s.now().Add(-24 * time.Hour))
+	return s.db.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM auth_sessions WHERE expires_at < ? OR (revoked_at > 0 AND revoked_at < ?)`, day, day); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM auth_audit WHERE at < ?`, ms(auditBefore))
+		return err
+	})
+}
+
 // createSetup stores a one-time setup secret and returns it.
 func (s *Store) createSetup(ctx context.Context, ttl time.Duration) (string, error) {
 	secret := newSecret()

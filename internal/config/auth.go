@@ -23,6 +23,8 @@ type Auth struct {
 	// TokenAuditInterval is how often token use is written to the audit
 	// log (one event per token used in the interval).
 	TokenAuditInterval Duration `yaml:"token_audit_interval"`
+	// AuditRetention is how long audit events are kept.
+	AuditRetention Duration `yaml:"audit_retention"`
 	// OIDC enables single sign-on.
 	OIDC *AuthOIDC `yaml:"oidc"`
 }
@@ -93,6 +95,9 @@ func (a *Auth) setDefaults() {
 	}
 	if a.TokenAuditInterval == 0 {
 		a.TokenAuditInterval = Duration(60 * 1e9)
+	}
+	if a.AuditRetention == 0 {
+		a.AuditRetention = Duration(90 * 24 * 60 * 60 * 1e9)
 	}
 }
 

@@ -35,6 +35,7 @@ func (s *Server) setupAuth(ctx context.Context, cfg *config.Config) error {
 		AbsoluteTimeout:    ac.Session.AbsoluteTimeout.D(),
 		SecureCookies:      ac.Session.SecureCookies == "true" || (ac.Session.SecureCookies == "auto" && cfg.TLS.HTTP != nil),
 		TokenAuditInterval: ac.TokenAuditInterval.D(),
+		AuditRetention:     ac.AuditRetention.D(),
 		Login: auth.LoginLimits{
 			MaxFailures: ac.Login.MaxFailures, Lockout: ac.Login.Lockout.D(),
 			ClientBurst: ac.Login.ClientBurst, ClientPerMinute: ac.Login.ClientPerMinute,
