@@ -174,6 +174,9 @@ func (a *Auth) flushTokenUse(ctx context.Context) {
 	}
 	last := map[string]time.Time{}
 	for _, u := range used {
+		if strings.HasPrefix(u.id, "internal-") {
+			continue // Vigil's own clients (self-scrape): not worth an event a minute
+		}
 		last[u.id] = u.lastUsed
 		if err := a.store.Audit(ctx, Event{Actor: tokenActor(u.id, u.name, u.owner), Action: "token.use", Target: u.scopes.String(), Detail: fmt.Sprintf("%d requests", u.uses)}); err != nil {
 			a.logger.Warn("write token use to the audit log", "err", err)
