@@ -31,6 +31,8 @@ import (
 	"github.com/prometheus/prometheus/rules"
 	"github.com/prometheus/prometheus/storage"
 
+	"github.com/vigilhq/vigil/internal/apierr"
+	"github.com/vigilhq/vigil/internal/outbox"
 	"github.com/vigilhq/vigil/internal/state"
 )
 
@@ -45,6 +47,10 @@ type Options struct {
 	// State is the shared state database (ledger and outbox tables). When
 	// nil, one is opened at DataDir/state.db and closed by Close.
 	State *state.DB
+	// Outbox is the shared delivery outbox on State; alerting registers its
+	// channel ("alertmanager") on it and the owner runs it. When nil,
+	// alerting makes one on State and runs it in Run.
+	Outbox *outbox.Outbox
 	// Engine, Queryable and Appendable are the metrics store the rules
 	// are evaluated on and write to (recording rules, ALERTS,
 	// ALERTS_FOR_STATE). Needed only when there are rule files.
@@ -91,18 +97,21 @@ type Config struct {
 	Delivery     Delivery
 }
 
-// Alerting is the rules, routing and delivery component.
-type Alerting struct {
-	opts    Options
-	logger  *slog.Logger
-	db      *state.DB
-	ownDB   bool
-	ledger  *ledger
-	outbox  *outbox
-	router  *router
-	rules   *rules.Manager
-	m       *selfMetrics
-	tracker stateTracker
+// Service is the rules, routing and delivery component.
+type Service struct {
+	opts     Options
+	logger   *slog.Logger
+	db       *state.DB
+	ownDB    bool
+	ledger   *ledger
+	outbox   *outbox.Outbox
+	ownOB    bool
+	delivery *delivery
+	router   *router
+	rules    *rules.Manager
+	m        *selfMetrics
+	errw     apierr.Writer
+	tracker  stateTracker
 
 	cfgMu     sync.Mutex
 	ext       atomic.Pointer[externals]
@@ -118,7 +127,7 @@ type externals struct {
 
 // New opens the state, the silences and the notification log, and applies
 // opts.Config. Nothing is evaluated or delivered until Run.
-func New(opts Options) (*Alerting, error) {
+func New(opts Options) (*Service, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -151,7 +160,7 @@ func New(opts Options) (*Alerting, error) {
 		commonversion.Version = opts.Version
 	}
 	logger := opts.Logger.With("component", "alerting")
-	a := &Alerting{opts: opts, logger: logger, tracker: stateTracker{states: map[string]map[model.Fingerprint]tracked{}}}
+	a := &Service{opts: opts, logger: logger, errw: apierr.Writer{Logger: logger}, tracker: stateTracker{states: map[string]map[model.Fingerprint]tracked{}}}
 	a.ext.Store(&externals{labels: labels.EmptyLabels(), url: opts.ExternalURL.String()})
 	ctx := context.Background()
 	a.db = opts.State
@@ -162,7 +171,7 @@ func New(opts Options) (*Alerting, error) {
 		}
 		a.db, a.ownDB = db, true
 	}
-	fail := func(err error) (*Alerting, error) {
+	fail := func(err error) (*Service, error) {
 		if a.router != nil {
 			a.router.stop()
 		}
@@ -171,6 +180,16 @@ func New(opts Options) (*Alerting, error) {
 		}
 		return nil, err
 	}
+	a.outbox = opts.Outbox
+	if a.outbox == nil {
+		ob, err := outbox.New(outbox.Options{DB: a.db, Logger: opts.Logger, Concurrency: opts.Config.Delivery.Concurrency})
+		if err != nil {
+			return fail(err)
+		}
+		a.outbox, a.ownOB = ob, true
+	}
+	// After the outbox's own migrations: migration 2 moves the old
+	// alerting_outbox into them.
 	if err := a.db.Migrate(ctx, "alerting", migrations); err != nil {
 		return fail(err)
 	}
@@ -181,11 +200,9 @@ func New(opts Options) (*Alerting, error) {
 		return fail(err)
 	}
 	a.router = r
-	a.outbox = newOutbox(a.db, a.ledger, logger, a.m, r.integration, opts.Config.Delivery)
-	r.outbox = a.outbox
-	if opts.Registerer != nil {
-		opts.Registerer.MustRegister(newOutboxCollector(a.outbox))
-	}
+	a.delivery = newDelivery(a.outbox, a.db, a.ledger, logger, a.m, r.integration, opts.Config.Delivery)
+	r.delivery = a.delivery
+	opts.Registerer.MustRegister(newOutboxCollector(a.delivery))
 	if opts.Engine != nil {
 		a.rules = newRulesManager(a, opts, logger)
 	}
@@ -195,7 +212,7 @@ func New(opts Options) (*Alerting, error) {
 	return a, nil
 }
 
-func (a *Alerting) externals() (labels.Labels, string) {
+func (a *Service) externals() (labels.Labels, string) {
 	e := a.ext.Load()
 	return e.labels, e.url
 }
@@ -207,9 +224,19 @@ var ErrNoEngine = errors.New("rule files configured but alerting has no query en
 // ApplyConfig loads the rule files and the routing configuration. When
 // either is invalid, it returns the error and the previous configuration
 // stays in force.
-func (a *Alerting) ApplyConfig(c Config) error {
-	a.cfgMu.Lock()
-	defer a.cfgMu.Unlock()
+func (a *Service) ApplyConfig(c Config) error {
+	commit, err := a.Prepare(c)
+	if err != nil {
+		return err
+	}
+	return commit()
+}
+
+// Prepare checks c and builds what it needs (rule groups parsed, templates
+// and integrations built) without changing anything; the commit it
+// returns applies it. A reload prepares every feature first and commits
+// only when all of them prepared, so a bad file changes nothing anywhere.
+func (a *Service) Prepare(c Config) (commit func() error, err error) {
 	if c.EvaluationInterval <= 0 {
 		c.EvaluationInterval = time.Minute
 	}
@@ -220,42 +247,55 @@ func (a *Alerting) ApplyConfig(c Config) error {
 	if am == nil {
 		var err error
 		if am, err = amconfig.Load("route:\n  receiver: default\nreceivers:\n  - name: default\n"); err != nil {
-			return fmt.Errorf("default routing config: %w", err)
+			return nil, fmt.Errorf("default routing config: %w", err)
 		}
 	}
 	if len(c.RuleFiles) > 0 && a.rules == nil {
-		return ErrNoEngine
+		return nil, ErrNoEngine
 	}
 	if a.rules != nil {
 		// Parse first so a bad file changes nothing (Update would also
 		// keep the old groups, but only after logging).
 		_, errs := a.rules.LoadGroups(c.EvaluationInterval, c.ExternalLabels, a.opts.ExternalURL.String(), a.evalIteration, false, c.RuleFiles...)
 		if len(errs) > 0 {
-			return fmt.Errorf("load rule files: %w", errors.Join(errs...))
+			return nil, fmt.Errorf("load rule files: %w", errors.Join(errs...))
 		}
 	}
-	if err := a.router.apply(am); err != nil {
-		return err
+	route, err := a.router.prepare(am)
+	if err != nil {
+		return nil, err
 	}
-	a.ext.Store(&externals{labels: c.ExternalLabels, url: a.opts.ExternalURL.String()})
-	a.outbox.setDelivery(c.Delivery)
-	if a.rules != nil {
-		if err := a.rules.Update(c.EvaluationInterval, c.RuleFiles, c.ExternalLabels, a.opts.ExternalURL.String(), a.evalIteration); err != nil {
-			return fmt.Errorf("update rules: %w", err)
+	return func() error {
+		a.cfgMu.Lock()
+		defer a.cfgMu.Unlock()
+		route()
+		a.ext.Store(&externals{labels: c.ExternalLabels, url: a.opts.ExternalURL.String()})
+		a.delivery.setDelivery(c.Delivery)
+		if a.rules != nil {
+			// The files parsed in Prepare; Update reads them again, so
+			// only a file changed since then can fail here.
+			if err := a.rules.Update(c.EvaluationInterval, c.RuleFiles, c.ExternalLabels, a.opts.ExternalURL.String(), a.evalIteration); err != nil {
+				return fmt.Errorf("update rules: %w", err)
+			}
 		}
-	}
-	return nil
+		return nil
+	}, nil
 }
 
 // Run evaluates rules and delivers notifications until ctx is done.
-func (a *Alerting) Run(ctx context.Context) error {
+func (a *Service) Run(ctx context.Context) error {
 	a.ran.Store(true)
 	var wg sync.WaitGroup
 	if a.rules != nil {
 		wg.Go(a.rules.Run)
 	}
 	wg.Go(func() { a.prune(ctx) })
-	err := a.outbox.Run(ctx)
+	var err error
+	if a.ownOB {
+		err = a.outbox.Run(ctx)
+	} else {
+		<-ctx.Done()
+	}
 	if a.rules != nil {
 		a.rules.Stop()
 	}
@@ -266,7 +306,7 @@ func (a *Alerting) Run(ctx context.Context) error {
 // Close stops routing, writes the silences and notification log snapshots
 // and closes the state database if alerting opened it. Call after Run
 // returned.
-func (a *Alerting) Close() error {
+func (a *Service) Close() error {
 	a.closeOnce.Do(func() {
 		if a.rules != nil && !a.ran.Load() {
 			// Groups wait for the manager to start; start and stop it so
@@ -292,22 +332,22 @@ func (a *Alerting) Close() error {
 // Rules returns the rules manager, which satisfies Prometheus's
 // web/api/v1 RulesRetriever (RuleGroups, AlertingRules) for /api/v1/rules
 // and /api/v1/alerts. Nil when alerting has no query engine.
-func (a *Alerting) Rules() *rules.Manager { return a.rules }
+func (a *Service) Rules() *rules.Manager { return a.rules }
 
 // Alertmanagers satisfies Prometheus's AlertmanagerRetriever: the
 // built-in Alertmanager, for /api/v1/alertmanagers.
-func (a *Alerting) Alertmanagers() []*url.URL {
+func (a *Service) Alertmanagers() []*url.URL {
 	u := *a.opts.ExternalURL
 	u.Path = "/alertmanager/api/v2/alerts"
 	return []*url.URL{&u}
 }
 
 // DroppedAlertmanagers satisfies Prometheus's AlertmanagerRetriever.
-func (a *Alerting) DroppedAlertmanagers() []*url.URL { return nil }
+func (a *Service) DroppedAlertmanagers() []*url.URL { return nil }
 
 // prune deletes ledger events and finished outbox entries older than
 // HistoryRetention, hourly, so the state database stays bounded.
-func (a *Alerting) prune(ctx context.Context) {
+func (a *Service) prune(ctx context.Context) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -322,12 +362,12 @@ func (a *Alerting) prune(ctx context.Context) {
 	}
 }
 
-func (a *Alerting) pruneOnce(ctx context.Context, before time.Time) error {
+func (a *Service) pruneOnce(ctx context.Context, before time.Time) error {
 	return a.db.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM alerting_ledger WHERE ts < ?`, before.UnixMilli()); err != nil {
 			return fmt.Errorf("prune ledger: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM alerting_outbox WHERE status != 'pending' AND updated_at < ?`, before.UnixMilli()); err != nil {
+		if err := a.outbox.Prune(ctx, tx, channel, before); err != nil {
 			return fmt.Errorf("prune outbox: %w", err)
 		}
 		return nil

@@ -37,11 +37,13 @@ func TestMain(m *testing.M) {
 
 // sink is a webhook receiver that records payloads and can be switched off.
 type sink struct {
-	mu    sync.Mutex
-	msgs  []webhookMsg
-	down  atomic.Bool
-	calls atomic.Int64
-	srv   *httptest.Server
+	mu   sync.Mutex
+	msgs []webhookMsg
+	down atomic.Bool
+	// status, when not 0, is answered instead of the message being kept.
+	status atomic.Int32
+	calls  atomic.Int64
+	srv    *httptest.Server
 }
 
 type webhookMsg struct {
@@ -65,6 +67,10 @@ func newSink(t *testing.T) *sink {
 		s.calls.Add(1)
 		if s.down.Load() {
 			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		if c := s.status.Load(); c != 0 {
+			http.Error(w, "refused", int(c))
 			return
 		}
 		var m webhookMsg
@@ -141,7 +147,7 @@ func amConf(t *testing.T, text string) *amconfig.Config {
 	return c
 }
 
-func (e *env) start(t *testing.T, rulesYAML, amYAML string, d Delivery) (*Alerting, func()) {
+func (e *env) start(t *testing.T, rulesYAML, amYAML string, d Delivery) (*Service, func()) {
 	t.Helper()
 	rf := filepath.Join(e.dir, "rules.yml")
 	if err := os.WriteFile(rf, []byte(rulesYAML), 0o644); err != nil {
@@ -213,7 +219,7 @@ receivers:
 `
 }
 
-func history(t *testing.T, a *Alerting, fp string) []Event {
+func history(t *testing.T, a *Service, fp string) []Event {
 	t.Helper()
 	evs, err := a.ledger.query(context.Background(), LedgerQuery{Fingerprint: fp})
 	if err != nil {

@@ -26,8 +26,9 @@ func BenchmarkOutboxEnqueue(b *testing.B) {
 	for i := range b.N {
 		ls := model.LabelSet{"alertname": "Bench", "instance": model.LabelValue(strconv.Itoa(i))}
 		al := alert.New(model.Alert{Labels: ls, StartsAt: now}, now, false)
-		p := payload{GroupLabels: ls, Now: now, Alerts: []storedAlert{{Alert: al.Alert, UpdatedAt: now}}}
-		if err := a.outbox.enqueue(ctx, "hook", "webhook", 0, "{}:"+ls.String(), []uint64{uint64(i)}, nil, time.Hour, p, []*alert.Alert{al}, false); err != nil {
+		n := notification{Receiver: "hook", Integration: "webhook", GroupKey: "{}:" + ls.String(), Firing: []uint64{uint64(i)}, RepeatMS: time.Hour.Milliseconds(),
+			GroupLabels: ls, Now: now, Alerts: []storedAlert{{Alert: al.Alert, UpdatedAt: now}}}
+		if err := a.delivery.enqueue(ctx, &n, []model.LabelSet{al.Labels}, false); err != nil {
 			b.Fatal(err)
 		}
 	}

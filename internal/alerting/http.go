@@ -3,18 +3,20 @@ package alerting
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/common/model"
 
 	"github.com/vigilhq/vigil/internal/apierr"
+	"github.com/vigilhq/vigil/internal/outbox"
 	"github.com/vigilhq/vigil/internal/route"
 )
 
 // Routes are the Alertmanager API v2 under /alertmanager/api/v2/ and
 // Vigil's notification and ledger APIs under /vigil/api/v1/.
-func (a *Alerting) Routes() []route.Route {
+func (a *Service) Routes() []route.Route {
 	am := http.StripPrefix("/alertmanager", a.router.apiH)
 	return []route.Route{
 		{Method: "GET", Pattern: "/alertmanager/api/v2/", Scope: route.Read, Handler: am, Doc: "Alertmanager API v2: status, receivers, alerts, alert groups, silences (amtool, Grafana: URL http://HOST:9797/alertmanager)"},
@@ -28,10 +30,13 @@ func (a *Alerting) Routes() []route.Route {
 	}
 }
 
+// envelope is the Prometheus API's answer shape, which Vigil's own APIs
+// share.
 type envelope struct {
-	Status string `json:"status"`
-	Data   any    `json:"data,omitempty"`
-	Error  string `json:"error,omitempty"`
+	Status    string `json:"status"`
+	Data      any    `json:"data,omitempty"`
+	ErrorType string `json:"errorType,omitempty"`
+	Error     string `json:"error,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -40,72 +45,74 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeErr(w http.ResponseWriter, err error) {
-	writeJSON(w, apierr.HTTPStatus(err), envelope{Status: "error", Error: err.Error()})
+// writeErr answers err through apierr's writer (status, Retry-After, an
+// error ID instead of the cause for internal errors) in the envelope.
+func (a *Service) writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	a.errw.JSON(w, r, err, func(rep apierr.Reply) any {
+		return envelope{Status: "error", ErrorType: string(rep.Code), Error: rep.Message}
+	})
 }
 
-func (a *Alerting) serveNotifications(w http.ResponseWriter, r *http.Request) {
-	st := r.URL.Query().Get("status")
-	switch st {
-	case "", StatusPending, StatusDelivered, StatusFailed, StatusSuperseded:
-	default:
-		writeErr(w, apierr.New(apierr.Invalid, "invalid status %q: want pending, delivered, failed or superseded", st))
+func (a *Service) serveNotifications(w http.ResponseWriter, r *http.Request) {
+	st := outbox.Status(r.URL.Query().Get("status"))
+	if st != "" && !slices.Contains(outbox.Statuses, st) {
+		a.writeErr(w, r, apierr.New(apierr.Invalid, "invalid status %q: want pending, delivered, failed or superseded", st))
 		return
 	}
 	limit, err := intParam(r, "limit")
 	if err != nil {
-		writeErr(w, err)
+		a.writeErr(w, r, err)
 		return
 	}
-	ns, err := a.outbox.list(r.Context(), st, limit)
+	ns, err := a.delivery.list(r.Context(), st, limit)
 	if err != nil {
-		writeErr(w, err)
+		a.writeErr(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, envelope{Status: "success", Data: ns})
 }
 
-func (a *Alerting) serveRetry(w http.ResponseWriter, r *http.Request) {
+func (a *Service) serveRetry(w http.ResponseWriter, r *http.Request) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		writeErr(w, apierr.New(apierr.Invalid, "invalid notification id %q: want a positive integer", r.PathValue("id")))
+		a.writeErr(w, r, apierr.New(apierr.Invalid, "invalid notification id %q: want a positive integer", r.PathValue("id")))
 		return
 	}
-	if err := a.outbox.retry(r.Context(), id); err != nil {
-		writeErr(w, err)
+	if err := a.delivery.retry(r.Context(), id); err != nil {
+		a.writeErr(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, envelope{Status: "success", Data: map[string]any{"id": id, "status": StatusPending}})
+	writeJSON(w, http.StatusAccepted, envelope{Status: "success", Data: map[string]any{"id": id, "status": outbox.Pending}})
 }
 
-func (a *Alerting) serveHistory(w http.ResponseWriter, r *http.Request) {
+func (a *Service) serveHistory(w http.ResponseWriter, r *http.Request) {
 	q := LedgerQuery{Fingerprint: r.PathValue("fingerprint"), Kind: r.URL.Query().Get("kind"), AlertName: r.URL.Query().Get("alertname")}
 	if q.Fingerprint != "" {
 		if _, err := model.ParseFingerprint(q.Fingerprint); err != nil {
-			writeErr(w, apierr.New(apierr.Invalid, "invalid fingerprint %q: want 16 hex digits as in the Alertmanager API", q.Fingerprint))
+			a.writeErr(w, r, apierr.New(apierr.Invalid, "invalid fingerprint %q: want 16 hex digits as in the Alertmanager API", q.Fingerprint))
 			return
 		}
 	}
 	var err error
 	if q.Start, err = timeParam(r, "start"); err != nil {
-		writeErr(w, err)
+		a.writeErr(w, r, err)
 		return
 	}
 	if q.End, err = timeParam(r, "end"); err != nil {
-		writeErr(w, err)
+		a.writeErr(w, r, err)
 		return
 	}
 	if !q.Start.IsZero() && !q.End.IsZero() && q.End.Before(q.Start) {
-		writeErr(w, apierr.New(apierr.Invalid, "end %s is before start %s", q.End.Format(time.RFC3339), q.Start.Format(time.RFC3339)))
+		a.writeErr(w, r, apierr.New(apierr.Invalid, "end %s is before start %s", q.End.Format(time.RFC3339), q.Start.Format(time.RFC3339)))
 		return
 	}
 	if q.Limit, err = intParam(r, "limit"); err != nil {
-		writeErr(w, err)
+		a.writeErr(w, r, err)
 		return
 	}
 	evs, err := a.ledger.query(r.Context(), q)
 	if err != nil {
-		writeErr(w, err)
+		a.writeErr(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, envelope{Status: "success", Data: evs})

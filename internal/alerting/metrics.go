@@ -53,14 +53,14 @@ func newSelfMetrics(r prometheus.Registerer) *selfMetrics {
 
 // outboxCollector reports the outbox depth and oldest age at scrape time.
 type outboxCollector struct {
-	ob     *outbox
+	d      *delivery
 	depth  *prometheus.Desc
 	oldest *prometheus.Desc
 }
 
-func newOutboxCollector(ob *outbox) *outboxCollector {
+func newOutboxCollector(d *delivery) *outboxCollector {
 	return &outboxCollector{
-		ob:     ob,
+		d:      d,
 		depth:  prometheus.NewDesc("vigil_alerting_outbox_depth", "Notifications waiting in the outbox for delivery.", nil, nil),
 		oldest: prometheus.NewDesc("vigil_alerting_outbox_oldest_age_seconds", "Age of the oldest notification waiting in the outbox.", nil, nil),
 	}
@@ -71,7 +71,7 @@ func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.depth; 
 func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	n, age := c.ob.depth(ctx)
+	n, age := c.d.depth(ctx)
 	ch <- prometheus.MustNewConstMetric(c.depth, prometheus.GaugeValue, float64(n))
 	ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, age.Seconds())
 }

@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -10,28 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhq/vigil/internal/outbox"
 	"github.com/vigilhq/vigil/internal/route"
 )
-
-func TestBackoff(t *testing.T) {
-	o := &outbox{}
-	o.rnd = newOutbox(nil, nil, discardLogger(), nil, nil, Delivery{}).rnd
-	cfg := Delivery{MinBackoff: 100 * time.Millisecond, MaxBackoff: time.Second}
-	f := func(attempt int, lo, hi time.Duration) {
-		t.Helper()
-		for range 200 {
-			d := o.backoff(attempt, cfg)
-			if d < lo || d > hi {
-				t.Fatalf("backoff(%d) = %s, want in [%s, %s]", attempt, d, lo, hi)
-			}
-		}
-	}
-	f(1, 50*time.Millisecond, 100*time.Millisecond)
-	f(2, 100*time.Millisecond, 200*time.Millisecond)
-	f(3, 200*time.Millisecond, 400*time.Millisecond)
-	f(10, 500*time.Millisecond, time.Second)
-	f(100, 500*time.Millisecond, time.Second)
-}
 
 const outboxRules = `groups:
   - name: g
@@ -49,7 +31,7 @@ func TestOutboxRetriesAcrossRestartExactlyOnce(t *testing.T) {
 	a, stop := e.start(t, outboxRules, amWebhook(s.srv.URL), d)
 	e.write("up_metric", 0, "job", "x")
 	waitFor(t, 10*time.Second, "failed attempts", func() bool { return s.calls.Load() >= 3 })
-	ns, err := a.outbox.list(t.Context(), StatusPending, 0)
+	ns, err := a.delivery.list(t.Context(), outbox.Pending, 0)
 	if err != nil || len(ns) != 1 || ns[0].Attempts < 2 || !strings.Contains(ns[0].LastError, "503") {
 		t.Fatalf("pending = %+v, %v", ns, err)
 	}
@@ -130,7 +112,7 @@ func TestSupersede(t *testing.T) {
 	waitFor(t, 10*time.Second, "first attempt", func() bool { return s.calls.Load() >= 1 })
 	e.write("up_metric", 1, "job", "x")
 	waitFor(t, 10*time.Second, "superseded", func() bool {
-		ns, _ := a.outbox.list(t.Context(), StatusSuperseded, 0)
+		ns, _ := a.delivery.list(t.Context(), outbox.Superseded, 0)
 		return len(ns) == 1
 	})
 	s.down.Store(false)
@@ -194,11 +176,11 @@ func TestPrune(t *testing.T) {
 	old := time.Now().Add(-48 * time.Hour).UnixMilli()
 	for _, q := range []string{
 		`INSERT INTO alerting_ledger (ts, fingerprint, kind) VALUES (` + itoa(old) + `, 'a', 'firing'), (` + itoa(time.Now().UnixMilli()) + `, 'b', 'firing')`,
-		`INSERT INTO alerting_outbox (created_at, updated_at, receiver, integration, idx, group_key, dedup_key, firing, resolved, repeat_ms, payload, status, next_attempt_at, give_up_at)
-		 VALUES (0, ` + itoa(old) + `, 'r', 'webhook', 0, 'g', 'k', '[]', '[]', 0, '{}', 'delivered', 0, 0),
-		        (0, ` + itoa(old) + `, 'r', 'webhook', 0, 'g', 'k', '[]', '[]', 0, '{}', 'pending', 0, 0)`,
+		`INSERT INTO outbox_messages (channel, key, payload, status, created_at, updated_at, next_attempt_at, give_up_at)
+		 VALUES ('alertmanager', 'k', '{}', 'delivered', 0, ` + itoa(old) + `, 0, 0),
+		        ('alertmanager', 'k', '{}', 'pending', 0, ` + itoa(old) + `, 0, 0)`,
 	} {
-		if _, err := a.db.ExecContext(ctx, q); err != nil {
+		if err := a.db.Tx(ctx, func(tx *sql.Tx) error { _, err := tx.ExecContext(ctx, q); return err }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -206,8 +188,8 @@ func TestPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	var nl, no int
-	a.db.QueryRow(`SELECT COUNT(*) FROM alerting_ledger`).Scan(&nl)
-	a.db.QueryRow(`SELECT COUNT(*) FROM alerting_outbox`).Scan(&no)
+	a.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM alerting_ledger`).Scan(&nl)
+	a.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox_messages`).Scan(&no)
 	if nl != 1 || no != 1 {
 		t.Fatalf("after prune: %d ledger rows, %d outbox rows; want 1 and 1 (pending kept)", nl, no)
 	}

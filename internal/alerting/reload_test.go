@@ -156,7 +156,7 @@ func keepDown(t *testing.T, e *env) {
 }
 
 // activeAt is the ActiveAt of the first active alert, or zero.
-func activeAt(a *Alerting) time.Time {
+func activeAt(a *Service) time.Time {
 	for _, ar := range a.Rules().AlertingRules() {
 		for _, al := range ar.ActiveAlerts() {
 			return al.ActiveAt

@@ -45,7 +45,7 @@ type router struct {
 	logger   *slog.Logger
 	dataDir  string
 	ledger   *ledger
-	outbox   *outbox
+	delivery *delivery
 	ff       featurecontrol.Flagger
 	rec      eventrecorder.Recorder
 	extURL   *url.URL
@@ -193,11 +193,21 @@ func (r *router) integration(recv, name string, idx int) (*notify.Integration, b
 // apply builds the route tree, receivers, inhibitor and pipeline for conf
 // and swaps them in. On error nothing changes.
 func (r *router) apply(conf *amconfig.Config) error {
-	r.reloadMu.Lock()
-	defer r.reloadMu.Unlock()
+	commit, err := r.prepare(conf)
+	if err != nil {
+		return err
+	}
+	commit()
+	return nil
+}
+
+// prepare builds everything conf needs that can fail (templates,
+// integrations); the commit it returns swaps the routing over and cannot
+// fail.
+func (r *router) prepare(conf *amconfig.Config) (commit func(), err error) {
 	tmpl, err := template.FromGlobs(conf.Templates)
 	if err != nil {
-		return fmt.Errorf("parse notification templates: %w", err)
+		return nil, fmt.Errorf("parse notification templates: %w", err)
 	}
 	tmpl.ExternalURL = r.extURL
 	routes := dispatch.NewRoute(conf.Route, nil)
@@ -210,10 +220,18 @@ func (r *router) apply(conf *amconfig.Config) error {
 		}
 		integrations, err := receiver.BuildReceiverIntegrations(rcv, tmpl, r.logger)
 		if err != nil {
-			return fmt.Errorf("receiver %q: %w", rcv.Name, err)
+			return nil, fmt.Errorf("receiver %q: %w", rcv.Name, err)
 		}
 		receivers[rcv.Name] = integrations
 	}
+	return func() { r.commit(conf, tmpl, routes, receivers) }, nil
+}
+
+func (r *router) commit(conf *amconfig.Config, tmpl *template.Template, routes *dispatch.Route, receivers map[string][]notify.Integration) {
+	r.reloadMu.Lock()
+	defer r.reloadMu.Unlock()
+	active := map[string]bool{}
+	routes.Walk(func(rt *dispatch.Route) { active[rt.RouteOpts.Receiver] = true })
 	intervals := map[string][]timeinterval.TimeInterval{}
 	for _, ti := range conf.MuteTimeIntervals {
 		intervals[ti.Name] = ti.TimeIntervals
@@ -239,7 +257,7 @@ func (r *router) apply(conf *amconfig.Config) error {
 			recv := &nflogpb.Receiver{GroupName: name, Integration: in.Name(), Idx: uint32(in.Index())}
 			fan = append(fan, notify.MultiStage{
 				notify.NewDedupStage(&in, r.nflog, recv),
-				&outboxStage{ob: r.outbox, receiver: name, integration: in},
+				&outboxStage{d: r.delivery, receiver: name, integration: in},
 				notify.NewSetNotifiesStage(r.nflog, recv, r.ff),
 			})
 		}
@@ -284,7 +302,6 @@ func (r *router) apply(conf *amconfig.Config) error {
 	go d.Run(time.Time{})
 	d.WaitForLoading()
 	r.dispatcher.Store(d)
-	return nil
 }
 
 // put hands alerts to the alert store (from the rules manager).

@@ -25,7 +25,7 @@ func toLabelSet(ls labels.Labels, external labels.Labels) model.LabelSet {
 
 // notifyFunc hands alerts from the rules manager to the router, as
 // Prometheus's notifier would send them to Alertmanager.
-func (a *Alerting) notifyFunc(ctx context.Context, expr string, alerts ...*rules.Alert) {
+func (a *Service) notifyFunc(ctx context.Context, expr string, alerts ...*rules.Alert) {
 	if len(alerts) == 0 {
 		return
 	}
@@ -66,7 +66,7 @@ type tracked struct {
 	rule  string
 }
 
-func (a *Alerting) evalIteration(ctx context.Context, g *rules.Group, ts time.Time) {
+func (a *Service) evalIteration(ctx context.Context, g *rules.Group, ts time.Time) {
 	rules.DefaultEvalIterationFunc(ctx, g, ts)
 	ext, _ := a.externals()
 	gk := rules.GroupKey(g.File(), g.Name())
@@ -125,7 +125,7 @@ func (a *Alerting) evalIteration(ctx context.Context, g *rules.Group, ts time.Ti
 	}
 }
 
-func newRulesManager(a *Alerting, o Options, logger *slog.Logger) *rules.Manager {
+func newRulesManager(a *Service, o Options, logger *slog.Logger) *rules.Manager {
 	return rules.NewManager(&rules.ManagerOptions{
 		ExternalURL:     o.ExternalURL,
 		QueryFunc:       rules.EngineQueryFunc(o.Engine, o.Queryable),

@@ -44,4 +44,17 @@ CREATE TABLE alerting_outbox (
 CREATE INDEX alerting_outbox_due ON alerting_outbox (status, next_attempt_at);
 CREATE INDEX alerting_outbox_key ON alerting_outbox (dedup_key, id);
 `},
+	// The outbox moved to its own package (internal/outbox, table
+	// outbox_messages, which must exist first). Entries keep their IDs, so
+	// the ledger's notification IDs still name them; the columns only
+	// alerting understood go into the payload (see notification).
+	{Version: 2, Name: "outbox moved to internal/outbox", SQL: `
+INSERT INTO outbox_messages (id, channel, key, dedup, payload, status, attempts, created_at, updated_at, next_attempt_at, give_up_at, last_error)
+SELECT id, '` + channel + `', dedup_key, firing || '|' || resolved,
+	json_set(payload, '$.receiver', receiver, '$.integration', integration, '$.idx', idx, '$.groupKey', group_key,
+		'$.firing', json(firing), '$.resolved', json(resolved), '$.repeatMs', repeat_ms),
+	status, attempts, created_at, updated_at, next_attempt_at, give_up_at, last_error
+FROM alerting_outbox ORDER BY id;
+DROP TABLE alerting_outbox;
+`},
 }

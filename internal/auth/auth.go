@@ -44,6 +44,10 @@ type Options struct {
 	// AuditRetention is how long audit events are kept (default 90d);
 	// ended sessions are deleted a day after they end.
 	AuditRetention time.Duration
+	// PathPrefix is the route prefix Vigil is served under (the path of
+	// web.external_url, "" at the root): the pages' links and redirects
+	// start with it.
+	PathPrefix string
 	// OIDC enables single sign-on; nil leaves it off.
 	OIDC *OIDCOptions
 
@@ -127,6 +131,9 @@ func New(ctx context.Context, opts Options) (*Auth, error) {
 	}
 	return a, nil
 }
+
+// url is an absolute path to the app path p, under the route prefix.
+func (a *Auth) url(p string) string { return a.opts.PathPrefix + p }
 
 // Enabled reports whether requests are checked.
 func (a *Auth) Enabled() bool { return !a.opts.Disabled }

@@ -614,7 +614,7 @@ func TestPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	_ = f.a.store.db.QueryRow(`SELECT COUNT(*) FROM auth_sessions`).Scan(&n)
+	_ = f.a.store.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM auth_sessions`).Scan(&n)
 	if n != 0 {
 		t.Fatalf("%d ended sessions left", n)
 	}

@@ -149,7 +149,7 @@ func (a *Auth) serveLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	a.setSessionCookies(w, "", "", time.Time{})
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		http.Redirect(w, r, a.url("/login"), http.StatusSeeOther)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"status": "success"})
@@ -178,21 +178,21 @@ button,.sso{display:block;width:100%;margin-top:1.2rem;padding:.6rem;border:0;bo
 <h1>Sign in to Vigil</h1>
 {{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
 {{if .User}}<p>Signed in as <strong>{{.User}}</strong>.</p>
-<form method="post" action="/logout"><input type="hidden" name="csrf_token" value="{{.CSRF}}"><button type="submit">Sign out</button></form>
-<p><a href="/">Continue to Vigil</a></p>
-{{else}}<form method="post" action="/login">
+<form method="post" action="{{.Prefix}}/logout"><input type="hidden" name="csrf_token" value="{{.CSRF}}"><button type="submit">Sign out</button></form>
+<p><a href="{{.Prefix}}/">Continue to Vigil</a></p>
+{{else}}<form method="post" action="{{.Prefix}}/login">
 <input type="hidden" name="next" value="{{.Next}}">
 <label for="username">User name</label><input id="username" name="username" autocomplete="username" required autofocus>
 <label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
-{{if .SSO}}<a class="sso" href="/login/oidc?next={{.Next}}">Sign in with {{.SSO}}</a>{{end}}
+{{if .SSO}}<a class="sso" href="{{.Prefix}}/login/oidc?next={{.Next}}">Sign in with {{.SSO}}</a>{{end}}
 {{end}}
 </main></body></html>
 `))
 
 func (a *Auth) loginPage(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	data := map[string]any{"Error": msg, "Next": safeNext(r.FormValue("next"))}
+	data := map[string]any{"Error": msg, "Next": safeNext(r.FormValue("next")), "Prefix": a.opts.PathPrefix}
 	if a.oidc != nil {
 		data["SSO"] = a.oidc.opts.Name
 	}
@@ -241,5 +241,5 @@ func (a *Auth) serveLoginForm(w http.ResponseWriter, r *http.Request) {
 		a.loginPage(w, r, http.StatusServiceUnavailable, "Could not sign you in right now; try again.")
 		return
 	}
-	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+	http.Redirect(w, r, a.url(safeNext(r.PostFormValue("next"))), http.StatusSeeOther)
 }

@@ -128,7 +128,7 @@ func (a *Auth) serveOIDCLogin(w http.ResponseWriter, r *http.Request) {
 	state, nonce, verifier := newSecret(), newSecret(), oauth2.GenerateVerifier()
 	http.SetCookie(w, &http.Cookie{
 		Name: oidcStateCookie, Value: state + "." + nonce + "." + verifier + "." + safeNext(r.URL.Query().Get("next")),
-		Path: "/login/oidc", MaxAge: 600, HttpOnly: true, Secure: a.opts.SecureCookies, SameSite: http.SameSiteLaxMode,
+		Path: a.url("/login/oidc"), MaxAge: 600, HttpOnly: true, Secure: a.opts.SecureCookies, SameSite: http.SameSiteLaxMode,
 	})
 	http.Redirect(w, r, cfg.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusFound)
 }
@@ -147,7 +147,7 @@ func (a *Auth) serveOIDCCallback(w http.ResponseWriter, r *http.Request) {
 		a.loginPage(w, r, http.StatusUnauthorized, "Single sign-on failed: "+msg+".")
 	}
 	c, err := r.Cookie(oidcStateCookie)
-	http.SetCookie(w, &http.Cookie{Name: oidcStateCookie, Path: "/login/oidc", MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: oidcStateCookie, Path: a.url("/login/oidc"), MaxAge: -1})
 	if err != nil {
 		fail("the sign-in took too long or cookies are off", err)
 		return
@@ -213,7 +213,7 @@ func (a *Auth) serveOIDCCallback(w http.ResponseWriter, r *http.Request) {
 		a.loginPage(w, r, http.StatusServiceUnavailable, "Could not sign you in right now; try again.")
 		return
 	}
-	http.Redirect(w, r, safeNext(parts[3]), http.StatusSeeOther)
+	http.Redirect(w, r, a.url(safeNext(parts[3])), http.StatusSeeOther)
 }
 
 func claimString(claims map[string]any, names ...string) string {

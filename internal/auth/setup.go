@@ -46,7 +46,7 @@ input{width:100%;box-sizing:border-box;padding:.55rem;border:1px solid #767b85;b
 p[role=alert]{background:#fdecea;color:#8a1c12;padding:.6rem;border-radius:4px}</style></head><body>
 <h1>Create Vigil's first admin</h1>
 {{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
-<form method="post" action="/setup"><input type="hidden" name="token" value="{{.Token}}">
+<form method="post" action="{{.Prefix}}/setup"><input type="hidden" name="token" value="{{.Token}}">
 <label for="username">User name</label><input id="username" name="username" value="admin" autocomplete="username" required>
 <label for="password">Password (at least 8 characters)</label><input id="password" name="password" type="password" autocomplete="new-password" required minlength="8">
 <button type="submit">Create admin</button></form></body></html>
@@ -58,7 +58,7 @@ func (a *Auth) setupPage(w http.ResponseWriter, status int, token, msg string) {
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
 	w.Header().Set("Referrer-Policy", "no-referrer")
 	w.WriteHeader(status)
-	_ = setupTmpl.Execute(w, map[string]string{"Token": token, "Error": msg})
+	_ = setupTmpl.Execute(w, map[string]string{"Token": token, "Error": msg, "Prefix": a.opts.PathPrefix})
 }
 
 func (a *Auth) serveSetupPage(w http.ResponseWriter, r *http.Request) {
@@ -87,5 +87,5 @@ func (a *Auth) serveSetup(w http.ResponseWriter, r *http.Request) {
 	if err := a.startSession(w, r, name, "setup"); err != nil {
 		a.logger.Error("start session", "err", err)
 	}
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	http.Redirect(w, r, a.url("/"), http.StatusSeeOther)
 }

@@ -1,7 +1,7 @@
 // Package config loads and validates Vigil's YAML configuration file.
 //
-// One file configures everything. ${VAR} references are expanded from the
-// environment before parsing ($$ is a literal $); an undefined variable is an
+// One file configures everything. ${VAR} references in values are expanded
+// from the environment ($$ is a literal $); an undefined variable is an
 // error. Unknown keys are errors. Every error names the file, the line and
 // the field. Each feature owns the file describing its section (traces.go,
 // logs.go, alerting.go, ...): a section type with setDefaults() and
@@ -10,6 +10,7 @@ package config
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -38,6 +39,7 @@ type Config struct {
 	DataDir string `yaml:"data_dir"`
 	// HTTPAddr serves the APIs, remote write, /metrics and the UI.
 	HTTPAddr string  `yaml:"http_addr"`
+	Web      Web     `yaml:"web"`
 	OTLP     OTLP    `yaml:"otlp"`
 	Metrics  Metrics `yaml:"metrics"`
 
@@ -129,39 +131,175 @@ func Load(path string) (*Config, error) {
 	return Parse(b, path)
 }
 
-var varRE = regexp.MustCompile(`\$\$|\$\{([^}]*)\}`)
+var (
+	varRE     = regexp.MustCompile(`\$\$|\$\{([^}]*)\}`)
+	varNameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// plainRE is what a substituted value may look like to stay a plain
+	// YAML scalar (numbers, booleans, durations, host:port, paths, URLs);
+	// anything else is written as a quoted string.
+	plainRE = regexp.MustCompile(`^[A-Za-z0-9_./+@~=-][A-Za-z0-9_./+@~=:,%-]*$`)
+)
 
-// expand replaces ${VAR} with the environment's value; $$ becomes $.
-// Comment lines are left alone.
+// expand replaces ${VAR} with the environment's value and $$ with $ in the
+// scalar values of the YAML document, never in keys or comments. The
+// substitution is done on parsed values and written back quoted where
+// needed, so a value holding " #" or ": " stays one value instead of
+// changing the document; line numbers stay those of the file.
 func expand(b []byte, file string) ([]byte, Errors) {
-	var errs Errors
-	lines := bytes.Split(b, []byte("\n"))
-	for i, line := range lines {
-		if t := bytes.TrimSpace(line); len(t) > 0 && t[0] == '#' {
-			continue // comments may mention ${VAR}
-		}
-		lines[i] = varRE.ReplaceAllFunc(line, func(m []byte) []byte {
-			if string(m) == "$$" {
-				return []byte("$")
-			}
-			name := string(m[2 : len(m)-1])
-			if !regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`).MatchString(name) {
-				errs = append(errs, FieldError{File: file, Line: i + 1, Msg: fmt.Sprintf("invalid variable reference %q: want ${NAME} with letters, digits and _", m)})
-				return m
-			}
-			v, ok := os.LookupEnv(name)
-			if !ok {
-				errs = append(errs, FieldError{File: file, Line: i + 1, Msg: fmt.Sprintf("environment variable %s is not set (write $$ for a literal $)", name)})
-				return m
-			}
-			if strings.ContainsAny(v, "\n") {
-				errs = append(errs, FieldError{File: file, Line: i + 1, Msg: fmt.Sprintf("environment variable %s contains a newline", name)})
-				return m
-			}
-			return []byte(v)
-		})
+	if !bytes.Contains(b, []byte("$")) {
+		return b, nil
 	}
-	return bytes.Join(lines, []byte("\n")), errs
+	lines := strings.Split(string(b), "\n")
+	var errs Errors
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		// Not YAML until expanded (a reference in a flow sequence:
+		// [${TARGET}]): expand the text line by line, comments aside.
+		for i, l := range lines {
+			if t := strings.TrimSpace(l); t != "" && t[0] != '#' {
+				v, e := expandValue(l, file, i+1)
+				lines[i] = v
+				errs = append(errs, e...)
+			}
+		}
+		return []byte(strings.Join(lines, "\n")), errs
+	}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		switch n.Kind {
+		case yaml.DocumentNode, yaml.SequenceNode:
+			for _, c := range n.Content {
+				walk(c)
+			}
+		case yaml.MappingNode:
+			for i := 1; i < len(n.Content); i += 2 {
+				walk(n.Content[i]) // values only: keys are never expanded
+			}
+		case yaml.ScalarNode:
+			if strings.Contains(n.Value, "$") {
+				errs = append(errs, substitute(lines, n, file)...)
+			}
+		}
+	}
+	walk(&root)
+	return []byte(strings.Join(lines, "\n")), errs
+}
+
+// expandValue expands one scalar's text.
+func expandValue(v, file string, line int) (string, Errors) {
+	var errs Errors
+	out := varRE.ReplaceAllStringFunc(v, func(m string) string {
+		if m == "$$" {
+			return "$"
+		}
+		name := m[2 : len(m)-1]
+		if !varNameRE.MatchString(name) {
+			errs = append(errs, FieldError{File: file, Line: line, Msg: fmt.Sprintf("invalid variable reference %q: want ${NAME} with letters, digits and _", m)})
+			return m
+		}
+		val, ok := os.LookupEnv(name)
+		if !ok {
+			errs = append(errs, FieldError{File: file, Line: line, Msg: fmt.Sprintf("environment variable %s is not set (write $$ for a literal $)", name)})
+			return m
+		}
+		if strings.ContainsAny(val, "\n\r") {
+			errs = append(errs, FieldError{File: file, Line: line, Msg: fmt.Sprintf("environment variable %s contains a newline", name)})
+			return m
+		}
+		return val
+	})
+	return out, errs
+}
+
+// substitute rewrites scalar n in lines with its expanded value.
+func substitute(lines []string, n *yaml.Node, file string) Errors {
+	row := n.Line - 1
+	if row < 0 || row >= len(lines) {
+		return nil
+	}
+	if n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+		// Block scalars hold their text literally ('#' is no comment
+		// there), so their lines are expanded in place.
+		var errs Errors
+		indent := -1
+		for i := row + 1; i < len(lines); i++ {
+			l := lines[i]
+			if strings.TrimSpace(l) == "" {
+				continue
+			}
+			ind := len(l) - len(strings.TrimLeft(l, " "))
+			if indent < 0 {
+				indent = ind
+			}
+			if ind < indent {
+				break
+			}
+			v, e := expandValue(l, file, i+1)
+			lines[i] = v
+			errs = append(errs, e...)
+		}
+		return errs
+	}
+	value, errs := expandValue(n.Value, file, n.Line)
+	if len(errs) > 0 || value == n.Value {
+		return errs
+	}
+	line := lines[row]
+	start := n.Column - 1
+	if start < 0 || start > len(line) {
+		return nil
+	}
+	end := scalarEnd(line, start, n)
+	if end < 0 {
+		// A quoted or plain scalar folded over several lines: rare in a
+		// configuration file; say so rather than guess.
+		return Errors{{File: file, Line: n.Line, Msg: "a value with ${VAR} must fit on one line (or use a block scalar: | or >)"}}
+	}
+	var text string
+	switch {
+	case n.Style == 0 && plainRE.MatchString(value):
+		text = value // keeps numbers, booleans and durations typed
+	case n.Style&yaml.SingleQuotedStyle != 0:
+		text = "'" + strings.ReplaceAll(value, "'", "''") + "'"
+	default:
+		q, _ := json.Marshal(value) // a JSON string is a YAML double-quoted scalar
+		text = string(q)
+	}
+	lines[row] = line[:start] + text + line[end:]
+	return nil
+}
+
+// scalarEnd finds where scalar n, starting at line[start:], ends on its
+// line, or -1 if it goes on to the next line.
+func scalarEnd(line string, start int, n *yaml.Node) int {
+	switch {
+	case n.Style&yaml.DoubleQuotedStyle != 0:
+		for i := start + 1; i < len(line); i++ {
+			switch line[i] {
+			case '\\':
+				i++
+			case '"':
+				return i + 1
+			}
+		}
+		return -1
+	case n.Style&yaml.SingleQuotedStyle != 0:
+		for i := start + 1; i < len(line); i++ {
+			if line[i] == '\'' {
+				if i+1 < len(line) && line[i+1] == '\'' {
+					i++
+					continue
+				}
+				return i + 1
+			}
+		}
+		return -1
+	}
+	// A plain scalar's source is its value when it fits on one line.
+	if strings.HasPrefix(line[start:], n.Value) {
+		return start + len(n.Value)
+	}
+	return -1
 }
 
 var yamlLineRE = regexp.MustCompile(`^line (\d+): (.*)$`)
@@ -292,6 +430,7 @@ func (c *Config) validate() Errors {
 			errs = append(errs, c.section("", []FieldError{{Field: a.field, Msg: err.Error()}})...)
 		}
 	}
+	errs = append(errs, c.section("web", c.Web.validate())...)
 	errs = append(errs, c.section("otlp", c.OTLP.validate())...)
 	errs = append(errs, c.section("metrics", c.Metrics.validate())...)
 	errs = append(errs, c.section("traces", c.Traces.validate())...)

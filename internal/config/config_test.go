@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,6 +71,75 @@ func TestEnvExpansion(t *testing.T) {
 	_, err = Parse([]byte("http_addr: ${bad-name}\n"), "v.yaml")
 	if err == nil || !strings.Contains(err.Error(), "invalid variable reference") {
 		t.Fatalf("bad var name: %v", err)
+	}
+}
+
+// TestEnvExpansionInValues: ${VAR} is substituted in parsed values, so a
+// value holding YAML syntax stays one value (issue 15 item 6).
+func TestEnvExpansionInValues(t *testing.T) {
+	t.Setenv("VIGIL_TEST_HASH", "/tmp/a #b")
+	t.Setenv("VIGIL_TEST_COLON", "x: y")
+	t.Setenv("VIGIL_TEST_QUOTE", `it's "q"`)
+	t.Setenv("VIGIL_TEST_PORT", "9797")
+	t.Setenv("VIGIL_TEST_TARGET", "localhost:9100")
+	f := func(text string, check func(*Config) error) {
+		t.Helper()
+		c, err := Parse([]byte(text), "v.yaml")
+		if err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		if err := check(c); err != nil {
+			t.Errorf("%s: %v", text, err)
+		}
+	}
+	dataDir := func(want string) func(*Config) error {
+		return func(c *Config) error {
+			if c.DataDir != want {
+				return fmt.Errorf("data_dir %q, want %q", c.DataDir, want)
+			}
+			return nil
+		}
+	}
+	f("data_dir: ${VIGIL_TEST_HASH}\n", dataDir("/tmp/a #b"))
+	f("data_dir: ${VIGIL_TEST_COLON} # a comment with ${UNSET_IN_COMMENT}\n", dataDir("x: y"))
+	f("data_dir: '${VIGIL_TEST_QUOTE}'\n", dataDir(`it's "q"`))
+	f("data_dir: \"pre ${VIGIL_TEST_QUOTE} post\"\n", dataDir(`pre it's "q" post`))
+	f("data_dir: /a/$$b/${VIGIL_TEST_PORT}\n", dataDir("/a/$b/9797"))
+	f("http_addr: 127.0.0.1:${VIGIL_TEST_PORT}\n", func(c *Config) error {
+		if c.HTTPAddr != "127.0.0.1:9797" {
+			return fmt.Errorf("http_addr %q", c.HTTPAddr)
+		}
+		return nil
+	})
+	// Typed values stay typed.
+	f("metrics:\n  limits:\n    max_active_series: ${VIGIL_TEST_PORT}\n", func(c *Config) error {
+		if c.Metrics.Limits.MaxActiveSeries != 9797 {
+			return fmt.Errorf("max_active_series %d", c.Metrics.Limits.MaxActiveSeries)
+		}
+		return nil
+	})
+	// Flow style, which is not YAML before expansion, still works.
+	f("scrape_configs: [{job_name: n, static_configs: [{targets: [${VIGIL_TEST_TARGET}]}]}]\n", func(c *Config) error {
+		if got := c.Scrape.ScrapeConfigs[0].ServiceDiscoveryConfigs; len(got) != 1 {
+			return fmt.Errorf("service discovery %v", got)
+		}
+		return nil
+	})
+	// Keys are not expanded; the error keeps its line.
+	_, err := Parse([]byte("data_dir: x\n${VIGIL_TEST_PORT}: 1\n"), "v.yaml")
+	if err == nil || !strings.Contains(err.Error(), "v.yaml:2") {
+		t.Errorf("key with a reference: %v", err)
+	}
+	// An error in a later line keeps the file's line number.
+	_, err = Parse([]byte("data_dir: ${VIGIL_TEST_HASH}\nhttp_addr: ${VIGIL_TEST_UNSET_VAR}\n"), "v.yaml")
+	if err == nil || !strings.Contains(err.Error(), "v.yaml:2") {
+		t.Errorf("unset var: %v", err)
+	}
+	// Block scalars are expanded in place.
+	t.Setenv("VIGIL_TEST_WORD", "hello # not a comment")
+	c, err := Parse([]byte("data_dir: |\n  ${VIGIL_TEST_WORD}\nhttp_addr: 127.0.0.1:1\n"), "v.yaml")
+	if err != nil || c.DataDir != "hello # not a comment\n" || c.HTTPAddr != "127.0.0.1:1" {
+		t.Errorf("block scalar: %+v %v", c, err)
 	}
 }
 

@@ -19,16 +19,16 @@ func (s *Store) ConsumeLogs(ctx context.Context, ld plog.Logs) (rejected int64, 
 	n := ld.LogRecordCount()
 	s.m.received.Add(float64(n))
 	p := s.newPending(n)
-	var firstReason string
-	var lbls []Label
-	var resMD []Label
+	rej := rejections{s: s}
 	rls := ld.ResourceLogs()
+	// First the stream of every resource, admitted together.
+	lss := make([][]Label, rls.Len())
+	services := make([]string, rls.Len())
+	resMDs := make([][]Label, rls.Len())
 	for i := 0; i < rls.Len(); i++ {
-		rl := rls.At(i)
-		lbls = lbls[:0]
-		resMD = resMD[:0]
+		var lbls, resMD []Label
 		serviceName := ""
-		rl.Resource().Attributes().Range(func(k string, v pcommon.Value) bool {
+		rls.At(i).Resource().Attributes().Range(func(k string, v pcommon.Value) bool {
 			if name, ok := s.attrs[k]; ok {
 				val := v.AsString()
 				if val != "" {
@@ -47,18 +47,26 @@ func (s *Store) ConsumeLogs(ctx context.Context, ld plog.Logs) (rejected int64, 
 			lbls = append(lbls, Label{Name: "service_name", Value: serviceName})
 		}
 		sortLabels(lbls)
-		st, err := s.stream(lbls)
-		if err != nil {
-			n := 0
-			for j := 0; j < rl.ScopeLogs().Len(); j++ {
-				n += rl.ScopeLogs().At(j).LogRecords().Len()
-			}
-			rejected += int64(n)
-			if firstReason == "" {
-				firstReason = err.Error()
-			}
+		lss[i], services[i], resMDs[i] = lbls, serviceName, resMD
+	}
+	var admit [][]Label
+	var admitted []int
+	for i, ls := range lss {
+		if reason, msg := s.checkLabels(ls); reason != "" {
+			rej.add(int64(resourceRecords(rls.At(i))), reason, msg)
 			continue
 		}
+		admit = append(admit, ls)
+		admitted = append(admitted, i)
+	}
+	sts, err := s.resolve(admit)
+	if err != nil {
+		return 0, "", err
+	}
+	win := s.acceptedWindow()
+	for ai, i := range admitted {
+		rl := rls.At(i)
+		st, serviceName, resMD := sts[ai], services[i], resMDs[i]
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			sl := sls.At(j)
@@ -80,11 +88,7 @@ func (s *Store) ConsumeLogs(ctx context.Context, ld plog.Logs) (rejected int64, 
 				})
 				line := bodyString(lr.Body())
 				if len(line) > s.opts.MaxLineBytes {
-					rejected++
-					s.m.rejected.WithLabelValues("line_too_long").Inc()
-					if firstReason == "" {
-						firstReason = fmt.Sprintf("log record body of %d bytes is over the limit of %d bytes", len(line), s.opts.MaxLineBytes)
-					}
+					rej.add(1, "line_too_long", fmt.Sprintf("log record body of %d bytes is over the limit of %d bytes", len(line), s.opts.MaxLineBytes))
 					continue
 				}
 				ts := int64(lr.Timestamp())
@@ -94,6 +98,10 @@ func (s *Store) ConsumeLogs(ctx context.Context, ld plog.Logs) (rejected int64, 
 				}
 				if ts == 0 {
 					ts = s.now().UnixNano()
+				}
+				if reason, msg := s.checkTime(win, ts, st.key); reason != "" {
+					rej.add(1, reason, msg)
+					continue
 				}
 				r := Record{
 					Timestamp:      ts,
@@ -126,7 +134,7 @@ func (s *Store) ConsumeLogs(ctx context.Context, ld plog.Logs) (rejected int64, 
 	if err := s.commit(ctx, p); err != nil {
 		return 0, "", err
 	}
-	return rejected, firstReason, nil
+	return rej.n, rej.first, nil
 }
 
 // appendAttr flattens an attribute into metadata labels (maps become
@@ -224,4 +232,13 @@ func parseStreamKey(key string) ([]Label, error) {
 		s = strings.TrimPrefix(s[i+1+len(q):], ", ")
 	}
 	return out, nil
+}
+
+// resourceRecords counts the log records of a resource.
+func resourceRecords(rl plog.ResourceLogs) int {
+	n := 0
+	for j := 0; j < rl.ScopeLogs().Len(); j++ {
+		n += rl.ScopeLogs().At(j).LogRecords().Len()
+	}
+	return n
 }

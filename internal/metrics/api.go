@@ -133,7 +133,19 @@ func (s *Store) API(o APIOptions) http.Handler {
 		})
 	}
 	api.Register(r)
-	return r
+	// Prometheus serves /metadata from the scrape targets only; Vigil adds
+	// the metadata of pushed data (remote write, OTLP).
+	metadataHandler := http.Handler(s.serveMetadata(o.Targets))
+	if o.Wrap != nil {
+		metadataHandler = o.Wrap("/api/v1/metadata", metadataHandler.ServeHTTP)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if req.URL.Path == "/metadata" && (req.Method == http.MethodGet || req.Method == http.MethodHead) {
+			metadataHandler.ServeHTTP(w, req)
+			return
+		}
+		r.ServeHTTP(w, req)
+	})
 }
 
 func retentionString(age time.Duration, size int64) string {

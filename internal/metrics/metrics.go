@@ -21,6 +21,8 @@ import (
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/util/compression"
+
+	"github.com/vigilhq/vigil/internal/apierr"
 )
 
 // Options configure the store. A zero Options is valid.
@@ -53,6 +55,7 @@ type Store struct {
 	limiter *Limiter
 	tracker *promql.ActiveQueryTracker
 	stats   *tsdb.DBStats
+	meta    *metadataStore
 }
 
 // Open opens (and replays the WAL of) the TSDB in opts.Dir.
@@ -98,12 +101,17 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	to.SeriesLifecycleCallback = limiter
+	limiter.health = &apierr.WriteHealth{Store: "metrics", Logger: logger}
+	limiter.meta = newMetadataStore()
+	if err := limiter.health.Register(opts.Registerer); err != nil {
+		return nil, err
+	}
 	stats := tsdb.NewDBStats()
 	db, err := tsdb.Open(opts.Dir, logger, opts.Registerer, to, stats)
 	if err != nil {
 		return nil, fmt.Errorf("open tsdb %q: %w", opts.Dir, err)
 	}
-	s := &Store{opts: opts, logger: opts.Logger, db: db, stats: stats}
+	s := &Store{opts: opts, logger: opts.Logger, db: db, stats: stats, meta: limiter.meta}
 
 	s.tracker, err = promql.NewActiveQueryTracker(opts.Dir, opts.QueryMaxConcurrent, opts.Logger.With("component", "activeQueryTracker"))
 	if err != nil {
@@ -125,6 +133,21 @@ func Open(opts Options) (*Store, error) {
 	limiter.attach(db)
 	s.limiter = limiter
 	return s, nil
+}
+
+// MinTime is the oldest sample time (Unix ms) the TSDB accepts now: the
+// head's lower bound or, with an out-of-order window, the newest sample
+// less the window. ok is false before the head has data.
+func (s *Store) MinTime() (t int64, ok bool) {
+	head := s.db.Head()
+	t, ok = head.AppendableMinValidTime()
+	if !ok {
+		return 0, false
+	}
+	if w := s.opts.OutOfOrderTimeWindow.Milliseconds(); w > 0 {
+		t = min(t, head.MaxTime()-w)
+	}
+	return t, true
 }
 
 // DB is the underlying TSDB (for the API's admin and status endpoints).

@@ -13,13 +13,12 @@ import (
 
 	"github.com/vigilhq/vigil/internal/alerting"
 	"github.com/vigilhq/vigil/internal/config"
-	"github.com/vigilhq/vigil/internal/state"
 	"github.com/vigilhq/vigil/internal/version"
 )
 
-// *alerting.Alerting answers /api/v1/alertmanagers (its built-in
+// *alerting.Service answers /api/v1/alertmanagers (its built-in
 // Alertmanager); its Rules() answers /api/v1/rules and /api/v1/alerts.
-var _ apiv1.AlertmanagerRetriever = (*alerting.Alerting)(nil)
+var _ apiv1.AlertmanagerRetriever = (*alerting.Service)(nil)
 
 // setupAlerting wires the alerting feature: rules evaluated on the metrics
 // store, Alertmanager-compatible routing and delivery, the Alertmanager API
@@ -29,18 +28,16 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	// The state database is shared by the features that keep small
-	// transactional records (alerting today; incidents and users later).
-	db, err := state.Open(ctx, filepath.Join(cfg.DataDir, "state.db"), state.Options{Logger: s.logger})
+	sh, err := s.sharedState(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	s.addCloser(db.Close)
 	a, err := alerting.New(alerting.Options{
 		Logger:      s.logger,
 		Registerer:  s.reg,
 		DataDir:     filepath.Join(cfg.DataDir, "alerting"),
-		State:       db,
+		State:       sh.db,
+		Outbox:      sh.outbox,
 		Engine:      s.metrics.Engine(),
 		Queryable:   s.metrics.Queryable(),
 		Appendable:  s.metrics.Storage(),
@@ -58,16 +55,16 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 	s.addCloser(a.Close)
 	s.addActor("alerting", a.Run)
 	started := cfg.Alerting.Rules
-	s.addReloader(func(c *config.Config) error {
+	s.addReloader("alerting", func(c *config.Config) (func() error, error) {
 		ac, err := alertingConfig(c)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if c.Alerting.Rules != started {
 			s.logger.Warn("alerting.rules changed: the rules manager keeps the values it started with until Vigil restarts",
 				"in_force", fmt.Sprintf("%+v", started), "configured", fmt.Sprintf("%+v", c.Alerting.Rules))
 		}
-		return a.ApplyConfig(ac)
+		return a.Prepare(ac)
 	})
 	s.addRoutes(a.Routes()...)
 	s.rulesRetriever = func(context.Context) apiv1.RulesRetriever { return a.Rules() }
@@ -99,9 +96,15 @@ func alertingConfig(cfg *config.Config) (alerting.Config, error) {
 	return ac, nil
 }
 
-// externalURL is how users reach this Vigil: for generator URLs and
-// notification templates.
+// externalURL is how users reach this Vigil: web.external_url, or else the
+// HTTP listen address. Every link Vigil builds (generator URLs,
+// notification templates, the index page) starts with it.
 func (s *Server) externalURL() *url.URL {
+	if e := s.Config().Web.ExternalURL; e != "" {
+		if u, err := config.ParseExternalURL(e); err == nil {
+			return u
+		}
+	}
 	host := "localhost:9797"
 	if s.httpLn != nil {
 		addr := s.httpLn.Addr().(*net.TCPAddr)

@@ -40,6 +40,7 @@ func (s *Server) setupAuth(ctx context.Context, cfg *config.Config) error {
 			MaxFailures: ac.Login.MaxFailures, Lockout: ac.Login.Lockout.D(),
 			ClientBurst: ac.Login.ClientBurst, ClientPerMinute: ac.Login.ClientPerMinute,
 		},
+		PathPrefix: s.externalURL().Path,
 		Logger:     s.logger,
 		Registerer: s.reg,
 	}
@@ -68,12 +69,12 @@ func (s *Server) setupAuth(ctx context.Context, cfg *config.Config) error {
 	}
 	s.auth = a
 	startedAuth, startedTLS := cfg.Auth, cfg.TLS
-	s.addReloader(func(c *config.Config) error {
+	s.addReloader("auth", commitOnly(func(c *config.Config) error {
 		if !reflect.DeepEqual(c.Auth, startedAuth) || !reflect.DeepEqual(c.TLS, startedTLS) {
 			s.logger.Warn("auth or tls changed: they are read at start; restart vigil to apply them (certificate files are reloaded on change without one)")
 		}
 		return nil
-	})
+	}))
 	if s.scraper != nil && a.Enabled() && cfg.SelfScrape {
 		// The self-scrape started before auth existed: give it its token.
 		if err := s.scraper.ApplyConfig(s.scrapeConfig(cfg)); err != nil {
@@ -94,7 +95,7 @@ func (s *Server) setupAuth(ctx context.Context, cfg *config.Config) error {
 	}
 	if link != "" {
 		u := s.externalURL()
-		if cfg.TLS.HTTP != nil {
+		if cfg.TLS.HTTP != nil && cfg.Web.ExternalURL == "" {
 			u.Scheme = "https"
 		}
 		// The link is meant to be seen: it is how the operator gets in.

@@ -42,9 +42,12 @@ type Options struct {
 	MaxOpenConns int
 }
 
-// DB is an open state database. It is safe for concurrent use.
+// DB is an open state database. It is safe for concurrent use. Reads go
+// through QueryContext and QueryRowContext; every write goes through Tx,
+// which holds the process's write lock (the *sql.DB is not exposed, so no
+// caller can write around it).
 type DB struct {
-	*sql.DB
+	sql    *sql.DB
 	path   string
 	logger *slog.Logger
 	// writeMu serialises this process's write transactions. SQLite allows
@@ -97,8 +100,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		sdb.Close()
 		return nil, fmt.Errorf("open state database %q: journal mode is %q, want wal (is the file on a filesystem that supports shared memory?)", path, mode)
 	}
-	db := &DB{DB: sdb, path: path, logger: opts.Logger.With("component", "state")}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	db := &DB{sql: sdb, path: path, logger: opts.Logger.With("component", "state")}
+	if _, err := sdb.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		component  TEXT    NOT NULL,
 		version    INTEGER NOT NULL,
 		name       TEXT    NOT NULL,
@@ -111,6 +114,19 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	return db, nil
 }
 
+// QueryContext runs a read query.
+func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return db.sql.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs a read query that returns at most one row.
+func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return db.sql.QueryRowContext(ctx, query, args...)
+}
+
+// Close closes the database.
+func (db *DB) Close() error { return db.sql.Close() }
+
 // Path returns the database file path.
 func (db *DB) Path() string { return db.path }
 
@@ -120,7 +136,7 @@ func (db *DB) Path() string { return db.path }
 func (db *DB) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	db.writeMu.Lock()
 	defer db.writeMu.Unlock()
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}

@@ -23,11 +23,11 @@ func open(t *testing.T) *DB {
 func TestOpenWAL(t *testing.T) {
 	db := open(t)
 	var mode string
-	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+	if err := db.QueryRowContext(context.Background(), "PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Fatalf("journal_mode = %q, %v; want wal", mode, err)
 	}
 	var bt int
-	if err := db.QueryRow("PRAGMA busy_timeout").Scan(&bt); err != nil || bt != 10000 {
+	if err := db.QueryRowContext(context.Background(), "PRAGMA busy_timeout").Scan(&bt); err != nil || bt != 10000 {
 		t.Fatalf("busy_timeout = %d, %v; want 10000", bt, err)
 	}
 }
@@ -80,7 +80,7 @@ func TestMigrateFailureRollsBack(t *testing.T) {
 	if v, _ := db.SchemaVersion(ctx, "c"); v != 1 {
 		t.Fatalf("version = %d, want 1", v)
 	}
-	if _, err := db.Exec(`SELECT * FROM c_half`); err == nil {
+	if _, err := db.QueryContext(context.Background(), `SELECT * FROM c_half`); err == nil {
 		t.Fatal("half-applied migration left table c_half behind")
 	}
 }
@@ -130,7 +130,7 @@ func TestConcurrentWriters(t *testing.T) {
 		t.Fatal(err)
 	}
 	var n int
-	db.QueryRow(`SELECT COUNT(*) FROM w_t`).Scan(&n)
+	db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM w_t`).Scan(&n)
 	if n != 400 {
 		t.Fatalf("rows = %d, want 400", n)
 	}

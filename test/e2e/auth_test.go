@@ -635,4 +635,3 @@ func loadPair(t *testing.T, p *pki, name string) tls.Certificate {
 	}
 	return c
 }
-

@@ -86,11 +86,13 @@ func Run(stdout, stderr io.Writer, opts Options, files ...string) int {
 			return failureExitCode
 		}
 	}
-	debugOut = stderr
-
+	set := settings{ignoreUnknownFields: opts.IgnoreUnknownFields}
+	if opts.Debug {
+		set.debug = stderr
+	}
 	for _, f := range files {
 		fmt.Fprintf(stdout, "Processing test file: %s\n", f)
-		if errs := ruleUnitTest(f, queryOpts, p, run, false, opts.Debug, opts.IgnoreUnknownFields, junit.Suite(f)); errs != nil {
+		if errs := ruleUnitTest(f, queryOpts, p, run, set, junit.Suite(f)); errs != nil {
 			fmt.Fprintln(stderr, "  FAILED:")
 			for _, e := range errs {
 				fmt.Fprintln(stderr, e.Error())
@@ -113,10 +115,16 @@ func Run(stdout, stderr io.Writer, opts Options, files ...string) int {
 	return successExitCode
 }
 
-// debugOut receives --debug output.
-var debugOut io.Writer = os.Stderr
+// settings are what one Run passes down to each test group.
+type settings struct {
+	// debug receives --debug output; nil when it is off.
+	debug               io.Writer
+	ignoreUnknownFields bool
+	// fuzzyCompare is the test file's fuzzy_compare.
+	fuzzyCompare bool
+}
 
-func ruleUnitTest(filename string, queryOpts promqltest.LazyLoaderOpts, p parser.Parser, run *regexp.Regexp, diffFlag, debug, ignoreUnknownFields bool, ts *junitxml.TestSuite) []error {
+func ruleUnitTest(filename string, queryOpts promqltest.LazyLoaderOpts, p parser.Parser, run *regexp.Regexp, set settings, ts *junitxml.TestSuite) []error {
 	b, err := os.ReadFile(filename)
 	if err != nil {
 		ts.Abort(err)
@@ -152,6 +160,7 @@ func ruleUnitTest(filename string, queryOpts promqltest.LazyLoaderOpts, p parser
 	}
 
 	// Testing.
+	set.fuzzyCompare = unitTestInp.FuzzyCompare
 	var errs []error
 	for i, t := range unitTestInp.Tests {
 		if !matchesRun(t.TestGroupName, run) {
@@ -166,7 +175,7 @@ func ruleUnitTest(filename string, queryOpts promqltest.LazyLoaderOpts, p parser
 			t.Interval = unitTestInp.EvaluationInterval
 		}
 		t.parser = p
-		ers := t.test(testname, evalInterval, groupOrderMap, queryOpts, diffFlag, debug, ignoreUnknownFields, unitTestInp.FuzzyCompare, unitTestInp.RuleFiles...)
+		ers := t.test(testname, evalInterval, groupOrderMap, queryOpts, set, unitTestInp.RuleFiles...)
 		if ers != nil {
 			for _, e := range ers {
 				tc.Fail(e.Error())
@@ -258,12 +267,12 @@ type testGroup struct {
 }
 
 // test performs the unit tests.
-func (tg *testGroup) test(testname string, evalInterval time.Duration, groupOrderMap map[string]int, queryOpts promqltest.LazyLoaderOpts, diffFlag, debug, ignoreUnknownFields, fuzzyCompare bool, ruleFiles ...string) (outErr []error) {
-	if debug {
+func (tg *testGroup) test(testname string, evalInterval time.Duration, groupOrderMap map[string]int, queryOpts promqltest.LazyLoaderOpts, set settings, ruleFiles ...string) (outErr []error) {
+	if set.debug != nil {
 		testStart := time.Now()
-		fmt.Fprintf(debugOut, "DEBUG: Starting test %s\n", testname)
+		fmt.Fprintf(set.debug, "DEBUG: Starting test %s\n", testname)
 		defer func() {
-			fmt.Fprintf(debugOut, "DEBUG: Test %s finished, took %v\n", testname, time.Since(testStart))
+			fmt.Fprintf(set.debug, "DEBUG: Test %s finished, took %v\n", testname, time.Since(testStart))
 		}()
 	}
 	// Setup testing suite.
@@ -294,7 +303,7 @@ func (tg *testGroup) test(testname string, evalInterval time.Duration, groupOrde
 		Parser:       tg.parser,
 	}
 	m := rules.NewManager(opts)
-	groupsMap, ers := m.LoadGroups(time.Duration(tg.Interval), tg.ExternalLabels, tg.ExternalURL, nil, ignoreUnknownFields, ruleFiles...)
+	groupsMap, ers := m.LoadGroups(time.Duration(tg.Interval), tg.ExternalLabels, tg.ExternalURL, nil, set.ignoreUnknownFields, ruleFiles...)
 	if ers != nil {
 		return ers
 	}
@@ -311,7 +320,7 @@ func (tg *testGroup) test(testname string, evalInterval time.Duration, groupOrde
 
 	// Optional floating point compare fuzzing.
 	var compareFloat64 cmp.Option = cmp.Options{}
-	if fuzzyCompare {
+	if set.fuzzyCompare {
 		compareFloat64 = cmp.Comparer(func(x, y float64) bool {
 			return x == y || math.Nextafter(x, math.Inf(-1)) == y || math.Nextafter(x, math.Inf(1)) == y
 		})
@@ -526,7 +535,7 @@ Outer:
 		}
 	}
 
-	if debug {
+	if set.debug != nil {
 		ts := tg.maxEvalTime()
 		// Potentially a test can be specified at a time with fractional seconds,
 		// which PromQL cannot represent, so round up to the next whole second.
@@ -534,20 +543,20 @@ Outer:
 		expr := fmt.Sprintf(`{__name__=~".+"}[%v]`, ts)
 		q, err := suite.QueryEngine().NewInstantQuery(context.Background(), suite.Queryable(), nil, expr, mint.Add(ts))
 		if err != nil {
-			fmt.Fprintf(debugOut, "DEBUG: Failed querying, expr: %q, err: %v\n", expr, err)
+			fmt.Fprintf(set.debug, "DEBUG: Failed querying, expr: %q, err: %v\n", expr, err)
 			return errs
 		}
 		res := q.Exec(suite.Context())
 		if res.Err != nil {
-			fmt.Fprintf(debugOut, "DEBUG: Failed query exec, expr: %q, err: %v\n", expr, res.Err)
+			fmt.Fprintf(set.debug, "DEBUG: Failed query exec, expr: %q, err: %v\n", expr, res.Err)
 			return errs
 		}
 		switch v := res.Value.(type) {
 		case promql.Matrix:
-			fmt.Fprintf(debugOut, "DEBUG: Dump of all data (input_series and rules) at %v:\n", ts)
-			fmt.Fprintln(os.Stderr, v.String())
+			fmt.Fprintf(set.debug, "DEBUG: Dump of all data (input_series and rules) at %v:\n", ts)
+			fmt.Fprintln(set.debug, v.String())
 		default:
-			fmt.Fprintf(debugOut, "DEBUG: Got unexpected type %T\n", v)
+			fmt.Fprintf(set.debug, "DEBUG: Got unexpected type %T\n", v)
 			return errs
 		}
 	}

@@ -2,9 +2,11 @@ package ruletest
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -87,5 +89,28 @@ tests:
 	}
 	if code := Run(&out, &errOut, Options{}, filepath.Join(dir, "missing.yml")); code != 1 {
 		t.Fatalf("missing file: %d", code)
+	}
+}
+
+// Each Run writes its --debug output, the data dump included, to its own
+// stderr, also when runs overlap (the writer was a package variable that
+// each Run reassigned, and the dump went to the process's stderr).
+func TestDebugOutputPerRun(t *testing.T) {
+	var wg sync.WaitGroup
+	outs := make([]bytes.Buffer, 4)
+	for i := range outs {
+		wg.Go(func() {
+			Run(io.Discard, &outs[i], Options{Debug: true}, filepath.Join("testdata", "unittest.yml"))
+		})
+	}
+	wg.Wait()
+	want := outs[0].String()
+	if !strings.Contains(want, "DEBUG: Starting test") || !strings.Contains(want, "DEBUG: Dump of all data") || !strings.Contains(want, "{__name__=") {
+		t.Fatalf("debug output lacks the start line or the data dump:\n%.2000s", want)
+	}
+	for i := range outs {
+		if got := strings.Count(outs[i].String(), "DEBUG: Starting test"); got != strings.Count(want, "DEBUG: Starting test") {
+			t.Fatalf("run %d wrote %d start lines, run 0 %d", i, got, strings.Count(want, "DEBUG: Starting test"))
+		}
 	}
 }

@@ -11,14 +11,12 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -26,7 +24,6 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/vigilhq/vigil/internal/apierr"
 )
@@ -63,6 +60,7 @@ type Options struct {
 type Receiver struct {
 	opts    Options
 	logger  *slog.Logger
+	errw    apierr.Writer
 	sem     chan struct{}
 	handler http.Handler
 
@@ -94,6 +92,7 @@ func New(opts Options) (*Receiver, error) {
 	r := &Receiver{
 		opts:   opts,
 		logger: opts.Logger.With("component", "otlp"),
+		errw:   apierr.Writer{Logger: opts.Logger.With("component", "otlp")},
 		sem:    make(chan struct{}, opts.MaxConcurrentRequests),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_otlp_requests_total",
@@ -221,10 +220,9 @@ func (r *Receiver) consume(ctx context.Context, signal, transport string, n int,
 	defer release()
 	rejected, msg, err := f(ctx)
 	if err != nil {
+		// Internal errors are logged, with the ID the client is told, where
+		// the answer is written (apierr.Writer).
 		rejected = int64(n)
-		if apierr.CodeOf(err) == apierr.Internal {
-			r.logger.Error("store otlp data", "signal", signal, "err", err)
-		}
 	}
 	r.requests.WithLabelValues(signal, transport, outcome(rejected, err)).Inc()
 	r.rejected.WithLabelValues(signal).Add(float64(rejected))
@@ -306,16 +304,11 @@ func writeResponse(w http.ResponseWriter, enc encoding, resp message) {
 
 // writeError answers with a google.rpc.Status body, as the OTLP/HTTP spec
 // asks, and Retry-After when the error is retryable.
-func writeError(w http.ResponseWriter, enc encoding, err error) {
-	code := apierr.HTTPStatus(err)
-	st := &spb.Status{Code: int32(apierr.GRPCCode(err)), Message: err.Error()}
-	if apierr.Retryable(err) {
-		d := apierr.RetryAfterOf(err)
-		if d <= 0 {
-			d = time.Second
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
-	}
+func (r *Receiver) writeError(w http.ResponseWriter, req *http.Request, enc encoding, err error) {
+	rep := r.errw.Reply(req, err)
+	rep.Header(w.Header())
+	code := rep.Status
+	st := &spb.Status{Code: int32(apierr.GRPCCode(err)), Message: rep.Message}
 	var b []byte
 	if enc == encJSON {
 		w.Header().Set("Content-Type", "application/json")
@@ -416,22 +409,22 @@ func logsResponse(rejected int64, msg string) plogotlp.ExportResponse {
 func serveHTTP[Req unmarshaler, Resp message](r *Receiver, w http.ResponseWriter, req *http.Request, sig signal[Req, Resp]) {
 	b, enc, err := r.readBody(req)
 	if err != nil {
-		writeError(w, enc, err)
+		r.writeError(w, req, enc, err)
 		return
 	}
 	if !sig.enabled {
-		writeError(w, enc, notSupported(sig.name))
+		r.writeError(w, req, enc, notSupported(sig.name))
 		return
 	}
 	ex := sig.newReq()
 	if err := unmarshal(ex, enc, b); err != nil {
-		writeError(w, enc, decodeErr(sig.name, enc, err))
+		r.writeError(w, req, enc, decodeErr(sig.name, enc, err))
 		return
 	}
 	n, store := sig.items(ex)
 	rejected, msg, err := r.consume(req.Context(), sig.name, "http", n, store)
 	if err != nil {
-		writeError(w, enc, err)
+		r.writeError(w, req, enc, err)
 		return
 	}
 	writeResponse(w, enc, sig.respond(rejected, msg))
@@ -466,20 +459,6 @@ func unmarshal(m unmarshaler, enc encoding, b []byte) error {
 
 // ---- gRPC ----
 
-func grpcErr(err error) error {
-	st := status.New(apierr.GRPCCode(err), err.Error())
-	if apierr.Retryable(err) {
-		d := apierr.RetryAfterOf(err)
-		if d <= 0 {
-			d = time.Second
-		}
-		if ds, e := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(d)}); e == nil {
-			st = ds
-		}
-	}
-	return st.Err()
-}
-
 // exportGRPC runs one OTLP/gRPC export: store the request within the
 // concurrency bound and answer with its partial success, or with the error
 // as a gRPC status (UNIMPLEMENTED when the signal has no consumer).
@@ -490,7 +469,7 @@ func exportGRPC[Req unmarshaler, Resp message](ctx context.Context, r *Receiver,
 	n, store := sig.items(req)
 	rejected, msg, err := r.consume(ctx, sig.name, "grpc", n, store)
 	if err != nil {
-		return sig.respond(0, ""), grpcErr(err)
+		return sig.respond(0, ""), r.errw.GRPC(err).Err()
 	}
 	return sig.respond(rejected, msg), nil
 }

@@ -1,0 +1,346 @@
+package outbox
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigilhq/vigil/internal/state"
+)
+
+// DeliverFunc sends one message (see the package doc for the contract).
+type DeliverFunc func(ctx context.Context, m Message) error
+
+// RecordFunc records an Event inside the transaction that makes it so.
+type RecordFunc func(ctx context.Context, tx *sql.Tx, e Event) error
+
+// Policy is how a channel's messages are retried. Zero fields take defaults.
+type Policy struct {
+	GiveUpAfter    time.Duration // default 24h
+	MinBackoff     time.Duration // default 1s
+	MaxBackoff     time.Duration // default 5m
+	AttemptTimeout time.Duration // default 30s
+}
+
+func (p Policy) withDefaults() Policy {
+	if p.GiveUpAfter <= 0 {
+		p.GiveUpAfter = 24 * time.Hour
+	}
+	if p.MinBackoff <= 0 {
+		p.MinBackoff = time.Second
+	}
+	if p.MaxBackoff <= 0 {
+		p.MaxBackoff = 5 * time.Minute
+	}
+	if p.MaxBackoff < p.MinBackoff {
+		p.MaxBackoff = p.MinBackoff
+	}
+	if p.AttemptTimeout <= 0 {
+		p.AttemptTimeout = 30 * time.Second
+	}
+	return p
+}
+
+// Consumer is what a channel's owner registers.
+type Consumer struct {
+	Deliver DeliverFunc // required
+	Record  RecordFunc  // optional
+	Policy  Policy
+}
+
+// Options configure New.
+type Options struct {
+	// DB is the state database. Required.
+	DB     *state.DB
+	Logger *slog.Logger
+	// Concurrency bounds attempts in flight over all channels. Default 8.
+	Concurrency int
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Outbox is the shared delivery outbox. Safe for concurrent use.
+type Outbox struct {
+	db     *state.DB
+	logger *slog.Logger
+	now    func() time.Time
+	conc   int
+
+	mu        sync.Mutex
+	consumers map[string]Consumer
+	inflight  int
+	wake      chan struct{}
+	rndMu     sync.Mutex
+	rnd       *rand.Rand
+}
+
+// ErrUnknownChannel is returned by SetPolicy for a channel nobody registered.
+var ErrUnknownChannel = errors.New("outbox: unknown channel")
+
+// New creates the outbox's tables if needed. Nothing is delivered until Run.
+func New(opts Options) (*Outbox, error) {
+	if opts.DB == nil {
+		return nil, errors.New("outbox: Options.DB is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 8
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if err := opts.DB.Migrate(context.Background(), "outbox", migrations); err != nil {
+		return nil, err
+	}
+	return &Outbox{
+		db: opts.DB, logger: opts.Logger.With("component", "outbox"), now: opts.Now, conc: opts.Concurrency,
+		consumers: map[string]Consumer{}, wake: make(chan struct{}, 1),
+		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
+	}, nil
+}
+
+// Register makes c the consumer of channel. Registering a channel again
+// replaces its consumer (for messages not yet being attempted).
+func (o *Outbox) Register(channel string, c Consumer) {
+	if c.Deliver == nil {
+		panic("outbox: Register " + channel + " without Deliver")
+	}
+	c.Policy = c.Policy.withDefaults()
+	o.mu.Lock()
+	o.consumers[channel] = c
+	o.mu.Unlock()
+	o.signal()
+}
+
+// SetPolicy changes a registered channel's policy (on reload). Messages
+// already enqueued keep their give-up time.
+func (o *Outbox) SetPolicy(channel string, p Policy) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	c, ok := o.consumers[channel]
+	if !ok {
+		return fmt.Errorf("%w %q", ErrUnknownChannel, channel)
+	}
+	c.Policy = p.withDefaults()
+	o.consumers[channel] = c
+	return nil
+}
+
+func (o *Outbox) consumer(channel string) (Consumer, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	c, ok := o.consumers[channel]
+	return c, ok
+}
+
+func (o *Outbox) policy(channel string) Policy {
+	c, _ := o.consumer(channel)
+	return c.Policy.withDefaults()
+}
+
+func (o *Outbox) signal() {
+	select {
+	case o.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers due messages until ctx is done, then waits for the attempts
+// in flight.
+func (o *Outbox) Run(ctx context.Context) error {
+	// One process owns the outbox: leases left by a previous process (which
+	// died during an attempt) and backoffs are void after a restart, so
+	// every pending message is due now.
+	now := o.now().UnixMilli()
+	if err := o.db.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE outbox_messages SET next_attempt_at = ? WHERE status = ? AND next_attempt_at > ?`, now, Pending, now)
+		return err
+	}); err != nil && ctx.Err() == nil {
+		o.logger.Error("reset message leases", "err", err)
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		for _, m := range o.claim(ctx) {
+			c, _ := o.consumer(m.Channel)
+			wg.Go(func() {
+				defer func() {
+					o.mu.Lock()
+					o.inflight--
+					o.mu.Unlock()
+					o.signal()
+				}()
+				o.attempt(ctx, m, c)
+			})
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-o.wake:
+		}
+	}
+}
+
+const messageColumns = `id, channel, key, dedup, payload, status, attempts, created_at, updated_at, next_attempt_at, give_up_at, last_error`
+
+func scanMessage(sc interface{ Scan(...any) error }) (Message, error) {
+	var m Message
+	var c, u, n, g int64
+	var st string
+	err := sc.Scan(&m.ID, &m.Channel, &m.Key, &m.Dedup, &m.Payload, &st, &m.Attempts, &c, &u, &n, &g, &m.LastError)
+	m.Status = Status(st)
+	m.CreatedAt, m.UpdatedAt = time.UnixMilli(c), time.UnixMilli(u)
+	m.NextAttemptAt, m.GiveUpAt = time.UnixMilli(n), time.UnixMilli(g)
+	return m, err
+}
+
+// claim leases due messages of registered channels, as many as there are
+// free attempt slots, by moving their next attempt past the longest attempt
+// timeout. It runs as a write transaction, so it sees every Enqueue that
+// committed before it (an Enqueue wakes the loop before its transaction
+// commits; this transaction waits for that commit). If the process dies
+// during an attempt, the lease runs out and the message is tried again:
+// at least once.
+func (o *Outbox) claim(ctx context.Context) []Message {
+	if ctx.Err() != nil {
+		return nil
+	}
+	o.mu.Lock()
+	free := o.conc - o.inflight
+	channels := make([]any, 0, len(o.consumers))
+	var lease time.Duration
+	for name, c := range o.consumers {
+		channels = append(channels, name)
+		lease = max(lease, c.Policy.AttemptTimeout)
+	}
+	o.mu.Unlock()
+	if free <= 0 || len(channels) == 0 {
+		return nil
+	}
+	now := o.now()
+	var out []Message
+	err := o.db.Tx(ctx, func(tx *sql.Tx) error {
+		out = out[:0]
+		args := append([]any{now.Add(lease + 10*time.Second).UnixMilli(), Pending, now.UnixMilli()}, channels...)
+		args = append(args, free)
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox_messages SET next_attempt_at = ? WHERE id IN (
+			SELECT id FROM outbox_messages WHERE status = ? AND next_attempt_at <= ? AND channel IN (?`+strings.Repeat(", ?", len(channels)-1)+`)
+			ORDER BY next_attempt_at, id LIMIT ?) RETURNING `+messageColumns, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			m, err := scanMessage(rows)
+			if err != nil {
+				return err
+			}
+			out = append(out, m)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			o.logger.Error("claim due messages", "err", err)
+		}
+		return nil
+	}
+	slices.SortFunc(out, func(a, b Message) int { return int(a.ID - b.ID) })
+	o.mu.Lock()
+	o.inflight += len(out)
+	o.mu.Unlock()
+	return out
+}
+
+func (o *Outbox) backoff(attempts int, p Policy) time.Duration {
+	d := p.MinBackoff
+	for i := 1; i < attempts && d < p.MaxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, p.MaxBackoff)
+	// Equal jitter: half fixed, half random, so retries of many messages
+	// spread out without ever waiting less than half.
+	o.rndMu.Lock()
+	j := time.Duration(o.rnd.Int64N(int64(d/2) + 1))
+	o.rndMu.Unlock()
+	return d/2 + j
+}
+
+func (o *Outbox) attempt(ctx context.Context, m Message, c Consumer) {
+	actx, cancel := context.WithTimeout(ctx, c.Policy.AttemptTimeout)
+	err := c.Deliver(actx, m)
+	cancel()
+	if err != nil && ctx.Err() != nil {
+		// Shutting down cut the attempt short: the message stays pending
+		// and is tried again after the restart.
+		return
+	}
+	o.finish(ctx, m, c, err)
+}
+
+// finish records the outcome of an attempt. It is written even when ctx
+// ends meanwhile (shutdown): an attempt that delivered must not be
+// delivered again after the restart.
+func (o *Outbox) finish(ctx context.Context, m Message, c Consumer, err error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	now := o.now()
+	attempt := m.Attempts + 1
+	ev := Event{Kind: EventDelivered, Detail: fmt.Sprintf("delivered on attempt %d", attempt), Err: err}
+	status, next, lastErr := Delivered, time.Duration(0), ""
+	if err != nil {
+		lastErr = err.Error()
+		switch {
+		case isPermanent(err):
+			status, lastErr = Failed, "unrecoverable: "+lastErr
+		default:
+			next = max(o.backoff(attempt, c.Policy), retryAfterOf(err))
+			if now.Add(next).After(m.GiveUpAt) {
+				status, lastErr = Failed, fmt.Sprintf("gave up after %d attempts (give_up_after reached): %s", attempt, lastErr)
+			} else {
+				status = Pending
+			}
+		}
+		ev.Kind, ev.Detail = EventFailed, lastErr
+		if status == Pending {
+			ev.Kind, ev.Next = EventAttempt, next
+			ev.Detail = fmt.Sprintf("attempt %d failed: %s; next attempt in %s", attempt, lastErr, next.Round(time.Millisecond))
+		}
+	}
+	werr := o.db.Tx(ctx, func(tx *sql.Tx) error {
+		// A message superseded during its attempt stays superseded unless
+		// the attempt delivered it.
+		row := tx.QueryRowContext(ctx, `UPDATE outbox_messages SET status = CASE WHEN status = ? AND ? != ? THEN status ELSE ? END,
+			attempts = attempts + 1, updated_at = ?, next_attempt_at = ?, last_error = ? WHERE id = ? RETURNING `+messageColumns,
+			Superseded, status, Delivered, status, now.UnixMilli(), now.Add(next).UnixMilli(), lastErr, m.ID)
+		var err error
+		if ev.Message, err = scanMessage(row); err != nil {
+			return err
+		}
+		if c.Record == nil {
+			return nil
+		}
+		return c.Record(ctx, tx, ev)
+	})
+	if werr != nil {
+		o.logger.Error("record delivery outcome", "id", m.ID, "channel", m.Channel, "err", werr)
+	}
+	switch status {
+	case Failed:
+		o.logger.Error("message failed", "id", m.ID, "channel", m.Channel, "key", m.Key, "err", lastErr)
+	case Pending:
+		o.logger.Warn("delivery attempt failed; will retry", "id", m.ID, "channel", m.Channel, "key", m.Key, "next", next, "err", lastErr)
+	}
+}
