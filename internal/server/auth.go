@@ -16,7 +16,6 @@ import (
 	"github.com/vigilhq/vigil/internal/auth"
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/route"
-	"github.com/vigilhq/vigil/internal/state"
 )
 
 // AdminPasswordEnv, when set on a first start with authentication on and
@@ -45,14 +44,11 @@ func (s *Server) setupAuth(ctx context.Context, cfg *config.Config) error {
 		Registerer: s.reg,
 	}
 	if ac.Enabled() {
-		// The state database is shared with alerting (which opens its own
-		// handle on the same file; SQLite's WAL serves both).
-		db, err := state.Open(ctx, filepath.Join(cfg.DataDir, "state.db"), state.Options{Logger: s.logger})
+		shared, err := s.sharedState(ctx, cfg)
 		if err != nil {
 			return err
 		}
-		s.addCloser(db.Close)
-		if opts.Store, err = auth.OpenStore(ctx, db, nil); err != nil {
+		if opts.Store, err = auth.OpenStore(ctx, shared.db, nil); err != nil {
 			return err
 		}
 		if ac.OIDC != nil {
