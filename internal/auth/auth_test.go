@@ -622,3 +622,37 @@ func TestPrune(t *testing.T) {
 		t.Fatalf("%d old audit events left", len(evs))
 	}
 }
+
+func TestRunRecordsTokenUse(t *testing.T) {
+	f := newFixture(t)
+	tok, info := f.token("ci", scopeIngest, time.Time{})
+	a, err := New(context.Background(), Options{Store: f.a.store, Now: f.clock.Now, TokenAuditInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	if a.tokenPrincipal(tok, "bearer") == nil {
+		t.Fatal("token unknown")
+	}
+	rec := httptest.NewRecorder()
+	r := httptest.NewRequest("POST", "/x", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	a.Guard(route.Ingest, http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})).ServeHTTP(rec, r)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		evs, _ := a.store.AuditEvents(context.Background(), AuditQuery{Action: "token.use"})
+		if len(evs) == 1 && strings.Contains(evs[0].Actor, info.ID) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("token use not audited by Run: %+v", evs)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
