@@ -31,6 +31,8 @@ func TestUsersCommand(t *testing.T) {
 	f("", true, "unknown role", "users", "add", "bob", "--role", "root")
 	f("", false, "alice  admin  local", "users", "list")
 	f("n3w-password\n", false, "password of alice changed", "users", "passwd", "alice")
+	f("", true, "no admin would be left", "users", "role", "alice", "editor")
+	f("other-pass\n", false, "user root added", "users", "add", "root", "--role", "admin", "--password-stdin")
 	f("", false, "alice is now editor", "users", "role", "alice", "editor")
 	f("", false, "user alice deleted", "users", "delete", "alice")
 	f("", true, "no user alice", "users", "delete", "alice")

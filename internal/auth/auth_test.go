@@ -656,3 +656,20 @@ func TestRunRecordsTokenUse(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestLastAdminKept(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	if err := f.a.store.SetRole(ctx, "ada", Editor); err == nil || !strings.Contains(err.Error(), "no admin would be left") {
+		t.Fatalf("demoting the last admin: %v", err)
+	}
+	if _, err := f.a.store.DeleteUser(ctx, "ada"); err == nil {
+		t.Fatal("deleting the last admin succeeded")
+	}
+	if err := f.a.store.SetRole(ctx, "ed", Admin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.a.store.DeleteUser(ctx, "ada"); err != nil {
+		t.Fatalf("deleting an admin while another is left: %v", err)
+	}
+}

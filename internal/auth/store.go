@@ -258,7 +258,7 @@ func (s *Store) SetRole(ctx context.Context, name string, role Role) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apierr.New(apierr.NotFound, "no user %s", name)
 		}
-		return nil
+		return keepAnAdmin(ctx, tx)
 	})
 }
 
@@ -274,6 +274,9 @@ func (s *Store) DeleteUser(ctx context.Context, name string) ([]string, error) {
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apierr.New(apierr.NotFound, "no user %s", name)
+		}
+		if err := keepAnAdmin(ctx, tx); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM auth_sessions WHERE user_name = ?`, name); err != nil {
 			return err
@@ -295,6 +298,19 @@ func (s *Store) DeleteUser(ctx context.Context, name string) ([]string, error) {
 		return err
 	})
 	return revoked, err
+}
+
+// keepAnAdmin fails (rolling the change back) when no admin would
+// be left, so that nobody locks everyone out of user management.
+func keepAnAdmin(ctx context.Context, tx *sql.Tx) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM auth_users WHERE role = 'admin'`).Scan(&n); err != nil {
+		return err
+	}
+	if n == 0 {
+		return apierr.New(apierr.Conflict, "refused: no admin would be left; make another user admin first (vigil users role NAME admin)")
+	}
+	return nil
 }
 
 // Users lists every user by name.
