@@ -598,6 +598,15 @@ tls:
 			}
 		}
 	}
+	// Vigil's self-scrape of /metrics works with auth and TLS on (its
+	// in-memory read token, https to itself).
+	Eventually(t, 60*time.Second, func() error {
+		code, _, body := rd.do("GET", "/api/v1/query?query=up%7Bjob%3D%22vigil%22%7D", "", "Authorization", "Bearer "+read)
+		if code != 200 || !strings.Contains(body, `"1"]`) {
+			return fmt.Errorf("up{job=vigil}: %d %s", code, body)
+		}
+		return nil
+	})
 	// A renewed certificate is served without a restart.
 	before, err := serialOf(v.HTTP, p.pool)
 	if err != nil {
