@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -671,5 +672,26 @@ func TestLastAdminKept(t *testing.T) {
 	}
 	if _, err := f.a.store.DeleteUser(ctx, "ada"); err != nil {
 		t.Fatalf("deleting an admin while another is left: %v", err)
+	}
+}
+
+func TestLoginLimiterFullMapSharesABucket(t *testing.T) {
+	l := newLoginLimiter(LoginLimits{})
+	now := time.Unix(0, 0)
+	for i := 0; i < maxLimiterKeys; i++ {
+		for j := 0; j < 5; j++ {
+			l.failed(fmt.Sprint("flood-", i), now)
+		}
+	}
+	// Every stored name is locked; a new name falls into the shared
+	// overflow bucket, which locks after 5 failures like any name.
+	for j := 0; j < 5; j++ {
+		if ok, _ := l.attempt("admin", fmt.Sprint("10.0.", j/20, ".1"), now); !ok {
+			t.Fatalf("attempt %d refused early", j)
+		}
+		l.failed("admin", now)
+	}
+	if ok, _ := l.attempt("admin", "10.9.9.9", now); ok {
+		t.Fatal("a new name got attempts outside any limit with the map full")
 	}
 }

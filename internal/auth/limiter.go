@@ -37,7 +37,8 @@ func (l *LoginLimits) setDefaults() {
 }
 
 // maxLimiterKeys bounds each limiter map; past it, entries whose bucket is
-// full again (that is, which carry no state worth keeping) are dropped.
+// full again (that is, which carry no state worth keeping) are dropped, and
+// if none is, new keys share one overflow bucket.
 const maxLimiterKeys = 10000
 
 // loginLimiter applies LoginLimits with golang.org/x/time/rate buckets.
@@ -65,12 +66,23 @@ func (l *loginLimiter) get(m map[string]*rate.Limiter, key string, r rate.Limit,
 			}
 		}
 	}
-	lim = rate.NewLimiter(r, burst)
-	if len(m) < maxLimiterKeys {
-		m[key] = lim
+	if len(m) >= maxLimiterKeys {
+		// Full of names and addresses that are all being limited: every
+		// new one shares one bucket, so flooding the map cannot give a
+		// name attempts outside any limit.
+		key = overflowKey
+		if lim, ok := m[key]; ok {
+			return lim
+		}
 	}
+	lim = rate.NewLimiter(r, burst)
+	m[key] = lim
 	return lim
 }
+
+// overflowKey is the shared bucket of keys past maxLimiterKeys (no user
+// name or address contains a NUL byte).
+const overflowKey = "\x00overflow"
 
 func (l *loginLimiter) userLimiter(user string, now time.Time) *rate.Limiter {
 	every := l.lim.Lockout / time.Duration(l.lim.MaxFailures)
