@@ -23,6 +23,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigilhq/vigil/internal/auth/oidctest"
 )
 
 const adminPassword = "e2e-admin-password"
@@ -643,4 +645,51 @@ func loadPair(t *testing.T, p *pki, name string) tls.Certificate {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestAuthOIDC signs in to bin/vigil through a local OpenID provider
+// (internal/auth/oidctest): the provider's group maps to a role, a user in
+// no mapped group is refused.
+func TestAuthOIDC(t *testing.T) {
+	op := oidctest.New(t, "vigil", "oidc-secret")
+	v := StartVigil(t, StartOptions{Env: []string{"VIGIL_ADMIN_PASSWORD=" + adminPassword}, Config: fmt.Sprintf(`auth:
+  mode: local
+  oidc:
+    issuer: %s
+    client_id: vigil
+    client_secret: oidc-secret
+    redirect_url: http://{{HTTP}}/login/oidc/callback
+    role_groups: {admin: [ops], editor: [devs]}
+    name: Test ID
+`, op.URL)})
+	login := func(user string, groups ...string) (*authed, int, string) {
+		t.Helper()
+		op.SignIn(user, groups...)
+		jar, _ := cookiejar.New(nil)
+		c := &authed{t: t, base: "http://" + v.HTTP, client: &http.Client{Jar: jar, Timeout: 30 * time.Second}}
+		code, _, body := c.do("GET", "/login/oidc?next=/", "")
+		return c, code, body
+	}
+	c, code, body := login("olga", "staff", "ops")
+	if code != 200 || !strings.Contains(body, "<h1>Vigil</h1>") {
+		t.Fatalf("single sign-on: %d %.300s", code, body)
+	}
+	if code, _, body := c.do("GET", "/vigil/api/v1/me", ""); code != 200 || !strings.Contains(body, `"user":"olga"`) || !strings.Contains(body, `"role":"admin"`) {
+		t.Fatalf("me after single sign-on: %d %s", code, body)
+	}
+	c, _, _ = login("dev", "devs")
+	if _, _, body := c.do("GET", "/vigil/api/v1/me", ""); !strings.Contains(body, `"role":"editor"`) {
+		t.Fatalf("devs group: %s", body)
+	}
+	c, code, body = login("guest", "visitors")
+	if code != 401 || !strings.Contains(body, "none of the groups") {
+		t.Fatalf("user in no mapped group: %d %.300s", code, body)
+	}
+	if code, _, _ := c.do("GET", "/vigil/api/v1/me", ""); code != 401 {
+		t.Fatalf("refused user has a session: %d", code)
+	}
+	admin, _ := adminSession(t, "http://"+v.HTTP, nil)
+	if code, _, body := admin.do("GET", "/vigil/api/v1/users", ""); code != 200 || !strings.Contains(body, `"name":"olga","role":"admin","source":"oidc"`) {
+		t.Fatalf("users after single sign-on: %d %s", code, body)
+	}
 }
