@@ -3,9 +3,13 @@ SHELL := /bin/bash
 GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+# The last commit's time, not the time of the call: link flags that change on
+# every call made `make run` relink the binary every time.
+BUILD_DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)
 LDFLAGS := -X github.com/vigilhq/vigil/internal/version.Version=$(VERSION) \
            -X github.com/vigilhq/vigil/internal/version.Commit=$(COMMIT) \
-           -X github.com/vigilhq/vigil/internal/version.BuildDate=$(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+           -X github.com/vigilhq/vigil/internal/version.BuildDate=$(BUILD_DATE)
+# make run CONFIG=vigil.yaml RUN_FLAGS='--data-dir /tmp/v --http-addr 127.0.0.1:9800'
 CONFIG ?=
 RUN_FLAGS ?= --data-dir ./data $(if $(CONFIG),--config $(CONFIG),)
 
@@ -17,7 +21,7 @@ help: ## list the targets
 build: ## build bin/vigil
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/vigil ./cmd/vigil
 
-run: build ## build and start vigil with data in ./data (CONFIG=file to use a config)
+run: build ## build (only what changed) and start vigil with data in ./data (CONFIG=file, RUN_FLAGS=flags)
 	./bin/vigil serve $(RUN_FLAGS)
 
 test: tools build ## install what tests need, then unit, SDK and end-to-end tests

@@ -25,7 +25,6 @@ import (
 	amconfig "github.com/prometheus/alertmanager/config"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
-	commonversion "github.com/prometheus/common/version"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/rules"
@@ -74,10 +73,18 @@ type Options struct {
 	// HistoryRetention is how long ledger events and finished outbox
 	// entries are kept. Default 30 days.
 	HistoryRetention time.Duration
-	// Version is shown as the version in /alertmanager/api/v2/status
-	// (Alertmanager's API reads it from prometheus/common/version, a
-	// process-wide variable; it is set only when still empty).
-	Version string
+	// Version, Revision and BuildDate are Vigil's, shown in
+	// /alertmanager/api/v2/status (as the branch, revision and build date;
+	// the version there is the Alertmanager release amtool compares with)
+	// and in notifications' User-Agent. Alertmanager's API reads them from
+	// prometheus/common/version, a process-wide variable; they are set only
+	// when still empty.
+	Version, Revision, BuildDate string
+	// MaxRequestBytes and MaxAlertsPerRequest bound one POST
+	// /alertmanager/api/v2/alerts (413 and 400 past them). Defaults 4 MiB
+	// and 10,000.
+	MaxRequestBytes     int64
+	MaxAlertsPerRequest int
 	// Config is the initial configuration.
 	Config Config
 }
@@ -94,7 +101,11 @@ type Config struct {
 	// Alertmanager is the routing configuration, parsed by Alertmanager's
 	// loader. Nil routes everything to a receiver without integrations.
 	Alertmanager *amconfig.Config
-	Delivery     Delivery
+	// AlertmanagerText is the text Alertmanager was parsed from, shown
+	// (secrets hidden) by /alertmanager/api/v2/status; "" shows
+	// Alertmanager's own rendering.
+	AlertmanagerText string
+	Delivery         Delivery
 }
 
 // Service is the rules, routing and delivery component.
@@ -107,6 +118,7 @@ type Service struct {
 	outbox   *outbox.Outbox
 	ownOB    bool
 	delivery *delivery
+	writer   *writer
 	router   *router
 	rules    *rules.Manager
 	m        *selfMetrics
@@ -156,9 +168,13 @@ func New(opts Options) (*Service, error) {
 	if opts.HistoryRetention <= 0 {
 		opts.HistoryRetention = 30 * 24 * time.Hour
 	}
-	if opts.Version != "" && commonversion.Version == "" {
-		commonversion.Version = opts.Version
+	if opts.MaxRequestBytes <= 0 {
+		opts.MaxRequestBytes = DefaultMaxRequestBytes
 	}
+	if opts.MaxAlertsPerRequest <= 0 {
+		opts.MaxAlertsPerRequest = DefaultMaxAlertsPerRequest
+	}
+	setVersion(opts.Version, opts.Revision, opts.BuildDate)
 	logger := opts.Logger.With("component", "alerting")
 	a := &Service{opts: opts, logger: logger, errw: apierr.Writer{Logger: logger}, tracker: stateTracker{states: map[string]map[model.Fingerprint]tracked{}}}
 	a.ext.Store(&externals{labels: labels.EmptyLabels(), url: opts.ExternalURL.String()})
@@ -171,10 +187,12 @@ func New(opts Options) (*Service, error) {
 		}
 		a.db, a.ownDB = db, true
 	}
+	a.writer = newWriter(a.db)
 	fail := func(err error) (*Service, error) {
 		if a.router != nil {
 			a.router.stop()
 		}
+		a.writer.stop()
 		if a.ownDB {
 			a.db.Close()
 		}
@@ -194,13 +212,13 @@ func New(opts Options) (*Service, error) {
 		return fail(err)
 	}
 	a.m = newSelfMetrics(opts.Registerer)
-	a.ledger = &ledger{db: a.db}
+	a.ledger = &ledger{db: a.db, w: a.writer}
 	r, err := newRouter(opts.DataDir, logger, opts.Registerer, a.ledger, opts.ExternalURL, opts.Retention)
 	if err != nil {
 		return fail(err)
 	}
 	a.router = r
-	a.delivery = newDelivery(a.outbox, a.db, a.ledger, logger, a.m, r.integration, opts.Config.Delivery)
+	a.delivery = newDelivery(a.outbox, a.writer, a.ledger, logger, a.m, r.integration, opts.Config.Delivery)
 	r.delivery = a.delivery
 	opts.Registerer.MustRegister(newOutboxCollector(a.delivery))
 	if opts.Engine != nil {
@@ -261,7 +279,7 @@ func (a *Service) Prepare(c Config) (commit func() error, err error) {
 			return nil, fmt.Errorf("load rule files: %w", errors.Join(errs...))
 		}
 	}
-	route, err := a.router.prepare(am)
+	route, err := a.router.prepare(am, c.AlertmanagerText)
 	if err != nil {
 		return nil, err
 	}
@@ -317,6 +335,7 @@ func (a *Service) Close() error {
 			<-done
 		}
 		a.router.stop()
+		a.writer.stop()
 		if err := a.router.snapshotSilences(); err != nil {
 			a.closeErr = fmt.Errorf("write silences snapshot: %w", err)
 		}

@@ -46,7 +46,7 @@ func BenchmarkLedgerRecord(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if err := a.ledger.record(ctx, eventFor(ls, KindRouted, "routed")); err != nil {
+		if err := a.ledger.record(ctx, "bench", eventFor(ls, KindRouted, "routed")); err != nil {
 			b.Fatal(err)
 		}
 	}

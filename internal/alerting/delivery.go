@@ -67,6 +67,12 @@ func (n *notification) key() string {
 	return n.Receiver + "/" + n.Integration + "/" + strconv.Itoa(n.Idx) + "/" + n.GroupKey
 }
 
+// lane is the outbox lane: one per integration, so a storm to one
+// receiver does not hold up notifications to the others.
+func (n *notification) lane() string {
+	return n.Receiver + "/" + n.Integration + "/" + strconv.Itoa(n.Idx)
+}
+
 // dedup is what makes two notifications of one group the same: their
 // firing and resolved alerts, as the notification log compares them.
 func (n *notification) dedup() string { return hashesJSON(n.Firing) + "|" + hashesJSON(n.Resolved) }
@@ -123,7 +129,7 @@ type integrationLookup func(receiver, name string, idx int) (*notify.Integration
 // and records each outcome in the ledger.
 type delivery struct {
 	ob     *outbox.Outbox
-	db     txRunner
+	w      *writer
 	ledger *ledger
 	logger *slog.Logger
 	m      *selfMetrics
@@ -135,8 +141,8 @@ type txRunner interface {
 	Tx(ctx context.Context, fn func(tx *sql.Tx) error) error
 }
 
-func newDelivery(ob *outbox.Outbox, db txRunner, l *ledger, logger *slog.Logger, m *selfMetrics, lookup integrationLookup, cfg Delivery) *delivery {
-	d := &delivery{ob: ob, db: db, ledger: l, logger: logger, m: m, lookup: lookup}
+func newDelivery(ob *outbox.Outbox, w *writer, l *ledger, logger *slog.Logger, m *selfMetrics, lookup integrationLookup, cfg Delivery) *delivery {
+	d := &delivery{ob: ob, w: w, ledger: l, logger: logger, m: m, lookup: lookup}
 	ob.Register(channel, outbox.Consumer{Deliver: d.deliver, Record: d.record, Policy: cfg.policy()})
 	return d
 }
@@ -206,9 +212,9 @@ func (d *delivery) enqueue(ctx context.Context, n *notification, all []model.Lab
 	// not know about a notification the outbox already holds. The outbox's
 	// own record, written in the same transaction as the notification, is
 	// the durable dedup (Dedup, within the repeat interval).
-	msg := outbox.Message{Channel: channel, Key: n.key(), Payload: pb, Dedup: n.dedup(), DedupFor: time.Duration(n.RepeatMS) * time.Millisecond, NoSend: nothingToSend}
+	msg := outbox.Message{Channel: channel, Lane: n.lane(), Key: n.key(), Payload: pb, Dedup: n.dedup(), DedupFor: time.Duration(n.RepeatMS) * time.Millisecond, NoSend: nothingToSend}
 	var res outbox.Enqueued
-	err = d.db.Tx(ctx, func(tx *sql.Tx) error {
+	err = d.w.do(ctx, n.Receiver, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		if res, err = d.ob.Enqueue(ctx, tx, msg); err != nil {
 			return err

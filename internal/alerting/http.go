@@ -20,7 +20,7 @@ func (a *Service) Routes() []route.Route {
 	am := http.StripPrefix("/alertmanager", a.router.apiH)
 	return []route.Route{
 		{Method: "GET", Pattern: "/alertmanager/api/v2/", Scope: route.Read, Handler: am, Doc: "Alertmanager API v2: status, receivers, alerts, alert groups, silences (amtool, Grafana: URL http://HOST:9797/alertmanager)"},
-		{Method: "POST", Pattern: "/alertmanager/api/v2/alerts", Scope: route.Ingest, Handler: am, Doc: "Alertmanager API v2: post alerts (Prometheus, vmalert, external rule evaluators)"},
+		{Method: "POST", Pattern: "/alertmanager/api/v2/alerts", Scope: route.Ingest, Handler: a.limitAlerts(am), Doc: "Alertmanager API v2: post alerts (Prometheus, vmalert, external rule evaluators)"},
 		{Method: "POST", Pattern: "/alertmanager/api/v2/silences", Scope: route.Write, Handler: am, Doc: "Alertmanager API v2: create or update a silence"},
 		{Method: "DELETE", Pattern: "/alertmanager/api/v2/silence/{id}", Scope: route.Write, Handler: am, Doc: "Alertmanager API v2: expire a silence"},
 		route.Func("GET", "/vigil/api/v1/notifications", route.Read, a.serveNotifications, "the notification outbox (?status=pending|delivered|failed|superseded)"),

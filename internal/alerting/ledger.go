@@ -51,6 +51,7 @@ type Event struct {
 // ledger persists Events. Safe for concurrent use.
 type ledger struct {
 	db *state.DB
+	w  *writer
 }
 
 func eventFor(ls model.LabelSet, kind, detail string) Event {
@@ -64,11 +65,12 @@ func eventFor(ls model.LabelSet, kind, detail string) Event {
 	}
 }
 
-func (l *ledger) record(ctx context.Context, evs ...Event) error {
+// record writes evs in a batch transaction of lane (see writer.do).
+func (l *ledger) record(ctx context.Context, lane string, evs ...Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	return l.db.Tx(ctx, func(tx *sql.Tx) error {
+	return l.w.do(ctx, lane, func(ctx context.Context, tx *sql.Tx) error {
 		return l.recordTx(ctx, tx, evs...)
 	})
 }

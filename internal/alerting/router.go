@@ -64,6 +64,7 @@ type router struct {
 	inhibitor  atomic.Pointer[inhibit.Inhibitor]
 	receivers  atomic.Pointer[map[string][]notify.Integration]
 	cfg        atomic.Pointer[amconfig.Config]
+	dump       atomic.Pointer[string] // the configuration as the status API shows it
 
 	decisionsMu sync.Mutex
 	decisions   map[string]string // fingerprint/receiver -> last recorded routing decision
@@ -116,7 +117,9 @@ func newRouter(dataDir string, logger *slog.Logger, reg prometheus.Registerer, l
 		r.alerts.Close()
 		return nil, fmt.Errorf("create Alertmanager API: %w", err)
 	}
-	r.apiH = r.persistSilences(r.api.Handler)
+	empty := ""
+	r.dump.Store(&empty)
+	r.apiH = amtoolStatus(r.persistSilences(r.api.Handler), func() string { return *r.dump.Load() })
 	r.wg.Go(func() {
 		r.nflog.Maintenance(time.Minute, filepath.Join(dataDir, "nflog"), r.stopc, nil)
 	})
@@ -192,8 +195,8 @@ func (r *router) integration(recv, name string, idx int) (*notify.Integration, b
 
 // apply builds the route tree, receivers, inhibitor and pipeline for conf
 // and swaps them in. On error nothing changes.
-func (r *router) apply(conf *amconfig.Config) error {
-	commit, err := r.prepare(conf)
+func (r *router) apply(conf *amconfig.Config, text string) error {
+	commit, err := r.prepare(conf, text)
 	if err != nil {
 		return err
 	}
@@ -203,8 +206,8 @@ func (r *router) apply(conf *amconfig.Config) error {
 
 // prepare builds everything conf needs that can fail (templates,
 // integrations); the commit it returns swaps the routing over and cannot
-// fail.
-func (r *router) prepare(conf *amconfig.Config) (commit func(), err error) {
+// fail. text is the configuration as written (for the API's config dump).
+func (r *router) prepare(conf *amconfig.Config, text string) (commit func(), err error) {
 	tmpl, err := template.FromGlobs(conf.Templates)
 	if err != nil {
 		return nil, fmt.Errorf("parse notification templates: %w", err)
@@ -224,10 +227,10 @@ func (r *router) prepare(conf *amconfig.Config) (commit func(), err error) {
 		}
 		receivers[rcv.Name] = integrations
 	}
-	return func() { r.commit(conf, tmpl, routes, receivers) }, nil
+	return func() { r.commit(conf, text, tmpl, routes, receivers) }, nil
 }
 
-func (r *router) commit(conf *amconfig.Config, tmpl *template.Template, routes *dispatch.Route, receivers map[string][]notify.Integration) {
+func (r *router) commit(conf *amconfig.Config, text string, tmpl *template.Template, routes *dispatch.Route, receivers map[string][]notify.Integration) {
 	r.reloadMu.Lock()
 	defer r.reloadMu.Unlock()
 	active := map[string]bool{}
@@ -288,6 +291,11 @@ func (r *router) commit(conf *amconfig.Config, tmpl *template.Template, routes *
 	r.nmetrics.InitializeFor(receivers)
 	r.receivers.Store(&receivers)
 	r.cfg.Store(conf)
+	if text == "" {
+		text = conf.String()
+	}
+	dump := dumpConfig(text)
+	r.dump.Store(&dump)
 	r.api.Update(conf, func(ctx context.Context, ls labelset.LabelSet) {
 		if in := r.inhibitor.Load(); in != nil {
 			in.Mutes(ctx, ls)
@@ -360,6 +368,12 @@ func (s *routeStage) record(ctx context.Context, in, out []*alert.Alert) {
 			status = "resolved"
 		}
 		kind, detail := KindRouted, fmt.Sprintf("%s alert routed to receiver %q", status, s.receiver)
+		if !passed[fp] && a.Resolved() {
+			// A resolved alert pages no one: that a silence or an
+			// inhibition (which may have fired again since) stops its
+			// resolution is noise in its history.
+			continue
+		}
 		if !passed[fp] {
 			var st alert.AlertStatus
 			if mk != nil {
@@ -389,7 +403,7 @@ func (s *routeStage) record(ctx context.Context, in, out []*alert.Alert) {
 		evs = append(evs, e)
 	}
 	s.r.decisionsMu.Unlock()
-	if err := s.r.ledger.record(context.WithoutCancel(ctx), evs...); err != nil {
+	if err := s.r.ledger.record(context.WithoutCancel(ctx), s.receiver, evs...); err != nil {
 		s.r.logger.Error("record routing decisions", "err", err)
 	}
 }
@@ -418,7 +432,7 @@ func (a *apiAlerts) Put(ctx context.Context, alerts ...*alert.Alert) error {
 	if err := a.Alerts.Put(ctx, alerts...); err != nil {
 		return err
 	}
-	if err := a.ledger.record(context.WithoutCancel(ctx), evs...); err != nil {
+	if err := a.ledger.record(context.WithoutCancel(ctx), "api", evs...); err != nil {
 		a.logger.Error("record received alerts", "err", err)
 	}
 	return nil

@@ -119,7 +119,7 @@ func (a *Service) evalIteration(ctx context.Context, g *rules.Group, ts time.Tim
 		}
 	}
 	t.mu.Unlock()
-	if err := a.ledger.record(context.WithoutCancel(ctx), evs...); err != nil {
+	if err := a.ledger.record(context.WithoutCancel(ctx), "rules", evs...); err != nil {
 		a.m.ledgerErrors.Add(float64(len(evs)))
 		a.logger.Error("record rule state changes", "err", err)
 	}

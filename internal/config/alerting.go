@@ -36,6 +36,9 @@ receivers:
 //	    give_up_after: 24h   # a notification still failing after this is marked failed
 //	    min_backoff: 1s
 //	    max_backoff: 5m
+//	  api:                   # POST /alertmanager/api/v2/alerts; applied at start
+//	    max_request_bytes: 4MiB      # larger bodies get 413
+//	    max_alerts_per_request: 10000 # more alerts in one body get 400
 //	  rules:                 # Prometheus's --rules.alert.* flags; applied at start
 //	    for_outage_tolerance: 1h
 //	    for_grace_period: 10m
@@ -49,6 +52,7 @@ type Alerting struct {
 
 	Delivery Delivery `yaml:"-"`
 	Rules    Rules    `yaml:"-"`
+	API      AlertAPI `yaml:"-"`
 	// AM is the configuration parsed by Alertmanager's loader, with template
 	// paths made absolute (relative to the config file's folder). Set by
 	// validation.
@@ -63,6 +67,23 @@ type Delivery struct {
 	GiveUpAfter Duration `yaml:"give_up_after"`
 	MinBackoff  Duration `yaml:"min_backoff"`
 	MaxBackoff  Duration `yaml:"max_backoff"`
+}
+
+// AlertAPI bounds what one POST /alertmanager/api/v2/alerts may carry, so
+// that an alert storm is refused in pieces a client can resend instead of
+// being read whole into memory. Read when Vigil starts.
+type AlertAPI struct {
+	MaxRequestBytes     ByteSize `yaml:"max_request_bytes"`
+	MaxAlertsPerRequest int      `yaml:"max_alerts_per_request"`
+}
+
+func (a *AlertAPI) setDefaults() {
+	if a.MaxRequestBytes == 0 {
+		a.MaxRequestBytes = 4 << 20
+	}
+	if a.MaxAlertsPerRequest == 0 {
+		a.MaxAlertsPerRequest = 10000
+	}
 }
 
 // Rules tunes rule evaluation as Prometheus's --rules.alert.* flags do.
@@ -119,6 +140,7 @@ func (x *Alerting) validate() []FieldError {
 func (x *Alerting) load(baseDir string) []FieldError {
 	x.Delivery = Delivery{}
 	x.Rules = Rules{}
+	x.API = AlertAPI{}
 	x.AM, x.AMText = nil, ""
 	var amNode *yaml.Node
 	switch {
@@ -138,6 +160,15 @@ func (x *Alerting) load(baseDir string) []FieldError {
 				}
 				continue
 			}
+			if k.Value == "api" {
+				if err := v.Decode(&x.API); err != nil {
+					return []FieldError{yamlNodeErr("api", v.Line, err)}
+				}
+				if err := strictKeys(v, "api", "max_request_bytes", "max_alerts_per_request"); err != nil {
+					return []FieldError{*err}
+				}
+				continue
+			}
 			if k.Value == "rules" {
 				if err := v.Decode(&x.Rules); err != nil {
 					return []FieldError{yamlNodeErr("rules", v.Line, err)}
@@ -152,7 +183,14 @@ func (x *Alerting) load(baseDir string) []FieldError {
 	}
 	x.Delivery.setDefaults()
 	x.Rules.setDefaults()
+	x.API.setDefaults()
 	var errs []FieldError
+	if x.API.MaxRequestBytes < 1024 {
+		errs = append(errs, FieldError{Field: "api.max_request_bytes", Msg: fmt.Sprintf("must be at least 1KiB, got %v", x.API.MaxRequestBytes)})
+	}
+	if x.API.MaxAlertsPerRequest < 1 {
+		errs = append(errs, FieldError{Field: "api.max_alerts_per_request", Msg: fmt.Sprintf("must be at least 1, got %d", x.API.MaxAlertsPerRequest)})
+	}
 	if x.Delivery.MinBackoff > x.Delivery.MaxBackoff {
 		errs = append(errs, FieldError{Field: "delivery.min_backoff", Msg: fmt.Sprintf("min_backoff %s is greater than max_backoff %s", x.Delivery.MinBackoff, x.Delivery.MaxBackoff)})
 	}
@@ -371,11 +409,87 @@ func CheckRuleFile(path string) Errors {
 // CheckRules validates rule file content; file names it in errors.
 func CheckRules(b []byte, file string) Errors {
 	_, errs := rulefmt.Parse(b, false, model.UTF8Validation, parser.NewParser(parser.Options{}), slog.New(slog.DiscardHandler))
+	var doc yaml.Node
+	_ = yaml.Unmarshal(b, &doc)
 	var out Errors
+	seen := map[string]bool{}
 	for _, e := range errs {
-		out = append(out, ruleError(file, e))
+		fe := ruleError(file, e)
+		if fe.Line == 0 {
+			fe.Line = ruleErrorLine(&doc, e, fe.Msg)
+		}
+		// rulefmt decodes the file twice (typed and as nodes): a value
+		// that fails to decode is reported by both.
+		if k := fe.Error(); !seen[k] {
+			seen[k] = true
+			out = append(out, fe)
+		}
 	}
 	return out
+}
+
+var (
+	dupGroupRE = regexp.MustCompile(`groupname: "(.*)" is repeated`)
+	durationRE = regexp.MustCompile(`(?:in duration|not a valid duration string:) "(.*)"`)
+	annotRE    = regexp.MustCompile(`^(annotation|label) "([^"]*)"`)
+)
+
+// ruleErrorLine finds the line of a rule file error that rulefmt reports
+// without one (a duplicate group name, a template or label of a rule, a
+// duration that does not parse), as promtool does: 0 when it cannot.
+func ruleErrorLine(doc *yaml.Node, e error, msg string) int {
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return 0
+	}
+	groups := mapValue(doc.Content[0], "groups")
+	if groups == nil || groups.Kind != yaml.SequenceNode {
+		return 0
+	}
+	if m := dupGroupRE.FindStringSubmatch(msg); m != nil {
+		n := 0
+		for _, g := range groups.Content {
+			if v := mapValue(g, "name"); v != nil && v.Value == m[1] {
+				if n++; n == 2 {
+					return g.Line
+				}
+			}
+		}
+	}
+	var re *rulefmt.Error
+	if errors.As(e, &re) && re.Rule > 0 {
+		for _, g := range groups.Content {
+			if v := mapValue(g, "name"); v == nil || v.Value != re.Group {
+				continue
+			}
+			rules := mapValue(g, "rules")
+			if rules == nil || rules.Kind != yaml.SequenceNode || re.Rule > len(rules.Content) {
+				return 0
+			}
+			rule := rules.Content[re.Rule-1]
+			if m := annotRE.FindStringSubmatch(msg); m != nil {
+				if v := mapValue(mapValue(rule, m[1]+"s"), m[2]); v != nil {
+					return v.Line
+				}
+			}
+			return rule.Line
+		}
+	}
+	if m := durationRE.FindStringSubmatch(msg); m != nil {
+		return findScalar(doc, m[1])
+	}
+	return 0
+}
+
+func mapValue(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
 }
 
 func ruleError(file string, e error) FieldError {

@@ -70,6 +70,15 @@ var apiCalls = []struct {
 	{"GET", "/loki/api/v1/detected_fields", url.Values{"query": {`{env="dev"}`}, "line_limit": {"5"}}},
 	{"GET", "/loki/api/v1/detected_fields", url.Values{"query": {`{service_name="checkout"}`}}},
 	{"GET", "/loki/api/v1/detected_fields", url.Values{"query": {`count_over_time({a="b"}[1m])`}}},
+	{"GET", "/loki/api/v1/detected_field/user_id/values", url.Values{"query": {`{env="prod"}`}}},
+	{"GET", "/loki/api/v1/detected_fields/level", url.Values{"query": {`{env="dev"}`}}},
+	{"POST", "/loki/api/v1/detected_fields/nope/values", url.Values{"query": {`{env="dev"}`}}},
+	{"GET", "/loki/api/v1/patterns", url.Values{"query": {`{app=~".+"}`}, "step": {"5m"}}},
+	{"GET", "/loki/api/v1/patterns", url.Values{"query": {`{env="dev"} |= "error"`}, "start": {"1704067200"}, "end": {"1704067800"}, "step": {"300"}}},
+	{"GET", "/loki/api/v1/patterns", url.Values{"query": {`sum(rate({a="b"}[1m]))`}}},
+	{"GET", "/loki/api/v1/format_query", url.Values{"query": {`sum(rate({app="api"}|="x"[5m]))by(env)`}}},
+	{"POST", "/loki/api/v1/format_query", url.Values{"query": {`{app="api"} | json | status>=500 or level="error"`}}},
+	{"GET", "/loki/api/v1/format_query", url.Values{"query": {`{app=`}}},
 	{"GET", "/loki/api/v1/detected_labels", nil},
 	{"GET", "/loki/api/v1/detected_labels", url.Values{"query": {`{app="api"}`}}},
 	{"GET", "/loki/api/v1/status/buildinfo", nil},
@@ -105,9 +114,19 @@ func TestLokiAPIGolden(t *testing.T) {
 		body = internalErrorID.ReplaceAllString(body, "error ID X")
 		fmt.Fprintf(&out, "### %s %s?%s\n%d %s\n%s\n", c.method, c.path, c.params.Encode(), w.Code, w.Header().Get("Content-Type"), strings.TrimRight(body, "\n"))
 	}
-	path := filepath.Join("testdata", "api.golden")
+	checkGolden(t, "api.golden", out.Bytes())
+}
+
+// apiHandler serves the store's routes.
+func apiHandler(s *Store) http.Handler { return route.NewMux(s.Routes()) }
+
+// checkGolden compares got with testdata/name (rewritten with -update) and
+// reports the first line that differs.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
 	if *update {
-		if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -115,17 +134,14 @@ func TestLokiAPIGolden(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (run with -update to create)", err)
 	}
-	if !bytes.Equal(want, out.Bytes()) {
+	if !bytes.Equal(want, got) {
 		wl := strings.Split(string(want), "\n")
-		gl := strings.Split(out.String(), "\n")
+		gl := strings.Split(string(got), "\n")
 		for i := 0; i < len(wl) && i < len(gl); i++ {
 			if wl[i] != gl[i] {
-				t.Fatalf("golden mismatch at line %d:\nwant %s\ngot  %s\n(run go test -update after checking)", i+1, wl[i], gl[i])
+				t.Fatalf("%s: mismatch at line %d:\nwant %s\ngot  %s\n(run go test -update after checking)", name, i+1, wl[i], gl[i])
 			}
 		}
-		t.Fatalf("golden mismatch: %d lines, want %d", len(gl), len(wl))
+		t.Fatalf("%s: %d lines, want %d", name, len(gl), len(wl))
 	}
 }
-
-// apiHandler serves the store's routes.
-func apiHandler(s *Store) http.Handler { return route.NewMux(s.Routes()) }

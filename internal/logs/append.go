@@ -140,24 +140,46 @@ func (s *Store) AppendStreams(ctx context.Context, streams []Stream) (rejected i
 	s.m.received.Add(float64(n))
 	p := s.newPending(n)
 	rej := rejections{s: s}
-	// Loki's label limits first: a stream past them is rejected whole.
-	lss := make([][]Label, 0, len(streams))
-	valid := make([]int, 0, len(streams))
+	win := s.acceptedWindow()
+	// Loki's limits first, so that a stream none of whose entries is
+	// accepted takes no active-stream slot.
+	type accepted struct {
+		stream  int
+		entries []int
+	}
+	var lss [][]Label
+	var acc []accepted
 	for i := range streams {
-		if reason, msg := s.checkLabels(streams[i].Labels); reason != "" {
-			rej.add(int64(len(streams[i].Entries)), reason, msg)
+		in := &streams[i]
+		if reason, msg := s.checkLabels(in.Labels); reason != "" {
+			rej.add(int64(len(in.Entries)), reason, msg)
 			continue
 		}
-		lss = append(lss, streams[i].Labels)
-		valid = append(valid, i)
+		key := streamKey(in.Labels)
+		var ok []int
+		for j := range in.Entries {
+			e := &in.Entries[j]
+			if len(e.Line) > s.opts.MaxLineBytes {
+				rej.add(1, "line_too_long", fmt.Sprintf("line of %d bytes in stream %s is over the limit of %d bytes", len(e.Line), key, s.opts.MaxLineBytes))
+				continue
+			}
+			if reason, msg := s.checkTime(win, e.Timestamp, key); reason != "" {
+				rej.add(1, reason, msg)
+				continue
+			}
+			ok = append(ok, j)
+		}
+		if len(ok) > 0 {
+			lss = append(lss, in.Labels)
+			acc = append(acc, accepted{stream: i, entries: ok})
+		}
 	}
 	sts, err := s.resolve(lss)
 	if err != nil {
 		return 0, "", err
 	}
-	win := s.acceptedWindow()
-	for vi, i := range valid {
-		st := sts[vi]
+	for k, a := range acc {
+		st := sts[k]
 		svc := st.lmap["service_name"]
 		if svc == "" {
 			svc = st.lmap["service"]
@@ -168,16 +190,8 @@ func (s *Store) AppendStreams(ctx context.Context, streams []Stream) (rejected i
 		if svc == "" {
 			svc = st.lmap["job"]
 		}
-		for j := range streams[i].Entries {
-			e := &streams[i].Entries[j]
-			if len(e.Line) > s.opts.MaxLineBytes {
-				rej.add(1, "line_too_long", fmt.Sprintf("line of %d bytes in stream %s is over the limit of %d bytes", len(e.Line), st.key, s.opts.MaxLineBytes))
-				continue
-			}
-			if reason, msg := s.checkTime(win, e.Timestamp, st.key); reason != "" {
-				rej.add(1, reason, msg)
-				continue
-			}
+		for _, j := range a.entries {
+			e := &streams[a.stream].Entries[j]
 			md, traceID, spanID := splitMetadata(e.Metadata)
 			r := Record{
 				Timestamp: e.Timestamp,

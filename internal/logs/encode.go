@@ -159,3 +159,9 @@ func writeLabelList(b *strings.Builder, ls Labels) {
 	}
 	b.WriteByte('}')
 }
+
+// writeData answers v in Loki's success envelope.
+func writeData[T any](w http.ResponseWriter, v T) { writeJSON(w, success{Status: "success", Data: v}) }
+
+// writeAny answers v as a JSON document of its own.
+func writeAny[T any](w http.ResponseWriter, v T) { writeJSON(w, v) }

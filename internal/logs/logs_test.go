@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -225,26 +223,7 @@ func TestLogQLGolden(t *testing.T) {
 			out.WriteByte('\n')
 		}
 	}
-	path := filepath.Join("testdata", "logql.golden")
-	if *update {
-		if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if !bytes.Equal(want, out.Bytes()) {
-		wl := strings.Split(string(want), "\n")
-		gl := strings.Split(out.String(), "\n")
-		for i := 0; i < len(wl) && i < len(gl); i++ {
-			if wl[i] != gl[i] {
-				t.Fatalf("golden mismatch at line %d:\nwant %s\ngot  %s\n(run go test -update after checking)", i+1, wl[i], gl[i])
-			}
-		}
-		t.Fatalf("golden mismatch: %d lines, want %d", len(gl), len(wl))
-	}
+	checkGolden(t, "logql.golden", out.Bytes())
 }
 
 // stableJSON renders a result as the API does, without timing stats.
@@ -301,7 +280,7 @@ func TestLokiAPI(t *testing.T) {
 	f("/loki/api/v1/series", url.Values{"match[]": {`{app="api"}`}}, 200, `{"status":"success","data":[{"app":"api","env":"dev"},{"app":"api","env":"prod"}]}`)
 	f("/loki/api/v1/index/stats", url.Values{"query": {`{app="api"}`}}, 200, `"entries":90`, `"streams":2`)
 	f("/loki/api/v1/index/volume", url.Values{"query": {`{app=~".+"}`}}, 200, `"resultType":"vector"`, `{"metric":{"app":"api"},"value":[1704067800,"`)
-	f("/loki/api/v1/detected_fields", url.Values{"query": {`{env="prod"}`}}, 200, `{"cardinality":3,"label":"path","parsers":["json"],"type":"string"}`)
+	f("/loki/api/v1/detected_fields", url.Values{"query": {`{env="prod"}`}}, 200, `{"label":"path","type":"string","cardinality":3,"parsers":["json"],"jsonPath":["path"]}`)
 	f("/loki/api/v1/detected_labels", nil, 200, `{"detectedLabels":[{"label":"app","cardinality":2},{"label":"env","cardinality":2},{"label":"level","cardinality":1},{"label":"service_name","cardinality":1}]}`)
 	f("/vigil/api/v1/logs", url.Values{"trace_id": {"ab000000000000000000000000000001"}}, 200, `"line":"order 1 placed amount=11.50"`, `"span_id":"0102030405060701"`)
 	f("/vigil/api/v1/logs", url.Values{"trace_id": {"xyz"}}, 400, "invalid trace_id")
@@ -415,6 +394,24 @@ func TestLokiLimits(t *testing.T) {
 	f(Stream{Labels: []Label{{"app", "new"}}, Entries: []Entry{{Timestamp: ts + int64(11*time.Minute), Line: "a"}}},
 		`entry of stream {app="new"} has timestamp 2024-01-01T00:11:00Z, further in the future than logs.limits.creation_grace_period (10m) allows`)
 	f(Stream{Labels: []Label{{"app", "edge"}}, Entries: []Entry{{Timestamp: ts + int64(10*time.Minute), Line: "a"}, {Timestamp: ts - int64(7*24*time.Hour), Line: "b"}}}, "")
+	// A stream none of whose entries is accepted takes no active slot.
+	if got := s.activeCount(); got != 3 {
+		t.Fatalf("active streams %d, want 3 (ok, l00.., edge)", got)
+	}
+	// OTLP takes the same limits.
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "otlp-old")
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.Timestamp(ts - int64(30*24*time.Hour)))
+	lr.Body().SetStr("old")
+	rej, msg, err := s.ConsumeLogs(context.Background(), ld)
+	if err != nil || rej != 1 || !strings.Contains(msg, `entry of stream {service_name="otlp-old"} has timestamp 2023-12-02T00:00:00Z, older than`) {
+		t.Fatalf("old OTLP record: %d %q %v", rej, msg, err)
+	}
+	if got := s.activeCount(); got != 3 {
+		t.Fatalf("active streams %d after the old OTLP record, want 3", got)
+	}
 	// Nothing of the refused streams is known.
 	names, err := s.LabelValues(context.Background(), StreamQuery{Start: ts - int64(30*24*time.Hour), End: ts + int64(time.Hour)}, "job")
 	if err != nil || len(names) != 0 {

@@ -49,11 +49,17 @@ func (s *Store) ConsumeLogs(ctx context.Context, ld plog.Logs) (rejected int64, 
 		sortLabels(lbls)
 		lss[i], services[i], resMDs[i] = lbls, serviceName, resMD
 	}
+	win := s.acceptedWindow()
 	var admit [][]Label
 	var admitted []int
 	for i, ls := range lss {
 		if reason, msg := s.checkLabels(ls); reason != "" {
 			rej.add(int64(resourceRecords(rls.At(i))), reason, msg)
+			continue
+		}
+		// A resource none of whose records is in the accepted time window
+		// takes no active-stream slot (its records are rejected below).
+		if !anyInWindow(rls.At(i), win, s.now().UnixNano()) {
 			continue
 		}
 		admit = append(admit, ls)
@@ -63,10 +69,25 @@ func (s *Store) ConsumeLogs(ctx context.Context, ld plog.Logs) (rejected int64, 
 	if err != nil {
 		return 0, "", err
 	}
-	win := s.acceptedWindow()
+	byResource := make([]*streamInfo, rls.Len())
 	for ai, i := range admitted {
+		byResource[i] = sts[ai]
+	}
+	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
-		st, serviceName, resMD := sts[ai], services[i], resMDs[i]
+		st, serviceName, resMD := byResource[i], services[i], resMDs[i]
+		if st == nil {
+			if reason, _ := s.checkLabels(lss[i]); reason != "" {
+				continue // counted above
+			}
+			key := streamKey(lss[i])
+			forEachRecord(rl, func(lr plog.LogRecord) {
+				if reason, msg := s.checkTime(win, recordTime(lr, s.now().UnixNano()), key); reason != "" {
+					rej.add(1, reason, msg)
+				}
+			})
+			continue
+		}
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			sl := sls.At(j)
@@ -91,14 +112,8 @@ func (s *Store) ConsumeLogs(ctx context.Context, ld plog.Logs) (rejected int64, 
 					rej.add(1, "line_too_long", fmt.Sprintf("log record body of %d bytes is over the limit of %d bytes", len(line), s.opts.MaxLineBytes))
 					continue
 				}
-				ts := int64(lr.Timestamp())
 				obs := int64(lr.ObservedTimestamp())
-				if ts == 0 {
-					ts = obs
-				}
-				if ts == 0 {
-					ts = s.now().UnixNano()
-				}
+				ts := recordTime(lr, s.now().UnixNano())
 				if reason, msg := s.checkTime(win, ts, st.key); reason != "" {
 					rej.add(1, reason, msg)
 					continue
@@ -241,4 +256,36 @@ func resourceRecords(rl plog.ResourceLogs) int {
 		n += rl.ScopeLogs().At(j).LogRecords().Len()
 	}
 	return n
+}
+
+// recordTime is a record's timestamp: its time, else its observed time,
+// else now.
+func recordTime(lr plog.LogRecord, now int64) int64 {
+	if ts := int64(lr.Timestamp()); ts != 0 {
+		return ts
+	}
+	if ts := int64(lr.ObservedTimestamp()); ts != 0 {
+		return ts
+	}
+	return now
+}
+
+func forEachRecord(rl plog.ResourceLogs, f func(plog.LogRecord)) {
+	for j := 0; j < rl.ScopeLogs().Len(); j++ {
+		lrs := rl.ScopeLogs().At(j).LogRecords()
+		for k := 0; k < lrs.Len(); k++ {
+			f(lrs.At(k))
+		}
+	}
+}
+
+// anyInWindow reports whether a record of rl has a timestamp in w.
+func anyInWindow(rl plog.ResourceLogs, w timeWindow, now int64) bool {
+	found := false
+	forEachRecord(rl, func(lr plog.LogRecord) {
+		if ts := recordTime(lr, now); ts >= w.oldest && ts <= w.newest {
+			found = true
+		}
+	})
+	return found
 }

@@ -193,11 +193,19 @@ func parseStreamQuery(form url.Values, now int64) (StreamQuery, error) {
 	return q, nil
 }
 
+// seriesQuery is a /loki/api/v1/series request.
+type seriesQuery struct {
+	selectors  [][]*logql.Matcher
+	start, end int64
+}
+
 // parseSeriesQuery reads /loki/api/v1/series: match[] (or match)
 // selectors over a range (default the last 6 hours).
-func parseSeriesQuery(form url.Values, now int64) (sels [][]*logql.Matcher, start, end int64, err error) {
-	if start, end, err = parseRange(form, now, 6*time.Hour); err != nil {
-		return nil, 0, 0, err
+func parseSeriesQuery(form url.Values, now int64) (seriesQuery, error) {
+	var q seriesQuery
+	var err error
+	if q.start, q.end, err = parseRange(form, now, 6*time.Hour); err != nil {
+		return q, err
 	}
 	matches := form["match[]"]
 	if len(matches) == 0 {
@@ -208,13 +216,13 @@ func parseSeriesQuery(form url.Values, now int64) (sels [][]*logql.Matcher, star
 		if m != "" {
 			le, err := parseSelector(m)
 			if err != nil {
-				return nil, 0, 0, err
+				return q, err
 			}
 			ms = le.Matchers
 		}
-		sels = append(sels, ms)
+		q.selectors = append(q.selectors, ms)
 	}
-	return sels, start, end, nil
+	return q, nil
 }
 
 // parseIndexQuery reads /loki/api/v1/index/stats: a required selector over
@@ -332,4 +340,42 @@ func parseTailQuery(form url.Values, now int64) (tailQuery, error) {
 		return q, err
 	}
 	return q, nil
+}
+
+// parsePatternQuery reads /loki/api/v1/patterns: a log query over a range
+// (default the last hour), step (default about 250 points) and line_limit,
+// the lines sampled (default 5000).
+func parsePatternQuery(form url.Values, now int64) (PatternQuery, error) {
+	var q PatternQuery
+	var err error
+	if q.Log.Start, q.Log.End, err = parseRange(form, now, time.Hour); err != nil {
+		return q, err
+	}
+	if q.Log.Log, err = parseLogQuery(form.Get("query")); err != nil {
+		return q, err
+	}
+	if q.Log.LineLimit, err = parseLimit(form.Get("line_limit"), 5000); err != nil {
+		return q, err
+	}
+	if q.Step, err = parseStep(form.Get("step")); err != nil {
+		return q, err
+	}
+	if q.Step == 0 {
+		q.Step = defaultStep(q.Log.Start, q.Log.End)
+	}
+	return q, nil
+}
+
+// parseFormatQuery reads /loki/api/v1/format_query and returns the query
+// in Vigil's canonical rendering.
+func parseFormatQuery(form url.Values, _ int64) (string, error) {
+	q := form.Get("query")
+	if q == "" {
+		return "", badRequest("query parameter is required")
+	}
+	e, err := logql.Parse(q)
+	if err != nil {
+		return "", apierr.Wrap(apierr.Invalid, err, "invalid LogQL query")
+	}
+	return e.String(), nil
 }

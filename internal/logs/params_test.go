@@ -42,7 +42,7 @@ func FuzzParams(f *testing.F) {
 		}
 		_, err = parseStreamQuery(form, now)
 		check("parseStreamQuery", err)
-		_, _, _, err = parseSeriesQuery(form, now)
+		_, err = parseSeriesQuery(form, now)
 		check("parseSeriesQuery", err)
 		_, err = parseVolumeQuery(form, now, true)
 		check("parseVolumeQuery", err)
@@ -52,6 +52,13 @@ func FuzzParams(f *testing.F) {
 		check("parseTraceQuery", err)
 		_, err = parseTailQuery(form, now)
 		check("parseTailQuery", err)
+		pq, err := parsePatternQuery(form, now)
+		check("parsePatternQuery", err)
+		if err == nil && pq.Step <= 0 {
+			t.Fatalf("parsePatternQuery(%q) = %+v", raw, pq)
+		}
+		_, err = parseFormatQuery(form, now)
+		check("parseFormatQuery", err)
 	})
 }
 

@@ -120,7 +120,7 @@ func (s *Store) serveTail(w http.ResponseWriter, r *http.Request) {
 	if limit > 0 {
 		res, err := s.Query(ctx, Query{Expr: le.String(), Start: start, End: now + 1, Step: time.Second, Limit: limit, Direction: Forward})
 		if err != nil {
-			c.Close(websocket.StatusInternalError, truncateReason(err.Error()))
+			c.Close(websocket.StatusInternalError, truncateReason(s.errw.Reply(r, err).Message))
 			return
 		}
 		if len(res.Streams) > 0 {

@@ -34,6 +34,10 @@
 // is not enqueued again (Enqueued.Duplicate says so). Payload is opaque to
 // the outbox; Deliver gets it back as written.
 //
+// Lanes: a message's Lane names its destination. Each lane's messages are
+// attempted in due order, and lanes take turns for the attempt slots, so a
+// storm queued for one receiver does not delay a page to another.
+//
 // Delivery is at least once: the loop leases a message for one attempt, and
 // a process that dies during the attempt leaves it to be tried again after
 // the restart (every pending message is due at start). An attempt that

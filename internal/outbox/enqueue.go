@@ -17,8 +17,11 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, m Message) (Enqueued, 
 	}
 	now := o.now()
 	var res Enqueued
+	// INDEXED BY: without statistics SQLite may pick the lane index
+	// (status, channel, ...) and scan every pending message of the channel
+	// per enqueue, which made a storm quadratic.
 	if m.Dedup != "" {
-		last, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM outbox_messages
+		last, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM outbox_messages INDEXED BY outbox_messages_key
 			WHERE channel = ? AND key = ? AND status != ? ORDER BY id DESC LIMIT 1`, m.Channel, m.Key, Superseded))
 		switch {
 		case err == nil:
@@ -30,7 +33,8 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, m Message) (Enqueued, 
 			return res, fmt.Errorf("outbox: enqueue: read latest message: %w", err)
 		}
 	}
-	rows, err := tx.QueryContext(ctx, `UPDATE outbox_messages SET status = ?, updated_at = ? WHERE channel = ? AND key = ? AND status = ? RETURNING id`,
+	rows, err := tx.QueryContext(ctx, `UPDATE outbox_messages INDEXED BY outbox_messages_key SET status = ?, updated_at = ?
+		WHERE channel = ? AND key = ? AND status = ? RETURNING id`,
 		Superseded, now.UnixMilli(), m.Channel, m.Key, Pending)
 	if err != nil {
 		return res, fmt.Errorf("outbox: enqueue: supersede: %w", err)
@@ -55,9 +59,9 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, m Message) (Enqueued, 
 	if m.Payload == nil {
 		m.Payload = []byte{}
 	}
-	r, err := tx.ExecContext(ctx, `INSERT INTO outbox_messages (channel, key, dedup, payload, status, created_at, updated_at, next_attempt_at, give_up_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.Channel, m.Key, m.Dedup, m.Payload, status, now.UnixMilli(), now.UnixMilli(), now.UnixMilli(), giveUp.UnixMilli())
+	r, err := tx.ExecContext(ctx, `INSERT INTO outbox_messages (channel, lane, key, dedup, payload, status, created_at, updated_at, next_attempt_at, give_up_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.Channel, m.Lane, m.Key, m.Dedup, m.Payload, status, now.UnixMilli(), now.UnixMilli(), now.UnixMilli(), giveUp.UnixMilli())
 	if err != nil {
 		return res, fmt.Errorf("outbox: enqueue: %w", err)
 	}
@@ -65,6 +69,7 @@ func (o *Outbox) Enqueue(ctx context.Context, tx *sql.Tx, m Message) (Enqueued, 
 		return res, fmt.Errorf("outbox: enqueue: %w", err)
 	}
 	if status == Pending {
+		o.addLane(m.Channel, m.Lane)
 		o.signal()
 	}
 	return res, nil

@@ -28,6 +28,12 @@ type Message struct {
 	// Key groups messages that replace one another (a receiver and an alert
 	// group, an incident and a user). Required.
 	Key string
+	// Lane is who the message goes to (a receiver, a user's phone). Each
+	// lane's messages are attempted in due order and lanes take turns, so a
+	// flood in one lane (an alert storm to one receiver) does not hold up
+	// another (a page to a different receiver). Keep lanes few: one per
+	// destination, not per message.
+	Lane string
 	// Payload is what Deliver needs, opaque to the outbox.
 	Payload []byte
 	// GiveUpAt is when a message still failing is marked failed. Zero: the

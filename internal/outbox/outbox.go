@@ -76,9 +76,13 @@ type Outbox struct {
 	mu        sync.Mutex
 	consumers map[string]Consumer
 	inflight  int
-	wake      chan struct{}
-	rndMu     sync.Mutex
-	rnd       *rand.Rand
+	// lanes with pending messages (perhaps some without: they are dropped
+	// when a claim finds them empty); rr rotates which lane goes first.
+	lanes map[lane]bool
+	rr    int
+	wake  chan struct{}
+	rndMu sync.Mutex
+	rnd   *rand.Rand
 }
 
 // ErrUnknownChannel is returned by SetPolicy for a channel nobody registered.
@@ -103,7 +107,7 @@ func New(opts Options) (*Outbox, error) {
 	}
 	return &Outbox{
 		db: opts.DB, logger: opts.Logger.With("component", "outbox"), now: opts.Now, conc: opts.Concurrency,
-		consumers: map[string]Consumer{}, wake: make(chan struct{}, 1),
+		consumers: map[string]Consumer{}, lanes: map[lane]bool{}, wake: make(chan struct{}, 1),
 		rnd: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 0x5eed)),
 	}, nil
 }
@@ -167,6 +171,9 @@ func (o *Outbox) Run(ctx context.Context) error {
 	}); err != nil && ctx.Err() == nil {
 		o.logger.Error("reset message leases", "err", err)
 	}
+	if err := o.loadLanes(ctx); err != nil && ctx.Err() == nil {
+		o.logger.Error("read message lanes", "err", err)
+	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	t := time.NewTicker(250 * time.Millisecond)
@@ -193,51 +200,132 @@ func (o *Outbox) Run(ctx context.Context) error {
 	}
 }
 
-const messageColumns = `id, channel, key, dedup, payload, status, attempts, created_at, updated_at, next_attempt_at, give_up_at, last_error`
+const messageColumns = `id, channel, lane, key, dedup, payload, status, attempts, created_at, updated_at, next_attempt_at, give_up_at, last_error`
 
 func scanMessage(sc interface{ Scan(...any) error }) (Message, error) {
 	var m Message
 	var c, u, n, g int64
 	var st string
-	err := sc.Scan(&m.ID, &m.Channel, &m.Key, &m.Dedup, &m.Payload, &st, &m.Attempts, &c, &u, &n, &g, &m.LastError)
+	err := sc.Scan(&m.ID, &m.Channel, &m.Lane, &m.Key, &m.Dedup, &m.Payload, &st, &m.Attempts, &c, &u, &n, &g, &m.LastError)
 	m.Status = Status(st)
 	m.CreatedAt, m.UpdatedAt = time.UnixMilli(c), time.UnixMilli(u)
 	m.NextAttemptAt, m.GiveUpAt = time.UnixMilli(n), time.UnixMilli(g)
 	return m, err
 }
 
+type lane struct{ channel, name string }
+
+func (o *Outbox) addLane(channel, name string) {
+	o.mu.Lock()
+	o.lanes[lane{channel, name}] = true
+	o.mu.Unlock()
+}
+
+func (o *Outbox) loadLanes(ctx context.Context) error {
+	rows, err := o.db.QueryContext(ctx, `SELECT DISTINCT channel, lane FROM outbox_messages WHERE status = ?`, Pending)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l lane
+		if err := rows.Scan(&l.channel, &l.name); err != nil {
+			return err
+		}
+		o.addLane(l.channel, l.name)
+	}
+	return rows.Err()
+}
+
 // claim leases due messages of registered channels, as many as there are
-// free attempt slots, by moving their next attempt past the longest attempt
-// timeout. It runs as a write transaction, so it sees every Enqueue that
-// committed before it (an Enqueue wakes the loop before its transaction
-// commits; this transaction waits for that commit). If the process dies
-// during an attempt, the lease runs out and the message is tried again:
-// at least once.
+// free attempt slots, taking them from the lanes in turn, by moving their
+// next attempt past the longest attempt timeout. It runs as a write
+// transaction, so it sees every Enqueue that committed before it (an
+// Enqueue wakes the loop before its transaction commits; this transaction
+// waits for that commit), and no Enqueue runs during it. If the process
+// dies during an attempt, the lease runs out and the message is tried
+// again: at least once.
 func (o *Outbox) claim(ctx context.Context) []Message {
 	if ctx.Err() != nil {
 		return nil
 	}
 	o.mu.Lock()
 	free := o.conc - o.inflight
-	channels := make([]any, 0, len(o.consumers))
 	var lease time.Duration
-	for name, c := range o.consumers {
-		channels = append(channels, name)
+	for _, c := range o.consumers {
 		lease = max(lease, c.Policy.AttemptTimeout)
 	}
 	o.mu.Unlock()
-	if free <= 0 || len(channels) == 0 {
+	if free <= 0 || lease == 0 {
 		return nil
 	}
 	now := o.now()
 	var out []Message
 	err := o.db.Tx(ctx, func(tx *sql.Tx) error {
 		out = out[:0]
-		args := append([]any{now.Add(lease + 10*time.Second).UnixMilli(), Pending, now.UnixMilli()}, channels...)
-		args = append(args, free)
-		rows, err := tx.QueryContext(ctx, `UPDATE outbox_messages SET next_attempt_at = ? WHERE id IN (
-			SELECT id FROM outbox_messages WHERE status = ? AND next_attempt_at <= ? AND channel IN (?`+strings.Repeat(", ?", len(channels)-1)+`)
-			ORDER BY next_attempt_at, id LIMIT ?) RETURNING `+messageColumns, args...)
+		o.mu.Lock()
+		var lanes []lane
+		for l := range o.lanes {
+			if _, ok := o.consumers[l.channel]; ok {
+				lanes = append(lanes, l)
+			}
+		}
+		o.rr++
+		rr := o.rr
+		o.mu.Unlock()
+		slices.SortFunc(lanes, func(a, b lane) int { return strings.Compare(a.channel+"\x00"+a.name, b.channel+"\x00"+b.name) })
+		// The due messages of each lane, oldest due first.
+		due := make([][]any, len(lanes))
+		for i, l := range lanes {
+			rows, err := tx.QueryContext(ctx, `SELECT id FROM outbox_messages WHERE status = ? AND channel = ? AND lane = ? AND next_attempt_at <= ?
+				ORDER BY next_attempt_at LIMIT ?`, Pending, l.channel, l.name, now.UnixMilli(), free)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id int64
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return err
+				}
+				due[i] = append(due[i], id)
+			}
+			rows.Close()
+			if len(due[i]) > 0 {
+				continue
+			}
+			var pending bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox_messages WHERE status = ? AND channel = ? AND lane = ?)`,
+				Pending, l.channel, l.name).Scan(&pending); err != nil {
+				return err
+			}
+			if !pending {
+				o.mu.Lock()
+				delete(o.lanes, l)
+				o.mu.Unlock()
+			}
+		}
+		// Lanes take turns, starting with a different one each claim.
+		var ids []any
+		for round := 0; len(ids) < free; round++ {
+			took := false
+			for j := range lanes {
+				i := (j + rr) % len(lanes)
+				if round < len(due[i]) && len(ids) < free {
+					ids = append(ids, due[i][round])
+					took = true
+				}
+			}
+			if !took {
+				break
+			}
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		args := append([]any{now.Add(lease + 10*time.Second).UnixMilli()}, ids...)
+		rows, err := tx.QueryContext(ctx, `UPDATE outbox_messages SET next_attempt_at = ? WHERE id IN (?`+strings.Repeat(", ?", len(ids)-1)+`)
+			RETURNING `+messageColumns, args...)
 		if err != nil {
 			return err
 		}

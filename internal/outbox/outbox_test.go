@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -411,4 +412,30 @@ func TestBackoff(t *testing.T) {
 	f(3, 200*time.Millisecond, 400*time.Millisecond)
 	f(10, 500*time.Millisecond, time.Second)
 	f(100, 500*time.Millisecond, time.Second)
+}
+
+// Lanes take turns: one message in a quiet lane is attempted next, not
+// after the flood queued before it in another lane.
+func TestLanesTakeTurns(t *testing.T) {
+	o, err := New(Options{DB: newDB(t), Concurrency: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var order []string
+	o.Register("c", Consumer{Deliver: func(_ context.Context, m Message) error {
+		mu.Lock()
+		order = append(order, m.Lane)
+		mu.Unlock()
+		return nil
+	}})
+	for i := range 50 {
+		enqueue(t, o, Message{Channel: "c", Lane: "storm", Key: string(rune('a' + i))})
+	}
+	enqueue(t, o, Message{Channel: "c", Lane: "pager", Key: "page"})
+	run(t, o)
+	waitFor(t, "all delivered", func() bool { mu.Lock(); defer mu.Unlock(); return len(order) == 51 })
+	if i := slices.Index(order, "pager"); i > 1 {
+		t.Fatalf("the quiet lane's message was attempted %dth: %v", i+1, order[:i+1])
+	}
 }

@@ -65,6 +65,7 @@ func (o *Outbox) Retry(ctx context.Context, channel string, id int64) error {
 			m.Status, m.NextAttemptAt.UnixMilli(), m.GiveUpAt.UnixMilli(), m.UpdatedAt.UnixMilli(), id); err != nil {
 			return err
 		}
+		o.addLane(m.Channel, m.Lane)
 		if c.Record == nil {
 			return nil
 		}

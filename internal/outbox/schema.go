@@ -23,4 +23,8 @@ CREATE TABLE outbox_messages (
 CREATE INDEX outbox_messages_due ON outbox_messages (status, next_attempt_at);
 CREATE INDEX outbox_messages_key ON outbox_messages (channel, key, id);
 `},
+	{Version: 2, Name: "lanes", SQL: `
+ALTER TABLE outbox_messages ADD COLUMN lane TEXT NOT NULL DEFAULT '';
+CREATE INDEX outbox_messages_lane ON outbox_messages (status, channel, lane, next_attempt_at);
+`},
 }

@@ -43,18 +43,23 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 		Appendable:  s.metrics.Storage(),
 		ExternalURL: s.externalURL(),
 		Version:     version.Version,
+		Revision:    version.Revision(),
+		BuildDate:   version.BuildDate,
 		Config:      ac,
 
 		ResendDelay:        cfg.Alerting.Rules.ResendDelay.D(),
 		ForOutageTolerance: cfg.Alerting.Rules.ForOutageTolerance.D(),
 		ForGracePeriod:     cfg.Alerting.Rules.ForGracePeriod.D(),
+
+		MaxRequestBytes:     int64(cfg.Alerting.API.MaxRequestBytes),
+		MaxAlertsPerRequest: cfg.Alerting.API.MaxAlertsPerRequest,
 	})
 	if err != nil {
 		return err
 	}
 	s.addCloser(a.Close)
 	s.addActor("alerting", a.Run)
-	started := cfg.Alerting.Rules
+	started, startedAPI := cfg.Alerting.Rules, cfg.Alerting.API
 	s.addReloader("alerting", func(c *config.Config) (func() error, error) {
 		ac, err := alertingConfig(c)
 		if err != nil {
@@ -63,6 +68,10 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 		if c.Alerting.Rules != started {
 			s.logger.Warn("alerting.rules changed: the rules manager keeps the values it started with until Vigil restarts",
 				"in_force", fmt.Sprintf("%+v", started), "configured", fmt.Sprintf("%+v", c.Alerting.Rules))
+		}
+		if c.Alerting.API != startedAPI {
+			s.logger.Warn("alerting.api changed: the limits in force stay until Vigil restarts",
+				"in_force", fmt.Sprintf("%+v", startedAPI), "configured", fmt.Sprintf("%+v", c.Alerting.API))
 		}
 		return a.Prepare(ac)
 	})
@@ -80,9 +89,10 @@ func alertingConfig(cfg *config.Config) (alerting.Config, error) {
 		return alerting.Config{}, err
 	}
 	ac := alerting.Config{
-		RuleFiles:      files,
-		ExternalLabels: labels.EmptyLabels(),
-		Alertmanager:   cfg.Alerting.AM,
+		RuleFiles:        files,
+		ExternalLabels:   labels.EmptyLabels(),
+		Alertmanager:     cfg.Alerting.AM,
+		AlertmanagerText: cfg.Alerting.AMText,
 		Delivery: alerting.Delivery{
 			GiveUpAfter: cfg.Alerting.Delivery.GiveUpAfter.D(),
 			MinBackoff:  cfg.Alerting.Delivery.MinBackoff.D(),

@@ -132,3 +132,52 @@ func parseJSONPaths(line string, xs []Extraction, paths [][]jsonPathElem, lbs *L
 		}
 	}
 }
+
+// Field is one field a parser found in a line: its label name, value and,
+// for json, the path of keys that leads to it (what Logs Drilldown calls
+// jsonPath).
+type Field struct {
+	Label string
+	Value string
+	Path  []string
+}
+
+// JSONFields returns the fields | json would extract from line, with their
+// paths; ok is false when the line is not a JSON object.
+func JSONFields(line string) (fields []Field, ok bool) {
+	var doc map[string]any
+	d := json.NewDecoder(strings.NewReader(line))
+	d.UseNumber()
+	if d.Decode(&doc) != nil {
+		return nil, false
+	}
+	var walk func(prefix string, path []string, doc map[string]any)
+	walk = func(prefix string, path []string, doc map[string]any) {
+		for k, v := range doc {
+			name := sanitizeLabel(k)
+			if prefix != "" {
+				name = prefix + "_" + name
+			}
+			p := append(path[:len(path):len(path)], k)
+			var s string
+			switch v := v.(type) {
+			case map[string]any:
+				walk(name, p, v)
+				continue
+			case string:
+				s = v
+			case json.Number:
+				s = v.String()
+			case bool:
+				s = strconv.FormatBool(v)
+			default:
+				continue // arrays and nulls, as | json skips them
+			}
+			if s != "" {
+				fields = append(fields, Field{Label: name, Value: s, Path: p})
+			}
+		}
+	}
+	walk("", nil, doc)
+	return fields, true
+}

@@ -103,3 +103,12 @@ func parseLogfmtStage(line string, ps *ParserStage, lbs *Labels) {
 		lbs.setError(errLogfmt, err.Error())
 	}
 }
+
+// LogfmtFields returns the fields | logfmt would extract from line.
+func LogfmtFields(line string) []Field {
+	var fields []Field
+	_ = parseLogfmt(line, false, func(k, v string) {
+		fields = append(fields, Field{Label: sanitizeLabel(k), Value: v})
+	})
+	return fields
+}
