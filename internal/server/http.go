@@ -39,6 +39,10 @@ func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte("not ready\n"))
 		return
 	}
+	if p := s.storageProblems(); len(p) > 0 {
+		_, _ = w.Write([]byte(degradedText(p)))
+		return
+	}
 	_, _ = w.Write([]byte("ready\n"))
 }
 

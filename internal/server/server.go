@@ -301,6 +301,9 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		QueryMaxSamples:      m.Query.MaxSamples,
 		QueryMaxConcurrent:   m.Query.MaxConcurrent,
 		LookbackDelta:        m.Query.LookbackDelta.D(),
+		QueryMaxLength:       int(m.Query.MaxLength),
+		ExperimentalPromQL:   m.Query.EnableExperimentalFunctions,
+		AdminAPI:             m.EnableAdminAPI,
 	})
 	if err != nil {
 		return err
@@ -359,10 +362,9 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		ListenAddress: s.HTTPAddr(),
 		Gatherer:      s.reg,
 		Registerer:    s.reg,
-		Version: apiv1.PrometheusVersion{
-			Version: version.Version, Revision: version.Revision(), Branch: "", BuildDate: version.BuildDate, GoVersion: runtime.Version(),
-		},
-		StartTime: s.start,
+		Version:       buildInfo(),
+		Flags:         func() map[string]string { return promFlags(s.Config()) },
+		StartTime:     s.start,
 		LastReload: func() (bool, time.Time) {
 			s.mu.RLock()
 			defer s.mu.RUnlock()

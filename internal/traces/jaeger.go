@@ -434,10 +434,11 @@ func jaegerSpan(sp ptrace.Span, scope pcommon.InstrumentationScope) jSpan {
 		if _, has := e.Attributes().Get("event"); e.Name() != "" && !has {
 			l.Fields = append(l.Fields, jKeyValue{Key: "event", Type: "string", Value: e.Name()})
 		}
+		// As Jaeger: the event's name first, then its attributes in the
+		// order they were sent (Jaeger sorts span tags, not log fields).
 		for k, v := range e.Attributes().All() {
 			l.Fields = append(l.Fields, jaegerTag(k, v))
 		}
-		sortTags(l.Fields)
 		out.Logs = append(out.Logs, l)
 	}
 	return out

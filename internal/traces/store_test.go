@@ -299,6 +299,14 @@ func jaegerServer(t *testing.T) (*Store, *httptest.Server) {
 	return s, srv
 }
 
+func httptestMux(s *Store) *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, rt := range s.Routes() {
+		mux.Handle(rt.MuxPattern(), rt.Handler)
+	}
+	return mux
+}
+
 func traceIDsOf(t *testing.T, r jResponse) []string {
 	t.Helper()
 	b, _ := json.Marshal(r.Data)
