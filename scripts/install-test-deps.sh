@@ -40,7 +40,16 @@ if [[ ! -f .cache/npm/winston-loki/node_modules/winston-loki/package.json ]]; th
   npm install --prefix .cache/npm/winston-loki --no-audit --no-fund --silent winston@3.19.0 winston-loki@6.1.7
 fi
 
-# probes: the status page's browser test (playwright-core driving Debian's Chromium)
-if command -v npm >/dev/null && [[ ! -d test/e2e/browser/node_modules/playwright-core ]]; then
+# Browser tests (test/e2e/browser: the status page and sign-in): Debian's
+# Chromium, node/npm, and playwright-core pinned in test/e2e/browser/package.json.
+need_apt=()
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v npm >/dev/null || need_apt+=(npm)
+if ((${#need_apt[@]})); then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+if [[ ! -d test/e2e/browser/node_modules/playwright-core ]]; then
   (cd test/e2e/browser && npm ci --no-audit --no-fund)
 fi
