@@ -145,7 +145,9 @@ func publicAllowed(pattern string) bool {
 	for _, p := range []string{"/livez", "/readyz", "/-/healthy", "/-/ready", "/-/index",
 		// On-call's signed links and Slack's actions carry their own
 		// HMAC signatures (links.go, slack.go in internal/oncall).
-		"/vigil/api/v1/oncall/links/{token}", "/vigil/api/v1/oncall/slack/actions"} {
+		"/vigil/api/v1/oncall/links/{token}", "/vigil/api/v1/oncall/slack/actions",
+		// auth: the login page and API, single sign-on's redirects, the first-start setup link
+		"/login", "/login/oidc", "/login/oidc/callback", "/vigil/api/v1/login", "/setup"} {
 		if pattern == p {
 			return true
 		}

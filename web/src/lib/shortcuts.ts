@@ -11,6 +11,8 @@ export const shortcuts: Shortcut[] = [
   { keys: 'g l', what: 'go to Logs' },
   { keys: 'g a', what: 'go to Alerting' },
   { keys: 'g i', what: 'go to Incidents' },
+  { keys: 'g o', what: 'go to On-call' },
+  { keys: 'g u', what: 'go to Uptime' },
   { keys: 't', what: 'open the time range picker' },
   { keys: 'r', what: 'refresh now' },
   { keys: '[ / ]', what: 'move the time range back / forward by half its width' },
