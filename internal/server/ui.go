@@ -10,7 +10,8 @@ import (
 // setupUI mounts the web UI: the application shell at / and its
 // client-side paths, and the embedded assets (internal/ui).
 func (s *Server) setupUI(_ context.Context, _ *config.Config) error {
-	u, err := ui.New(ui.Options{Logger: s.logger, PathPrefix: func() string { return s.externalURL().Path }})
+	u, err := ui.New(ui.Options{Logger: s.logger, PathPrefix: func() string { return s.externalURL().Path },
+		AuthOn: func() bool { return s.auth != nil && s.auth.Enabled() }})
 	if err != nil {
 		return err
 	}

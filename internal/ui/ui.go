@@ -60,6 +60,9 @@ type Options struct {
 	// changes web.external_url takes effect; nil or "" for none. The shell
 	// gets it so its asset links, API calls and router all carry it.
 	PathPrefix func() string
+	// AuthOn reports whether authentication is on; the shell tells the
+	// application, which then asks who is signed in (nil: off).
+	AuthOn func() bool
 }
 
 // UI serves the application shell and its static assets.
@@ -69,6 +72,7 @@ type UI struct {
 	shell  []byte // index.html, or the not-built page
 	built  bool
 	prefix func() string
+	authOn func() bool
 
 	mu   sync.Mutex
 	gzip map[string][]byte // assets compressed on first request
@@ -80,6 +84,10 @@ func New(opts Options) (*UI, error) {
 	u := &UI{logger: opts.Logger, files: opts.Files, prefix: opts.PathPrefix, gzip: map[string][]byte{}}
 	if u.prefix == nil {
 		u.prefix = func() string { return "" }
+	}
+	u.authOn = opts.AuthOn
+	if u.authOn == nil {
+		u.authOn = func() bool { return false }
 	}
 	if u.logger == nil {
 		u.logger = slog.New(slog.DiscardHandler)
@@ -133,16 +141,20 @@ func (u *UI) serveShell(w http.ResponseWriter, r *http.Request) {
 	// Everything the UI loads comes from this origin (air-gapped); styles
 	// are inline in the editor and the charts, images are data: URIs.
 	h.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self' ws: wss:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
-	_, _ = w.Write(withPrefix(u.shell, strings.TrimSuffix(u.prefix(), "/")))
+	_, _ = w.Write(withPrefix(u.shell, strings.TrimSuffix(u.prefix(), "/"), u.authOn()))
 }
 
 // withPrefix points the shell at its assets under the external URL's
 // path and tells the application that path. Vite builds with base "./":
 // chunks load each other relative to themselves, and only the shell's
 // own links (./assets/...) depend on where the page is.
-func withPrefix(shell []byte, prefix string) []byte {
+func withPrefix(shell []byte, prefix string, authOn bool) []byte {
 	out := bytes.ReplaceAll(shell, []byte(`"./assets/`), []byte(`"`+html.EscapeString(prefix)+`/assets/`))
-	meta := []byte(`<meta name="vigil-prefix" content="` + html.EscapeString(prefix) + `" />`)
+	auth := "off"
+	if authOn {
+		auth = "on"
+	}
+	meta := []byte(`<meta name="vigil-prefix" content="` + html.EscapeString(prefix) + `" /><meta name="vigil-auth" content="` + auth + `" />`)
 	return bytes.Replace(out, []byte("<head>"), append([]byte("<head>\n    "), meta...), 1)
 }
 

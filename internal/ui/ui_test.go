@@ -96,7 +96,7 @@ func TestShellCarriesThePathPrefix(t *testing.T) {
 	}
 	m := mux(t, u)
 	body := get(t, m, "/traces/abc").Body.String()
-	for _, want := range []string{`src="/obs/assets/index-abc.js"`, `href="/obs/assets/x.css"`, `<meta name="vigil-prefix" content="/obs" />`} {
+	for _, want := range []string{`src="/obs/assets/index-abc.js"`, `href="/obs/assets/x.css"`, `<meta name="vigil-prefix" content="/obs" />`, `<meta name="vigil-auth" content="off" />`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("shell lacks %s:\n%s", want, body)
 		}

@@ -44,6 +44,17 @@ export function setCSRF(header: string, token: string) {
   csrf = { header, token };
 }
 
+/**
+ * csrfToken: the session's CSRF token, sent as X-CSRF-Token on every change
+ * (docs/security.md): the vigil_csrf cookie, readable by this script.
+ */
+function csrfToken(): { header: string; token: string } | null {
+  if (csrf) return csrf;
+  if (typeof document === 'undefined') return null;
+  const m = /(?:^|;\s*)vigil_csrf=([^;]+)/.exec(document.cookie);
+  return m ? { header: 'X-CSRF-Token', token: decodeURIComponent(m[1]) } : null;
+}
+
 /** onUnauthorized is called on a 401 (the app shows the sign-in page). */
 let unauthorized: (() => void) | null = null;
 export function onUnauthorized(f: () => void) {
@@ -81,7 +92,10 @@ async function request(method: string, path: string, params: Params | undefined,
     headers['Content-Type'] = 'application/json';
     payload = JSON.stringify(body);
   }
-  if (method !== 'GET' && method !== 'HEAD' && csrf) headers[csrf.header] = csrf.token;
+  if (method !== 'GET' && method !== 'HEAD') {
+    const t = csrfToken();
+    if (t) headers[t.header] = t.token;
+  }
   let res: Response;
   try {
     res = await fetch(url(path, params), { method, headers, body: payload, signal, credentials: 'same-origin' });
@@ -139,6 +153,7 @@ export function data<T>(r: { status?: string; data: T }): T {
  */
 export const apiFetch: typeof fetch = (input, init) => {
   const headers = new Headers(init?.headers);
-  if (csrf && init?.method && init.method !== 'GET') headers.set(csrf.header, csrf.token);
+  const t = csrfToken();
+  if (t && init?.method && init.method !== 'GET') headers.set(t.header, t.token);
   return fetch(input, { ...init, headers, credentials: 'same-origin' });
 };

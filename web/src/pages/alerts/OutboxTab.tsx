@@ -7,6 +7,8 @@ import { useLoad } from '../../lib/load';
 import { useTime } from '../../lib/time';
 import { useSearchParams } from '../../lib/url';
 
+import { useCan } from '../../lib/session';
+
 const statuses = ['', 'pending', 'failed', 'delivered', 'superseded'];
 
 export function OutboxTab() {
@@ -14,6 +16,7 @@ export function OutboxTab() {
   const [q, set] = useSearchParams();
   const status = q.get('status') ?? '';
   const [actionErr, setActionErr] = useState<Error | null>(null);
+  const can = useCan('write');
   const n = useLoad((signal) => vigil.notifications(status, 200, signal), [status, tick]);
   const retry = async (id: number) => {
     setActionErr(null);
@@ -76,7 +79,7 @@ export function OutboxTab() {
                 </td>
                 <td>
                   {x.status === 'failed' && (
-                    <button class="btn small" onClick={() => retry(x.id)}>
+                    <button class="btn small" disabled={!can} onClick={() => retry(x.id)}>
                       Retry
                     </button>
                   )}

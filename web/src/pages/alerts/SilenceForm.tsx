@@ -7,6 +7,7 @@ import { ErrorBox, Loading } from '../../components/Status';
 import { useLoad } from '../../lib/load';
 import { parseDuration } from '../../lib/timerange';
 import { Labels } from './Labels';
+import { useCan } from '../../lib/session';
 import { matcher, matches, opOf, ops, parseMatcher, validate, type Op } from './matchers';
 
 interface Row {
@@ -28,6 +29,7 @@ export function SilenceForm() {
   const [comment, setComment] = useState('');
   const [err, setErr] = useState<string | Error | null>(null);
   const [busy, setBusy] = useState(false);
+  const can = useCan('write');
 
   const ms = rows.filter((r) => r.name || r.value).map((r) => matcher(r.name.trim(), r.op, r.value));
   const problem = validate(ms);
@@ -111,7 +113,7 @@ export function SilenceForm() {
       </div>
       <ErrorBox error={err} />
       <div class="row" style={{ margin: '10px 0' }}>
-        <button class="btn primary" type="submit" disabled={busy}>
+        <button class="btn primary" type="submit" disabled={busy || !can} title={can ? undefined : 'your role may not create silences'}>
           Create silence
         </button>
         <button class="btn" type="button" onClick={() => navigate('/alerting/silences')}>

@@ -6,10 +6,12 @@ import { fmtAgo } from '../../lib/format';
 import { useLoad } from '../../lib/load';
 import { useTime } from '../../lib/time';
 import { formatMatcher } from './matchers';
+import { useCan } from '../../lib/session';
 
 export function SilencesTab() {
   const { tick, reload } = useTime();
   const [actionErr, setActionErr] = useState<Error | null>(null);
+  const can = useCan('write');
   const s = useLoad((signal) => am.silences(signal), [tick]);
   const expire = async (id: string) => {
     setActionErr(null);
@@ -65,7 +67,7 @@ export function SilencesTab() {
                 <td>{x.status.state === 'expired' ? `ended ${fmtAgo(Date.parse(x.endsAt))}` : fmtAgo(Date.parse(x.endsAt))}</td>
                 <td>
                   {x.status.state !== 'expired' && (
-                    <button class="btn small danger" onClick={() => expire(x.id)}>
+                    <button class="btn small danger" disabled={!can} onClick={() => expire(x.id)}>
                       Expire
                     </button>
                   )}

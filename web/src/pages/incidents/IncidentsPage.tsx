@@ -10,6 +10,7 @@ import { useLoad } from '../../lib/load';
 import { useTime } from '../../lib/time';
 import { useSearchParams } from '../../lib/url';
 import { Labels } from '../alerts/Labels';
+import { useCan } from '../../lib/session';
 
 const states = ['', 'triggered', 'acknowledged', 'resolved'];
 
@@ -91,7 +92,9 @@ function Incident({ id }: { id: string }) {
   const [err, setErr] = useState<Error | null>(null);
   const [note, setNote] = useState('');
   const [assignee, setAssignee] = useState('');
-  const [busy, setBusy] = useState(false);
+  const [busy0, setBusy] = useState(false);
+  const can = useCan('write');
+  const busy = busy0 || !can;
   const act = async (a: oncall.Action, body = {}) => {
     setErr(null);
     setBusy(true);
