@@ -58,7 +58,7 @@ export async function hookServer() {
   return { url: `http://127.0.0.1:${srv.address().port}/hook`, got, close: () => new Promise((r) => srv.close(r)) };
 }
 
-export async function startVigil({ rules = '', hookURL = '', extra = '', port } = {}) {
+export async function startVigil({ rules = '', hookURL = '', extra = '', port, env = {} } = {}) {
   const bin = process.env.VIGIL_BIN || join(repo, 'bin/vigil');
   if (!existsSync(bin)) throw new Error(`no ${bin}: run make build (or set VIGIL_BIN)`);
   const dir = mkdtempSync(join(tmpdir(), 'vigil-ui-'));
@@ -88,7 +88,7 @@ ${
   const proc = spawn(
     bin,
     ['serve', '--config', join(dir, 'vigil.yaml'), '--data-dir', join(dir, 'data'), '--http-addr', `127.0.0.1:${httpPort}`, '--otlp-grpc-addr', `127.0.0.1:${grpcPort}`, '--otlp-http-addr', `127.0.0.1:${otlpPort}`],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
   );
   proc.stdout.on('data', (d) => out.push(d));
   proc.stderr.on('data', (d) => out.push(d));
