@@ -1,13 +1,22 @@
 # Vigil — make help lists the targets.
 SHELL := /bin/bash
 GO ?= go
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# A semantic version: the release tag at HEAD (v0.3.0 -> 0.3.0), else the
+# next release (internal/version.Next) as a development build with the
+# commit: 0.3.0-dev+3f2c1ab (.dirty with uncommitted changes).
+NEXT_VERSION := $(shell sed -n 's/^const Next = "\(.*\)"/\1/p' internal/version/version.go)
+VERSION ?= $(shell git describe --tags --exact-match --match 'v[0-9]*' 2>/dev/null | sed 's/^v//' | grep . || \
+             echo "$(NEXT_VERSION)-dev+$$(git rev-parse --short=7 HEAD 2>/dev/null || echo unknown)$$(git diff --quiet HEAD 2>/dev/null || echo .dirty)" | sed 's/+unknown$$//')
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 # The last commit's time, not the time of the call: link flags that change on
 # every call made `make run` relink the binary every time.
 BUILD_DATE ?= $(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y-%m-%dT%H:%M:%SZ 2>/dev/null || echo unknown)
+BRANCH ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+BUILD_USER ?= $(shell echo "$$(id -un 2>/dev/null || echo unknown)@$$(hostname 2>/dev/null || echo unknown)")
 LDFLAGS := -X github.com/vigilhq/vigil/internal/version.Version=$(VERSION) \
            -X github.com/vigilhq/vigil/internal/version.Commit=$(COMMIT) \
+           -X github.com/vigilhq/vigil/internal/version.Branch=$(BRANCH) \
+           -X github.com/vigilhq/vigil/internal/version.BuildUser=$(BUILD_USER) \
            -X github.com/vigilhq/vigil/internal/version.BuildDate=$(BUILD_DATE)
 # make run CONFIG=vigil.yaml RUN_FLAGS='--data-dir /tmp/v --http-addr 127.0.0.1:9800'
 CONFIG ?=

@@ -25,3 +25,14 @@ mkdir -p .cache/tools
 if [[ ! -x .cache/tools/telemetrygen ]]; then
   GOBIN="$PWD/.cache/tools" go install github.com/open-telemetry/opentelemetry-collector-contrib/cmd/telemetrygen@v0.161.0
 fi
+
+# winston-loki (an npm Loki client library) for test/e2e/logs_test.go.
+if [[ ! -f .cache/npm/winston-loki/node_modules/winston-loki/package.json ]]; then
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends nodejs npm
+  fi
+  mkdir -p .cache/npm/winston-loki
+  npm install --prefix .cache/npm/winston-loki --no-audit --no-fund --silent winston@3.19.0 winston-loki@6.1.7
+fi

@@ -8,17 +8,16 @@ import (
 	"os"
 	"strings"
 
-	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetricgrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc/credentials"
+
+	"github.com/vigilhq/vigil/sdk/logexport"
 )
 
 // endpoint describes where one signal goes.
@@ -111,14 +110,6 @@ var (
 		endpoint: otlpmetrichttp.WithEndpoint, urlPath: otlpmetrichttp.WithURLPath, insecure: otlpmetrichttp.WithInsecure,
 		headers: otlpmetrichttp.WithHeaders, tls: otlpmetrichttp.WithTLSClientConfig,
 	}
-	logGRPC = optionSet[otlploggrpc.Option]{
-		endpoint: otlploggrpc.WithEndpoint, insecure: otlploggrpc.WithInsecure, headers: otlploggrpc.WithHeaders,
-		tls: func(t *tls.Config) otlploggrpc.Option { return otlploggrpc.WithTLSCredentials(credentials.NewTLS(t)) },
-	}
-	logHTTP = optionSet[otlploghttp.Option]{
-		endpoint: otlploghttp.WithEndpoint, urlPath: otlploghttp.WithURLPath, insecure: otlploghttp.WithInsecure,
-		headers: otlploghttp.WithHeaders, tls: otlploghttp.WithTLSClientConfig,
-	}
 )
 
 // newSpanClient returns a started OTLP trace client.
@@ -166,17 +157,23 @@ func (c *config) newMetricExporter(ctx context.Context) (sdkmetric.Exporter, err
 	return otlpmetrichttp.New(ctx, o...)
 }
 
-func (c *config) newLogExporter(ctx context.Context) (sdklog.Exporter, error) {
-	if c.protocol == ProtocolGRPC {
-		o, err := options(c, "logs", logGRPC)
-		if err != nil {
-			return nil, err
-		}
-		return otlploggrpc.New(ctx, o...)
-	}
-	o, err := options(c, "logs", logHTTP)
+// newLogClient returns the OTLP log client of logging.Exporter, configured
+// as the span and metric exporters are (options, then OTEL_* variables).
+func (c *config) newLogClient() (logexport.Client, error) {
+	ep, set, err := c.endpointFor("logs")
 	if err != nil {
 		return nil, err
 	}
-	return otlploghttp.New(ctx, o...)
+	o := logexport.Options{Headers: c.headers, TLS: c.tls}
+	if set {
+		o.Endpoint, o.URLPath, o.Insecure = ep.hostPort, ep.path, ep.insecure
+	}
+	grpc := c.protocol == ProtocolGRPC
+	if o, err = o.FromEnv(grpc); err != nil {
+		return nil, err
+	}
+	if grpc {
+		return logexport.NewGRPC(o)
+	}
+	return logexport.NewHTTP(o), nil
 }

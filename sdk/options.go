@@ -37,9 +37,10 @@ type config struct {
 	sampler     sdktrace.Sampler
 	propagators []string
 
-	metricInterval time.Duration
-	registry       *metric.Registry
-	batch          export.Options
+	metricInterval  time.Duration
+	shutdownTimeout time.Duration
+	registry        *metric.Registry
+	batch           export.Options
 
 	spanExporter   sdktrace.SpanExporter
 	metricExporter sdkmetric.Exporter
@@ -102,6 +103,11 @@ func WithPropagators(names ...string) Option { return func(c *config) { c.propag
 // OTEL_METRIC_EXPORT_INTERVAL in milliseconds).
 func WithMetricInterval(d time.Duration) Option { return func(c *config) { c.metricInterval = d } }
 
+// WithShutdownTimeout bounds the ShutdownFunc when its context has no
+// deadline (default DefaultShutdownTimeout, 5 seconds). A context with a
+// deadline is used as it is.
+func WithShutdownTimeout(d time.Duration) Option { return func(c *config) { c.shutdownTimeout = d } }
+
 // WithRegistry exports reg instead of metric.Default().
 func WithRegistry(reg *metric.Registry) Option { return func(c *config) { c.registry = reg } }
 
@@ -134,6 +140,8 @@ func WithoutLogs() Option    { return func(c *config) { c.noLogs = true } }
 // stderr and ships records over OTLP with trace and span IDs.
 func WithSlogDefault() Option { return func(c *config) { c.setSlogDefault = true } }
 
-// WithLogger sets where the SDK reports its own errors (export failures);
-// default a text logger on stderr. It must not feed back into OTLP logs.
+// WithLogger sets where the SDK reports its own errors (failed exports, at
+// most one line per signal every 10 seconds, and items left unexported at
+// shutdown); default a text logger on stderr. It must not feed back into
+// OTLP logs.
 func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }

@@ -47,8 +47,16 @@ import (
 )
 
 // ShutdownFunc flushes and stops everything Start set up, giving up when
-// ctx ends. It is safe to call more than once.
+// ctx ends; a ctx without a deadline gets one, DefaultShutdownTimeout from
+// the call unless WithShutdownTimeout says otherwise, so a backend that
+// never answers cannot hold the process up. What could not be exported in
+// time is counted as dropped and logged. It is safe to call more than once.
 type ShutdownFunc func(ctx context.Context) error
+
+// DefaultShutdownTimeout bounds a ShutdownFunc whose context has no
+// deadline: well inside Kubernetes' default 30-second termination grace
+// period, and enough for a reachable backend to take the last batches.
+const DefaultShutdownTimeout = 5 * time.Second
 
 // Start sets up tracing, metrics and logging and installs them as the
 // OpenTelemetry globals. With OTEL_SDK_DISABLED=true it installs nothing and
@@ -71,11 +79,15 @@ func Start(ctx context.Context, opts ...Option) (ShutdownFunc, error) {
 		c.logger = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "vigil-sdk")
 	}
 	c.batch.Registry = c.registry
+	if c.batch.Logger == nil {
+		c.batch.Logger = c.logger
+	}
 	otelErrors := c.registry.Counter("vigil_sdk_otel_errors_total",
 		"Errors reported by the OpenTelemetry SDK (failed metric exports and the like).").With()
+	otelLog := export.NewFailureLog(c.logger, "opentelemetry error")
 	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 		otelErrors.Inc()
-		c.logger.Warn("opentelemetry error", "err", err)
+		otelLog.Record(err, 0)
 	}))
 
 	res, err := c.resource(ctx)
@@ -88,7 +100,9 @@ func Start(ctx context.Context, opts ...Option) (ShutdownFunc, error) {
 	}
 	otel.SetTextMapPropagator(prop)
 
-	var shutdowns []func(context.Context) error
+	// Traces and logs shut down together, then metrics, so that the final
+	// metric export carries the other signals' export and drop counts.
+	var shutdowns, metricShutdown []func(context.Context) error
 	fail := func(err error) (ShutdownFunc, error) {
 		for _, s := range shutdowns {
 			_ = s(context.Background())
@@ -104,17 +118,14 @@ func Start(ctx context.Context, opts ...Option) (ShutdownFunc, error) {
 		shutdowns = append(shutdowns, shutdown)
 	}
 	if !c.noLogs {
-		exp := c.logExporter
-		if exp == nil {
-			if exp, err = c.newLogExporter(ctx); err != nil {
-				return fail(fmt.Errorf("create OTLP log exporter: %w", err))
-			}
+		lp, handler, err := c.startLogs(ctx, res)
+		if err != nil {
+			return fail(err)
 		}
-		lp := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(export.NewLogProcessor(exp, c.batch)))
 		global.SetLoggerProvider(lp)
 		shutdowns = append(shutdowns, lp.Shutdown)
 		if c.setSlogDefault {
-			slog.SetDefault(slog.New(logging.New(logging.Options{LoggerProvider: lp, Attrs: c.slogAttrs(), Registry: c.registry})))
+			slog.SetDefault(slog.New(handler))
 		}
 	} else if c.setSlogDefault {
 		slog.SetDefault(slog.New(logging.New(logging.Options{NoOTLP: true, Attrs: c.slogAttrs(), Registry: c.registry})))
@@ -131,22 +142,44 @@ func Start(ctx context.Context, opts ...Option) (ShutdownFunc, error) {
 			sdkmetric.WithProducer(c.registry.Producer()))
 		mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(reader))
 		otel.SetMeterProvider(mp)
-		// Metrics last: their final export includes the other signals' drop counts.
-		shutdowns = append(shutdowns, mp.Shutdown)
+		metricShutdown = append(metricShutdown, mp.Shutdown)
 	}
 
 	var once sync.Once
 	var result error
 	return func(ctx context.Context) error {
 		once.Do(func() {
-			var errs []error
-			for _, s := range shutdowns {
-				errs = append(errs, s(ctx))
+			if _, ok := ctx.Deadline(); !ok {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, c.shutdownTimeout)
+				defer cancel()
 			}
-			result = errors.Join(errs...)
+			result = shutdownAll(ctx, shutdowns, metricShutdown)
 		})
 		return result
 	}, nil
+}
+
+// shutdownAll runs first concurrently, within three quarters of ctx's
+// remaining time, then last within what is left: a backend that never
+// answers cannot take the metrics' final export's time too.
+func shutdownAll(ctx context.Context, first, last []func(context.Context) error) error {
+	firstCtx := ctx
+	if d, ok := ctx.Deadline(); ok && len(last) > 0 {
+		var cancel context.CancelFunc
+		firstCtx, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(d)*3/4))
+		defer cancel()
+	}
+	errs := make([]error, len(first), len(first)+len(last))
+	var wg sync.WaitGroup
+	for i, s := range first {
+		wg.Go(func() { errs[i] = s(firstCtx) })
+	}
+	wg.Wait()
+	for _, s := range last {
+		errs = append(errs, s(ctx))
+	}
+	return errors.Join(errs...)
 }
 
 // startTraces installs the global tracer provider: the lean
@@ -184,6 +217,27 @@ func (c *config) startTraces(ctx context.Context, res *resource.Resource) (func(
 	return tp.Shutdown, nil
 }
 
+// startLogs returns the global logger provider and the slog handler
+// WithSlogDefault installs: the lean logging.Exporter over OTLP (also the
+// default exporter of logging handlers), or with WithLogExporter the
+// OpenTelemetry log SDK with the counted batch processor.
+func (c *config) startLogs(ctx context.Context, res *resource.Resource) (*sdklog.LoggerProvider, *logging.Handler, error) {
+	if c.logExporter != nil {
+		lp := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(export.NewLogProcessor(c.logExporter, c.batch)))
+		return lp, logging.New(logging.Options{LoggerProvider: lp, Attrs: c.slogAttrs(), Registry: c.registry}), nil
+	}
+	client, err := c.newLogClient()
+	if err != nil {
+		return nil, nil, fmt.Errorf("create OTLP log client: %w", err)
+	}
+	e, err := logging.NewExporter(client, logging.ExporterOptions{Resource: res, Batch: c.batch})
+	if err != nil {
+		return nil, nil, fmt.Errorf("start OTLP log client: %w", err)
+	}
+	logging.SetDefaultExporter(e)
+	return e.LoggerProvider(), logging.New(logging.Options{Exporter: e, Attrs: c.slogAttrs(), Registry: c.registry}), nil
+}
+
 // slogAttrs are the resource attributes added to local log output.
 func (c *config) slogAttrs() []slog.Attr {
 	attrs := []slog.Attr{slog.String("service.name", c.serviceName)}
@@ -195,15 +249,6 @@ func (c *config) slogAttrs() []slog.Attr {
 
 // fromEnv fills what options left unset from OTEL_* variables and defaults.
 func (c *config) fromEnv() error {
-	if c.serviceName == "" {
-		c.serviceName = os.Getenv("OTEL_SERVICE_NAME")
-	}
-	if c.serviceName == "" {
-		c.serviceName = filepath.Base(os.Args[0])
-	}
-	if c.instanceID == "" {
-		c.instanceID = rand.Text()
-	}
 	if c.protocol == "" {
 		c.protocol = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
 	}
@@ -225,6 +270,9 @@ func (c *config) fromEnv() error {
 		if v := os.Getenv("OTEL_PROPAGATORS"); v != "" {
 			c.propagators = strings.Split(v, ",")
 		}
+	}
+	if c.shutdownTimeout <= 0 {
+		c.shutdownTimeout = DefaultShutdownTimeout
 	}
 	if c.metricInterval <= 0 {
 		c.metricInterval = 60 * time.Second
@@ -269,10 +317,23 @@ func samplerFromEnv() (s sdkTraceSampler, err error) {
 
 type sdkTraceSampler = sdktrace.Sampler
 
+// resource describes the service. Three layers, each overriding the one
+// before, as the OpenTelemetry resource specification orders them: defaults
+// (service.name = the executable's name, a random service.instance.id),
+// then OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME (which wins over a
+// service.name in the former), then options. The service name it settles
+// on is stored in c.serviceName for the local log output.
 func (c *config) resource(ctx context.Context) (*resource.Resource, error) {
-	attrs := []attribute.KeyValue{
-		attribute.String("service.name", c.serviceName),
-		attribute.String("service.instance.id", c.instanceID),
+	defaults := []attribute.KeyValue{
+		attribute.String("service.name", filepath.Base(os.Args[0])),
+		attribute.String("service.instance.id", rand.Text()),
+	}
+	var attrs []attribute.KeyValue
+	if c.serviceName != "" {
+		attrs = append(attrs, attribute.String("service.name", c.serviceName))
+	}
+	if c.instanceID != "" {
+		attrs = append(attrs, attribute.String("service.instance.id", c.instanceID))
 	}
 	if c.serviceVersion != "" {
 		attrs = append(attrs, attribute.String("service.version", c.serviceVersion))
@@ -284,6 +345,7 @@ func (c *config) resource(ctx context.Context) (*resource.Resource, error) {
 	// Process command-line arguments are left out on purpose: they often
 	// carry secrets.
 	res, err := resource.New(ctx,
+		resource.WithAttributes(defaults...),
 		resource.WithFromEnv(),
 		resource.WithTelemetrySDK(),
 		resource.WithHost(),
@@ -295,6 +357,12 @@ func (c *config) resource(ctx context.Context) (*resource.Resource, error) {
 	)
 	if err != nil && !errors.Is(err, resource.ErrPartialResource) && !errors.Is(err, resource.ErrSchemaURLConflict) {
 		return nil, fmt.Errorf("detect resource: %w", err)
+	}
+	if v, ok := res.Set().Value("service.name"); ok {
+		c.serviceName = v.AsString()
+	}
+	if v, ok := res.Set().Value("service.version"); ok {
+		c.serviceVersion = v.AsString()
 	}
 	return res, nil
 }

@@ -127,6 +127,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	httpAddr := fs.String("http-addr", "", "HTTP listen address (overrides http_addr; default "+config.DefaultHTTPAddr+")")
 	grpcAddr := fs.String("otlp-grpc-addr", "", "OTLP gRPC listen address (overrides otlp.grpc_addr; default "+config.DefaultOTLPGRPCAddr+")")
 	otlpHTTP := fs.String("otlp-http-addr", "", "OTLP HTTP listen address (overrides otlp.http_addr; default "+config.DefaultOTLPHTTPAddr+")")
+	externalURL := fs.String("web.external-url", "", "URL users reach Vigil at, for every link it builds; a path is the route prefix (overrides web.external_url)")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	if err := fs.Parse(args); err != nil {
@@ -134,6 +135,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected arguments %q", fs.Args())}
+	}
+	if *externalURL != "" {
+		if _, err := config.ParseExternalURL(*externalURL); err != nil {
+			return usageError{"invalid --web.external-url: " + err.Error()}
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -164,6 +170,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 			if *otlpHTTP != "" {
 				c.OTLP.HTTPAddr = *otlpHTTP
+			}
+			if *externalURL != "" {
+				c.Web.ExternalURL = *externalURL
 			}
 		},
 	})

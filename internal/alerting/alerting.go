@@ -243,8 +243,18 @@ var ErrNoEngine = errors.New("rule files configured but alerting has no query en
 // either is invalid, it returns the error and the previous configuration
 // stays in force.
 func (a *Service) ApplyConfig(c Config) error {
-	a.cfgMu.Lock()
-	defer a.cfgMu.Unlock()
+	commit, err := a.Prepare(c)
+	if err != nil {
+		return err
+	}
+	return commit()
+}
+
+// Prepare checks c and builds what it needs (rule groups parsed, templates
+// and integrations built) without changing anything; the commit it
+// returns applies it. A reload prepares every feature first and commits
+// only when all of them prepared, so a bad file changes nothing anywhere.
+func (a *Service) Prepare(c Config) (commit func() error, err error) {
 	if c.EvaluationInterval <= 0 {
 		c.EvaluationInterval = time.Minute
 	}
@@ -255,31 +265,39 @@ func (a *Service) ApplyConfig(c Config) error {
 	if am == nil {
 		var err error
 		if am, err = amconfig.Load("route:\n  receiver: default\nreceivers:\n  - name: default\n"); err != nil {
-			return fmt.Errorf("default routing config: %w", err)
+			return nil, fmt.Errorf("default routing config: %w", err)
 		}
 	}
 	if len(c.RuleFiles) > 0 && a.rules == nil {
-		return ErrNoEngine
+		return nil, ErrNoEngine
 	}
 	if a.rules != nil {
 		// Parse first so a bad file changes nothing (Update would also
 		// keep the old groups, but only after logging).
 		_, errs := a.rules.LoadGroups(c.EvaluationInterval, c.ExternalLabels, a.opts.ExternalURL.String(), a.evalIteration, false, c.RuleFiles...)
 		if len(errs) > 0 {
-			return fmt.Errorf("load rule files: %w", errors.Join(errs...))
+			return nil, fmt.Errorf("load rule files: %w", errors.Join(errs...))
 		}
 	}
-	if err := a.router.apply(am, c.AlertmanagerText); err != nil {
-		return err
+	route, err := a.router.prepare(am, c.AlertmanagerText)
+	if err != nil {
+		return nil, err
 	}
-	a.ext.Store(&externals{labels: c.ExternalLabels, url: a.opts.ExternalURL.String()})
-	a.delivery.setDelivery(c.Delivery)
-	if a.rules != nil {
-		if err := a.rules.Update(c.EvaluationInterval, c.RuleFiles, c.ExternalLabels, a.opts.ExternalURL.String(), a.evalIteration); err != nil {
-			return fmt.Errorf("update rules: %w", err)
+	return func() error {
+		a.cfgMu.Lock()
+		defer a.cfgMu.Unlock()
+		route()
+		a.ext.Store(&externals{labels: c.ExternalLabels, url: a.opts.ExternalURL.String()})
+		a.delivery.setDelivery(c.Delivery)
+		if a.rules != nil {
+			// The files parsed in Prepare; Update reads them again, so
+			// only a file changed since then can fail here.
+			if err := a.rules.Update(c.EvaluationInterval, c.RuleFiles, c.ExternalLabels, a.opts.ExternalURL.String(), a.evalIteration); err != nil {
+				return fmt.Errorf("update rules: %w", err)
+			}
 		}
-	}
-	return nil
+		return nil
+	}, nil
 }
 
 // Run evaluates rules and delivers notifications until ctx is done.

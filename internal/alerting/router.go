@@ -196,11 +196,21 @@ func (r *router) integration(recv, name string, idx int) (*notify.Integration, b
 // apply builds the route tree, receivers, inhibitor and pipeline for conf
 // and swaps them in. On error nothing changes.
 func (r *router) apply(conf *amconfig.Config, text string) error {
-	r.reloadMu.Lock()
-	defer r.reloadMu.Unlock()
+	commit, err := r.prepare(conf, text)
+	if err != nil {
+		return err
+	}
+	commit()
+	return nil
+}
+
+// prepare builds everything conf needs that can fail (templates,
+// integrations); the commit it returns swaps the routing over and cannot
+// fail. text is the configuration as written (for the API's config dump).
+func (r *router) prepare(conf *amconfig.Config, text string) (commit func(), err error) {
 	tmpl, err := template.FromGlobs(conf.Templates)
 	if err != nil {
-		return fmt.Errorf("parse notification templates: %w", err)
+		return nil, fmt.Errorf("parse notification templates: %w", err)
 	}
 	tmpl.ExternalURL = r.extURL
 	routes := dispatch.NewRoute(conf.Route, nil)
@@ -213,10 +223,18 @@ func (r *router) apply(conf *amconfig.Config, text string) error {
 		}
 		integrations, err := receiver.BuildReceiverIntegrations(rcv, tmpl, r.logger)
 		if err != nil {
-			return fmt.Errorf("receiver %q: %w", rcv.Name, err)
+			return nil, fmt.Errorf("receiver %q: %w", rcv.Name, err)
 		}
 		receivers[rcv.Name] = integrations
 	}
+	return func() { r.commit(conf, text, tmpl, routes, receivers) }, nil
+}
+
+func (r *router) commit(conf *amconfig.Config, text string, tmpl *template.Template, routes *dispatch.Route, receivers map[string][]notify.Integration) {
+	r.reloadMu.Lock()
+	defer r.reloadMu.Unlock()
+	active := map[string]bool{}
+	routes.Walk(func(rt *dispatch.Route) { active[rt.RouteOpts.Receiver] = true })
 	intervals := map[string][]timeinterval.TimeInterval{}
 	for _, ti := range conf.MuteTimeIntervals {
 		intervals[ti.Name] = ti.TimeIntervals
@@ -292,7 +310,6 @@ func (r *router) apply(conf *amconfig.Config, text string) error {
 	go d.Run(time.Time{})
 	d.WaitForLoading()
 	r.dispatcher.Store(d)
-	return nil
 }
 
 // put hands alerts to the alert store (from the rules manager).

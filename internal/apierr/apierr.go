@@ -20,17 +20,18 @@ type Code string
 
 // Codes, from the client's point of view.
 const (
-	Internal      Code = "internal"      // a bug or an unexpected failure: 500 / INTERNAL
-	Invalid       Code = "invalid"       // malformed or semantically wrong input: 400 / INVALID_ARGUMENT
-	NotFound      Code = "not_found"     // 404 / NOT_FOUND
-	TooLarge      Code = "too_large"     // body or message over a size limit: 413 / INVALID_ARGUMENT (not retryable)
-	Limit         Code = "limit"         // a per-tenant/per-metric limit rejected the data; retrying the same data will not help: 400 / INVALID_ARGUMENT
-	Overloaded    Code = "overloaded"    // transient overload, retry later: 429 / RESOURCE_EXHAUSTED
-	Unavailable   Code = "unavailable"   // not ready or shutting down, retry later: 503 / UNAVAILABLE
-	Timeout       Code = "timeout"       // the operation ran out of time: 503 / DEADLINE_EXCEEDED
-	Canceled      Code = "canceled"      // the client went away: 499 / CANCELED
-	Conflict      Code = "conflict"      // 409 / ALREADY_EXISTS
-	Unprocessable Code = "unprocessable" // syntactically valid but cannot be executed: 422 / INVALID_ARGUMENT
+	Internal             Code = "internal"               // a bug or an unexpected failure: 500 / INTERNAL
+	Invalid              Code = "invalid"                // malformed or semantically wrong input: 400 / INVALID_ARGUMENT
+	NotFound             Code = "not_found"              // 404 / NOT_FOUND
+	TooLarge             Code = "too_large"              // body or message over a size limit: 413 / INVALID_ARGUMENT (not retryable)
+	Limit                Code = "limit"                  // a per-tenant/per-metric limit rejected the data; retrying the same data will not help: 400 / INVALID_ARGUMENT
+	Overloaded           Code = "overloaded"             // transient overload, retry later: 429 / RESOURCE_EXHAUSTED
+	Unavailable          Code = "unavailable"            // not ready or shutting down, retry later: 503 / UNAVAILABLE
+	Timeout              Code = "timeout"                // the operation ran out of time: 503 / DEADLINE_EXCEEDED
+	Canceled             Code = "canceled"               // the client went away: 499 / CANCELED
+	Conflict             Code = "conflict"               // 409 / ALREADY_EXISTS
+	Unprocessable        Code = "unprocessable"          // syntactically valid but cannot be executed: 422 / INVALID_ARGUMENT
+	UnsupportedMediaType Code = "unsupported_media_type" // a body in a format the endpoint does not take: 415 / INVALID_ARGUMENT
 )
 
 // Error is an error with a code the client can act on.
@@ -111,6 +112,8 @@ func HTTPStatus(err error) int {
 		return http.StatusConflict
 	case Unprocessable:
 		return http.StatusUnprocessableEntity
+	case UnsupportedMediaType:
+		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusInternalServerError
 }
@@ -119,7 +122,7 @@ func HTTPStatus(err error) int {
 // retryable/non-retryable split.
 func GRPCCode(err error) codes.Code {
 	switch CodeOf(err) {
-	case Invalid, Limit, TooLarge, Unprocessable:
+	case Invalid, Limit, TooLarge, Unprocessable, UnsupportedMediaType:
 		return codes.InvalidArgument
 	case NotFound:
 		return codes.NotFound

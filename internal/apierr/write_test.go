@@ -38,6 +38,7 @@ func TestReply(t *testing.T) {
 	f(&Error{Code: Overloaded, Message: "queue full", RetryAfter: 1500 * time.Millisecond}, 429, "2", "queue full", false)
 	f(New(Unavailable, "starting"), 503, "1", "starting", false)
 	f(New(Timeout, "slow"), 503, "", "slow", false)
+	f(New(UnsupportedMediaType, "want JSON"), 415, "", "want JSON", false)
 	f(errors.New("duckdb: IO Error: /data/logs/p1.db: no space"), 500, "", "internal error (error ID ", true)
 	f(Wrap(Internal, errors.New("sql: x"), "store"), 500, "", "internal error", true)
 }

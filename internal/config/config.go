@@ -39,6 +39,7 @@ type Config struct {
 	DataDir string `yaml:"data_dir"`
 	// HTTPAddr serves the APIs, remote write, /metrics and the UI.
 	HTTPAddr string  `yaml:"http_addr"`
+	Web      Web     `yaml:"web"`
 	OTLP     OTLP    `yaml:"otlp"`
 	Metrics  Metrics `yaml:"metrics"`
 
@@ -423,6 +424,7 @@ func (c *Config) validate() Errors {
 			errs = append(errs, c.section("", []FieldError{{Field: a.field, Msg: err.Error()}})...)
 		}
 	}
+	errs = append(errs, c.section("web", c.Web.validate())...)
 	errs = append(errs, c.section("otlp", c.OTLP.validate())...)
 	errs = append(errs, c.section("metrics", c.Metrics.validate())...)
 	errs = append(errs, c.section("traces", c.Traces.validate())...)

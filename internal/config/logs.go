@@ -15,7 +15,9 @@ import (
 //	  checkpoint_threshold: 256MiB # WAL size before DuckDB checkpoints
 //	  queue:  {max_records: 524288, max_batch_records: 262144}
 //	  push:   {max_request_bytes: 64MiB}
-//	  limits: {max_line_bytes: 256KiB, max_streams: 100000}
+//	  limits: {max_line_bytes: 256KiB, max_streams: 100000, stream_idle_period: 30m,
+//	           max_label_name_length: 1024, max_label_value_length: 2048, max_label_names_per_series: 15,
+//	           reject_old_samples: true, reject_old_samples_max_age: 1w, creation_grace_period: 10m}
 //	  stream_attributes: [service.name, k8s.namespace.name, ...]  # OTLP resource attributes that become labels
 //	  query:  {timeout: 2m, max_lines: 5000, max_series: 10000}
 //	  derived_metrics: {enabled: true, interval: 15s}
@@ -57,12 +59,25 @@ type LogsPush struct {
 	MaxRequestBytes ByteSize `yaml:"max_request_bytes"`
 }
 
-// LogsLimits bound single records.
+// LogsLimits bound records and streams, as Loki's limits_config does. A
+// zero value means the log store's default.
 type LogsLimits struct {
 	MaxLineBytes ByteSize `yaml:"max_line_bytes"`
-	// MaxStreams bounds distinct stream label sets; records of new
-	// streams past it are rejected.
+	// MaxStreams bounds the active streams (label sets pushed to within
+	// StreamIdlePeriod); pushes that would create more get 429.
 	MaxStreams int `yaml:"max_streams"`
+	// StreamIdlePeriod is how long a stream stays active after its last
+	// push (Loki's chunk_idle_period).
+	StreamIdlePeriod Duration `yaml:"stream_idle_period"`
+	// Loki's per-stream label limits.
+	MaxLabelNameLength     int `yaml:"max_label_name_length"`
+	MaxLabelValueLength    int `yaml:"max_label_value_length"`
+	MaxLabelNamesPerSeries int `yaml:"max_label_names_per_series"`
+	// RejectOldSamples refuses entries older than RejectOldSamplesMaxAge;
+	// CreationGracePeriod is how far in the future an entry may be.
+	RejectOldSamples       *bool    `yaml:"reject_old_samples"`
+	RejectOldSamplesMaxAge Duration `yaml:"reject_old_samples_max_age"`
+	CreationGracePeriod    Duration `yaml:"creation_grace_period"`
 }
 
 // LogsQuery bounds LogQL queries.
@@ -78,49 +93,22 @@ type LogsDerived struct {
 	Interval Duration `yaml:"interval"`
 }
 
+// setDefaults sets the defaults that config owns: those whose YAML meaning
+// differs from the zero value of the log store's Options (retention by age,
+// derived metrics, rejecting old entries). Every other key left at 0 means
+// the default that logs.Options (or loki.Options, telemetrydb.Options)
+// documents and applies, so each default value is written once.
 func (x *Logs) setDefaults() {
 	if x.Retention.MaxAge == 0 {
 		x.Retention.MaxAge = Duration(7 * 24 * time.Hour)
-	}
-	if x.MemoryLimit == 0 {
-		x.MemoryLimit = 1 << 30
-	}
-	if x.PartitionDuration == 0 {
-		x.PartitionDuration = Duration(time.Hour)
-	}
-	if x.CheckpointThreshold == 0 {
-		x.CheckpointThreshold = 256 << 20
-	}
-	if x.Queue.MaxRecords == 0 {
-		x.Queue.MaxRecords = 524288
-	}
-	if x.Queue.MaxBatchRecords == 0 {
-		x.Queue.MaxBatchRecords = 262144
-	}
-	if x.Push.MaxRequestBytes == 0 {
-		x.Push.MaxRequestBytes = 64 << 20
-	}
-	if x.Limits.MaxLineBytes == 0 {
-		x.Limits.MaxLineBytes = 256 << 10
-	}
-	if x.Limits.MaxStreams == 0 {
-		x.Limits.MaxStreams = 100000
-	}
-	if x.Query.Timeout == 0 {
-		x.Query.Timeout = Duration(2 * time.Minute)
-	}
-	if x.Query.MaxLines == 0 {
-		x.Query.MaxLines = 5000
-	}
-	if x.Query.MaxSeries == 0 {
-		x.Query.MaxSeries = 10000
 	}
 	if x.DerivedMetrics.Enabled == nil {
 		on := true
 		x.DerivedMetrics.Enabled = &on
 	}
-	if x.DerivedMetrics.Interval == 0 {
-		x.DerivedMetrics.Interval = Duration(15 * time.Second)
+	if x.Limits.RejectOldSamples == nil {
+		on := true
+		x.Limits.RejectOldSamples = &on
 	}
 }
 
@@ -128,51 +116,45 @@ var attrName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-/]*$`)
 
 func (x *Logs) validate() []FieldError {
 	var errs []FieldError
+	// atLeast checks a key where 0 means the default.
+	atLeast := func(field string, v, lowest int64, show func(int64) string) {
+		if v != 0 && v < lowest {
+			errs = append(errs, FieldError{Field: field, Msg: fmt.Sprintf("must be at least %s (or 0 for the default), got %s", show(lowest), show(v))})
+		}
+	}
+	bytes := func(v int64) string { return ByteSize(v).String() }
+	dur := func(v int64) string { return Duration(v).String() }
+	num := func(v int64) string { return fmt.Sprint(v) }
 	errs = append(errs, positive("retention.max_age", x.Retention.MaxAge)...)
 	errs = append(errs, positive("retention.max_size", x.Retention.MaxSize)...)
 	if x.Retention.MaxSize > 0 && x.Retention.MaxSize < 16<<20 {
 		errs = append(errs, FieldError{Field: "retention.max_size", Msg: fmt.Sprintf("must be at least 16MiB (or 0 for no cap), got %v", x.Retention.MaxSize)})
 	}
-	if x.MemoryLimit < 64<<20 {
-		errs = append(errs, FieldError{Field: "memory_limit", Msg: fmt.Sprintf("must be at least 64MiB, got %v", x.MemoryLimit)})
-	}
-	if x.CheckpointThreshold < 1<<20 {
-		errs = append(errs, FieldError{Field: "checkpoint_threshold", Msg: fmt.Sprintf("must be at least 1MiB, got %v", x.CheckpointThreshold)})
-	}
-	if x.PartitionDuration < Duration(time.Minute) {
-		errs = append(errs, FieldError{Field: "partition_duration", Msg: fmt.Sprintf("must be at least 1m, got %v", x.PartitionDuration)})
-	}
-	if x.Queue.MaxRecords < 1 {
-		errs = append(errs, FieldError{Field: "queue.max_records", Msg: fmt.Sprintf("must be positive, got %d", x.Queue.MaxRecords)})
-	}
-	if x.Queue.MaxBatchRecords < 1 || x.Queue.MaxBatchRecords > x.Queue.MaxRecords {
+	atLeast("memory_limit", int64(x.MemoryLimit), 64<<20, bytes)
+	atLeast("checkpoint_threshold", int64(x.CheckpointThreshold), 1<<20, bytes)
+	atLeast("partition_duration", int64(x.PartitionDuration), int64(time.Minute), dur)
+	atLeast("queue.max_records", int64(x.Queue.MaxRecords), 1, num)
+	atLeast("queue.max_batch_records", int64(x.Queue.MaxBatchRecords), 1, num)
+	if x.Queue.MaxRecords > 0 && x.Queue.MaxBatchRecords > x.Queue.MaxRecords {
 		errs = append(errs, FieldError{Field: "queue.max_batch_records", Msg: fmt.Sprintf("must be between 1 and queue.max_records (%d), got %d", x.Queue.MaxRecords, x.Queue.MaxBatchRecords)})
 	}
-	if x.Push.MaxRequestBytes < 1024 {
-		errs = append(errs, FieldError{Field: "push.max_request_bytes", Msg: fmt.Sprintf("must be at least 1KiB, got %v", x.Push.MaxRequestBytes)})
-	}
-	if x.Limits.MaxLineBytes < 256 {
-		errs = append(errs, FieldError{Field: "limits.max_line_bytes", Msg: fmt.Sprintf("must be at least 256B, got %v", x.Limits.MaxLineBytes)})
-	}
-	if x.Limits.MaxStreams < 1 {
-		errs = append(errs, FieldError{Field: "limits.max_streams", Msg: fmt.Sprintf("must be positive, got %d", x.Limits.MaxStreams)})
-	}
+	atLeast("push.max_request_bytes", int64(x.Push.MaxRequestBytes), 1024, bytes)
+	atLeast("limits.max_line_bytes", int64(x.Limits.MaxLineBytes), 256, bytes)
+	atLeast("limits.max_streams", int64(x.Limits.MaxStreams), 1, num)
+	atLeast("limits.stream_idle_period", int64(x.Limits.StreamIdlePeriod), int64(time.Second), dur)
+	atLeast("limits.max_label_name_length", int64(x.Limits.MaxLabelNameLength), 1, num)
+	atLeast("limits.max_label_value_length", int64(x.Limits.MaxLabelValueLength), 1, num)
+	atLeast("limits.max_label_names_per_series", int64(x.Limits.MaxLabelNamesPerSeries), 1, num)
+	atLeast("limits.reject_old_samples_max_age", int64(x.Limits.RejectOldSamplesMaxAge), int64(time.Minute), dur)
+	atLeast("limits.creation_grace_period", int64(x.Limits.CreationGracePeriod), int64(time.Second), dur)
 	for i, a := range x.StreamAttributes {
 		if !attrName.MatchString(a) {
 			errs = append(errs, FieldError{Field: fmt.Sprintf("stream_attributes.%d", i), Msg: fmt.Sprintf("%q is not an attribute name such as service.name", a)})
 		}
 	}
-	if x.Query.Timeout <= 0 {
-		errs = append(errs, FieldError{Field: "query.timeout", Msg: "must be positive"})
-	}
-	if x.Query.MaxLines < 1 {
-		errs = append(errs, FieldError{Field: "query.max_lines", Msg: fmt.Sprintf("must be positive, got %d", x.Query.MaxLines)})
-	}
-	if x.Query.MaxSeries < 1 {
-		errs = append(errs, FieldError{Field: "query.max_series", Msg: fmt.Sprintf("must be positive, got %d", x.Query.MaxSeries)})
-	}
-	if x.DerivedMetrics.Interval < Duration(time.Second) {
-		errs = append(errs, FieldError{Field: "derived_metrics.interval", Msg: fmt.Sprintf("must be at least 1s, got %v", x.DerivedMetrics.Interval)})
-	}
+	atLeast("query.timeout", int64(x.Query.Timeout), int64(time.Millisecond), dur)
+	atLeast("query.max_lines", int64(x.Query.MaxLines), 1, num)
+	atLeast("query.max_series", int64(x.Query.MaxSeries), 1, num)
+	atLeast("derived_metrics.interval", int64(x.DerivedMetrics.Interval), int64(time.Second), dur)
 	return errs
 }

@@ -14,6 +14,7 @@ logs:
   queue: {max_records: 1000, max_batch_records: 500}
   stream_attributes: [service.name, host.name]
   derived_metrics: {enabled: false}
+  limits: {max_label_value_length: 100, reject_old_samples: false, creation_grace_period: 1h, stream_idle_period: 5m}
 `), "vigil.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -22,14 +23,18 @@ logs:
 	if l.Retention.MaxAge.D() != 72*time.Hour || l.Retention.MaxSize != 2<<30 || l.MemoryLimit != 512<<20 {
 		t.Fatalf("logs = %+v", l)
 	}
-	if l.Queue.MaxRecords != 1000 || l.Query.MaxLines != 5000 || *l.DerivedMetrics.Enabled {
+	// Keys left out stay 0: the log store's Options apply their defaults.
+	if l.Queue.MaxRecords != 1000 || l.Query.MaxLines != 0 || *l.DerivedMetrics.Enabled {
 		t.Fatalf("logs = %+v", l)
+	}
+	if l.Limits.MaxLabelValueLength != 100 || *l.Limits.RejectOldSamples || l.Limits.CreationGracePeriod.D() != time.Hour || l.Limits.StreamIdlePeriod.D() != 5*time.Minute {
+		t.Fatalf("limits = %+v", l.Limits)
 	}
 	d, err := Parse(nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.Logs.Retention.MaxAge.D() != 7*24*time.Hour || !*d.Logs.DerivedMetrics.Enabled {
+	if d.Logs.Retention.MaxAge.D() != 7*24*time.Hour || !*d.Logs.DerivedMetrics.Enabled || !*d.Logs.Limits.RejectOldSamples {
 		t.Fatalf("defaults = %+v", d.Logs)
 	}
 }
@@ -54,4 +59,8 @@ func TestLogsErrors(t *testing.T) {
 	f("logs:\n  stream_attributes: [\"a b\"]\n", 2, "is not an attribute name")
 	f("logs:\n  retention:\n    max_size: 1KiB\n", 3, "at least 16MiB")
 	f("logs:\n  bogus: 1\n", 2, "bogus")
+	f("logs:\n  limits:\n    max_label_value_length: -1\n", 3, "limits.max_label_value_length: must be at least 1 (or 0 for the default), got -1")
+	f("logs:\n  limits:\n    reject_old_samples_max_age: 1s\n", 3, "must be at least 1m")
+	f("logs:\n  limits:\n    stream_idle_period: 1ms\n", 3, "limits.stream_idle_period")
+	f("logs:\n  query:\n    max_lines: -5\n", 3, "query.max_lines")
 }

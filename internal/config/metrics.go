@@ -15,6 +15,9 @@ type Metrics struct {
 	// OutOfOrderTimeWindow accepts samples up to this much older than the
 	// newest sample of their series (0: none, as Prometheus).
 	OutOfOrderTimeWindow Duration `yaml:"out_of_order_time_window"`
+	// EnableAdminAPI serves /api/v1/admin/tsdb/{delete_series,
+	// clean_tombstones,snapshot}, as Prometheus's --web.enable-admin-api.
+	EnableAdminAPI bool `yaml:"enable_admin_api"`
 }
 
 // MetricsRetention bounds the TSDB by age and by size (both enforced,
@@ -40,6 +43,11 @@ type Query struct {
 	MaxSamples    int      `yaml:"max_samples"`
 	MaxConcurrent int      `yaml:"max_concurrent"`
 	LookbackDelta Duration `yaml:"lookback_delta"`
+	// MaxLength bounds a PromQL expression; longer ones get 400 at once.
+	MaxLength ByteSize `yaml:"max_length"`
+	// EnableExperimentalFunctions is Prometheus's
+	// --enable-feature=promql-experimental-functions.
+	EnableExperimentalFunctions bool `yaml:"enable_experimental_functions"`
 }
 
 // MetricsOTLP controls how OTLP metrics become Prometheus series.
@@ -93,6 +101,9 @@ func (m *Metrics) setDefaults() {
 	if q.LookbackDelta == 0 {
 		q.LookbackDelta = Duration(5 * time.Minute)
 	}
+	if q.MaxLength == 0 {
+		q.MaxLength = 32 << 10
+	}
 	if m.OTLP.PromoteResourceAttributes == nil {
 		m.OTLP.PromoteResourceAttributes = []string{"service.namespace", "deployment.environment", "deployment.environment.name"}
 	}
@@ -120,6 +131,9 @@ func (m *Metrics) validate() []FieldError {
 		errs = append(errs, FieldError{Field: "query.timeout", Msg: "must be positive"})
 	}
 	errs = append(errs, positive("query.max_samples", m.Query.MaxSamples)...)
+	if m.Query.MaxLength < 256 {
+		errs = append(errs, FieldError{Field: "query.max_length", Msg: fmt.Sprintf("must be at least 256B, got %v", m.Query.MaxLength)})
+	}
 	if m.Query.MaxConcurrent < 1 {
 		errs = append(errs, FieldError{Field: "query.max_concurrent", Msg: "must be at least 1"})
 	}

@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigilhq/vigil/internal/apierr"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/goleak"
@@ -40,6 +40,9 @@ func openStore(t testing.TB, opts Options) *Store {
 	}
 	if opts.MemoryLimitBytes == 0 {
 		opts.MemoryLimitBytes = 256 << 20
+	}
+	if opts.RejectOldSamplesMaxAge == 0 {
+		opts.RejectOldSamplesMaxAge = -1 // the fixture is from 2024
 	}
 	s, err := Open(context.Background(), opts)
 	if err != nil {
@@ -189,6 +192,10 @@ var goldenQueries = []string{
 	`sum by (app) (count_over_time({app=~".+"}[10m])) unless sum by (app) (count_over_time({app="db"}[10m]))`,
 	`label_replace(sum by (app) (count_over_time({app=~".+"}[10m])), "svc", "s-$1", "app", "(.*)")`,
 	`-sum(count_over_time({app="db"}[10m]))`,
+	// issue 10 items 11 and 16
+	`{app="db"} | decolorize |= "table=t1"`,
+	`sum by (app) (count_over_time({app=~".+"} | json | __error__="" [10m]))`,
+	`sum by (app) (count_over_time({app=~".+"} | json | drop __error__, __error_details__ [10m]))`,
 }
 
 // goldenRange runs every query as a range query (1 minute steps over the 10
@@ -216,26 +223,7 @@ func TestLogQLGolden(t *testing.T) {
 			out.WriteByte('\n')
 		}
 	}
-	path := filepath.Join("testdata", "logql.golden")
-	if *update {
-		if err := os.WriteFile(path, out.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create)", err)
-	}
-	if !bytes.Equal(want, out.Bytes()) {
-		wl := strings.Split(string(want), "\n")
-		gl := strings.Split(out.String(), "\n")
-		for i := 0; i < len(wl) && i < len(gl); i++ {
-			if wl[i] != gl[i] {
-				t.Fatalf("golden mismatch at line %d:\nwant %s\ngot  %s\n(run go test -update after checking)", i+1, wl[i], gl[i])
-			}
-		}
-		t.Fatalf("golden mismatch: %d lines, want %d", len(gl), len(wl))
-	}
+	checkGolden(t, "logql.golden", out.Bytes())
 }
 
 // stableJSON renders a result as the API does, without timing stats.
@@ -292,34 +280,142 @@ func TestLokiAPI(t *testing.T) {
 	f("/loki/api/v1/series", url.Values{"match[]": {`{app="api"}`}}, 200, `{"status":"success","data":[{"app":"api","env":"dev"},{"app":"api","env":"prod"}]}`)
 	f("/loki/api/v1/index/stats", url.Values{"query": {`{app="api"}`}}, 200, `"entries":90`, `"streams":2`)
 	f("/loki/api/v1/index/volume", url.Values{"query": {`{app=~".+"}`}}, 200, `"resultType":"vector"`, `{"metric":{"app":"api"},"value":[1704067800,"`)
-	f("/loki/api/v1/detected_fields", url.Values{"query": {`{env="prod"}`}}, 200, `{"cardinality":3,"label":"path","parsers":["json"],"type":"string"}`)
+	f("/loki/api/v1/detected_fields", url.Values{"query": {`{env="prod"}`}}, 200, `{"label":"path","type":"string","cardinality":3,"parsers":["json"],"jsonPath":["path"]}`)
 	f("/loki/api/v1/detected_labels", nil, 200, `{"detectedLabels":[{"label":"app","cardinality":2},{"label":"env","cardinality":2},{"label":"level","cardinality":1},{"label":"service_name","cardinality":1}]}`)
 	f("/vigil/api/v1/logs", url.Values{"trace_id": {"ab000000000000000000000000000001"}}, 200, `"line":"order 1 placed amount=11.50"`, `"span_id":"0102030405060701"`)
 	f("/vigil/api/v1/logs", url.Values{"trace_id": {"xyz"}}, 400, "invalid trace_id")
 }
 
+// TestStreamLimit: past logs.limits.max_streams active streams a push is
+// refused whole with 429, Retry-After and the limit, its value and the
+// count; once streams go idle new ones are admitted again.
 func TestStreamLimit(t *testing.T) {
-	s := openStore(t, Options{MaxStreams: 2})
-	push := func(app string) (int64, string) {
+	clock := &fakeClock{t: time.Unix(0, t0)}
+	s := openStore(t, Options{MaxStreams: 2, StreamIdlePeriod: 30 * time.Minute, Now: clock.Now})
+	push := func(apps ...string) (int64, error) {
 		t.Helper()
-		rej, msg, err := s.AppendStreams(context.Background(), []Stream{{Labels: []Label{{"app", app}}, Entries: []Entry{{Timestamp: t0, Line: "x"}, {Timestamp: t0 + 1, Line: "y"}}}})
+		var streams []Stream
+		for _, app := range apps {
+			ts := clock.Now().UnixNano()
+			streams = append(streams, Stream{Labels: []Label{{"app", app}}, Entries: []Entry{{Timestamp: ts, Line: "x"}, {Timestamp: ts + 1, Line: "y"}}})
+		}
+		rej, msg, err := s.AppendStreams(context.Background(), streams)
+		if rej != 0 {
+			t.Fatalf("push %v rejected %d: %s", apps, rej, msg)
+		}
+		return rej, err
+	}
+	count := func() float64 {
+		t.Helper()
+		res, err := s.Query(context.Background(), Query{Expr: `sum(count_over_time({app=~".+"}[1d]))`, End: clock.Now().UnixNano() + 10})
+		if err != nil || len(res.Series) != 1 {
+			t.Fatalf("count: %+v %v", res, err)
+		}
+		return res.Series[0].Samples[0].V
+	}
+	for _, app := range []string{"a", "b", "a"} {
+		if _, err := push(app); err != nil {
+			t.Fatalf("push %s: %v", app, err)
+		}
+	}
+	// One new stream among known ones: nothing of the request is stored.
+	clock.Add(10 * time.Minute)
+	_, err := push("a", "c")
+	var ae *apierr.Error
+	if !errors.As(err, &ae) || ae.Code != apierr.Overloaded || apierr.HTTPStatus(err) != 429 ||
+		!strings.Contains(err.Error(), "the active stream limit (logs.limits.max_streams) is 2 and 2 streams are active") {
+		t.Fatalf("third stream: %v, want 429 naming the limit", err)
+	}
+	// b was last pushed 10m ago: it goes idle in 20m.
+	if ae.RetryAfter != 20*time.Minute {
+		t.Fatalf("Retry-After %v, want 20m (when b goes idle)", ae.RetryAfter)
+	}
+	if n := count(); n != 6 {
+		t.Fatalf("stored lines: %v, want 6 (nothing of the refused push)", n)
+	}
+	// After the idle period b no longer counts; a (pushed above) still does.
+	clock.Add(21 * time.Minute)
+	if _, err := push("c"); err != nil {
+		t.Fatalf("push c after b went idle: %v", err)
+	}
+	if got := s.activeCount(); got != 2 {
+		t.Fatalf("active streams %d, want 2 (a, c)", got)
+	}
+	// b comes back: it is new again and over the limit.
+	if _, err := push("b"); apierr.CodeOf(err) != apierr.Overloaded {
+		t.Fatalf("push b again: %v, want refused", err)
+	}
+	if n := count(); n != 8 {
+		t.Fatalf("stored lines: %v, want 8", n)
+	}
+}
+
+// TestLokiLimits: Loki's label and timestamp limits, each naming the
+// stream and the limit; the rest of the push is stored.
+func TestLokiLimits(t *testing.T) {
+	now := time.Unix(0, t0)
+	s := openStore(t, Options{Now: func() time.Time { return now }, RejectOldSamplesMaxAge: 7 * 24 * time.Hour})
+	ts := now.UnixNano()
+	f := func(st Stream, wantReason string) {
+		t.Helper()
+		ok := Stream{Labels: []Label{{"app", "ok"}}, Entries: []Entry{{Timestamp: ts, Line: "fine"}}}
+		rej, msg, err := s.AppendStreams(context.Background(), []Stream{st, ok})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return rej, msg
-	}
-	for _, app := range []string{"a", "b", "a"} {
-		if rej, msg := push(app); rej != 0 {
-			t.Fatalf("push %s rejected %d: %s", app, rej, msg)
+		if wantReason == "" {
+			if rej != 0 {
+				t.Fatalf("%v rejected: %s", st.Labels, msg)
+			}
+			return
+		}
+		if rej != int64(len(st.Entries)) || !strings.Contains(msg, wantReason) {
+			t.Fatalf("rejected %d %q, want %d containing %q", rej, msg, len(st.Entries), wantReason)
 		}
 	}
-	rej, msg := push("c")
-	if rej != 2 || !strings.Contains(msg, "stream limit (logs.limits.max_streams) is 2 and 2 streams exist") {
-		t.Fatalf("third stream: rejected %d, %q", rej, msg)
+	long := strings.Repeat("v", 2049)
+	f(Stream{Labels: []Label{{"app", "x"}, {"job", long}}, Entries: []Entry{{Timestamp: ts, Line: "a"}}},
+		`stream {app="x", job="vvvv`)
+	f(Stream{Labels: []Label{{"job", long}}, Entries: []Entry{{Timestamp: ts, Line: "a"}}},
+		`has a value of 2049 bytes for label "job", over the limit of 2048 (logs.limits.max_label_value_length)`)
+	f(Stream{Labels: []Label{{"app", "x"}, {strings.Repeat("n", 1025), "v"}}, Entries: []Entry{{Timestamp: ts, Line: "a"}}},
+		"has a label name of 1025 bytes (nnnn")
+	f(Stream{Labels: []Label{{"app", "x"}, {strings.Repeat("n", 1025), "v"}}, Entries: []Entry{{Timestamp: ts, Line: "a"}}},
+		"over the limit of 1024 (logs.limits.max_label_name_length)")
+	var many []Label
+	for i := 0; i < 16; i++ {
+		many = append(many, Label{fmt.Sprintf("l%02d", i), "v"})
 	}
-	res, err := s.Query(context.Background(), Query{Expr: `sum(count_over_time({app=~".+"}[1h]))`, End: t0 + 10})
-	if err != nil || len(res.Series) != 1 || res.Series[0].Samples[0].V != 6 {
-		t.Fatalf("stored lines: %+v %v, want 6", res, err)
+	f(Stream{Labels: many, Entries: []Entry{{Timestamp: ts, Line: "a"}, {Timestamp: ts, Line: "b"}}},
+		"has 16 labels, over the limit of 15 (logs.limits.max_label_names_per_series)")
+	f(Stream{Labels: many[:15], Entries: []Entry{{Timestamp: ts, Line: "a"}}}, "")
+	f(Stream{Labels: []Label{{"app", "old"}}, Entries: []Entry{{Timestamp: ts - int64(8*24*time.Hour), Line: "a"}}},
+		`entry of stream {app="old"} has timestamp 2023-12-24T00:00:00Z, older than logs.limits.reject_old_samples_max_age (7d) allows: the oldest accepted is 2023-12-25T00:00:00Z`)
+	f(Stream{Labels: []Label{{"app", "new"}}, Entries: []Entry{{Timestamp: ts + int64(11*time.Minute), Line: "a"}}},
+		`entry of stream {app="new"} has timestamp 2024-01-01T00:11:00Z, further in the future than logs.limits.creation_grace_period (10m) allows`)
+	f(Stream{Labels: []Label{{"app", "edge"}}, Entries: []Entry{{Timestamp: ts + int64(10*time.Minute), Line: "a"}, {Timestamp: ts - int64(7*24*time.Hour), Line: "b"}}}, "")
+	// A stream none of whose entries is accepted takes no active slot.
+	if got := s.activeCount(); got != 3 {
+		t.Fatalf("active streams %d, want 3 (ok, l00.., edge)", got)
+	}
+	// OTLP takes the same limits.
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "otlp-old")
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.Timestamp(ts - int64(30*24*time.Hour)))
+	lr.Body().SetStr("old")
+	rej, msg, err := s.ConsumeLogs(context.Background(), ld)
+	if err != nil || rej != 1 || !strings.Contains(msg, `entry of stream {service_name="otlp-old"} has timestamp 2023-12-02T00:00:00Z, older than`) {
+		t.Fatalf("old OTLP record: %d %q %v", rej, msg, err)
+	}
+	if got := s.activeCount(); got != 3 {
+		t.Fatalf("active streams %d after the old OTLP record, want 3", got)
+	}
+	// Nothing of the refused streams is known.
+	names, err := s.LabelValues(context.Background(), StreamQuery{Start: ts - int64(30*24*time.Hour), End: ts + int64(time.Hour)}, "job")
+	if err != nil || len(names) != 0 {
+		t.Fatalf("job values %v %v, want none", names, err)
 	}
 }
 
@@ -379,11 +475,86 @@ func TestRetentionKeepsStreamLabels(t *testing.T) {
 	var got []string
 	for _, st := range res.Streams {
 		for _, e := range st.Entries {
-			got = append(got, st.Labels["app"]+"@"+strconv.FormatInt((e.Timestamp-t0)/int64(time.Minute), 10)+"m")
+			got = append(got, st.Labels.Get("app")+"@"+strconv.FormatInt((e.Timestamp-t0)/int64(time.Minute), 10)+"m")
 		}
 	}
 	sort.Strings(got)
 	if strings.Join(got, ",") != "a@2m,b@2m" {
 		t.Fatalf("after retention and restart: %v, want the two lines of the newer partition", got)
+	}
+}
+
+// TestPipelineErrors: a metric query whose samples keep __error__ fails as
+// in Loki, naming the error and how to skip it (issue 10 item 16).
+func TestPipelineErrors(t *testing.T) {
+	s := openStore(t, Options{})
+	fixture(t, s)
+	f := func(q, want string) {
+		t.Helper()
+		_, err := s.Query(context.Background(), Query{Expr: q, Start: t0, End: t0 + int64(10*time.Minute), Step: time.Minute})
+		if want == "" {
+			if err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+			return
+		}
+		if err == nil || apierr.HTTPStatus(err) != 400 || !strings.Contains(err.Error(), want) {
+			t.Fatalf("%s: %v, want 400 containing %q", q, err, want)
+		}
+	}
+	f(`sum by (app) (count_over_time({app=~".+"} | json | __error__!="" [2m]))`, `pipeline error: 'JSONParserErr' for series: '{__error__="JSONParserErr"`)
+	f(`sum by (app) (count_over_time({app=~".+"} | json | __error__!="" [2m]))`, `| __error__!="JSONParserErr"`)
+	f(`count_over_time({app=~".+"} | json [2m])`, "pipeline error: 'JSONParserErr'")
+	f(`count_over_time({app=~".+"} | json | __error__="" [2m])`, "")
+	f(`sum_over_time({env="prod"} | json | unwrap nope [2m])`, "pipeline error: 'SampleExtractionErr'")
+	f(`sum_over_time({env="prod"} | json | unwrap nope | __error__="" [2m])`, "")
+	f(`sum_over_time({env="prod"} | json | unwrap msg [2m])`, "pipeline error: 'SampleExtractionErr'")
+	f(`sum by (app) (count_over_time({env="prod"} | json | msg > 5 [2m]))`, "pipeline error: 'LabelFilterErr'")
+}
+
+// TestShortTraceIDs: a 64-bit trace ID (16 digits, as Jaeger shows it and
+// Grafana's trace-to-logs link sends it) finds the records of the 128-bit
+// ID it pads to, on /vigil/api/v1/logs and in | trace_id=, whichever form
+// was pushed (issue 10 item 12).
+func TestShortTraceIDs(t *testing.T) {
+	now := time.Unix(0, t0+int64(time.Minute))
+	s := openStore(t, Options{Now: func() time.Time { return now }})
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "shop")
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.Timestamp(t0))
+	lr.Body().SetStr("otlp line")
+	lr.SetTraceID([16]byte{8: 0x00, 9: 0xc0, 10: 0xff, 11: 0xee, 12: 0x12, 13: 0x34, 14: 0x56, 15: 0x78})
+	if rej, msg, err := s.ConsumeLogs(context.Background(), ld); err != nil || rej != 0 {
+		t.Fatal(rej, msg, err)
+	}
+	if rej, msg, err := s.AppendStreams(context.Background(), []Stream{{Labels: []Label{{"service_name", "shop"}}, Entries: []Entry{
+		{Timestamp: t0 + 1, Line: "loki line, short ID", Metadata: []Label{{"trace_id", "00C0FFEE12345678"}}},
+		{Timestamp: t0 + 2, Line: "other trace", Metadata: []Label{{"trace_id", "00c0ffee12345679"}}},
+	}}}); err != nil || rej != 0 {
+		t.Fatal(rej, msg, err)
+	}
+	h := apiHandler(s)
+	get := func(path string, q url.Values) string {
+		t.Helper()
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", path+"?"+q.Encode(), nil))
+		if w.Code != 200 {
+			t.Fatalf("%s %v: %d %s", path, q, w.Code, w.Body)
+		}
+		return w.Body.String()
+	}
+	for _, id := range []string{"00c0ffee12345678", "00C0FFEE12345678", "000000000000000000c0ffee12345678"} {
+		body := get("/vigil/api/v1/logs", url.Values{"trace_id": {id}})
+		if !strings.Contains(body, `"line":"otlp line"`) || !strings.Contains(body, `"line":"loki line, short ID"`) || strings.Contains(body, "other trace") {
+			t.Fatalf("trace_id=%s: %s", id, body)
+		}
+		for _, q := range []string{`{service_name="shop"} | trace_id="` + id + `"`, `{service_name="shop"} | json | trace_id="` + id + `"`} {
+			body = get("/loki/api/v1/query_range", url.Values{"query": {q}, "start": {fmt.Sprint(t0)}, "end": {fmt.Sprint(t0 + 10)}})
+			if !strings.Contains(body, "otlp line") || !strings.Contains(body, "loki line, short ID") || strings.Contains(body, "other trace") {
+				t.Fatalf("%s: %s", q, body)
+			}
+		}
 	}
 }

@@ -55,6 +55,9 @@ func newSelfMetrics(reg prometheus.Registerer, s *Store) (*selfMetrics, error) {
 			defer s.mu.RUnlock()
 			return float64(len(s.streams))
 		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_logs_active_streams", Help: "Log streams pushed to within logs.limits.stream_idle_period (bounded by logs.limits.max_streams)."}, func() float64 {
+			return float64(s.activeCount())
+		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_logs_tail_subscribers", Help: "Open live-tail connections."}, func() float64 {
 			return float64(s.tail.count())
 		}),

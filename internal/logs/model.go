@@ -26,16 +26,51 @@ type Label struct {
 	Value string
 }
 
-// Entry is one log line with its structured metadata.
+// Labels is a label set sorted by name.
+type Labels []Label
+
+// Get returns the value of the label called name ("" when missing).
+func (ls Labels) Get(name string) string {
+	for _, l := range ls {
+		if l.Name == name {
+			return l.Value
+		}
+	}
+	return ""
+}
+
+// Map returns the labels as a map.
+func (ls Labels) Map() map[string]string {
+	m := make(map[string]string, len(ls))
+	for _, l := range ls {
+		m[l.Name] = l.Value
+	}
+	return m
+}
+
+// labelsOf returns m as sorted Labels.
+func labelsOf(m map[string]string) Labels {
+	ls := make(Labels, 0, len(m))
+	for k, v := range m {
+		ls = append(ls, Label{Name: k, Value: v})
+	}
+	sortLabels(ls)
+	return ls
+}
+
+// Entry is one log line. Metadata is its structured metadata as pushed;
+// query results leave it empty (their stream labels hold it).
 type Entry struct {
 	Timestamp int64 // Unix ns
 	Line      string
 	Metadata  []Label
 }
 
-// Stream is entries sharing one label set, as pushed to the Loki API.
+// Stream is entries sharing one label set: as pushed to the Loki API, and
+// as a log query answers (where the labels are the stream labels,
+// structured metadata and extracted labels of its lines).
 type Stream struct {
-	Labels  []Label // sorted by name
+	Labels  Labels
 	Entries []Entry
 }
 

@@ -19,16 +19,16 @@ func (s *Store) ConsumeLogs(ctx context.Context, ld plog.Logs) (rejected int64, 
 	n := ld.LogRecordCount()
 	s.m.received.Add(float64(n))
 	p := s.newPending(n)
-	var firstReason string
-	var lbls []Label
-	var resMD []Label
+	rej := rejections{s: s}
 	rls := ld.ResourceLogs()
+	// First the stream of every resource, admitted together.
+	lss := make([][]Label, rls.Len())
+	services := make([]string, rls.Len())
+	resMDs := make([][]Label, rls.Len())
 	for i := 0; i < rls.Len(); i++ {
-		rl := rls.At(i)
-		lbls = lbls[:0]
-		resMD = resMD[:0]
+		var lbls, resMD []Label
 		serviceName := ""
-		rl.Resource().Attributes().Range(func(k string, v pcommon.Value) bool {
+		rls.At(i).Resource().Attributes().Range(func(k string, v pcommon.Value) bool {
 			if name, ok := s.attrs[k]; ok {
 				val := v.AsString()
 				if val != "" {
@@ -47,16 +47,45 @@ func (s *Store) ConsumeLogs(ctx context.Context, ld plog.Logs) (rejected int64, 
 			lbls = append(lbls, Label{Name: "service_name", Value: serviceName})
 		}
 		sortLabels(lbls)
-		st, err := s.stream(lbls)
-		if err != nil {
-			n := 0
-			for j := 0; j < rl.ScopeLogs().Len(); j++ {
-				n += rl.ScopeLogs().At(j).LogRecords().Len()
+		lss[i], services[i], resMDs[i] = lbls, serviceName, resMD
+	}
+	win := s.acceptedWindow()
+	var admit [][]Label
+	var admitted []int
+	for i, ls := range lss {
+		if reason, msg := s.checkLabels(ls); reason != "" {
+			rej.add(int64(resourceRecords(rls.At(i))), reason, msg)
+			continue
+		}
+		// A resource none of whose records is in the accepted time window
+		// takes no active-stream slot (its records are rejected below).
+		if !anyInWindow(rls.At(i), win, s.now().UnixNano()) {
+			continue
+		}
+		admit = append(admit, ls)
+		admitted = append(admitted, i)
+	}
+	sts, err := s.resolve(admit)
+	if err != nil {
+		return 0, "", err
+	}
+	byResource := make([]*streamInfo, rls.Len())
+	for ai, i := range admitted {
+		byResource[i] = sts[ai]
+	}
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		st, serviceName, resMD := byResource[i], services[i], resMDs[i]
+		if st == nil {
+			if reason, _ := s.checkLabels(lss[i]); reason != "" {
+				continue // counted above
 			}
-			rejected += int64(n)
-			if firstReason == "" {
-				firstReason = err.Error()
-			}
+			key := streamKey(lss[i])
+			forEachRecord(rl, func(lr plog.LogRecord) {
+				if reason, msg := s.checkTime(win, recordTime(lr, s.now().UnixNano()), key); reason != "" {
+					rej.add(1, reason, msg)
+				}
+			})
 			continue
 		}
 		sls := rl.ScopeLogs()
@@ -80,20 +109,14 @@ func (s *Store) ConsumeLogs(ctx context.Context, ld plog.Logs) (rejected int64, 
 				})
 				line := bodyString(lr.Body())
 				if len(line) > s.opts.MaxLineBytes {
-					rejected++
-					s.m.rejected.WithLabelValues("line_too_long").Inc()
-					if firstReason == "" {
-						firstReason = fmt.Sprintf("log record body of %d bytes is over the limit of %d bytes", len(line), s.opts.MaxLineBytes)
-					}
+					rej.add(1, "line_too_long", fmt.Sprintf("log record body of %d bytes is over the limit of %d bytes", len(line), s.opts.MaxLineBytes))
 					continue
 				}
-				ts := int64(lr.Timestamp())
 				obs := int64(lr.ObservedTimestamp())
-				if ts == 0 {
-					ts = obs
-				}
-				if ts == 0 {
-					ts = s.now().UnixNano()
+				ts := recordTime(lr, s.now().UnixNano())
+				if reason, msg := s.checkTime(win, ts, st.key); reason != "" {
+					rej.add(1, reason, msg)
+					continue
 				}
 				r := Record{
 					Timestamp:      ts,
@@ -126,7 +149,7 @@ func (s *Store) ConsumeLogs(ctx context.Context, ld plog.Logs) (rejected int64, 
 	if err := s.commit(ctx, p); err != nil {
 		return 0, "", err
 	}
-	return rejected, firstReason, nil
+	return rej.n, rej.first, nil
 }
 
 // appendAttr flattens an attribute into metadata labels (maps become
@@ -224,4 +247,45 @@ func parseStreamKey(key string) ([]Label, error) {
 		s = strings.TrimPrefix(s[i+1+len(q):], ", ")
 	}
 	return out, nil
+}
+
+// resourceRecords counts the log records of a resource.
+func resourceRecords(rl plog.ResourceLogs) int {
+	n := 0
+	for j := 0; j < rl.ScopeLogs().Len(); j++ {
+		n += rl.ScopeLogs().At(j).LogRecords().Len()
+	}
+	return n
+}
+
+// recordTime is a record's timestamp: its time, else its observed time,
+// else now.
+func recordTime(lr plog.LogRecord, now int64) int64 {
+	if ts := int64(lr.Timestamp()); ts != 0 {
+		return ts
+	}
+	if ts := int64(lr.ObservedTimestamp()); ts != 0 {
+		return ts
+	}
+	return now
+}
+
+func forEachRecord(rl plog.ResourceLogs, f func(plog.LogRecord)) {
+	for j := 0; j < rl.ScopeLogs().Len(); j++ {
+		lrs := rl.ScopeLogs().At(j).LogRecords()
+		for k := 0; k < lrs.Len(); k++ {
+			f(lrs.At(k))
+		}
+	}
+}
+
+// anyInWindow reports whether a record of rl has a timestamp in w.
+func anyInWindow(rl plog.ResourceLogs, w timeWindow, now int64) bool {
+	found := false
+	forEachRecord(rl, func(lr plog.LogRecord) {
+		if ts := recordTime(lr, now); ts >= w.oldest && ts <= w.newest {
+			found = true
+		}
+	})
+	return found
 }

@@ -2,12 +2,9 @@ package logs
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"sync"
 	"time"
 
@@ -41,9 +38,27 @@ type Options struct {
 	// the cost of a longer WAL replay after a crash.
 	CheckpointBytes int64
 
-	// MaxStreams bounds the distinct label sets (default 100000): records
-	// of a new stream past it are rejected, naming the limit.
+	// MaxStreams bounds the active streams (default 100000): a push that
+	// would make more streams active is refused with 429 and Retry-After,
+	// naming the limit, and nothing of it is stored.
 	MaxStreams int
+	// StreamIdlePeriod is how long a stream stays active after the last
+	// record pushed to it (default 30m, Loki's chunk_idle_period): idle
+	// streams stop counting against MaxStreams, as in Loki's ingester.
+	StreamIdlePeriod time.Duration
+
+	// Loki's label limits on stream labels: name length (default 1024),
+	// value length (default 2048) and number of labels (default 15).
+	// Streams past them are rejected with the stream and limit named.
+	MaxLabelNameLength     int
+	MaxLabelValueLength    int
+	MaxLabelNamesPerSeries int
+	// RejectOldSamplesMaxAge rejects records older than now minus it
+	// (default 1w, Loki's reject_old_samples_max_age; negative: accept
+	// any age); CreationGracePeriod rejects records newer than now plus
+	// it (default 10m, Loki's creation_grace_period).
+	RejectOldSamplesMaxAge time.Duration
+	CreationGracePeriod    time.Duration
 
 	// MaxLineBytes rejects longer lines (0: 256 KiB).
 	MaxLineBytes int
@@ -70,6 +85,46 @@ type Options struct {
 	Now        func() time.Time
 }
 
+// setDefaults fills the zero fields of o: the one place where the log
+// store's defaults are written (internal/config leaves these keys at 0).
+func (o *Options) setDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	setDefault(&o.MaxLineBytes, 256<<10)
+	if o.StreamAttributes == nil {
+		o.StreamAttributes = DefaultStreamAttributes
+	}
+	setDefault(&o.MaxStreams, 100000)
+	setDefault(&o.StreamIdlePeriod, 30*time.Minute)
+	setDefault(&o.MaxLabelNameLength, 1024)
+	setDefault(&o.MaxLabelValueLength, 2048)
+	setDefault(&o.MaxLabelNamesPerSeries, 15)
+	if o.RejectOldSamplesMaxAge == 0 {
+		o.RejectOldSamplesMaxAge = 7 * 24 * time.Hour
+	}
+	setDefault(&o.CreationGracePeriod, 10*time.Minute)
+	setDefault(&o.CheckpointBytes, 256<<20)
+	setDefault(&o.QueueRows, 524288)
+	setDefault(&o.MaxBatchRows, 262144)
+	// A small queue (set alone) caps the batch too.
+	o.MaxBatchRows = min(o.MaxBatchRows, o.QueueRows)
+	setDefault(&o.MaxQueryLines, 5000)
+	setDefault(&o.MaxQuerySeries, 10000)
+	setDefault(&o.QueryTimeout, 2*time.Minute)
+	setDefault(&o.MetricsInterval, 15*time.Second)
+}
+
+// setDefault sets *v to def when it is not positive.
+func setDefault[T int | int64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
 // DefaultStreamAttributes are the resource attributes Loki turns into stream
 // labels by default.
 var DefaultStreamAttributes = []string{
@@ -91,19 +146,18 @@ type Store struct {
 	m      *selfMetrics
 	tail   *tailHub
 	counts *derivedCounts
+	errw   apierr.Writer // answers HTTP errors, logging internal ones
 
 	mu      sync.RWMutex
 	streams map[int64]*streamInfo
+	// active counts the streams with lastSeen != 0; lastSweep and
+	// oldestActive are from the last sweep for idle streams.
+	active       int
+	lastSweep    int64
+	oldestActive int64
 	// persisted[id] is the partition whose log_streams table holds the
 	// stream's row (so a partition can be read, and dropped, on its own).
 	persisted map[int64]int64
-}
-
-type streamInfo struct {
-	id     int64
-	key    string
-	labels []Label
-	lmap   map[string]string
 }
 
 var migrations = []telemetrydb.Migration{{
@@ -133,42 +187,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("logs: Options.Dir is required")
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
-	if opts.MaxLineBytes <= 0 {
-		opts.MaxLineBytes = 256 << 10
-	}
-	if opts.StreamAttributes == nil {
-		opts.StreamAttributes = DefaultStreamAttributes
-	}
-	if opts.MaxStreams <= 0 {
-		opts.MaxStreams = 100000
-	}
-	if opts.CheckpointBytes <= 0 {
-		opts.CheckpointBytes = 256 << 20
-	}
-	if opts.QueueRows <= 0 {
-		opts.QueueRows = 524288
-	}
-	if opts.MaxBatchRows <= 0 {
-		opts.MaxBatchRows = 262144
-	}
-	if opts.MaxQueryLines <= 0 {
-		opts.MaxQueryLines = 5000
-	}
-	if opts.MaxQuerySeries <= 0 {
-		opts.MaxQuerySeries = 10000
-	}
-	if opts.QueryTimeout <= 0 {
-		opts.QueryTimeout = 2 * time.Minute
-	}
-	if opts.MetricsInterval <= 0 {
-		opts.MetricsInterval = 15 * time.Second
-	}
+	opts.setDefaults()
 	db, err := telemetrydb.Open(ctx, telemetrydb.Options{
 		Dir:               opts.Dir,
 		Domain:            "logs",
@@ -197,6 +216,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		persisted: map[int64]int64{},
 		tail:      newTailHub(),
 		counts:    newDerivedCounts(),
+		errw:      apierr.Writer{Logger: opts.Logger.With("component", "logs")},
 	}
 	if err := db.Exec(ctx, fmt.Sprintf("SET GLOBAL checkpoint_threshold = '%dB'", opts.CheckpointBytes)); err != nil {
 		db.Close()
@@ -218,33 +238,6 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	return s, nil
 }
 
-func (s *Store) loadStreams(ctx context.Context) error {
-	return s.db.Query(ctx, telemetrydb.TimeRange{}, "SELECT DISTINCT stream_id, labels FROM {{log_streams}}", nil, func(rows *sql.Rows) error {
-		for rows.Next() {
-			var id int64
-			var key string
-			if err := rows.Scan(&id, &key); err != nil {
-				return err
-			}
-			ls, err := parseStreamKey(key)
-			if err != nil {
-				s.log.Warn("skip unreadable stream labels", "stream_id", id, "err", err)
-				continue
-			}
-			s.streams[id] = newStreamInfo(id, key, ls)
-		}
-		return nil
-	})
-}
-
-func newStreamInfo(id int64, key string, ls []Label) *streamInfo {
-	m := make(map[string]string, len(ls))
-	for _, l := range ls {
-		m[l.Name] = l.Value
-	}
-	return &streamInfo{id: id, key: key, labels: ls, lmap: m}
-}
-
 // Run writes the log-derived counters and enforces retention until ctx is
 // done.
 func (s *Store) Run(ctx context.Context) error {
@@ -264,6 +257,7 @@ func (s *Store) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 			s.flushDerived()
+			s.sweep()
 		}
 	}
 }
@@ -276,252 +270,4 @@ func (s *Store) Close() error {
 	s.flushDerived()
 	s.m.unregister()
 	return err
-}
-
-// pending is one request on its way to the store.
-type pending struct {
-	rows    [][]driver.Value
-	streams map[int64]*streamInfo // the request's streams
-	records []tailRecord          // for tail subscribers
-	bytes   int64
-	derived map[derivedKey]derivedVal
-	tail    bool // collect records for live tail
-}
-
-func (s *Store) newPending(n int) *pending {
-	return &pending{rows: make([][]driver.Value, 0, n), streams: map[int64]*streamInfo{}, derived: map[derivedKey]derivedVal{}, tail: s.tail.count() > 0}
-}
-
-// stream returns the stream for sorted labels, creating it in memory.
-func (s *Store) stream(ls []Label) (*streamInfo, error) {
-	key := streamKey(ls)
-	id := streamID(key)
-	s.mu.RLock()
-	st, ok := s.streams[id]
-	s.mu.RUnlock()
-	if ok {
-		return st, nil
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st, ok := s.streams[id]; ok {
-		return st, nil
-	}
-	if len(s.streams) >= s.opts.MaxStreams {
-		s.m.rejected.WithLabelValues("stream_limit").Inc()
-		return nil, fmt.Errorf("new stream %s refused: the stream limit (logs.limits.max_streams) is %d and %d streams exist; drop high-cardinality labels", truncate(key, 200), s.opts.MaxStreams, len(s.streams))
-	}
-	cp := make([]Label, len(ls))
-	copy(cp, ls)
-	st = newStreamInfo(id, key, cp)
-	s.streams[id] = st
-	return st, nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "..."
-}
-
-func (p *pending) add(st *streamInfo, r *Record, serviceName string) {
-	p.streams[st.id] = st
-	var traceID, spanID, sevText, observed, sevNum any
-	if r.TraceID != "" {
-		traceID = r.TraceID
-	}
-	if r.SpanID != "" {
-		spanID = r.SpanID
-	}
-	if r.SeverityText != "" {
-		sevText = r.SeverityText
-	}
-	if r.ObservedTime != 0 {
-		observed = r.ObservedTime
-	}
-	if r.SeverityNumber != 0 {
-		sevNum = r.SeverityNumber
-	}
-	p.rows = append(p.rows, []driver.Value{
-		r.Timestamp, st.id, levelCode(r.Level), r.Line, encodeMetadata(r.Metadata),
-		traceID, spanID, observed, sevText, sevNum, r.Flags,
-	})
-	p.bytes += int64(len(r.Line))
-	k := derivedKey{service: serviceName, level: r.Level}
-	v := p.derived[k]
-	v.records++
-	v.bytes += int64(len(r.Line))
-	p.derived[k] = v
-	if p.tail {
-		p.records = append(p.records, tailRecord{stream: st, rec: *r})
-	}
-}
-
-// commit stores a request atomically and returns after it is durable.
-func (s *Store) commit(ctx context.Context, p *pending) error {
-	if len(p.rows) == 0 {
-		return nil
-	}
-	start := time.Now()
-	part := s.db.CurrentPartition()
-	streamRows := s.streamRows(p, part, false)
-	err := s.db.Append(ctx,
-		telemetrydb.Rows{Table: "logs", Values: p.rows},
-		telemetrydb.Rows{Table: "log_streams", Values: streamRows})
-	s.m.commitSeconds.Observe(time.Since(start).Seconds())
-	if err != nil {
-		s.m.rejected.WithLabelValues(rejectReason(err)).Add(float64(len(p.rows)))
-		return err
-	}
-	s.markPersisted(p, part)
-	if now := s.db.CurrentPartition(); now != part {
-		// The commit may have landed in a partition that started meanwhile:
-		// make sure that partition knows these streams too.
-		rows := s.streamRows(p, now, true)
-		if err := s.db.Append(context.WithoutCancel(ctx), telemetrydb.Rows{Table: "log_streams", Values: rows}); err != nil {
-			s.log.Warn("write stream labels to new partition", "err", err)
-		} else {
-			s.markPersisted(p, now)
-		}
-	}
-	s.m.accepted.Add(float64(len(p.rows)))
-	s.m.acceptedBytes.Add(float64(p.bytes))
-	s.counts.add(p.derived)
-	if len(p.records) > 0 {
-		s.tail.publish(p.records)
-	}
-	return nil
-}
-
-func rejectReason(err error) string {
-	switch apierr.CodeOf(err) {
-	case apierr.Overloaded:
-		return "overloaded"
-	case apierr.Unavailable:
-		return "unavailable"
-	case apierr.Canceled:
-		return "canceled"
-	}
-	return "error"
-}
-
-func (s *Store) streamRows(p *pending, part int64, force bool) [][]driver.Value {
-	var out [][]driver.Value
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	for id, st := range p.streams {
-		if seq, ok := s.persisted[id]; ok && seq == part && !force {
-			continue
-		}
-		out = append(out, []driver.Value{id, st.key})
-	}
-	return out
-}
-
-func (s *Store) markPersisted(p *pending, part int64) {
-	s.mu.Lock()
-	for id := range p.streams {
-		if s.persisted[id] < part || s.persisted[id] == 0 {
-			s.persisted[id] = part
-		}
-	}
-	s.mu.Unlock()
-}
-
-// AppendStreams stores pushed streams (the Loki push API). Entries that
-// cannot be stored are counted in rejected and described in message; the
-// rest are stored atomically.
-func (s *Store) AppendStreams(ctx context.Context, streams []Stream) (rejected int64, message string, err error) {
-	n := 0
-	for i := range streams {
-		n += len(streams[i].Entries)
-	}
-	s.m.received.Add(float64(n))
-	p := s.newPending(n)
-	var firstReason string
-	for i := range streams {
-		st, err := s.stream(streams[i].Labels)
-		if err != nil {
-			rejected += int64(len(streams[i].Entries))
-			if firstReason == "" {
-				firstReason = err.Error()
-			}
-			continue
-		}
-		svc := st.lmap["service_name"]
-		if svc == "" {
-			svc = st.lmap["service"]
-		}
-		if svc == "" {
-			svc = st.lmap["app"]
-		}
-		if svc == "" {
-			svc = st.lmap["job"]
-		}
-		for j := range streams[i].Entries {
-			e := &streams[i].Entries[j]
-			if len(e.Line) > s.opts.MaxLineBytes {
-				rejected++
-				s.m.rejected.WithLabelValues("line_too_long").Inc()
-				if firstReason == "" {
-					firstReason = fmt.Sprintf("line of %d bytes in stream %s is over the limit of %d bytes", len(e.Line), st.key, s.opts.MaxLineBytes)
-				}
-				continue
-			}
-			md, traceID, spanID := splitMetadata(e.Metadata)
-			r := Record{
-				Timestamp: e.Timestamp,
-				StreamID:  st.id,
-				Line:      e.Line,
-				Metadata:  md,
-				TraceID:   traceID,
-				SpanID:    spanID,
-				Level:     detectLevel(st.labels, e.Metadata, e.Line),
-			}
-			p.add(st, &r, svc)
-		}
-	}
-	if err := s.commit(ctx, p); err != nil {
-		return 0, "", err
-	}
-	return rejected, firstReason, nil
-}
-
-// splitMetadata takes trace_id and span_id out of structured metadata into
-// their own columns.
-func splitMetadata(md []Label) (rest []Label, traceID, spanID string) {
-	for _, l := range md {
-		switch l.Name {
-		case "trace_id", "traceID", "traceid":
-			traceID = l.Value
-			continue
-		case "span_id", "spanID", "spanid":
-			spanID = l.Value
-			continue
-		}
-		rest = append(rest, l)
-	}
-	if rest != nil {
-		sortLabels(rest)
-	}
-	return rest, traceID, spanID
-}
-
-// streamsSnapshot returns every known stream.
-func (s *Store) streamsSnapshot() []*streamInfo {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make([]*streamInfo, 0, len(s.streams))
-	for _, st := range s.streams {
-		out = append(out, st)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].key < out[j].key })
-	return out
-}
-
-func (s *Store) streamByID(id int64) *streamInfo {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.streams[id]
 }

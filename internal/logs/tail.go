@@ -91,23 +91,18 @@ func (h *tailHub) close() {
 // recent lines since start, then every new matching line as it is
 // committed, in Loki's frame format.
 func (s *Store) serveTail(w http.ResponseWriter, r *http.Request) {
-	le, err := parseLogQuery(r.FormValue("query"))
+	f, err := form(r)
 	if err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
-	limit, err := parseLimit(r.FormValue("limit"), 100)
+	now := s.nowNS()
+	q, err := parseTailQuery(f, now)
 	if err != nil {
-		writeError(w, err)
+		s.fail(w, r, err)
 		return
 	}
-	limit = min(limit, s.opts.MaxQueryLines)
-	now := s.now().UnixNano()
-	start, err := parseTime("start", r.FormValue("start"), now-int64(time.Hour))
-	if err != nil {
-		writeError(w, err)
-		return
-	}
+	le, limit, start := q.log, min(q.limit, s.opts.MaxQueryLines), q.start
 	sub := s.tail.subscribe()
 	defer s.tail.unsubscribe(sub)
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
@@ -125,7 +120,7 @@ func (s *Store) serveTail(w http.ResponseWriter, r *http.Request) {
 	if limit > 0 {
 		res, err := s.Query(ctx, Query{Expr: le.String(), Start: start, End: now + 1, Step: time.Second, Limit: limit, Direction: Forward})
 		if err != nil {
-			c.Close(websocket.StatusInternalError, truncateReason(err.Error()))
+			c.Close(websocket.StatusInternalError, truncateReason(s.errw.Reply(r, err).Message))
 			return
 		}
 		if len(res.Streams) > 0 {
@@ -200,7 +195,7 @@ func (s *Store) serveTail(w http.ResponseWriter, r *http.Request) {
 }
 
 // tailFrame renders {"streams":[...],"dropped_entries":[...]}.
-func tailFrame(streams []LogStream, dropped int64) []byte {
+func tailFrame(streams []Stream, dropped int64) []byte {
 	var b strings.Builder
 	b.WriteString(`{"streams":`)
 	writeStreams(&b, streams)

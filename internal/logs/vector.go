@@ -423,3 +423,11 @@ func labelReplace(e *logql.LabelReplace, in *vec) *vec {
 	}
 	return in
 }
+
+func sum(vs []float64) float64 {
+	var s float64
+	for _, v := range vs {
+		s += v
+	}
+	return s
+}

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -46,6 +47,9 @@ type APIOptions struct {
 	LastReload func() (ok bool, at time.Time)
 	// Wrap instruments each API route (handler name is the route path).
 	Wrap func(handlerName string, h http.HandlerFunc) http.HandlerFunc
+	// Flags returns what /api/v1/status/flags lists: Vigil's effective
+	// settings (asked on every request, so a reload shows). Nil: none.
+	Flags func() map[string]string
 }
 
 // API returns Prometheus's own HTTP API (the web/api/v1 package) over this
@@ -94,8 +98,10 @@ func (s *Store) API(o APIOptions) http.Handler {
 		}, nil
 	}
 	ready := func(f http.HandlerFunc) http.HandlerFunc { return f }
+	var overrideErrorCode apiv1.OverrideErrorCode = unavailableIs503
+	s.apiEngine = &boundedEngine{Engine: s.engine, timeout: s.opts.QueryTimeout, maxSamples: s.opts.QueryMaxSamples}
 	api := apiv1.NewAPI(
-		s.engine, s.db, nil, s.db,
+		s.apiEngine, s.db, nil, s.db,
 		o.ScrapePools, o.Targets, o.Alertmanagers,
 		o.Config,
 		map[string]string{},
@@ -103,7 +109,7 @@ func (s *Store) API(o APIOptions) http.Handler {
 		ready,
 		adminStats{s.db, s.stats},
 		s.opts.Dir,
-		false, // admin APIs off
+		s.opts.AdminAPI,
 		true, 1000,
 		o.Logger.With("component", "api"),
 		o.Rules,
@@ -119,10 +125,10 @@ func (s *Store) API(o APIOptions) http.Handler {
 		false, false, false,
 		s.opts.LookbackDelta,
 		false, false,
-		nil,
+		overrideErrorCode,
 		nil,
 		apiv1.OpenAPIOptions{Version: version.Version},
-		nil,
+		s.parser,
 		false,
 		s.opts.QueryTimeout,
 	)
@@ -133,7 +139,40 @@ func (s *Store) API(o APIOptions) http.Handler {
 		})
 	}
 	api.Register(r)
-	return r
+	// Prometheus serves /metadata from the scrape targets only; Vigil adds
+	// the metadata of pushed data (remote write, OTLP).
+	metadataHandler := http.Handler(s.serveMetadata(o.Targets))
+	if o.Wrap != nil {
+		metadataHandler = o.Wrap("/api/v1/metadata", metadataHandler.ServeHTTP)
+	}
+	// Its /status/flags lists a map fixed at start; Vigil's follow reloads.
+	flagsHandler := http.Handler(serveFlags(o.Flags))
+	if o.Wrap != nil {
+		flagsHandler = o.Wrap("/api/v1/status/flags", flagsHandler.ServeHTTP)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		get := req.Method == http.MethodGet || req.Method == http.MethodHead
+		switch {
+		case get && req.URL.Path == "/metadata":
+			metadataHandler.ServeHTTP(w, req)
+			return
+		case get && req.URL.Path == "/status/flags":
+			flagsHandler.ServeHTTP(w, req)
+			return
+		}
+		r.ServeHTTP(w, req)
+	})
+}
+
+func serveFlags(flags func() map[string]string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		data := map[string]string{}
+		if flags != nil {
+			data = flags()
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "success", "data": data})
+	}
 }
 
 func retentionString(age time.Duration, size int64) string {

@@ -4,16 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/metadata"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/tsdb/chunks"
+
+	"github.com/vigilhq/vigil/internal/apierr"
 )
 
 // Limits bound the number of series. 0 means no limit.
@@ -78,6 +83,13 @@ type Limiter struct {
 
 	rejected *prometheus.CounterVec
 	received *prometheus.CounterVec
+
+	// health turns commits that fail for lack of disk space or an I/O
+	// error into retryable errors naming no file (nil: errors pass as
+	// they are).
+	health *apierr.WriteHealth
+	// meta keeps the metadata appended samples carry (nil: dropped).
+	meta *metadataStore
 }
 
 var _ tsdb.SeriesLifecycleCallback = (*Limiter)(nil)
@@ -219,6 +231,11 @@ type limitAppender struct {
 	// callers (the OTLP translator) that stop at the first error.
 	soft     bool
 	rejected []error
+
+	// The last metadata recorded: writers append a family's series one
+	// after the other, so most samples skip the metadata store's lock.
+	lastFamily string
+	lastMeta   metadata.Metadata
 }
 
 // softAppender returns an appender that records limit rejections instead of
@@ -229,6 +246,9 @@ func (l *Limiter) softAppender(ctx context.Context) *limitAppender {
 
 func (a *limitAppender) Append(ref storage.SeriesRef, ls labels.Labels, st, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, opts storage.AppendV2Options) (storage.SeriesRef, error) {
 	r, err := a.app.Append(ref, ls, st, t, v, h, fh, opts)
+	if err == nil && a.l.meta != nil && (opts.Metadata.Help != "" || opts.Metadata.Type != "" && opts.Metadata.Type != model.MetricTypeUnknown) {
+		a.observeMetadata(ls, opts)
+	}
 	if err != nil && a.soft {
 		var le *LimitError
 		if errors.As(err, &le) {
@@ -239,9 +259,50 @@ func (a *limitAppender) Append(ref storage.SeriesRef, ls labels.Labels, st, t in
 	return r, err
 }
 
+// observeMetadata records the metadata of an appended sample under its
+// family: the one the writer names (OTLP does), else the series' name less
+// a classic histogram's or summary's suffix.
+func (a *limitAppender) observeMetadata(ls labels.Labels, opts storage.AppendV2Options) {
+	family := opts.MetricFamilyName
+	if family == "" {
+		family = familyName(ls.Get(labels.MetricName), opts.Metadata.Type)
+	}
+	if family == a.lastFamily && opts.Metadata == a.lastMeta {
+		return
+	}
+	family = strings.Clone(family) // the writer may reuse its bytes
+	a.l.meta.Observe(family, opts.Metadata)
+	a.lastFamily, a.lastMeta = family, opts.Metadata
+}
+
+// familyName is the metric family of a series named name whose metadata
+// has type typ: the name less the suffix of a classic histogram's or
+// summary's series (Prometheus keys metadata by family, and the _bucket,
+// _sum and _count series all carry their family's).
+func familyName(name string, typ model.MetricType) string {
+	switch typ {
+	case model.MetricTypeHistogram, model.MetricTypeGaugeHistogram, model.MetricTypeSummary:
+		for _, suf := range []string{"_bucket", "_sum", "_count", "_created", "_gcount", "_gsum"} {
+			if f, ok := strings.CutSuffix(name, suf); ok && f != "" {
+				return f
+			}
+		}
+	}
+	return name
+}
+
 func (a *limitAppender) AppendExemplars(ref storage.SeriesRef, ls labels.Labels, es []exemplar.Exemplar) (storage.SeriesRef, error) {
 	return a.app.AppendExemplars(ref, ls, es)
 }
 
-func (a *limitAppender) Commit() error   { return a.app.Commit() }
+// Commit commits; a failed commit (the WAL could not be written) is
+// classified by the store's write health.
+func (a *limitAppender) Commit() error {
+	err := a.app.Commit()
+	if a.l.health != nil {
+		return a.l.health.Result(err)
+	}
+	return err
+}
+
 func (a *limitAppender) Rollback() error { return a.app.Rollback() }

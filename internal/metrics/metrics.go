@@ -18,9 +18,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/promql"
+	"github.com/prometheus/prometheus/promql/parser"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 	"github.com/prometheus/prometheus/util/compression"
+
+	"github.com/vigilhq/vigil/internal/apierr"
 )
 
 // Options configure the store. A zero Options is valid.
@@ -42,6 +45,17 @@ type Options struct {
 	QueryMaxSamples    int           // default 50M
 	QueryMaxConcurrent int           // default 20
 	LookbackDelta      time.Duration // default 5m
+	// QueryMaxLength bounds a PromQL expression in bytes (default
+	// DefaultQueryMaxLength; negative: no bound).
+	QueryMaxLength int
+	// ExperimentalPromQL enables PromQL's experimental functions
+	// (limitk, sort_by_label, double_exponential_smoothing, info, ...), as
+	// Prometheus's --enable-feature=promql-experimental-functions.
+	ExperimentalPromQL bool
+	// AdminAPI enables /api/v1/admin/tsdb/{delete_series,clean_tombstones,
+	// snapshot}, as Prometheus's --web.enable-admin-api; off, they answer
+	// 503 as Prometheus does.
+	AdminAPI bool
 }
 
 // Store is the open TSDB with its engine and limiter.
@@ -53,6 +67,10 @@ type Store struct {
 	limiter *Limiter
 	tracker *promql.ActiveQueryTracker
 	stats   *tsdb.DBStats
+	meta    *metadataStore
+	parser  parser.Parser
+	// apiEngine is the engine of the HTTP API (set by API).
+	apiEngine *boundedEngine
 }
 
 // Open opens (and replays the WAL of) the TSDB in opts.Dir.
@@ -81,6 +99,9 @@ func Open(opts Options) (*Store, error) {
 	if opts.LookbackDelta == 0 {
 		opts.LookbackDelta = 5 * time.Minute
 	}
+	if opts.QueryMaxLength == 0 {
+		opts.QueryMaxLength = DefaultQueryMaxLength
+	}
 	if err := os.MkdirAll(opts.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create metrics dir: %w", err)
 	}
@@ -98,19 +119,26 @@ func Open(opts Options) (*Store, error) {
 		return nil, err
 	}
 	to.SeriesLifecycleCallback = limiter
+	limiter.health = &apierr.WriteHealth{Store: "metrics", Logger: logger}
+	limiter.meta = newMetadataStore()
+	if err := limiter.health.Register(opts.Registerer); err != nil {
+		return nil, err
+	}
 	stats := tsdb.NewDBStats()
 	db, err := tsdb.Open(opts.Dir, logger, opts.Registerer, to, stats)
 	if err != nil {
 		return nil, fmt.Errorf("open tsdb %q: %w", opts.Dir, err)
 	}
-	s := &Store{opts: opts, logger: opts.Logger, db: db, stats: stats}
+	s := &Store{opts: opts, logger: opts.Logger, db: db, stats: stats, meta: limiter.meta}
 
 	s.tracker, err = promql.NewActiveQueryTracker(opts.Dir, opts.QueryMaxConcurrent, opts.Logger.With("component", "activeQueryTracker"))
 	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("start query tracker: %w", err)
 	}
+	s.parser = lengthParser{Parser: parser.NewParser(parser.Options{EnableExperimentalFunctions: opts.ExperimentalPromQL}), max: opts.QueryMaxLength}
 	s.engine = promql.NewEngine(promql.EngineOpts{
+		Parser:                   s.parser,
 		Logger:                   opts.Logger.With("component", "query engine"),
 		Reg:                      opts.Registerer,
 		MaxSamples:               opts.QueryMaxSamples,
@@ -121,10 +149,26 @@ func Open(opts Options) (*Store, error) {
 		EnableNegativeOffset:     true,
 		EnablePerStepStats:       true,
 		EnableDelayedNameRemoval: false,
+		NoStepSubqueryIntervalFn: func(int64) int64 { return defaultSubqueryStep.Milliseconds() },
 	})
 	limiter.attach(db)
 	s.limiter = limiter
 	return s, nil
+}
+
+// MinTime is the oldest sample time (Unix ms) the TSDB accepts now: the
+// head's lower bound or, with an out-of-order window, the newest sample
+// less the window. ok is false before the head has data.
+func (s *Store) MinTime() (t int64, ok bool) {
+	head := s.db.Head()
+	t, ok = head.AppendableMinValidTime()
+	if !ok {
+		return 0, false
+	}
+	if w := s.opts.OutOfOrderTimeWindow.Milliseconds(); w > 0 {
+		t = min(t, head.MaxTime()-w)
+	}
+	return t, true
 }
 
 // DB is the underlying TSDB (for the API's admin and status endpoints).
@@ -132,6 +176,10 @@ func (s *Store) DB() *tsdb.DB { return s.db }
 
 // Engine is the PromQL engine shared by the API and the rule manager.
 func (s *Store) Engine() *promql.Engine { return s.engine }
+
+// Parser is the PromQL parser the engine uses (with the length bound and,
+// when enabled, the experimental functions), for rule files.
+func (s *Store) Parser() parser.Parser { return s.parser }
 
 // Queryable reads the TSDB.
 func (s *Store) Queryable() storage.SampleAndChunkQueryable { return s.db }

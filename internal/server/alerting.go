@@ -60,10 +60,10 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 	s.addCloser(a.Close)
 	s.addActor("alerting", a.Run)
 	started, startedAPI := cfg.Alerting.Rules, cfg.Alerting.API
-	s.addReloader(func(c *config.Config) error {
+	s.addReloader("alerting", func(c *config.Config) (func() error, error) {
 		ac, err := alertingConfig(c)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if c.Alerting.Rules != started {
 			s.logger.Warn("alerting.rules changed: the rules manager keeps the values it started with until Vigil restarts",
@@ -73,7 +73,7 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 			s.logger.Warn("alerting.api changed: the limits in force stay until Vigil restarts",
 				"in_force", fmt.Sprintf("%+v", startedAPI), "configured", fmt.Sprintf("%+v", c.Alerting.API))
 		}
-		return a.ApplyConfig(ac)
+		return a.Prepare(ac)
 	})
 	s.addRoutes(a.Routes()...)
 	s.rulesRetriever = func(context.Context) apiv1.RulesRetriever { return a.Rules() }
@@ -106,9 +106,15 @@ func alertingConfig(cfg *config.Config) (alerting.Config, error) {
 	return ac, nil
 }
 
-// externalURL is how users reach this Vigil: for generator URLs and
-// notification templates.
+// externalURL is how users reach this Vigil: web.external_url, or else the
+// HTTP listen address. Every link Vigil builds (generator URLs,
+// notification templates, the index page) starts with it.
 func (s *Server) externalURL() *url.URL {
+	if e := s.Config().Web.ExternalURL; e != "" {
+		if u, err := config.ParseExternalURL(e); err == nil {
+			return u
+		}
+	}
 	host := "localhost:9797"
 	if s.httpLn != nil {
 		addr := s.httpLn.Addr().(*net.TCPAddr)

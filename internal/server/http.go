@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/vigilhq/vigil/internal/apierr"
 	"github.com/vigilhq/vigil/internal/version"
 )
 
@@ -22,8 +23,7 @@ func (s *Server) serveStarting(w http.ResponseWriter, r *http.Request) {
 		s.serveLive(w, r)
 		return
 	}
-	w.Header().Set("Retry-After", "5")
-	http.Error(w, "vigil is starting: replaying the write-ahead log", http.StatusServiceUnavailable)
+	s.errw.Text(w, r, &apierr.Error{Code: apierr.Unavailable, Message: "vigil is starting: replaying the write-ahead log", RetryAfter: 5 * time.Second})
 }
 
 func (s *Server) serveLive(w http.ResponseWriter, _ *http.Request) {
@@ -37,6 +37,10 @@ func (s *Server) serveReady(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Retry-After", "5")
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = w.Write([]byte("not ready\n"))
+		return
+	}
+	if p := s.storageProblems(); len(p) > 0 {
+		_, _ = w.Write([]byte(degradedText(p)))
 		return
 	}
 	_, _ = w.Write([]byte("ready\n"))
@@ -126,8 +130,12 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-// baseURL is the address a client used to reach this server.
+// baseURL is web.external_url when set, else the address a client used
+// to reach this server.
 func (s *Server) baseURL(r *http.Request) string {
+	if s.Config().Web.ExternalURL != "" {
+		return s.externalURL().String()
+	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
@@ -225,5 +233,28 @@ func (m *httpMetrics) instrument(mux *http.ServeMux) http.Handler {
 		}
 		m.requests.WithLabelValues(handler, strconv.Itoa(code)).Inc()
 		m.duration.WithLabelValues(handler).Observe(time.Since(start).Seconds())
+	})
+}
+
+// withRoutePrefix serves next under prefix (web.external_url's path), as
+// Prometheus does with its route prefix: "/" redirects to the prefix and
+// anything else outside it is not found, but for /livez and /readyz,
+// which are also answered at the root so that health checks need no
+// knowledge of the prefix.
+func withRoutePrefix(prefix string, next http.Handler) http.Handler {
+	strip := http.StripPrefix(prefix, next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch p := r.URL.Path; {
+		case p == prefix:
+			http.Redirect(w, r, prefix+"/", http.StatusFound)
+		case strings.HasPrefix(p, prefix+"/"):
+			strip.ServeHTTP(w, r)
+		case p == "/":
+			http.Redirect(w, r, prefix+"/", http.StatusFound)
+		case p == "/livez" || p == "/readyz":
+			next.ServeHTTP(w, r)
+		default:
+			http.NotFound(w, r)
+		}
 	})
 }

@@ -24,13 +24,24 @@ func (s *Server) setupLogs(ctx context.Context, cfg *config.Config) error {
 		MaxBatchRows:      lc.Queue.MaxBatchRecords,
 		MaxLineBytes:      int(lc.Limits.MaxLineBytes),
 		MaxStreams:        lc.Limits.MaxStreams,
-		StreamAttributes:  lc.StreamAttributes,
-		MaxQueryLines:     lc.Query.MaxLines,
-		MaxQuerySeries:    lc.Query.MaxSeries,
-		QueryTimeout:      lc.Query.Timeout.D(),
-		MetricsInterval:   lc.DerivedMetrics.Interval.D(),
-		Logger:            s.logger,
-		Registerer:        s.reg,
+		StreamIdlePeriod:  lc.Limits.StreamIdlePeriod.D(),
+
+		MaxLabelNameLength:     lc.Limits.MaxLabelNameLength,
+		MaxLabelValueLength:    lc.Limits.MaxLabelValueLength,
+		MaxLabelNamesPerSeries: lc.Limits.MaxLabelNamesPerSeries,
+		RejectOldSamplesMaxAge: lc.Limits.RejectOldSamplesMaxAge.D(),
+		CreationGracePeriod:    lc.Limits.CreationGracePeriod.D(),
+
+		StreamAttributes: lc.StreamAttributes,
+		MaxQueryLines:    lc.Query.MaxLines,
+		MaxQuerySeries:   lc.Query.MaxSeries,
+		QueryTimeout:     lc.Query.Timeout.D(),
+		MetricsInterval:  lc.DerivedMetrics.Interval.D(),
+		Logger:           s.logger,
+		Registerer:       s.reg,
+	}
+	if lc.Limits.RejectOldSamples != nil && !*lc.Limits.RejectOldSamples {
+		opts.RejectOldSamplesMaxAge = -1 // accept any age
 	}
 	if lc.DerivedMetrics.Enabled == nil || *lc.DerivedMetrics.Enabled {
 		opts.Appendable = s.metrics.Appendable()

@@ -23,6 +23,7 @@ import (
 	promconfig "github.com/prometheus/prometheus/config"
 	apiv1 "github.com/prometheus/prometheus/web/api/v1"
 
+	"github.com/vigilhq/vigil/internal/apierr"
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/ingest/otlp"
 	"github.com/vigilhq/vigil/internal/ingest/remotewrite"
@@ -68,6 +69,7 @@ type Server struct {
 	otlpHTTPLn  net.Listener
 	routes      []route.Route // the route table; see routes.go
 	httpMetrics *httpMetrics
+	errw        apierr.Writer
 
 	metrics  *metrics.Store
 	scraper  *scrape.Scraper
@@ -83,7 +85,7 @@ type Server struct {
 
 	actors    []actor
 	closers   []func() error // run in reverse order after the actors stop
-	reloaders []func(*config.Config) error
+	reloaders []reloader
 	running   []string // shown on the index page
 }
 
@@ -101,7 +103,7 @@ func New(opts Options) (*Server, error) {
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s := &Server{opts: opts, logger: opts.Logger, reg: reg, cfg: cfg, start: time.Now(), reloadOK: true, reloadAt: time.Now()}
+	s := &Server{opts: opts, logger: opts.Logger, reg: reg, cfg: cfg, start: time.Now(), reloadOK: true, reloadAt: time.Now(), errw: apierr.Writer{Logger: opts.Logger}}
 	s.httpMetrics = newHTTPMetrics(reg)
 	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name:        "vigil_build_info",
@@ -162,7 +164,23 @@ func (s *Server) addActor(name string, run func(ctx context.Context) error) {
 
 func (s *Server) addCloser(f func() error) { s.closers = append(s.closers, f) }
 
-func (s *Server) addReloader(f func(*config.Config) error) { s.reloaders = append(s.reloaders, f) }
+// reloader applies a new configuration to one component in two phases:
+// prepare checks it and builds what it needs without changing anything;
+// the commit it returns applies it. Reload commits only when every
+// prepare passed, so a bad file changes nothing anywhere.
+type reloader struct {
+	name    string
+	prepare func(*config.Config) (commit func() error, err error)
+}
+
+func (s *Server) addReloader(name string, prepare func(*config.Config) (func() error, error)) {
+	s.reloaders = append(s.reloaders, reloader{name: name, prepare: prepare})
+}
+
+// commitOnly is a reloader whose component has nothing to check.
+func commitOnly(f func(*config.Config) error) func(*config.Config) (func() error, error) {
+	return func(c *config.Config) (func() error, error) { return func() error { return f(c) }, nil }
+}
 
 // Run starts everything and blocks until ctx is done, then shuts down:
 // stop accepting, finish in-flight requests, stop scraping and rules, flush
@@ -176,8 +194,12 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen on http_addr %s: %w", cfg.HTTPAddr, err)
 	}
+	root := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*s.root.Load()).ServeHTTP(w, r) }))
+	if prefix := s.externalURL().Path; prefix != "" {
+		root = withRoutePrefix(prefix, root)
+	}
 	httpSrv := &http.Server{
-		Handler:           http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*s.root.Load()).ServeHTTP(w, r) }),
+		Handler:           root,
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
 	}
@@ -268,6 +290,9 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		QueryMaxSamples:      m.Query.MaxSamples,
 		QueryMaxConcurrent:   m.Query.MaxConcurrent,
 		LookbackDelta:        m.Query.LookbackDelta.D(),
+		QueryMaxLength:       int(m.Query.MaxLength),
+		ExperimentalPromQL:   m.Query.EnableExperimentalFunctions,
+		AdminAPI:             m.EnableAdminAPI,
 	})
 	if err != nil {
 		return err
@@ -275,7 +300,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 	s.metrics = store
 	s.addCloser(store.Close)
 	s.addActor("series limiter", store.Run)
-	s.addReloader(func(c *config.Config) error { store.SetLimits(limitsOf(c)); return nil })
+	s.addReloader("metrics limits", commitOnly(func(c *config.Config) error { store.SetLimits(limitsOf(c)); return nil }))
 
 	s.scraper, err = scrape.New(scrape.Options{Appendable: store.Appendable(), Logger: s.logger, Registerer: s.reg})
 	if err != nil {
@@ -285,7 +310,9 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	s.addActor("scrape", s.scraper.Run)
-	s.addReloader(func(c *config.Config) error { return s.scraper.ApplyConfig(s.scrapeConfig(c)) })
+	// Prometheus's loader checked the scrape configuration when the file
+	// was parsed; the manager has no separate check step.
+	s.addReloader("scrape", commitOnly(func(c *config.Config) error { return s.scraper.ApplyConfig(s.scrapeConfig(c)) }))
 
 	// Features: each file of this package wires one.
 	for _, f := range []struct {
@@ -307,6 +334,8 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		Limits:     func() remotewrite.Limits { return rwLimitsOf(s.Config()) },
 		Rejected:   store.Appendable().Rejected,
 		Received:   store.Appendable().Received,
+		Metadata:   store.ObserveMetadata,
+		MinTime:    store.MinTime,
 	})
 	s.addRoutes(route.Route{Method: "POST", Pattern: "/api/v1/write", Scope: route.Ingest, Handler: rw,
 		Doc: "Prometheus remote write 1.0 and 2.0 (Prometheus, Grafana Alloy, vmagent)"})
@@ -321,10 +350,9 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		ListenAddress: s.HTTPAddr(),
 		Gatherer:      s.reg,
 		Registerer:    s.reg,
-		Version: apiv1.PrometheusVersion{
-			Version: version.Version, Revision: version.Revision(), Branch: "", BuildDate: version.BuildDate, GoVersion: runtime.Version(),
-		},
-		StartTime: s.start,
+		Version:       buildInfo(),
+		Flags:         func() map[string]string { return promFlags(s.Config()) },
+		StartTime:     s.start,
 		LastReload: func() (bool, time.Time) {
 			s.mu.RLock()
 			defer s.mu.RUnlock()
@@ -449,28 +477,54 @@ func (s *Server) Reload() error {
 	cfg, err := loadConfig(s.opts)
 	if err == nil {
 		old := s.Config()
-		if cfg.DataDir != old.DataDir || cfg.HTTPAddr != old.HTTPAddr || cfg.OTLP.GRPCAddr != old.OTLP.GRPCAddr || cfg.OTLP.HTTPAddr != old.OTLP.HTTPAddr {
-			err = errors.New("data_dir, http_addr and otlp listen addresses cannot change on reload; restart vigil to change them")
+		if cfg.DataDir != old.DataDir || cfg.HTTPAddr != old.HTTPAddr || cfg.OTLP.GRPCAddr != old.OTLP.GRPCAddr || cfg.OTLP.HTTPAddr != old.OTLP.HTTPAddr || cfg.Web.ExternalURL != old.Web.ExternalURL {
+			err = errors.New("data_dir, http_addr, otlp listen addresses and web.external_url cannot change on reload; restart vigil to change them")
 		}
 	}
+	var commits []func() error
+	var timings []any
 	if err == nil {
+		// Phase 1: every component checks the new config; nothing changes.
 		for _, r := range s.reloaders {
-			if e := r(cfg); e != nil {
-				err = fmt.Errorf("apply config: %w", e)
+			start := time.Now()
+			commit, e := r.prepare(cfg)
+			timings = append(timings, r.name, time.Since(start))
+			if e != nil {
+				err = fmt.Errorf("%s: %w", r.name, e)
 				break
 			}
+			commits = append(commits, commit)
 		}
+	}
+	if err != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.reloadAt, s.reloadOK = time.Now(), false
+		s.logger.Error("config reload failed; keeping the previous config", "err", err)
+		return err
+	}
+	// Phase 2: all prepared, so all commit. A commit failing now (a rule
+	// file changed between the two phases) leaves that component on its
+	// old settings; the reload is reported failed.
+	var failed []error
+	for i, commit := range commits {
+		start := time.Now()
+		if e := commit(); e != nil {
+			failed = append(failed, fmt.Errorf("%s: %w", s.reloaders[i].name, e))
+		}
+		timings = append(timings, s.reloaders[i].name+" commit", time.Since(start))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.reloadAt = time.Now()
-	if err != nil {
+	s.cfg = cfg
+	if len(failed) > 0 {
 		s.reloadOK = false
-		s.logger.Error("config reload failed; keeping the previous config", "err", err)
+		err := fmt.Errorf("config applied with errors: %w", errors.Join(failed...))
+		s.logger.Error("config reload failed while applying", append([]any{"err", err}, timings...)...)
 		return err
 	}
 	s.reloadOK = true
-	s.cfg = cfg
-	s.logger.Info("config reloaded", "file", s.opts.ConfigFile)
+	s.logger.Info("config reloaded", append([]any{"file", s.opts.ConfigFile}, timings...)...)
 	return nil
 }

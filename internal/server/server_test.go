@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
+
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/route"
 )
@@ -174,4 +176,83 @@ func TestRoutesByMethod(t *testing.T) {
 	f("PUT", "/alertmanager/api/v2/alerts", "[]", "application/json", 405)
 	f("POST", "/alertmanager/api/v2/alerts", "[]", "application/json", 200)
 	f("GET", "/livez", "", "", 200)
+}
+
+// TestExternalURL: web.external_url's path is the route prefix, and the
+// links Vigil builds start with the external URL (issue 11 item 2).
+func TestExternalURL(t *testing.T) {
+	s := startServer(t, "web:\n  external_url: https://vigil.example.com:8443/obs/\n")
+	base := "http://" + s.HTTPAddr()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	f := func(path string, want int, location string) {
+		t.Helper()
+		resp, err := noRedirect.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want || resp.Header.Get("Location") != location {
+			t.Errorf("GET %s: %d %q, want %d %q", path, resp.StatusCode, resp.Header.Get("Location"), want, location)
+		}
+	}
+	f("/obs/api/v1/query?query=1", 200, "")
+	f("/obs/livez", 200, "")
+	f("/readyz", 200, "")
+	f("/api/v1/query?query=1", 404, "")
+	f("/", 302, "/obs/")
+	f("/obs", 302, "/obs/")
+	if u := s.externalURL().String(); u != "https://vigil.example.com:8443/obs" {
+		t.Errorf("externalURL %s", u)
+	}
+	_, body := get(t, base+"/obs/")
+	if !strings.Contains(body, `<a href="https://vigil.example.com:8443/obs/jaeger/api/services">`) {
+		t.Errorf("index links do not use the external URL:\n%s", body)
+	}
+}
+
+func TestExternalURLInvalid(t *testing.T) {
+	for _, u := range []string{"vigil.example.com", "ftp://x/", "http://x/?a=1", "http:///path"} {
+		if _, err := config.Parse([]byte("web:\n  external_url: "+u+"\n"), "v.yaml"); err == nil || !strings.Contains(err.Error(), "v.yaml:2: web.external_url") {
+			t.Errorf("%s: %v", u, err)
+		}
+	}
+}
+
+// TestReloadTwoPhase: a reload whose alerting part is bad changes nothing,
+// not even the components checked before it (issue 15 item 5).
+func TestReloadTwoPhase(t *testing.T) {
+	s := startServer(t, "metrics:\n  limits:\n    max_label_names_per_series: 10\n")
+	threeLabels := labels.FromStrings("__name__", "m", "a", "1", "b", "2")
+	limited := func() bool { return s.metrics.Appendable().PreCreation(threeLabels) != nil }
+	if limited() {
+		t.Fatal("a series with 3 labels is refused under a limit of 10")
+	}
+	// A notification template is parsed by the alerting feature, not by
+	// the config loader: the reload gets as far as the reloaders.
+	bad := filepath.Join(t.TempDir(), "bad.tmpl")
+	if err := os.WriteFile(bad, []byte(`{{ define "x" }}{{ .Unclosed `), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write := func(text string) {
+		if err := os.WriteFile(s.opts.ConfigFile, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The limits reloader runs before the alerting one; with one phase it
+	// applied the new limit before alerting failed.
+	write("metrics:\n  limits:\n    max_label_names_per_series: 2\nalerting:\n  templates: [" + bad + "]\n  route: {receiver: r}\n  receivers: [{name: r}]\n")
+	err := s.Reload()
+	if err == nil || !strings.Contains(err.Error(), "alerting") {
+		t.Fatalf("reload with a bad rule file: %v", err)
+	}
+	if limited() || s.Config().Metrics.Limits.MaxLabelNamesPerSeries != 10 {
+		t.Fatal("a failed reload changed the metrics limits")
+	}
+	write("metrics:\n  limits:\n    max_label_names_per_series: 2\n")
+	if err := s.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if !limited() {
+		t.Fatal("a good reload did not apply the new limit")
+	}
 }

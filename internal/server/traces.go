@@ -36,7 +36,7 @@ func (s *Server) setupTraces(ctx context.Context, cfg *config.Config) error {
 			opts.SpanMetrics.Buckets = append(opts.SpanMetrics.Buckets, b.D().Seconds())
 		}
 	}
-	store, err := traces.New(opts)
+	store, err := traces.Open(ctx, opts)
 	if err != nil {
 		return err
 	}

@@ -118,6 +118,10 @@ type DB struct {
 	sql       *sql.DB
 	tables    map[string]*tableInfo
 	metrics   *metrics
+	// health turns commits that fail for lack of disk space or an I/O
+	// error into retryable errors naming no file, and remembers the state
+	// for /metrics and /readyz.
+	health *apierr.WriteHealth
 
 	// dropMu is held shared by queries and exclusively while partitions
 	// are detached and deleted.
@@ -174,6 +178,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	for _, t := range opts.Tables {
 		db.tables[t.Name] = &tableInfo{Table: t, timeIdx: -1}
 	}
+	db.health = &apierr.WriteHealth{Store: opts.Domain, Logger: db.log}
 	db.metrics = newMetrics(opts.Registerer, db)
 	if err := db.attachExisting(ctx); err != nil {
 		db.sql.Close()

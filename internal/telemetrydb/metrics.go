@@ -2,10 +2,14 @@ package telemetrydb
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/vigilhq/vigil/internal/apierr"
 )
 
 type metrics struct {
 	reg            prometheus.Registerer
+	rawReg         prometheus.Registerer
+	health         *apierr.WriteHealth
 	collectors     []prometheus.Collector
 	rejected       prometheus.Counter
 	commits        prometheus.Counter
@@ -69,6 +73,10 @@ func newMetrics(reg prometheus.Registerer, db *DB) *metrics {
 				db.log.Warn("register metric", "err", err)
 			}
 		}
+		m.rawReg, m.health = reg, db.health
+		if err := db.health.Register(reg); err != nil {
+			db.log.Warn("register metric", "err", err)
+		}
 	}
 	return m
 }
@@ -82,4 +90,5 @@ func (m *metrics) unregister() {
 	for _, c := range m.collectors {
 		m.reg.Unregister(c)
 	}
+	m.health.Unregister(m.rawReg)
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/vigilhq/vigil/internal/apierr"
 )
 
 // request is one Append call waiting for its commit.
@@ -143,12 +145,14 @@ func (w *writer) run() {
 			n += r.n
 		}
 		err := w.commit(batch)
-		if err != nil && len(batch) > 1 {
+		if err != nil && len(batch) > 1 && !apierr.OutOfSpace(err) && !apierr.IOFailure(err) {
 			// Find the culprit: each request commits or fails on its own.
+			// (Not for a full or failing disk: that is no request's fault.)
 			for _, r := range batch {
-				r.done <- w.commit([]*request{r})
+				r.done <- w.db.health.Result(w.commit([]*request{r}))
 			}
 		} else {
+			err = w.db.health.Result(err)
 			for _, r := range batch {
 				r.done <- err
 			}

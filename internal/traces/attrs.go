@@ -265,31 +265,36 @@ func valueFromRaw(raw any, v pcommon.Value) error {
 // attribute list means attribute k has value v, as Jaeger compares tags
 // (text): the string "v", and when v reads as one, the int, bool or double.
 // Each fragment is given after "[" and after "," (a list's first and later
-// elements), so values inside arrays never match. Keys of nested maps do
-// match, as if the map were flattened.
+// elements), so values inside arrays never match. Keys of nested maps
+// match too (by their own name; flattened names are tagCondition's).
 func tagNeedles(k, v string) []string {
-	var vals [][]byte
-	vals = append(vals, appendJSONString(nil, v))
-	if i, err := strconv.ParseInt(v, 10, 64); err == nil {
-		vals = append(vals, strconv.AppendInt([]byte(`{"i":`), i, 10))
-	}
-	if bv, err := strconv.ParseBool(v); err == nil && (v == "true" || v == "false") {
-		vals = append(vals, strconv.AppendBool(nil, bv))
-	}
-	if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
-		vals = append(vals, strconv.AppendFloat([]byte(`{"d":`), f, 'g', -1, 64))
-	}
 	key := appendJSONString(nil, k)
 	var out []string
-	for _, val := range vals {
-		if val[0] == '{' {
-			val = append(val, '}')
-		}
-		frag := string(key) + "," + string(val) + "]"
+	for _, val := range tagValues(v) {
+		frag := string(key) + "," + val + "]"
 		out = append(out, "[["+frag, ",["+frag)
 	}
 	return out
 }
+
+// tagValues are the stored forms (V above) of the values a tag value v
+// matches: the string, and the int, bool or double it reads as.
+func tagValues(v string) []string {
+	vals := []string{string(appendJSONString(nil, v))}
+	if i, err := strconv.ParseInt(v, 10, 64); err == nil {
+		vals = append(vals, string(strconv.AppendInt([]byte(`{"i":`), i, 10))+"}")
+	}
+	if bv, err := strconv.ParseBool(v); err == nil && (v == "true" || v == "false") {
+		vals = append(vals, strconv.FormatBool(bv))
+	}
+	if f, err := strconv.ParseFloat(v, 64); err == nil && !math.IsNaN(f) && !math.IsInf(f, 0) {
+		vals = append(vals, string(strconv.AppendFloat([]byte(`{"d":`), f, 'g', -1, 64))+"}")
+	}
+	return vals
+}
+
+// mapNeedle is in a stored attribute list where attribute k holds a map.
+func mapNeedle(k string) string { return string(appendJSONString(nil, k)) + `,{"m":[` }
 
 // eventNameNeedle finds an event named name in a stored event list
 // ([[time, "name", attrs, dropped], ...]).

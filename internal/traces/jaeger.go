@@ -14,16 +14,17 @@ import (
 	"github.com/vigilhq/vigil/internal/route"
 )
 
-// Routes are the Jaeger query API under /jaeger/api/ and the OTLP JSON
-// trace endpoint under /vigil/api/v1/traces/.
+// Routes are the Jaeger query API under /jaeger/api/ (what Grafana's
+// Jaeger data source calls, with URL http://HOST:9797/jaeger) and the
+// OTLP JSON trace endpoint under /vigil/api/v1/traces/.
 func (s *Store) Routes() []route.Route {
 	return []route.Route{
-		route.Func("GET", "/jaeger/api/services", route.Read, s.serveServices, "Jaeger query API: services (Grafana Jaeger data source: URL http://HOST:9797/jaeger)"),
-		route.Func("GET", "/jaeger/api/services/{service}/operations", route.Read, s.serveServiceOperations, "Jaeger query API: a service's operations"),
-		route.Func("GET", "/jaeger/api/operations", route.Read, s.serveOperations, "Jaeger query API: operations with span kind"),
-		route.Func("GET", "/jaeger/api/traces", route.Read, s.serveSearch, "Jaeger query API: trace search"),
-		route.Func("GET", "/jaeger/api/traces/{id}", route.Read, s.serveTrace, "Jaeger query API: one trace"),
-		route.Func("GET", "/jaeger/api/dependencies", route.Read, s.serveDependencies, "Jaeger query API: service dependencies"),
+		route.Func("GET", "/jaeger/api/services", route.Read, s.serveServices, "Jaeger query API: service names (Grafana's Jaeger data source, URL http://HOST:9797/jaeger)"),
+		route.Func("GET", "/jaeger/api/services/{service}/operations", route.Read, s.serveServiceOperations, "Jaeger query API: a service's operation names"),
+		route.Func("GET", "/jaeger/api/operations", route.Read, s.serveOperations, "Jaeger query API: operations with span kind (?service=&spanKind=)"),
+		route.Func("GET", "/jaeger/api/traces", route.Read, s.serveSearch, "Jaeger query API: trace search (?service=&operation=&tags=&minDuration=&limit=&start=&end=)"),
+		route.Func("GET", "/jaeger/api/traces/{id}", route.Read, s.serveTrace, "Jaeger query API: one trace by 16- or 32-digit ID"),
+		route.Func("GET", "/jaeger/api/dependencies", route.Read, s.serveDependencies, "Jaeger query API: service dependency edges (?endTs=&lookback=)"),
 		route.Func("GET", "/vigil/api/v1/traces/{id}", route.Read, s.serveOTLPTrace, "one trace as OTLP JSON"),
 	}
 }
@@ -105,12 +106,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-func writeJaegerError(w http.ResponseWriter, err error) {
-	status := apierr.HTTPStatus(err)
-	if ra := apierr.RetryAfterOf(err); ra > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(ra.Seconds()+0.999)))
-	}
-	writeJSON(w, status, jResponse{Errors: []jError{{Code: status, Msg: err.Error()}}})
+// writeError answers err in Jaeger's envelope: {"data":null,"errors":[{code,msg}]}.
+func (s *Store) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	s.errw.JSON(w, r, err, func(rep apierr.Reply) any {
+		return jResponse{Errors: []jError{{Code: rep.Status, Msg: rep.Message}}}
+	})
 }
 
 func badRequest(err error) error { return apierr.Wrap(apierr.Invalid, err, "") }
@@ -137,12 +137,12 @@ func (s *Store) serveOperations(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	service := q.Get("service")
 	if service == "" {
-		writeJaegerError(w, apierr.New(apierr.Invalid, "parameter 'service' is required"))
+		s.writeError(w, r, apierr.New(apierr.Invalid, "parameter 'service' is required"))
 		return
 	}
 	kind, err := parseSpanKind(q.Get("spanKind"))
 	if err != nil {
-		writeJaegerError(w, badRequest(err))
+		s.writeError(w, r, badRequest(err))
 		return
 	}
 	ops := s.Operations(service, kind)
@@ -156,7 +156,7 @@ func (s *Store) serveOperations(w http.ResponseWriter, r *http.Request) {
 func (s *Store) serveSearch(w http.ResponseWriter, r *http.Request) {
 	req, err := parseSearch(r.URL.Query(), s.opts.Now())
 	if err != nil {
-		writeJaegerError(w, badRequest(err))
+		s.writeError(w, r, badRequest(err))
 		return
 	}
 	var traces []ptrace.Traces
@@ -169,7 +169,7 @@ func (s *Store) serveSearch(w http.ResponseWriter, r *http.Request) {
 		}
 		got, err := s.fetch(r.Context(), keys)
 		if err != nil {
-			writeJaegerError(w, err)
+			s.writeError(w, r, err)
 			return
 		}
 		for i, k := range keys {
@@ -182,7 +182,7 @@ func (s *Store) serveSearch(w http.ResponseWriter, r *http.Request) {
 	} else {
 		traces, err = s.FindTraces(r.Context(), req.query)
 		if err != nil {
-			writeJaegerError(w, err)
+			s.writeError(w, r, err)
 			return
 		}
 	}
@@ -196,18 +196,18 @@ func (s *Store) serveSearch(w http.ResponseWriter, r *http.Request) {
 func (s *Store) lookup(w http.ResponseWriter, r *http.Request) (ptrace.Traces, pcommon.TraceID, bool) {
 	id, err := parseTraceID(r.PathValue("id"))
 	if err != nil {
-		writeJaegerError(w, badRequest(err))
+		s.writeError(w, r, badRequest(err))
 		return ptrace.Traces{}, id, false
 	}
 	// start and end are only hints (Grafana sends milliseconds where Jaeger
 	// reads microseconds), so the whole store is searched.
 	td, found, err := s.GetTrace(r.Context(), id)
 	if err != nil {
-		writeJaegerError(w, err)
+		s.writeError(w, r, err)
 		return td, id, false
 	}
 	if !found {
-		writeJSON(w, http.StatusNotFound, jResponse{Errors: []jError{{Code: http.StatusNotFound, Msg: "trace not found"}}})
+		s.writeError(w, r, apierr.New(apierr.NotFound, "trace not found"))
 		return td, id, false
 	}
 	return td, id, true
@@ -229,7 +229,7 @@ func (s *Store) serveOTLPTrace(w http.ResponseWriter, r *http.Request) {
 	var m ptrace.JSONMarshaler
 	b, err := m.MarshalTraces(td)
 	if err != nil {
-		writeJaegerError(w, fmt.Errorf("encode trace: %w", err))
+		s.writeError(w, r, fmt.Errorf("encode trace: %w", err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -239,12 +239,12 @@ func (s *Store) serveOTLPTrace(w http.ResponseWriter, r *http.Request) {
 func (s *Store) serveDependencies(w http.ResponseWriter, r *http.Request) {
 	end, lookback, err := parseDependencies(r.URL.Query(), s.opts.Now())
 	if err != nil {
-		writeJaegerError(w, badRequest(err))
+		s.writeError(w, r, badRequest(err))
 		return
 	}
 	deps, err := s.Dependencies(r.Context(), end, lookback)
 	if err != nil {
-		writeJaegerError(w, err)
+		s.writeError(w, r, err)
 		return
 	}
 	out := make([]jDependency, len(deps))
@@ -434,10 +434,11 @@ func jaegerSpan(sp ptrace.Span, scope pcommon.InstrumentationScope) jSpan {
 		if _, has := e.Attributes().Get("event"); e.Name() != "" && !has {
 			l.Fields = append(l.Fields, jKeyValue{Key: "event", Type: "string", Value: e.Name()})
 		}
+		// As Jaeger: the event's name first, then its attributes in the
+		// order they were sent (Jaeger sorts span tags, not log fields).
 		for k, v := range e.Attributes().All() {
 			l.Fields = append(l.Fields, jaegerTag(k, v))
 		}
-		sortTags(l.Fields)
 		out.Logs = append(out.Logs, l)
 	}
 	return out

@@ -367,7 +367,8 @@ type Dependency struct {
 	CallCount     uint64
 }
 
-// Dependencies counts parent→child calls between different services among
+// Dependencies counts parent→child calls between services, a service
+// calling itself included (as Jaeger counts them), among
 // spans that started in [end-lookback, end].
 func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.Duration) ([]Dependency, error) {
 	hi := end.UnixNano()
@@ -378,7 +379,6 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 		FROM (SELECT trace_hi, trace_lo, parent_span_id, service FROM {{spans}} WHERE start_ns BETWEEN ? AND ? AND parent_span_id <> 0) c
 		JOIN (SELECT trace_hi, trace_lo, span_id, service FROM {{spans}} WHERE start_ns BETWEEN ? AND ?) p
 		  ON c.trace_hi = p.trace_hi AND c.trace_lo = p.trace_lo AND c.parent_span_id = p.span_id
-		WHERE p.service <> c.service
 		GROUP BY 1, 2 ORDER BY 1, 2`, []any{lo, hi, lo, hi}, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var d Dependency
@@ -395,6 +395,36 @@ func (s *Store) Dependencies(ctx context.Context, end time.Time, lookback time.D
 	return out, nil
 }
 
+// flatTagCondition matches k=v against map attributes by flattened name:
+// tl.map.k1=v1 finds a span whose attribute tl.map is a map holding k1=v1
+// (one level of nesting: for each dot of k, the part before it naming a
+// top-level map attribute and the part after it a key of that map). The
+// plain search cannot see the nesting, so this one parses the attribute
+// list as JSON, but only for spans that have such a map (the contains()
+// before it).
+func flatTagCondition(k, v string) ([]string, []any) {
+	var ors []string
+	var args []any
+	vals := tagValues(v)
+	in := strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")
+	for i := 0; i < len(k); i++ {
+		if k[i] != '.' || i == 0 || i == len(k)-1 {
+			continue
+		}
+		outer, inner := k[:i], k[i+1:]
+		ors = append(ors, `(contains(attrs, ?) AND EXISTS (
+			SELECT 1 FROM (SELECT unnest(from_json(attrs, '["JSON"]')) AS e) a
+			WHERE e->>0 = ? AND EXISTS (
+				SELECT 1 FROM (SELECT unnest(from_json(e->'$[1].m', '["JSON"]')) AS f) b
+				WHERE f->>0 = ? AND (f->>1 = ? AND json_type(f->1) = 'VARCHAR' OR CAST(f->1 AS VARCHAR) IN (`+in+`)))))`)
+		args = append(args, mapNeedle(outer), outer, inner, v)
+		for _, val := range vals {
+			args = append(args, val)
+		}
+	}
+	return ors, args
+}
+
 // tagCondition is the SQL condition for a Jaeger tag filter k=v: the span's
 // attributes, its events' fields, the tags Jaeger derives from span fields,
 // or its resource's attributes.
@@ -406,6 +436,9 @@ func tagCondition(k, v string) (string, []any) {
 		ors = append(ors, "contains(attrs, ?)", "contains(events, ?)")
 		args = append(args, n, n)
 	}
+	w, a := flatTagCondition(k, v)
+	ors = append(ors, w...)
+	args = append(args, a...)
 	switch k {
 	case "event":
 		ors = append(ors, "contains(events, ?)")

@@ -61,10 +61,12 @@ type Store struct {
 	catalog *catalog
 	red     *spanMetrics
 	m       *storeMetrics
+	errw    apierr.Writer
 }
 
-// New opens the store in opts.Dir.
-func New(opts Options) (*Store, error) {
+// Open opens the store in opts.Dir; ctx bounds the opening (attaching
+// partitions, migrations, loading the service catalog).
+func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Dir == "" {
 		return nil, errors.New("traces: Options.Dir is required")
 	}
@@ -78,7 +80,7 @@ func New(opts Options) (*Store, error) {
 		opts.QueueSpans = 100_000
 	}
 	log := opts.Logger.With("component", "traces")
-	db, err := telemetrydb.Open(context.Background(), telemetrydb.Options{
+	db, err := telemetrydb.Open(ctx, telemetrydb.Options{
 		Dir:               opts.Dir,
 		Domain:            "traces",
 		Tables:            tables,
@@ -98,9 +100,9 @@ func New(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open trace store: %w", err)
 	}
-	s := &Store{opts: opts, log: log, db: db, m: newStoreMetrics(opts.Registerer, log)}
+	s := &Store{opts: opts, log: log, db: db, m: newStoreMetrics(opts.Registerer, log), errw: apierr.Writer{Logger: log}}
 	s.catalog = newCatalog()
-	if err := s.catalog.load(context.Background(), db); err != nil {
+	if err := s.catalog.load(ctx, db); err != nil {
 		s.m.unregister()
 		db.Close()
 		return nil, err
@@ -227,7 +229,7 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 	if err != nil {
 		s.m.rejected.WithLabelValues(string(apierr.CodeOf(err))).Add(float64(len(spans)))
 		if apierr.CodeOf(err) == apierr.Internal {
-			s.log.Error("store spans", "err", err)
+			// Logged by whoever answers the client (apierr.Writer).
 			return 0, "", apierr.Wrap(apierr.Internal, err, "store %d spans", len(spans))
 		}
 		return 0, "", err

@@ -132,7 +132,7 @@ func newStore(t testing.TB, opts Options) *Store {
 	}
 	opts.MemoryLimitBytes = 256 << 20
 	opts.Threads = 2
-	s, err := New(opts)
+	s, err := Open(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,6 +297,14 @@ func jaegerServer(t *testing.T) (*Store, *httptest.Server) {
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return s, srv
+}
+
+func httptestMux(s *Store) *http.ServeMux {
+	mux := http.NewServeMux()
+	for _, rt := range s.Routes() {
+		mux.Handle(rt.MuxPattern(), rt.Handler)
+	}
+	return mux
 }
 
 func traceIDsOf(t *testing.T, r jResponse) []string {
@@ -518,13 +526,13 @@ func TestFailedNewLeavesNoCollectors(t *testing.T) {
 	taken := prometheus.NewCounter(prometheus.CounterOpts{Name: "vigil_traces_span_metrics_write_errors_total", Help: "Span metric samples the TSDB refused (series limits, ...)."})
 	reg.MustRegister(taken)
 	opts := Options{Dir: t.TempDir(), Registerer: reg, MemoryLimitBytes: 256 << 20, Threads: 2}
-	if _, err := New(opts); err == nil {
+	if _, err := Open(context.Background(), opts); err == nil {
 		t.Fatal("New succeeded with a conflicting collector")
 	}
 	if !reg.Unregister(taken) {
 		t.Fatal("could not unregister the conflicting collector")
 	}
-	s, err := New(opts)
+	s, err := Open(context.Background(), opts)
 	if err != nil {
 		t.Fatalf("retry: %v (collectors of the failed New left registered?)", err)
 	}

@@ -8,6 +8,8 @@ package export
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -33,6 +35,11 @@ type Options struct {
 	ExportTimeout time.Duration
 	// Registry receives the drop and export counters (metric.Default() when nil).
 	Registry *metric.Registry
+	// Logger receives failed exports (at most one line per signal every
+	// 10 seconds, with the count since the last) and the items left
+	// unexported when Shutdown gives up (default text on stderr). It must
+	// not feed back into the log pipeline being exported.
+	Logger *slog.Logger
 }
 
 func (o *Options) defaults() {
@@ -54,6 +61,9 @@ func (o *Options) defaults() {
 	if o.Registry == nil {
 		o.Registry = metric.Default()
 	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("component", "vigil-sdk")
+	}
 }
 
 // Batcher is the bounded queue and export loop behind the span and log
@@ -63,13 +73,25 @@ func (o *Options) defaults() {
 // ended by Shutdown, swaps the buffer out and exports it in batches of
 // BatchSize when a batch is full, when Interval passes, on ForceFlush and on
 // Shutdown.
+//
+// Every item enqueued is accounted for once Shutdown has returned: exported
+// (vigil_sdk_<signal>_exported_total) or dropped, by reason
+// (vigil_sdk_<signal>_dropped_total). When Shutdown's context ends first,
+// the export in flight is cancelled and the items queued or in flight are
+// counted as dropped with reason "shutdown" and logged.
 type Batcher[T any] struct {
 	o      Options
+	signal string
 	export func(context.Context, []T) error
 
-	mu      sync.Mutex
-	buf     []T // waiting items, len <= QueueSize
-	stopped bool
+	mu        sync.Mutex
+	buf       []T // waiting items, len <= QueueSize
+	inflight  int // items the export goroutine holds and has not counted yet
+	stopped   bool
+	abandoned bool // Shutdown gave up: the goroutine counts nothing more
+
+	base   context.Context // exports derive from it
+	cancel context.CancelFunc
 
 	wake     chan struct{} // a full batch is waiting; capacity 1
 	flushReq chan chan error
@@ -77,6 +99,7 @@ type Batcher[T any] struct {
 	done     chan struct{}
 	stopOnce sync.Once
 
+	failures                           *FailureLog
 	dropFull, dropFailed, dropShutdown *metric.CounterSeries
 	exported                           *metric.CounterSeries
 	queueLen                           *metric.GaugeSeries
@@ -86,18 +109,22 @@ type Batcher[T any] struct {
 // are vigil_sdk_<signal>_dropped_total{reason},
 // vigil_sdk_<signal>_exported_total and vigil_sdk_<signal>_queue_length.
 // export receives batches of at most BatchSize items and must not keep the
-// slice after it returns.
+// slice after it returns; it must return when its context ends.
 func NewBatcher[T any](signal string, o Options, export func(context.Context, []T) error) *Batcher[T] {
 	o.defaults()
 	dropped := o.Registry.Counter("vigil_sdk_"+signal+"_dropped_total",
 		"Telemetry items ("+signal+") dropped before export, by reason.")
+	base, cancel := context.WithCancel(context.Background())
 	b := &Batcher[T]{
-		o: o, export: export,
+		o: o, signal: signal, export: export,
 		buf:          make([]T, 0, o.QueueSize),
+		base:         base,
+		cancel:       cancel,
 		wake:         make(chan struct{}, 1),
 		flushReq:     make(chan chan error),
 		quit:         make(chan struct{}),
 		done:         make(chan struct{}),
+		failures:     NewFailureLog(o.Logger, "export failed", "signal", signal),
 		dropFull:     dropped.With("reason", ReasonQueueFull),
 		dropFailed:   dropped.With("reason", ReasonExportFailed),
 		dropShutdown: dropped.With("reason", ReasonShutdown),
@@ -147,19 +174,31 @@ func (b *Batcher[T]) run() {
 		b.mu.Lock()
 		items := b.buf
 		b.buf = spare
+		b.inflight = len(items)
 		b.mu.Unlock()
 		b.queueLen.Set(float64(len(items)))
 		var err error
 		for rest := items; len(rest) > 0; {
 			n := min(len(rest), b.o.BatchSize)
-			ctx, cancel := context.WithTimeout(context.Background(), b.o.ExportTimeout)
+			ctx, cancel := context.WithTimeout(b.base, b.o.ExportTimeout)
 			e := b.export(ctx, rest[:n])
 			cancel()
+			b.mu.Lock()
+			count := !b.abandoned // else Shutdown counted these already
+			if count {
+				b.inflight -= n
+			}
+			b.mu.Unlock()
+			if count {
+				if e != nil {
+					b.dropFailed.Add(int64(n))
+					b.failures.Record(e, n)
+				} else {
+					b.exported.Add(int64(n))
+				}
+			}
 			if e != nil {
-				b.dropFailed.Add(int64(n))
 				err = e
-			} else {
-				b.exported.Add(int64(n))
 			}
 			rest = rest[n:]
 		}
@@ -201,9 +240,15 @@ func (b *Batcher[T]) ForceFlush(ctx context.Context) error {
 	}
 }
 
-// Shutdown refuses further items, exports what is queued and stops the
-// goroutine, or gives up when ctx ends (the goroutine still finishes its
-// current export and exits).
+// abandonGrace is how long Shutdown, having given up, waits for the
+// cancelled export to return and the goroutine to end.
+const abandonGrace = 250 * time.Millisecond
+
+// Shutdown refuses further items and exports what is queued, within ctx:
+// exports in flight when ctx ends are cancelled, and what was not exported
+// by then is counted as dropped (reason "shutdown") and logged. It returns
+// ctx's error in that case. Only the first call does the work; later ones
+// wait for it like the first.
 func (b *Batcher[T]) Shutdown(ctx context.Context) error {
 	b.stopOnce.Do(func() {
 		b.mu.Lock()
@@ -213,10 +258,31 @@ func (b *Batcher[T]) Shutdown(ctx context.Context) error {
 	})
 	select {
 	case <-b.done:
+		b.failures.Flush()
 		return nil
 	case <-ctx.Done():
-		return ctx.Err()
 	}
+	b.cancel() // exporters return when their context ends
+	b.mu.Lock()
+	n := 0
+	if !b.abandoned {
+		b.abandoned = true
+		n = len(b.buf) + b.inflight
+		clear(b.buf)
+		b.buf = b.buf[:0]
+		b.inflight = 0
+	}
+	b.mu.Unlock()
+	if n > 0 {
+		b.dropShutdown.Add(int64(n))
+		b.o.Logger.Warn("shutdown deadline reached: items not exported", "signal", b.signal, "items", n, "err", ctx.Err())
+	}
+	b.failures.Flush()
+	select {
+	case <-b.done:
+	case <-time.After(abandonGrace):
+	}
+	return ctx.Err()
 }
 
 // Done is closed when the export goroutine has exited.

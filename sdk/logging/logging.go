@@ -14,10 +14,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
 	"go.opentelemetry.io/contrib/bridges/otelslog"
+	"go.opentelemetry.io/otel/attribute"
 	otellog "go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/log/global"
 	"go.opentelemetry.io/otel/trace"
@@ -38,8 +40,14 @@ type Options struct {
 	Local slog.Handler
 	// NoLocal turns the local output off.
 	NoLocal bool
-	// LoggerProvider receives records for OTLP (default the global one, set
-	// by vigil.Start).
+	// Exporter receives records for OTLP through the lean path (see
+	// Exporter). Without it, records go to the default exporter
+	// (SetDefaultExporter, which vigil.Start calls) if LoggerProvider is
+	// nil too, else through the otelslog bridge to LoggerProvider.
+	Exporter *Exporter
+	// LoggerProvider receives records for OTLP through the otelslog bridge
+	// when there is no exporter (default the global one, set by
+	// vigil.Start).
 	LoggerProvider otellog.LoggerProvider
 	// NoOTLP turns the OpenTelemetry output off.
 	NoOTLP bool
@@ -66,8 +74,13 @@ type RepeatLimit struct {
 type Handler struct {
 	level   *slog.LevelVar
 	local   slog.Handler
-	otel    slog.Handler
+	otel    slog.Handler // the otelslog bridge: the slow path, or the only one
 	limiter *repeatLimiter
+
+	exporter   *Exporter // the lean path's exporter, if given
+	useDefault bool      // else the default exporter's, when set
+	fastAttrs  []attribute.KeyValue
+	slowOnly   bool // WithGroup, or WithAttrs the fast path does not take
 }
 
 var _ slog.Handler = (*Handler)(nil)
@@ -89,8 +102,12 @@ func New(o Options) *Handler {
 	}
 	if !o.NoOTLP {
 		lp := o.LoggerProvider
-		if lp == nil {
-			lp = global.GetLoggerProvider()
+		switch {
+		case o.Exporter != nil:
+			h.exporter, lp = o.Exporter, o.Exporter.lp
+		case lp == nil:
+			h.useDefault = true
+			lp = global.GetLoggerProvider() // vigil.Start sets it to the default exporter's
 		}
 		h.otel = otelslog.NewHandler(ScopeName, otelslog.WithLoggerProvider(lp))
 	}
@@ -127,7 +144,13 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	}
 	var err error
 	if h.otel != nil {
-		err = h.otel.Handle(ctx, r)
+		e := h.exporter
+		if e == nil && h.useDefault {
+			e = defaultExporter.Load()
+		}
+		if e == nil || !h.fast(ctx, e, r) {
+			err = h.otel.Handle(ctx, r)
+		}
 	}
 	if h.local != nil {
 		if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
@@ -144,6 +167,18 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 // WithAttrs returns a handler adding attrs to both outputs.
 func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	c := *h
+	if !c.slowOnly {
+		fa := slices.Clip(c.fastAttrs)
+		for _, a := range attrs {
+			kv, ok := fastAttr(a)
+			if !ok {
+				c.slowOnly = true
+				break
+			}
+			fa = append(fa, kv)
+		}
+		c.fastAttrs = fa
+	}
 	if c.local != nil {
 		c.local = c.local.WithAttrs(attrs)
 	}
@@ -156,6 +191,9 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 // WithGroup returns a handler grouping later attributes in both outputs.
 func (h *Handler) WithGroup(name string) slog.Handler {
 	c := *h
+	if name != "" {
+		c.slowOnly = true
+	}
 	if c.local != nil {
 		c.local = c.local.WithGroup(name)
 	}

@@ -24,7 +24,7 @@ type CounterSeries struct {
 // Counter returns the counter named name, registering it on first use.
 func (r *Registry) Counter(name, help string, opts ...Option) *Counter {
 	o := r.opts(opts)
-	d := desc{name: name, help: help, unit: o.unit, kind: KindCounter}
+	d := desc{name: name, help: help, unit: o.unit, kind: KindCounter, intLabels: o.intLabels}
 	return r.register(d, func() instrument {
 		c := &Counter{desc: d}
 		c.fam.init(name, o.limit, o.strict, func() *CounterSeries { return new(CounterSeries) }, r)
@@ -153,7 +153,7 @@ type UpDownCounterSeries struct {
 // UpDownCounter returns the up-down counter named name.
 func (r *Registry) UpDownCounter(name, help string, opts ...Option) *UpDownCounter {
 	o := r.opts(opts)
-	d := desc{name: name, help: help, unit: o.unit, kind: KindUpDownCounter}
+	d := desc{name: name, help: help, unit: o.unit, kind: KindUpDownCounter, intLabels: o.intLabels}
 	return r.register(d, func() instrument {
 		c := &UpDownCounter{desc: d}
 		c.fam.init(name, o.limit, o.strict, func() *UpDownCounterSeries { return new(UpDownCounterSeries) }, r)
@@ -207,7 +207,7 @@ type GaugeSeries struct {
 // Gauge returns the gauge named name.
 func (r *Registry) Gauge(name, help string, opts ...Option) *Gauge {
 	o := r.opts(opts)
-	d := desc{name: name, help: help, unit: o.unit, kind: KindGauge}
+	d := desc{name: name, help: help, unit: o.unit, kind: KindGauge, intLabels: o.intLabels}
 	return r.register(d, func() instrument {
 		g := &Gauge{desc: d}
 		g.fam.init(name, o.limit, o.strict, func() *GaugeSeries { return new(GaugeSeries) }, r)

@@ -53,7 +53,7 @@ func (r *Registry) ExpHistogram(name, help string, opts ...Option) *ExpHistogram
 	if o.maxSize <= 0 {
 		o.maxSize = 160
 	}
-	d := desc{name: name, help: help, unit: o.unit, kind: KindExpHistogram}
+	d := desc{name: name, help: help, unit: o.unit, kind: KindExpHistogram, intLabels: o.intLabels}
 	return r.register(d, func() instrument {
 		h := &ExpHistogram{desc: d, maxSize: o.maxSize}
 		h.fam.init(name, o.limit, o.strict, func() *ExpHistogramSeries {

@@ -55,7 +55,7 @@ func (r *Registry) Histogram(name, help string, opts ...Option) *Histogram {
 		bounds = bounds[:n-1] // +Inf is implicit
 	}
 	bounds = slices.Clone(bounds)
-	d := desc{name: name, help: help, unit: o.unit, kind: KindHistogram}
+	d := desc{name: name, help: help, unit: o.unit, kind: KindHistogram, intLabels: o.intLabels}
 	return r.register(d, func() instrument {
 		h := &Histogram{desc: d, bounds: bounds}
 		h.fam.init(name, o.limit, o.strict, h.newSeries, r)

@@ -2,6 +2,8 @@ package metric
 
 import (
 	"context"
+	"slices"
+	"strconv"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -43,27 +45,27 @@ func (p producer) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 			if allInt {
 				dps := make([]metricdata.DataPoint[int64], len(pts))
 				for i, pt := range pts {
-					dps[i] = metricdata.DataPoint[int64]{Attributes: attrs(pt.labels), StartTime: start, Time: now, Value: pt.intValue}
+					dps[i] = metricdata.DataPoint[int64]{Attributes: attrs(pt.labels, d.intLabels), StartTime: start, Time: now, Value: pt.intValue}
 				}
 				m.Data = metricdata.Sum[int64]{DataPoints: dps, Temporality: metricdata.CumulativeTemporality, IsMonotonic: mono}
 			} else {
 				dps := make([]metricdata.DataPoint[float64], len(pts))
 				for i, pt := range pts {
-					dps[i] = metricdata.DataPoint[float64]{Attributes: attrs(pt.labels), StartTime: start, Time: now, Value: pt.value}
+					dps[i] = metricdata.DataPoint[float64]{Attributes: attrs(pt.labels, d.intLabels), StartTime: start, Time: now, Value: pt.value}
 				}
 				m.Data = metricdata.Sum[float64]{DataPoints: dps, Temporality: metricdata.CumulativeTemporality, IsMonotonic: mono}
 			}
 		case KindGauge:
 			dps := make([]metricdata.DataPoint[float64], len(pts))
 			for i, pt := range pts {
-				dps[i] = metricdata.DataPoint[float64]{Attributes: attrs(pt.labels), StartTime: start, Time: now, Value: pt.value}
+				dps[i] = metricdata.DataPoint[float64]{Attributes: attrs(pt.labels, d.intLabels), StartTime: start, Time: now, Value: pt.value}
 			}
 			m.Data = metricdata.Gauge[float64]{DataPoints: dps}
 		case KindHistogram:
 			dps := make([]metricdata.HistogramDataPoint[float64], len(pts))
 			for i, pt := range pts {
 				dp := metricdata.HistogramDataPoint[float64]{
-					Attributes: attrs(pt.labels), StartTime: start, Time: now,
+					Attributes: attrs(pt.labels, d.intLabels), StartTime: start, Time: now,
 					Count: pt.count, Bounds: pt.bounds, BucketCounts: pt.counts, Sum: pt.value,
 				}
 				for _, e := range pt.exemplars {
@@ -81,7 +83,7 @@ func (p producer) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 			for i, pt := range pts {
 				e := pt.exp
 				dp := metricdata.ExponentialHistogramDataPoint[float64]{
-					Attributes: attrs(pt.labels), StartTime: start, Time: now,
+					Attributes: attrs(pt.labels, d.intLabels), StartTime: start, Time: now,
 					Count: pt.count, Sum: pt.value, Scale: e.scale, ZeroCount: e.zeroCount,
 					PositiveBucket: metricdata.ExponentialBucket{Offset: e.posOffset, Counts: e.pos},
 					NegativeBucket: metricdata.ExponentialBucket{Offset: e.negOffset, Counts: e.neg},
@@ -101,10 +103,15 @@ func (p producer) Produce(context.Context) ([]metricdata.ScopeMetrics, error) {
 	return []metricdata.ScopeMetrics{{Scope: instrumentation.Scope{Name: ScopeName}, Metrics: ms}}, nil
 }
 
-func attrs(labels []Label) attribute.Set {
+func attrs(labels []Label, intLabels []string) attribute.Set {
 	kvs := make([]attribute.KeyValue, len(labels))
 	for i, l := range labels {
 		kvs[i] = attribute.String(l.Name, l.Value)
+		if slices.Contains(intLabels, l.Name) {
+			if n, err := strconv.ParseInt(l.Value, 10, 64); err == nil {
+				kvs[i] = attribute.Int64(l.Name, n)
+			}
+		}
 	}
 	return attribute.NewSet(kvs...)
 }

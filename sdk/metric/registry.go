@@ -68,6 +68,7 @@ type instrument interface {
 type desc struct {
 	name, help, unit string
 	kind             Kind
+	intLabels        []string // labels exported to OpenTelemetry as integers
 }
 
 func (d *desc) meta() *desc { return d }
@@ -90,11 +91,20 @@ func Default() *Registry { return defaultRegistry }
 type Option func(*instOpts)
 
 type instOpts struct {
-	unit    string
-	limit   int
-	strict  bool
-	buckets []float64
-	maxSize int
+	unit      string
+	intLabels []string
+	limit     int
+	strict    bool
+	buckets   []float64
+	maxSize   int
+}
+
+// WithIntLabels names labels whose values are integers (a port, a status
+// code): Producer exports them as integer attributes, as the
+// OpenTelemetry semantic conventions type them, rather than strings. A
+// value that does not parse as an integer stays a string.
+func WithIntLabels(names ...string) Option {
+	return func(o *instOpts) { o.intLabels = slices.Clone(names) }
 }
 
 // WithUnit sets the instrument's unit (UCUM, e.g. "s", "By").

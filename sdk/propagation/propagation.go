@@ -40,7 +40,7 @@ func New(reg *metric.Registry, names ...string) (propagation.TextMapPropagator, 
 		case TraceContextName:
 			ps = append(ps, &TraceContext{invalid: invalid})
 		case BaggageName:
-			ps = append(ps, propagation.Baggage{})
+			ps = append(ps, baggage{})
 		case B3Name:
 			ps = append(ps, counting{b3.New(b3.WithInjectEncoding(b3.B3SingleHeader)), "b3", invalid})
 		case B3MultiName:
@@ -84,4 +84,16 @@ func (c counting) Extract(ctx context.Context, carrier propagation.TextMapCarrie
 		return ctx
 	}
 	return c.TextMapPropagator.Extract(ctx, carrier)
+}
+
+// baggage is OpenTelemetry's W3C baggage propagator, skipping extraction
+// from HTTP headers without a baggage header (most requests) before it
+// canonicalizes the header name.
+type baggage struct{ propagation.Baggage }
+
+func (b baggage) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	if hc, ok := carrier.(propagation.HeaderCarrier); ok && len(hc["Baggage"]) == 0 {
+		return ctx
+	}
+	return b.Baggage.Extract(ctx, carrier)
 }

@@ -2,9 +2,11 @@ package propagation
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"testing"
 
+	otelbaggage "go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
@@ -210,8 +212,10 @@ func FuzzTraceparent(f *testing.F) {
 		if reason != "" || !back.Equal(sc) {
 			t.Fatalf("%q -> %q -> %v %q", h, c["traceparent"], back, reason)
 		}
-		// and OpenTelemetry's own propagator agrees on version 00
-		if strings.HasPrefix(h, "00-") {
+		// and OpenTelemetry's own propagator agrees on version 00 (spaces
+		// and tabs around the value are ours to ignore: OpenTelemetry
+		// rejects them, W3C says they are optional whitespace)
+		if h = strings.Trim(h, " \t"); strings.HasPrefix(h, "00-") {
 			theirs := trace.SpanContextFromContext(otel.Extract(context.Background(), propagation.MapCarrier{"traceparent": h}))
 			if theirs.TraceID() != sc.TraceID() || theirs.SpanID() != sc.SpanID() || theirs.IsSampled() != sc.IsSampled() {
 				t.Fatalf("%q: ours %v, OTel %v", h, sc, theirs)
@@ -255,4 +259,76 @@ func FuzzB3AndJaegerExtract(f *testing.F) {
 			t.Fatalf("valid context with zero IDs: %v", sc)
 		}
 	})
+}
+
+// W3C Trace Context: more than one traceparent line is invalid; tracestate
+// lines are one list; keys follow the Level 2 grammar; a repeated key keeps
+// its first value.
+func TestHeaderLines(t *testing.T) {
+	reg := metric.New(metric.Options{})
+	tc := NewTraceContext(reg)
+	extract := func(h http.Header) trace.SpanContext {
+		return trace.SpanContextFromContext(tc.Extract(context.Background(), propagation.HeaderCarrier(h)))
+	}
+	h := http.Header{}
+	h.Add("traceparent", "00-"+validTID+"-"+validSID+"-01")
+	h.Add("traceparent", "00-"+strings.Repeat("a", 32)+"-"+validSID+"-01")
+	if sc := extract(h); sc.IsValid() {
+		t.Errorf("two traceparent lines: extracted %v", sc)
+	}
+	if got := counterValue(reg, "traceparent", ReasonMultiple); got != 1 {
+		t.Errorf("counted %v, want 1", got)
+	}
+
+	h = http.Header{}
+	h.Set("traceparent", "\t"+validTP+" ")
+	h.Add("tracestate", "bar=1,rojo=1")
+	h.Add("tracestate", "")
+	h.Add("tracestate", "congo=2,baz=3, foo@=4,t@"+strings.Repeat("v", 15)+"=5,bar=6")
+	sc := extract(h)
+	want := "bar=1,rojo=1,congo=2,baz=3,foo@=4,t@" + strings.Repeat("v", 15) + "=5"
+	if !sc.IsValid() || sc.TraceState().String() != want {
+		t.Errorf("got %v tracestate %q, want %q", sc.IsValid(), sc.TraceState().String(), want)
+	}
+	if got := counterValue(reg, "tracestate", ReasonDuplicateKey); got != 1 {
+		t.Errorf("duplicate key counted %v, want 1", got)
+	}
+	// The state works with OpenTelemetry's TraceState methods.
+	ts, err := sc.TraceState().Insert("ot", "th:0")
+	if err != nil || ts.Get("foo@") != "4" || !strings.HasPrefix(ts.String(), "ot=th:0,bar=1,") || ts.Delete("bar").Len() != 6 {
+		t.Errorf("Insert: %q %v", ts, err)
+	}
+	if !tsLayoutOK {
+		t.Error("trace.TraceState's layout changed: Level 2 keys fall back to OpenTelemetry's grammar")
+	}
+
+	for _, bad := range []string{"@foo=1", "foo=bar=baz", "foo=,bar=3", "FOO=1", "foo.bar=1", strings.Repeat("z", 257) + "=1", "a=1 x=2"} {
+		if ts, reason := ParseTracestate("ok=1," + bad); reason != ReasonMember || ts.Len() != 0 {
+			t.Errorf("ParseTracestate(%q) = %q, %q; want it discarded", bad, ts, reason)
+		}
+	}
+	if ts, reason := ParseTracestate("k= v," + strings.Repeat("z", 256) + "=1"); reason != "" || ts.Get("k") != " v" {
+		t.Errorf("leading space in a value or a 256-char key: %q %q", ts, reason)
+	}
+}
+
+func TestBaggageFromHeaders(t *testing.T) {
+	p, err := New(metric.New(metric.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set("Traceparent", validTP)
+	h.Set("Baggage", "user=alice,tier=gold")
+	ctx := p.Extract(context.Background(), propagation.HeaderCarrier(h))
+	if got := otelbaggage.FromContext(ctx).Member("tier").Value(); got != "gold" {
+		t.Errorf("baggage tier = %q", got)
+	}
+	if !trace.SpanContextFromContext(ctx).IsValid() {
+		t.Error("no span context")
+	}
+	h.Del("Baggage")
+	if otelbaggage.FromContext(p.Extract(context.Background(), propagation.HeaderCarrier(h))).Len() != 0 {
+		t.Error("baggage without a header")
+	}
 }

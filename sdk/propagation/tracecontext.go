@@ -34,6 +34,8 @@ const (
 	ReasonTruncated    = "truncated"
 	ReasonMember       = "bad_member"
 	ReasonNotExtracted = "not_extracted"
+	ReasonMultiple     = "multiple_headers" // more than one traceparent line
+	ReasonDuplicateKey = "duplicate_key"    // tracestate repeats a key: the first is kept
 )
 
 // TraceContext is a strict W3C trace context propagator that counts what it
@@ -80,9 +82,45 @@ func (tc *TraceContext) Inject(ctx context.Context, carrier propagation.TextMapC
 }
 
 // Extract reads traceparent and tracestate. An invalid traceparent leaves
-// ctx unchanged.
+// ctx unchanged; so does more than one traceparent header line, which W3C
+// Trace Context declares invalid. Several tracestate lines are one list,
+// combined in order. Carriers that implement propagation.ValuesGetter
+// (propagation.HeaderCarrier does) show every line; others only one.
 func (tc *TraceContext) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
-	h := carrier.Get(traceparentHeader)
+	var h string
+	var states []string
+	if hc, ok := carrier.(propagation.HeaderCarrier); ok {
+		// http.Header keys are canonical: index the map directly rather
+		// than canonicalize "traceparent" (an allocation) on every request.
+		parents := hc["Traceparent"]
+		switch len(parents) {
+		case 0:
+			return ctx
+		case 1:
+			h = parents[0]
+		default:
+			tc.invalid.With("header", traceparentHeader, "reason", ReasonMultiple).Inc()
+			return ctx
+		}
+		states = hc["Tracestate"]
+	} else if vg, ok := carrier.(propagation.ValuesGetter); ok {
+		parents := vg.Values(traceparentHeader)
+		switch len(parents) {
+		case 0:
+			return ctx
+		case 1:
+			h = parents[0]
+		default:
+			tc.invalid.With("header", traceparentHeader, "reason", ReasonMultiple).Inc()
+			return ctx
+		}
+		states = vg.Values(tracestateHeader)
+	} else {
+		h = carrier.Get(traceparentHeader)
+		if s := carrier.Get(tracestateHeader); s != "" {
+			states = []string{s}
+		}
+	}
 	if h == "" {
 		return ctx
 	}
@@ -91,7 +129,15 @@ func (tc *TraceContext) Extract(ctx context.Context, carrier propagation.TextMap
 		tc.invalid.With("header", traceparentHeader, "reason", reason).Inc()
 		return ctx
 	}
-	if tsh := carrier.Get(tracestateHeader); tsh != "" {
+	var tsh string
+	switch len(states) {
+	case 0:
+	case 1:
+		tsh = states[0]
+	default:
+		tsh = strings.Join(states, ",")
+	}
+	if tsh != "" {
 		ts, reason := ParseTracestate(tsh)
 		if reason != "" {
 			tc.invalid.With("header", tracestateHeader, "reason", reason).Inc()
@@ -104,9 +150,11 @@ func (tc *TraceContext) Extract(ctx context.Context, carrier propagation.TextMap
 // Fields returns the headers the propagator uses.
 func (tc *TraceContext) Fields() []string { return []string{traceparentHeader, tracestateHeader} }
 
-// ParseTraceparent parses a W3C traceparent header. On failure it returns
-// the reason (one of the Reason constants) and an invalid span context.
+// ParseTraceparent parses a W3C traceparent header, ignoring spaces and
+// tabs around it. On failure it returns the reason (one of the Reason
+// constants) and an invalid span context.
 func ParseTraceparent(h string) (trace.SpanContext, string) {
+	h = strings.Trim(h, " \t")
 	if len(h) < 2 {
 		return trace.SpanContext{}, ReasonLength
 	}
@@ -164,52 +212,4 @@ func lowerHex(s string) bool {
 		}
 	}
 	return true
-}
-
-// ParseTracestate parses a W3C tracestate header. More than 32 members or a
-// malformed member discards the whole value (reason returned); a value over
-// 512 characters is truncated, dropping members over 128 characters first
-// and then members from the end (reason ReasonTruncated, members kept).
-func ParseTracestate(h string) (trace.TraceState, string) {
-	var members []string
-	for m := range strings.SplitSeq(h, ",") {
-		m = strings.Trim(m, " \t")
-		if m == "" {
-			continue // empty members are allowed and ignored
-		}
-		members = append(members, m)
-		if len(members) > maxTracestateMembers {
-			return trace.TraceState{}, ReasonTooManyItems
-		}
-	}
-	reason := ""
-	if joinedLen(members) > maxTracestateLen {
-		reason = ReasonTruncated
-		kept := members[:0]
-		for _, m := range members {
-			if len(m) <= longMemberLen {
-				kept = append(kept, m)
-			}
-		}
-		members = kept
-		for len(members) > 0 && joinedLen(members) > maxTracestateLen {
-			members = members[:len(members)-1]
-		}
-	}
-	ts, err := trace.ParseTraceState(strings.Join(members, ","))
-	if err != nil {
-		return trace.TraceState{}, ReasonMember
-	}
-	return ts, reason
-}
-
-func joinedLen(members []string) int {
-	n := 0
-	for i, m := range members {
-		if i > 0 {
-			n++
-		}
-		n += len(m)
-	}
-	return n
 }

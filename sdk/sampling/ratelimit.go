@@ -104,15 +104,7 @@ func (s *rateLimited) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sampl
 // eraseTH removes the threshold from tracestate: the decision was not made
 // by a threshold, so a th would misstate the span's probability.
 func eraseTH(ts trace.TraceState) trace.TraceState {
-	otv := ts.Get("ot")
-	if otv == "" {
-		return ts
-	}
-	ot, err := ParseOT(otv)
-	if err != nil {
-		invalidOT.Add(1)
-		return ts.Delete("ot")
-	}
+	ts, _, ot := parseOT(ts)
 	if !ot.HasTH {
 		return ts
 	}

@@ -57,15 +57,7 @@ type ruler interface{ ruleFor(name string) *rule }
 
 // decide makes the consistent probabilistic decision of rule r.
 func (r *rule) decide(p *sdktrace.SamplingParameters, ts trace.TraceState) sdktrace.SamplingResult {
-	otv := ts.Get("ot")
-	var ot OT
-	if otv != "" {
-		var err error
-		if ot, err = ParseOT(otv); err != nil {
-			invalidOT.Add(1)
-			ts, otv, ot = ts.Delete("ot"), "", OT{}
-		}
-	}
+	ts, otv, ot := parseOT(ts)
 	rnd := TraceIDRandomness(p.TraceID)
 	if ot.HasRV {
 		rnd = ot.RV
@@ -88,6 +80,23 @@ func (r *rule) decide(p *sdktrace.SamplingParameters, ts trace.TraceState) sdktr
 		ts = setOT(ts, ot)
 	}
 	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Attributes: r.attrs, Tracestate: ts}
+}
+
+// parseOT reads the ot entry of ts. When part of it is invalid, the part
+// is counted and left out: the tracestate returned holds the valid rest,
+// and otv is its ot value ("" when there is none).
+func parseOT(ts trace.TraceState) (_ trace.TraceState, otv string, ot OT) {
+	otv = ts.Get("ot")
+	if otv == "" {
+		return ts, "", OT{}
+	}
+	ot, err := ParseOT(otv)
+	if err != nil {
+		invalidOT.Add(1)
+		ts = setOT(ts, ot)
+		otv = ts.Get("ot")
+	}
+	return ts, otv, ot
 }
 
 func setOT(ts trace.TraceState, ot OT) trace.TraceState {
@@ -218,25 +227,20 @@ func (s *parentBased) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sampl
 	if next != nil {
 		return next.ShouldSample(p)
 	}
-	ts := psc.TraceState()
 	if !psc.IsSampled() {
-		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: ts}
+		// th describes sampled spans only: an unsampled child passes on
+		// the rest of ot (rv above all) without it.
+		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: eraseTH(psc.TraceState())}
 	}
-	if otv := ts.Get("ot"); otv != "" {
-		ot, err := ParseOT(otv)
-		switch {
-		case err != nil:
-			invalidOT.Add(1)
-			ts = ts.Delete("ot")
-		case ot.HasTH:
-			rnd := TraceIDRandomness(p.TraceID)
-			if ot.HasRV {
-				rnd = ot.RV
-			}
-			if !ot.TH.ShouldSample(rnd) {
-				ot.HasTH = false
-				ts = setOT(ts, ot)
-			}
+	ts, _, ot := parseOT(psc.TraceState())
+	if ot.HasTH {
+		rnd := TraceIDRandomness(p.TraceID)
+		if ot.HasRV {
+			rnd = ot.RV
+		}
+		if !ot.TH.ShouldSample(rnd) {
+			ot.HasTH = false
+			ts = setOT(ts, ot)
 		}
 	}
 	return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample, Tracestate: ts}

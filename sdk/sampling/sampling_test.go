@@ -3,6 +3,7 @@ package sampling
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -71,21 +72,47 @@ func TestThresholdEncoding(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
-	for _, s := range []string{"", "G", "ABC", "123456789abcdef", "-1"} {
+	for _, s := range []string{"", "G", "123456789abcdef", "-1", "+1", "0x1"} {
 		if _, err := ParseThreshold(s); err == nil {
 			t.Errorf("ParseThreshold(%q): no error", s)
 		}
 	}
-	for _, s := range []string{"", "0123456789abc", "0123456789abcde", "0123456789ABCD"} {
+	for _, s := range []string{"", "0123456789abc", "0123456789abcde", "0123456789abcg"} {
 		if _, err := ParseRandomness(s); err == nil {
 			t.Errorf("ParseRandomness(%q): no error", s)
 		}
 	}
-	for _, s := range []string{"th", "th:", "TH:8", "th:8;th:c", "rv:123", "k:v v", ":x", "9k:v", strings.Repeat("k:v;", 70) + "k:v"} {
-		if _, err := ParseOT(s); err == nil {
+	// Each of these has an invalid part; what is valid is kept.
+	f := func(s, keep string) {
+		t.Helper()
+		ot, err := ParseOT(s)
+		if err == nil {
 			t.Errorf("ParseOT(%q): no error", s)
 		}
+		if got := ot.String(); got != keep {
+			t.Errorf("ParseOT(%q) keeps %q, want %q", s, got, keep)
+		}
 	}
+	f("th", "")
+	f("th:", "")
+	f("TH:8", "")
+	f("th:8;th:c", "th:8")
+	f("rv:123", "")
+	f("k:v v", "")
+	f(":x", "")
+	f("9k:v", "")
+	f("th:8;", "th:8")
+	f(strings.Repeat("k:v;", 70)+"k:v", "k:v")
+	// Over 256 characters: other sub-keys are left out from the end.
+	var long, kept []string
+	for i := range 30 {
+		long = append(long, fmt.Sprintf("k%02d:vvvvvvv", i))
+	}
+	for i := 0; len(strings.Join(append([]string{"th:8"}, long[:i+1]...), ";")) <= 256; i++ {
+		kept = long[:i+1]
+	}
+	f(strings.Join(append(long, "th:8"), ";"), strings.Join(append([]string{"th:8"}, kept...), ";"))
+
 	ot, err := ParseOT("x1:a.b-c_D;rv:0123456789abcd;th:c")
 	if err != nil || !ot.HasTH || ot.TH != 0xc0000000000000 || !ot.HasRV || ot.RV != 0x0123456789abcd || len(ot.Other) != 1 {
 		t.Fatalf("ParseOT = %+v, %v", ot, err)
@@ -96,14 +123,11 @@ func TestParseErrors(t *testing.T) {
 }
 
 func FuzzParseOT(f *testing.F) {
-	for _, s := range []string{"th:c", "rv:0123456789abcd;th:0", "th:8;x:y", "", ";", "th:ffffffffffffff", "a:b;c:d"} {
+	for _, s := range []string{"th:c", "rv:0123456789abcd;th:0", "th:8;x:y", "", ";", "th:ffffffffffffff", "a:b;c:d", "th:C;rv:0123456789ABCD", "th:zz;rv:0123456789abcd"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		ot, err := ParseOT(s)
-		if err != nil {
-			return
-		}
+		ot, _ := ParseOT(s) // the valid parts, whatever else s holds
 		enc := ot.String()
 		ot2, err := ParseOT(enc)
 		if err != nil {

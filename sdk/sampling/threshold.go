@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strconv"
+	"slices"
 	"strings"
 
 	"go.opentelemetry.io/otel/trace"
@@ -70,44 +70,54 @@ func (t Threshold) String() string {
 
 // Errors from the ot tracestate parsers.
 var (
-	ErrThreshold  = errors.New("invalid th value: want 1 to 14 lowercase hex digits")
-	ErrRandomness = errors.New("invalid rv value: want exactly 14 lowercase hex digits")
+	ErrThreshold  = errors.New("invalid th value: want 1 to 14 hex digits")
+	ErrRandomness = errors.New("invalid rv value: want exactly 14 hex digits")
 	ErrOTValue    = errors.New("invalid ot tracestate value")
 )
 
 // ParseThreshold decodes a th value. Digits left out are zeros, so "c"
-// is 0xc0000000000000 (probability 1/4).
+// is 0xc0000000000000 (probability 1/4). The specification writes
+// lowercase digits; uppercase ones are accepted too, as the OpenTelemetry
+// Collector accepts them.
 func ParseThreshold(s string) (Threshold, error) {
-	if len(s) < 1 || len(s) > 14 || !lowerHex(s) {
-		return 0, ErrThreshold
-	}
-	v, err := strconv.ParseUint(s, 16, 64)
-	if err != nil {
+	v, ok := parseHex(s)
+	if !ok || len(s) > 14 {
 		return 0, ErrThreshold
 	}
 	return Threshold(v << (4 * (14 - len(s)))), nil
 }
 
-// ParseRandomness decodes an rv value.
+// ParseRandomness decodes an rv value (uppercase digits accepted, as for
+// ParseThreshold).
 func ParseRandomness(s string) (uint64, error) {
-	if len(s) != 14 || !lowerHex(s) {
-		return 0, ErrRandomness
-	}
-	v, err := strconv.ParseUint(s, 16, 64)
-	if err != nil {
+	v, ok := parseHex(s)
+	if !ok || len(s) != 14 {
 		return 0, ErrRandomness
 	}
 	return v, nil
 }
 
-func lowerHex(s string) bool {
+// parseHex decodes 1 to 16 hex digits of either case.
+func parseHex(s string) (uint64, bool) {
+	if len(s) == 0 || len(s) > 16 {
+		return 0, false
+	}
+	var v uint64
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
-			return false
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		case c >= 'A' && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
 		}
+		v = v<<4 | uint64(c)
 	}
-	return true
+	return v, true
 }
 
 // TraceIDRandomness returns the low 56 bits of the trace ID.
@@ -127,47 +137,64 @@ type OT struct {
 	HasRV bool
 	// Other holds the other sub-keys, "key:value" each, in order.
 	Other []string
+
+	rv string // the rv value as received, passed on unchanged
 }
 
-// ParseOT parses an ot tracestate value ("th:c;rv:0123456789abcd;k:v").
-// It enforces the specification's grammar: sub-keys [a-z][a-z0-9]*, values
-// [a-zA-Z0-9._-]*, unique keys, at most 256 characters.
+// maxOTLen is the longest ot value the specification allows.
+const maxOTLen = 256
+
+// ParseOT parses an ot tracestate value ("th:c;rv:0123456789abcd;k:v")
+// field by field, as the specification's rules for invalid values go: a
+// member that breaks the grammar (sub-key [a-z][a-z0-9]*, value
+// [a-zA-Z0-9._-]*), repeats an earlier sub-key, or holds an invalid th or
+// rv is left out, and the rest is kept, so one bad field does not lose a
+// valid explicit randomness (which must be passed on unchanged). The error
+// (nil when everything was valid) names each part left out; the OT
+// returned holds the valid parts either way, and its String is the value
+// to pass on.
 func ParseOT(s string) (OT, error) {
 	var ot OT
-	if len(s) > 256 {
-		return ot, fmt.Errorf("%w: %d characters, at most 256", ErrOTValue, len(s))
+	var errs []error
+	if len(s) > maxOTLen {
+		errs = append(errs, fmt.Errorf("%w: %d characters, at most %d", ErrOTValue, len(s), maxOTLen))
 	}
 	if s == "" {
 		return ot, nil
 	}
-	seen := make(map[string]bool, 4)
+	var seenBuf [8]string
+	seen := seenBuf[:0]
 	for member := range strings.SplitSeq(s, ";") {
 		k, v, ok := strings.Cut(member, ":")
 		if !ok || !validOTKey(k) || !validOTValue(v) {
-			return OT{}, fmt.Errorf("%w: member %q", ErrOTValue, member)
+			errs = append(errs, fmt.Errorf("%w: member %q", ErrOTValue, member))
+			continue
 		}
-		if seen[k] {
-			return OT{}, fmt.Errorf("%w: key %q repeated", ErrOTValue, k)
+		if slices.Contains(seen, k) {
+			errs = append(errs, fmt.Errorf("%w: sub-key %q repeated", ErrOTValue, k))
+			continue
 		}
-		seen[k] = true
+		seen = append(seen, k)
 		switch k {
 		case "th":
 			t, err := ParseThreshold(v)
 			if err != nil {
-				return OT{}, err
+				errs = append(errs, fmt.Errorf("%w: %q", err, v))
+				continue
 			}
 			ot.TH, ot.HasTH = t, true
 		case "rv":
 			r, err := ParseRandomness(v)
 			if err != nil {
-				return OT{}, err
+				errs = append(errs, fmt.Errorf("%w: %q", err, v))
+				continue
 			}
-			ot.RV, ot.HasRV = r, true
+			ot.RV, ot.HasRV, ot.rv = r, true, v
 		default:
 			ot.Other = append(ot.Other, member)
 		}
 	}
-	return ot, nil
+	return ot, errors.Join(errs...)
 }
 
 func validOTKey(k string) bool {
@@ -193,7 +220,9 @@ func validOTValue(v string) bool {
 	return true
 }
 
-// String encodes ot with th first, then rv, then the other sub-keys.
+// String encodes ot with th first, then rv (as received, when parsed),
+// then the other sub-keys, leaving out other sub-keys from the end when
+// the value would exceed the specification's 256 characters.
 func (ot OT) String() string {
 	var b strings.Builder
 	if ot.HasTH {
@@ -204,9 +233,20 @@ func (ot OT) String() string {
 		if b.Len() > 0 {
 			b.WriteByte(';')
 		}
-		fmt.Fprintf(&b, "rv:%014x", ot.RV)
+		if rv, err := ParseRandomness(ot.rv); err == nil && rv == ot.RV {
+			b.WriteString("rv:" + ot.rv)
+		} else {
+			fmt.Fprintf(&b, "rv:%014x", ot.RV)
+		}
 	}
 	for _, m := range ot.Other {
+		n := len(m)
+		if b.Len() > 0 {
+			n++
+		}
+		if b.Len()+n > maxOTLen {
+			break
+		}
 		if b.Len() > 0 {
 			b.WriteByte(';')
 		}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"math"
 	"reflect"
-	"strings"
 	"time"
-	"unicode/utf8"
 	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -16,6 +14,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+
+	"github.com/vigilhq/vigil/sdk/internal/otlpconv"
 )
 
 // upload converts a batch to one OTLP ResourceSpans and sends it. The
@@ -54,7 +54,7 @@ func (c *converter) resourceSpans(p *Provider, spans []*span) *tracepb.ResourceS
 			}
 			scopes = append(scopes, ss)
 		}
-		pb := c.spans.next()
+		pb := c.spans.Next()
 		tid, sid := s.sc.TraceID(), s.sc.SpanID()
 		start := len(ids)
 		ids = append(append(ids, tid[:]...), sid[:]...)
@@ -65,7 +65,7 @@ func (c *converter) resourceSpans(p *Provider, spans []*span) *tracepb.ResourceS
 		}
 		pb.TraceState = c.traceState(s.sc.TraceState())
 		pb.Flags = spanFlags(s.sc.TraceFlags(), s.parentRemote)
-		pb.Name = validUTF8(s.name)
+		pb.Name = otlpconv.ValidUTF8(s.name)
 		pb.Kind = tracepb.Span_SpanKind(s.kind) // the API's kinds are OTLP's numbers
 		pb.StartTimeUnixNano = unixNano(s.start)
 		pb.EndTimeUnixNano = uint64(max(0, s.end))
@@ -74,12 +74,12 @@ func (c *converter) resourceSpans(p *Provider, spans []*span) *tracepb.ResourceS
 		if m := s.more; m != nil {
 			c.eventsAndLinks(pb, m)
 		}
-		st := c.statuses.next()
+		st := c.statuses.Next()
 		switch s.status.Code {
 		case codes.Ok:
 			st.Code = tracepb.Status_STATUS_CODE_OK
 		case codes.Error:
-			st.Code, st.Message = tracepb.Status_STATUS_CODE_ERROR, validUTF8(s.status.Description)
+			st.Code, st.Message = tracepb.Status_STATUS_CODE_ERROR, otlpconv.ValidUTF8(s.status.Description)
 		}
 		pb.Status = st
 		scopes[k].Spans = append(scopes[k].Spans, pb)
@@ -94,7 +94,7 @@ func (c *converter) eventsAndLinks(pb *tracepb.Span, m *spanMore) {
 			pb.Events = make([]*tracepb.Span_Event, len(m.events))
 			for j, e := range m.events {
 				pb.Events[j] = &tracepb.Span_Event{
-					Name: validUTF8(e.Name), TimeUnixNano: unixNano(e.Time),
+					Name: otlpconv.ValidUTF8(e.Name), TimeUnixNano: unixNano(e.Time),
 					Attributes: c.keyValues(e.Attributes), DroppedAttributesCount: clamp(e.DroppedAttributeCount),
 				}
 			}
@@ -116,15 +116,6 @@ func (c *converter) eventsAndLinks(pb *tracepb.Span, m *spanMore) {
 	}
 }
 
-// validUTF8 replaces what is not UTF-8 in s by U+FFFD: protobuf refuses
-// such strings, and one would otherwise fail the whole batch.
-func validUTF8(s string) string {
-	if utf8.ValidString(s) {
-		return s
-	}
-	return strings.ToValidUTF8(s, "\uFFFD")
-}
-
 func spanFlags(f trace.TraceFlags, remote bool) uint32 {
 	flags := uint32(f) | uint32(tracepb.SpanFlags_SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK)
 	if remote {
@@ -137,31 +128,6 @@ func unixNano(t time.Time) uint64 { return uint64(max(0, t.UnixNano())) }
 
 func clamp(n int) uint32 { return uint32(min(max(n, 0), math.MaxUint32)) }
 
-// slab hands out zeroed values from chunks of 128, allocated as needed and
-// kept for reuse after reset.
-type slab[T any] struct {
-	chunks [][]T
-	c, i   int // next value: chunks[c][i]
-}
-
-func (s *slab[T]) next() *T {
-	if s.c == len(s.chunks) {
-		s.chunks = append(s.chunks, make([]T, 128))
-	}
-	ch := s.chunks[s.c]
-	v := &ch[s.i]
-	var zero T
-	*v = zero
-	if s.i++; s.i == len(ch) {
-		s.c, s.i = s.c+1, 0
-	}
-	return v
-}
-
-// reset makes every value reusable; values handed out before must no
-// longer be referenced.
-func (s *slab[T]) reset() { s.c, s.i = 0, 0 }
-
 // converter turns spans and attributes into OTLP messages carved from
 // slabs. The provider's converter belongs to the export goroutine.
 type converter struct {
@@ -171,15 +137,9 @@ type converter struct {
 	lastTS    unsafe.Pointer
 	lastTSLen int
 	lastTSStr string
-	spans     slab[tracepb.Span]
-	statuses  slab[tracepb.Status]
-
-	kvs     slab[commonpb.KeyValue]
-	anys    slab[commonpb.AnyValue]
-	strs    slab[commonpb.AnyValue_StringValue]
-	ints    slab[commonpb.AnyValue_IntValue]
-	doubles slab[commonpb.AnyValue_DoubleValue]
-	bools   slab[commonpb.AnyValue_BoolValue]
+	spans     otlpconv.Slab[tracepb.Span]
+	statuses  otlpconv.Slab[tracepb.Status]
+	attrs     otlpconv.Attrs
 }
 
 // traceStateIsList: trace.TraceState is a struct holding one slice (its
@@ -207,90 +167,17 @@ func (c *converter) traceState(ts trace.TraceState) string {
 }
 
 func (c *converter) reset() {
-	c.spans.reset()
-	c.statuses.reset()
-	c.kvs.reset()
-	c.anys.reset()
-	c.strs.reset()
-	c.ints.reset()
-	c.doubles.reset()
-	c.bools.reset()
+	c.spans.Reset()
+	c.statuses.Reset()
+	c.attrs.Reset()
 }
 
 func (c *converter) keyValues(attrs []attribute.KeyValue) []*commonpb.KeyValue {
-	if len(attrs) == 0 {
-		return nil
-	}
-	out := make([]*commonpb.KeyValue, len(attrs))
-	for i, a := range attrs {
-		kv := c.kvs.next()
-		kv.Key = validUTF8(string(a.Key))
-		kv.Value = c.value(a.Value)
-		out[i] = kv
-	}
-	return out
-}
-
-func (c *converter) value(v attribute.Value) *commonpb.AnyValue {
-	av := c.anys.next()
-	switch v.Type() {
-	case attribute.STRING:
-		x := c.strs.next()
-		x.StringValue = validUTF8(v.AsString())
-		av.Value = x
-	case attribute.INT64:
-		x := c.ints.next()
-		x.IntValue = v.AsInt64()
-		av.Value = x
-	case attribute.FLOAT64:
-		x := c.doubles.next()
-		x.DoubleValue = v.AsFloat64()
-		av.Value = x
-	case attribute.BOOL:
-		x := c.bools.next()
-		x.BoolValue = v.AsBool()
-		av.Value = x
-	case attribute.BYTESLICE:
-		av.Value = &commonpb.AnyValue_BytesValue{BytesValue: v.AsByteSlice()}
-	case attribute.BOOLSLICE:
-		xs := v.AsBoolSlice()
-		av.Value = c.array(len(xs), func(i int) attribute.Value { return attribute.BoolValue(xs[i]) })
-	case attribute.INT64SLICE:
-		xs := v.AsInt64Slice()
-		av.Value = c.array(len(xs), func(i int) attribute.Value { return attribute.Int64Value(xs[i]) })
-	case attribute.FLOAT64SLICE:
-		xs := v.AsFloat64Slice()
-		av.Value = c.array(len(xs), func(i int) attribute.Value { return attribute.Float64Value(xs[i]) })
-	case attribute.STRINGSLICE:
-		xs := v.AsStringSlice()
-		av.Value = c.array(len(xs), func(i int) attribute.Value { return attribute.StringValue(xs[i]) })
-	case attribute.SLICE:
-		xs := v.AsSlice()
-		av.Value = c.array(len(xs), func(i int) attribute.Value { return xs[i] })
-	case attribute.MAP:
-		av.Value = &commonpb.AnyValue_KvlistValue{KvlistValue: &commonpb.KeyValueList{Values: c.keyValues(v.AsMap())}}
-	case attribute.EMPTY:
-	default:
-		x := c.strs.next()
-		x.StringValue = "INVALID"
-		av.Value = x
-	}
-	return av
-}
-
-func (c *converter) array(n int, at func(int) attribute.Value) *commonpb.AnyValue_ArrayValue {
-	vals := make([]*commonpb.AnyValue, n)
-	for i := range vals {
-		vals[i] = c.value(at(i))
-	}
-	return &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{Values: vals}}
+	return c.attrs.KeyValues(attrs)
 }
 
 // keyValues converts attributes outside a batch (resource, scope).
-func keyValues(attrs []attribute.KeyValue) []*commonpb.KeyValue {
-	var c converter
-	return c.keyValues(attrs)
-}
+func keyValues(attrs []attribute.KeyValue) []*commonpb.KeyValue { return otlpconv.KeyValues(attrs) }
 
 // exportSDK hands a batch to an OpenTelemetry span exporter.
 func (p *Provider) exportSDK(ctx context.Context, spans []*span) error {

@@ -35,15 +35,78 @@ var _ trace.Tracer = (*tracer)(nil)
 // dropped span is a non-recording span that still carries its context, so
 // children and outgoing requests follow the decision.
 func (t *tracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	if len(opts) == 0 {
+		return t.start(ctx, name, StartOptions{}, false)
+	}
+	cfg := trace.NewSpanStartConfig(opts...)
+	return t.start(ctx, name, StartOptions{
+		Kind: cfg.SpanKind(), Attributes: cfg.Attributes(), Links: cfg.Links(),
+		NewRoot: cfg.NewRoot(), Timestamp: cfg.Timestamp(),
+	}, true)
+}
+
+// StartOptions are span start options held as values, for Start.
+type StartOptions struct {
+	Kind       trace.SpanKind
+	Attributes []attribute.KeyValue
+	Links      []trace.Link
+	NewRoot    bool
+	Timestamp  time.Time
+}
+
+// Start starts a span on tr with the options o. On a tracer of this
+// package it costs no trace.SpanStartOption values and copies the
+// attributes once, into the span (with room for a few more set later);
+// on any other tracer it calls tr.Start with the equivalent options.
+// o.Attributes is not kept: the caller may reuse it.
+func Start(ctx context.Context, tr trace.Tracer, name string, o StartOptions) (context.Context, trace.Span) {
+	if t, ok := tr.(*tracer); ok {
+		if len(o.Attributes) > 0 {
+			o.Attributes = append(make([]attribute.KeyValue, 0, len(o.Attributes)+4), o.Attributes...)
+		}
+		return t.start(ctx, name, o, true)
+	}
+	opts := []trace.SpanStartOption{trace.WithSpanKind(o.Kind)}
+	if len(o.Attributes) > 0 {
+		opts = append(opts, trace.WithAttributes(slices.Clone(o.Attributes)...))
+	}
+	if len(o.Links) > 0 {
+		opts = append(opts, trace.WithLinks(slices.Clone(o.Links)...))
+	}
+	if o.NewRoot {
+		opts = append(opts, trace.WithNewRoot())
+	}
+	if !o.Timestamp.IsZero() {
+		opts = append(opts, trace.WithTimestamp(o.Timestamp))
+	}
+	return tr.Start(ctx, name, opts...)
+}
+
+// SetAttributes sets kv on span, without the variadic copy of
+// span.SetAttributes on a span of this package. kv is not kept.
+func SetAttributes(sp trace.Span, kv []attribute.KeyValue) {
+	if len(kv) == 0 {
+		return
+	}
+	if s, ok := sp.(*span); ok {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !s.ended {
+			s.setAttributes(kv)
+		}
+		return
+	}
+	sp.SetAttributes(slices.Clone(kv)...)
+}
+
+// start starts a span. With own, o.Attributes belongs to the span, which
+// may keep the slice as its attribute list.
+func (t *tracer) start(ctx context.Context, name string, o StartOptions, own bool) (context.Context, trace.Span) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	var cfg trace.SpanConfig
-	if len(opts) > 0 {
-		cfg = trace.NewSpanStartConfig(opts...)
-	}
 	var psc trace.SpanContext
-	if cfg.NewRoot() {
+	if o.NewRoot {
 		ctx = trace.ContextWithSpanContext(ctx, psc)
 	} else {
 		psc = trace.SpanContextFromContext(ctx)
@@ -63,8 +126,8 @@ func (t *tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 	}
 	scc.SpanID = newSpanID()
 	res := t.p.sampler.ShouldSample(sdktrace.SamplingParameters{
-		ParentContext: ctx, TraceID: scc.TraceID, Name: name, Kind: cfg.SpanKind(),
-		Attributes: cfg.Attributes(), Links: cfg.Links(),
+		ParentContext: ctx, TraceID: scc.TraceID, Name: name, Kind: o.Kind,
+		Attributes: o.Attributes, Links: o.Links,
 	})
 	scc.TraceState = res.Tracestate
 	if res.Decision == sdktrace.RecordAndSample {
@@ -78,16 +141,18 @@ func (t *tracer) Start(ctx context.Context, name string, opts ...trace.SpanStart
 		return trace.ContextWithSpan(ctx, s), s
 	}
 
-	s := &span{t: t, sc: sc, name: name, kind: uint8(trace.ValidateSpanKind(cfg.SpanKind())), start: cfg.Timestamp()}
+	s := &span{t: t, sc: sc, name: name, kind: uint8(trace.ValidateSpanKind(o.Kind)), start: o.Timestamp}
 	if s.start.IsZero() {
 		s.start = now()
 	}
 	s.parent, s.parentRemote = psc.SpanID(), psc.IsRemote()
-	if len(res.Attributes) > 0 || len(cfg.Attributes()) > 0 {
+	switch {
+	case own && len(res.Attributes) == 0 && s.adoptAttributes(o.Attributes):
+	case len(res.Attributes) > 0 || len(o.Attributes) > 0:
 		s.setAttributes(res.Attributes)
-		s.setAttributes(cfg.Attributes())
+		s.setAttributes(o.Attributes)
 	}
-	for _, l := range cfg.Links() {
+	for _, l := range o.Links {
 		s.addLink(l)
 	}
 	return trace.ContextWithSpan(ctx, s), s
@@ -277,6 +342,26 @@ func (s *span) setAttributes(kv []attribute.KeyValue) {
 		}
 		s.attrs = append(s.attrs, a)
 	}
+}
+
+// adoptAttributes makes kv the span's attribute list, normalized in
+// place, when it is within the count limit and every attribute is valid;
+// otherwise it reports false and changes nothing.
+func (s *span) adoptAttributes(kv []attribute.KeyValue) bool {
+	if limit := s.t.p.limits.AttributeCountLimit; limit >= 0 && len(kv) > limit {
+		return false
+	}
+	for i := range kv {
+		if !kv[i].Valid() {
+			return false
+		}
+	}
+	for i := range kv {
+		kv[i] = s.normalize(kv[i])
+	}
+	s.attrs = kv
+	s.attrsDirty = len(kv) > 1
+	return true
 }
 
 func (s *span) indexAttr(k attribute.Key) int {

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -74,6 +75,7 @@ type Vigil struct {
 	GRPC     string // OTLP gRPC host:port
 	OTLPHTTP string // OTLP HTTP host:port
 	cmd      *exec.Cmd
+	env      []string
 	logs     *syncBuffer
 	done     chan struct{}
 	exitErr  error
@@ -94,18 +96,33 @@ type StartOptions struct {
 // ready. It is killed at the end of the test.
 func StartVigil(t testing.TB, o StartOptions) *Vigil {
 	t.Helper()
-	v := &Vigil{t: t, Dir: o.Dir, HTTP: freePort(t), GRPC: freePort(t), OTLPHTTP: freePort(t)}
+	v := &Vigil{t: t, Dir: o.Dir, env: o.Env}
 	if v.Dir == "" {
 		v.Dir = t.TempDir()
 	}
 	if o.Config != "" {
 		v.Config = filepath.Join(t.TempDir(), "vigil.yaml")
-		v.WriteConfig(o.Config)
 	}
-	v.start(o.Env)
 	t.Cleanup(func() { v.Kill() })
-	return v
+	// A port found free can be taken by another process before vigil
+	// binds it: on "address already in use", pick new ports and start
+	// again.
+	for attempt := 1; ; attempt++ {
+		v.HTTP, v.GRPC, v.OTLPHTTP = freePort(t), freePort(t), freePort(t)
+		if o.Config != "" {
+			v.WriteConfig(o.Config)
+		}
+		err := v.startOnce()
+		if err == nil {
+			return v
+		}
+		if !errors.Is(err, errAddrInUse) || attempt == 5 {
+			t.Fatal(err)
+		}
+	}
 }
+
+var errAddrInUse = errors.New("address already in use")
 
 // WriteConfig replaces the config file's text.
 func (v *Vigil) WriteConfig(text string) {
@@ -116,7 +133,9 @@ func (v *Vigil) WriteConfig(text string) {
 	}
 }
 
-func (v *Vigil) start(env []string) {
+// startOnce starts the process and waits for it to be ready; it returns
+// errAddrInUse (wrapped) when a port was taken.
+func (v *Vigil) startOnce() error {
 	v.t.Helper()
 	args := []string{"serve", "--data-dir", v.Dir, "--http-addr", v.HTTP, "--otlp-grpc-addr", v.GRPC, "--otlp-http-addr", v.OTLPHTTP}
 	if v.Config != "" {
@@ -126,35 +145,44 @@ func (v *Vigil) start(env []string) {
 	v.cmd = exec.Command(vigilBin, args...)
 	v.cmd.Stdout = v.logs
 	v.cmd.Stderr = v.logs
-	v.cmd.Env = append(os.Environ(), env...)
+	v.cmd.Env = append(os.Environ(), v.env...)
 	if err := v.cmd.Start(); err != nil {
-		v.t.Fatalf("start vigil: %v", err)
+		return fmt.Errorf("start vigil: %w", err)
 	}
 	v.done = make(chan struct{})
 	go func() { v.exitErr = v.cmd.Wait(); close(v.done) }()
-	v.WaitReady(90 * time.Second)
+	return v.waitReady(90 * time.Second)
 }
 
 // WaitReady waits for /readyz to answer 200.
 func (v *Vigil) WaitReady(d time.Duration) {
 	v.t.Helper()
+	if err := v.waitReady(d); err != nil {
+		v.t.Fatal(err)
+	}
+}
+
+func (v *Vigil) waitReady(d time.Duration) error {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
 		select {
 		case <-v.done:
-			v.t.Fatalf("vigil exited before ready: %v\n%s", v.exitErr, v.Logs())
+			if strings.Contains(v.Logs(), "address already in use") {
+				return fmt.Errorf("vigil could not listen: %w\n%s", errAddrInUse, v.Logs())
+			}
+			return fmt.Errorf("vigil exited before ready: %v\n%s", v.exitErr, v.Logs())
 		default:
 		}
 		resp, err := http.Get(v.URL("/readyz"))
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return
+				return nil
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	v.t.Fatalf("vigil not ready after %v\n%s", d, v.Logs())
+	return fmt.Errorf("vigil not ready after %v\n%s", d, v.Logs())
 }
 
 // URL returns the HTTP URL of path.
@@ -194,10 +222,21 @@ func (v *Vigil) Stop(d time.Duration) error {
 func (v *Vigil) Signal(sig os.Signal) { _ = v.cmd.Process.Signal(sig) }
 
 // Restart starts vigil again on the same ports and data (after Kill or
-// Stop).
+// Stop). Clients keep the addresses, so the ports cannot change: if one
+// was taken meanwhile, it waits for it to be free again.
 func (v *Vigil) Restart() {
 	v.t.Helper()
-	v.start(nil)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := v.startOnce()
+		if err == nil {
+			return
+		}
+		if !errors.Is(err, errAddrInUse) || time.Now().After(deadline) {
+			v.t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // Get fetches path and returns status and body.

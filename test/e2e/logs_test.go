@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +19,9 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/golang/snappy"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -384,4 +390,197 @@ func TestLogsKill9(t *testing.T) {
 		}
 	}
 	t.Logf("%d batches acknowledged, %d stored", len(acked), len(stored))
+}
+
+// winstonLoki installs winston-loki (the npm Loki client library issue 10
+// was found with) into .cache/npm once and returns its node_modules.
+func winstonLoki(t *testing.T) string {
+	t.Helper()
+	if _, err := exec.LookPath("node"); err != nil {
+		DebianTool(t, "node", "nodejs")
+	}
+	DebianTool(t, "npm", "npm")
+	installMu.Lock()
+	defer installMu.Unlock()
+	dir := filepath.Join(repoRoot, ".cache", "npm", "winston-loki")
+	mods := filepath.Join(dir, "node_modules")
+	if _, err := os.Stat(filepath.Join(mods, "winston-loki", "package.json")); err == nil {
+		return mods
+	}
+	t.Logf("installing winston-loki with npm")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := RunCmd(t, 5*time.Minute, "npm", "install", "--prefix", dir, "--no-audit", "--no-fund", "--silent", "winston@3.19.0", "winston-loki@6.1.7"); err != nil {
+		t.Fatalf("npm install winston-loki: %v\n%s", err, out)
+	}
+	return mods
+}
+
+// winstonPush pushes lines with winston-loki and returns the errors it
+// reported.
+func winstonPush(t *testing.T, mods string, v *Vigil, format string, labels map[string]string, lines ...string) []string {
+	t.Helper()
+	lb, _ := json.Marshal(labels)
+	args := append([]string{filepath.Join(repoRoot, "test", "e2e", "testdata", "winston-loki-push.js"), "http://" + v.HTTP, format, string(lb)}, lines...)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", args...)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+mods)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("winston-loki push: %v\n%s", err, out)
+	}
+	var res struct{ Errors []string }
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("winston-loki output %q: %v", out, err)
+	}
+	return res.Errors
+}
+
+// TestLogsLokiLimits drives the issue 10 logs items through real clients:
+// winston-loki (protobuf and JSON) for pushes and limits, OTLP/HTTP for a
+// 64-bit trace ID, and the Loki query API as Grafana calls it.
+func TestLogsLokiLimits(t *testing.T) {
+	mods := winstonLoki(t)
+	v := StartVigil(t, StartOptions{Config: `
+logs:
+  limits: {max_streams: 3, stream_idle_period: 10s}
+`})
+	now := time.Now()
+
+	// winston-loki, both formats, lands in one stream {app, level}.
+	if errs := winstonPush(t, mods, v, "protobuf", map[string]string{"app": "winston"}, "hello from winston", "order 42 placed"); len(errs) != 0 {
+		t.Fatalf("winston-loki protobuf push: %v", errs)
+	}
+	if errs := winstonPush(t, mods, v, "json", map[string]string{"app": "winston"}, "json hello"); len(errs) != 0 {
+		t.Fatalf("winston-loki JSON push: %v", errs)
+	}
+	Eventually(t, 10*time.Second, func() error {
+		if n := v.countLines(`{app="winston", level="info"}`); n != 3 {
+			return fmt.Errorf("%d winston lines, want 3", n)
+		}
+		return nil
+	})
+
+	// Item 4: a label value over Loki's 2048 bytes is refused, naming it.
+	errs := winstonPush(t, mods, v, "protobuf", map[string]string{"app": "winston2", "big": strings.Repeat("x", 3000)}, "big label")
+	if len(errs) != 1 || !strings.Contains(errs[0], "HTTP 400") || !strings.Contains(errs[0], "logs.limits.max_label_value_length") || !strings.Contains(errs[0], `label "big"`) {
+		t.Fatalf("winston-loki push with a 3000-byte label value: %v", errs)
+	}
+	old := lokiJSON(map[string]string{"app": "old"}, now.Add(-8*24*time.Hour).UnixNano(), "from last week")
+	if code, _, body := v.Post("/loki/api/v1/push", "application/json", old); code != 400 || !strings.Contains(string(body), "logs.limits.reject_old_samples_max_age") {
+		t.Fatalf("8-day-old entry: %d %s", code, body)
+	}
+
+	// Item 2: the fourth active stream gets 429 with Retry-After, naming
+	// the limit, its value and the count; once streams go idle it gets in.
+	for _, app := range []string{"s1", "s2"} {
+		if code, _, body := v.Post("/loki/api/v1/push", "application/json", lokiJSON(map[string]string{"app": app}, time.Now().UnixNano(), "line of "+app)); code != 204 {
+			t.Fatalf("push %s: %d %s", app, code, body)
+		}
+	}
+	errs = winstonPush(t, mods, v, "protobuf", map[string]string{"app": "s3"}, "line of s3")
+	if len(errs) != 1 || !strings.Contains(errs[0], "HTTP 429") || !strings.Contains(errs[0], "the active stream limit (logs.limits.max_streams) is 3 and 3 streams are active") {
+		t.Fatalf("fourth stream: %v", errs)
+	}
+	code, hdr, body := v.Post("/loki/api/v1/push", "application/json", lokiJSON(map[string]string{"app": "s3"}, time.Now().UnixNano(), "line of s3"))
+	if code != 429 || hdr.Get("Retry-After") == "" {
+		t.Fatalf("fourth stream over HTTP: %d Retry-After %q %s", code, hdr.Get("Retry-After"), body)
+	}
+	Eventually(t, 40*time.Second, func() error {
+		if errs := winstonPush(t, mods, v, "protobuf", map[string]string{"app": "s3"}, "line of s3"); len(errs) != 0 {
+			return fmt.Errorf("%v", errs)
+		}
+		return nil
+	})
+
+	// Item 18: a text/plain push names the accepted types.
+	if code, _, body := v.Post("/loki/api/v1/push", "text/plain", []byte("just a line")); code != 415 || !strings.Contains(string(body), "application/x-protobuf") || !strings.Contains(string(body), "application/json") {
+		t.Fatalf("text/plain push: %d %s", code, body)
+	}
+
+	// Item 12: an OTLP record of a 64-bit trace is found by its 16 digits.
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	rl.Resource().Attributes().PutStr("service.name", "short-trace")
+	lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+	lr.Body().SetStr("record of a 64-bit trace")
+	lr.SetTraceID([16]byte{8: 0x00, 9: 0xc0, 10: 0xff, 11: 0xee, 12: 0x12, 13: 0x34, 14: 0x56, 15: 0x78})
+	pb, err := plogotlp.NewExportRequestFromLogs(ld).MarshalProto()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The idle period frees the stream slots this needs.
+	Eventually(t, 40*time.Second, func() error {
+		if code, _, body := post(t, "http://"+v.OTLPHTTP+"/v1/logs", "application/x-protobuf", pb); code != 200 {
+			return fmt.Errorf("OTLP push: %d %s", code, body)
+		}
+		return nil
+	})
+	var byTrace struct {
+		Data []struct{ Line, TraceID string }
+	}
+	v.GetJSON("/vigil/api/v1/logs?trace_id=00c0ffee12345678", &byTrace)
+	if len(byTrace.Data) != 1 || byTrace.Data[0].Line != "record of a 64-bit trace" {
+		t.Fatalf("/vigil/api/v1/logs?trace_id=00c0ffee12345678: %+v", byTrace)
+	}
+	var streams []lokiStream
+	v.loki("/loki/api/v1/query_range", url.Values{"query": {`{service_name="short-trace"} | trace_id="00c0ffee12345678"`}}, &streams)
+	if len(streams) != 1 || len(streams[0].Values) != 1 {
+		t.Fatalf("| trace_id=16 digits: %+v", streams)
+	}
+
+	// Items 11, 16 and 13 on data pushed by winston-loki.
+	Eventually(t, 40*time.Second, func() error {
+		if errs := winstonPush(t, mods, v, "protobuf", map[string]string{"app": "color"},
+			"\x1b[31mERROR\x1b[0m colored", `{"dur":"120ms","size":"1.5KB","n":3,"user":{"id":7}}`); len(errs) != 0 {
+			return fmt.Errorf("%v", errs)
+		}
+		return nil
+	})
+	v.loki("/loki/api/v1/query_range", url.Values{"query": {`{app="color"} | decolorize |= "ERROR colored"`}}, &streams)
+	if len(streams) != 1 || len(streams[0].Values) != 1 {
+		t.Fatalf("line filter after decolorize: %+v", streams)
+	}
+	code, body = v.Get("/loki/api/v1/query?query=" + url.QueryEscape(`sum by (app)(count_over_time({app="color"} | json | __error__!="" [2m]))`))
+	if code != 400 || !strings.Contains(string(body), "pipeline error: 'JSONParserErr'") {
+		t.Fatalf("metric query keeping __error__: %d %s", code, body)
+	}
+	var fields struct {
+		Fields []struct {
+			Label, Type string
+			JSONPath    []string `json:"jsonPath"`
+		}
+	}
+	v.GetJSON("/loki/api/v1/detected_fields?query="+url.QueryEscape(`{app="color"}`), &fields)
+	types := map[string]string{}
+	for _, f := range fields.Fields {
+		types[f.Label] = f.Type + " " + strings.Join(f.JSONPath, ".")
+	}
+	if types["dur"] != "duration dur" || types["size"] != "bytes size" || types["n"] != "int n" || types["user_id"] != "int user.id" {
+		t.Fatalf("detected_fields: %v", types)
+	}
+	var values struct{ Values []string }
+	v.GetJSON("/loki/api/v1/detected_field/dur/values?query="+url.QueryEscape(`{app="color"}`), &values)
+	if len(values.Values) != 1 || values.Values[0] != "120ms" {
+		t.Fatalf("detected_field/dur/values: %+v", values)
+	}
+	var patterns struct {
+		Status string
+		Data   []struct {
+			Pattern, Level string
+			Samples        [][2]int64
+		}
+	}
+	v.GetJSON("/loki/api/v1/patterns?query="+url.QueryEscape(`{app="winston"}`), &patterns)
+	if patterns.Status != "success" || len(patterns.Data) == 0 || patterns.Data[0].Level != "info" || len(patterns.Data[0].Samples) == 0 {
+		t.Fatalf("patterns: %+v", patterns)
+	}
+	var formatted struct{ Status, Data string }
+	v.GetJSON("/loki/api/v1/format_query?query="+url.QueryEscape(`sum(rate({app="x"}[5m]))by(level)`), &formatted)
+	if formatted.Data != `sum by (level) (rate({app="x"} [5m]))` {
+		t.Fatalf("format_query: %+v", formatted)
+	}
 }

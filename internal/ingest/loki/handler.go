@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/golang/snappy"
@@ -33,7 +32,7 @@ type Options struct {
 type Handler struct {
 	consumer Consumer
 	maxBody  int64
-	logger   *slog.Logger
+	errw     apierr.Writer
 
 	requests *prometheus.CounterVec // by format and outcome
 	entries  *prometheus.CounterVec // by outcome
@@ -53,7 +52,7 @@ func New(opts Options) (*Handler, error) {
 	h := &Handler{
 		consumer: opts.Consumer,
 		maxBody:  opts.MaxBodyBytes,
-		logger:   opts.Logger.With("component", "loki-push"),
+		errw:     apierr.Writer{Logger: opts.Logger.With("component", "loki-push")},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_loki_push_requests_total",
 			Help: "Loki push requests by body format and outcome (ok, invalid, too_large, overloaded, error).",
@@ -80,19 +79,19 @@ func (h *Handler) Routes() []route.Route {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	format := "protobuf"
-	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if ct == "application/json" {
-		format = "json"
+	format, err := bodyFormat(r.Header.Get("Content-Type"))
+	if err != nil {
+		h.fail(w, r, "unknown", err)
+		return
 	}
 	req, err := h.decode(r, format)
 	if err != nil {
-		h.fail(w, format, err)
+		h.fail(w, r, format, err)
 		return
 	}
 	rejected, msg, err := h.consumer.ConsumePush(r.Context(), req)
 	if err != nil {
-		h.fail(w, format, err)
+		h.fail(w, r, format, err)
 		return
 	}
 	total := int64(req.Entries())
@@ -102,26 +101,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// others were stored; clients then do not retry the batch.
 		h.entries.WithLabelValues("rejected").Add(float64(rejected))
 		h.requests.WithLabelValues(format, "partial").Inc()
-		http.Error(w, fmt.Sprintf("%d of %d entries rejected: %s", rejected, total, msg), http.StatusBadRequest)
+		h.errw.Text(w, r, apierr.New(apierr.Limit, "%d of %d entries rejected: %s", rejected, total, msg))
 		return
 	}
 	h.requests.WithLabelValues(format, "ok").Inc()
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (h *Handler) fail(w http.ResponseWriter, format string, err error) {
-	code := apierr.CodeOf(err)
-	status := apierr.HTTPStatus(err)
-	h.requests.WithLabelValues(format, string(code)).Inc()
-	if d := apierr.RetryAfterOf(err); d > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(d.Seconds()+0.999)))
-	} else if apierr.Retryable(err) {
-		w.Header().Set("Retry-After", "1")
-	}
-	if status >= 500 && code == apierr.Internal {
-		h.logger.Error("push failed", "err", err)
-	}
-	http.Error(w, err.Error(), status)
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, format string, err error) {
+	h.requests.WithLabelValues(format, string(apierr.CodeOf(err))).Inc()
+	h.errw.Text(w, r, err)
 }
 
 func (h *Handler) decode(r *http.Request, format string) (*PushRequest, error) {
@@ -190,4 +179,21 @@ func (h *Handler) unsnappy(b []byte) ([]byte, error) {
 		return nil, apierr.Wrap(apierr.Invalid, err, "decode snappy push body")
 	}
 	return out, nil
+}
+
+// bodyFormat tells the push body's format from its Content-Type, as Loki
+// does: JSON, or snappy protobuf (also when there is no Content-Type).
+func bodyFormat(contentType string) (string, error) {
+	if contentType == "" {
+		return "protobuf", nil
+	}
+	ct, _, err := mime.ParseMediaType(contentType)
+	switch {
+	case err != nil:
+	case ct == "application/json":
+		return "json", nil
+	case ct == "application/x-protobuf", ct == "application/protobuf", ct == "application/octet-stream":
+		return "protobuf", nil
+	}
+	return "", apierr.New(apierr.UnsupportedMediaType, "unsupported Content-Type %q: want application/x-protobuf (a snappy-compressed logproto.PushRequest) or application/json", contentType)
 }

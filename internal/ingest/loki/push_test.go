@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/golang/snappy"
 	"github.com/google/go-cmp/cmp"
@@ -204,6 +205,27 @@ func TestHandler(t *testing.T) {
 	f("overloaded", &fakeConsumer{err: apierr.New(apierr.Overloaded, "queue full")}, "application/x-protobuf", "", snappy.Encode(nil, pb), 429, 0, "queue full")
 	f("partial", &fakeConsumer{rej: 1, msgs: "too old"}, "application/x-protobuf", "", snappy.Encode(nil, pb), 400, 1, "1 of 3 entries rejected: too old")
 	f("bad encoding", &fakeConsumer{}, "application/json", "br", []byte(`{}`), 400, 0, "Content-Encoding")
+	// issue 10 item 18: a body of another type is refused by its type.
+	f("text/plain", &fakeConsumer{}, "text/plain", "", []byte("a line"), 415, 0,
+		`unsupported Content-Type "text/plain": want application/x-protobuf (a snappy-compressed logproto.PushRequest) or application/json`)
+	f("form", &fakeConsumer{}, "application/x-www-form-urlencoded", "", []byte("a=b"), 415, 0, "unsupported Content-Type")
+	f("no content type", &fakeConsumer{}, "", "", snappy.Encode(nil, pb), 204, 1, "")
+	f("json with charset", &fakeConsumer{}, "application/json; charset=utf-8", "gzip", gz.Bytes(), 204, 1, "")
+}
+
+// TestHandlerRetryAfter: an overloaded store (such as the active-stream
+// limit) is answered 429 with the store's Retry-After.
+func TestHandlerRetryAfter(t *testing.T) {
+	h, err := New(Options{Consumer: &fakeConsumer{err: &apierr.Error{Code: apierr.Overloaded, Message: "the active stream limit", RetryAfter: 90 * time.Second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("POST", "/loki/api/v1/push", bytes.NewReader(snappy.Encode(nil, encodeProto(sample))))
+	w := httptest.NewRecorder()
+	route.NewMux(h.Routes()).ServeHTTP(w, r)
+	if w.Code != 429 || w.Header().Get("Retry-After") != "90" || !strings.Contains(w.Body.String(), "the active stream limit") {
+		t.Fatalf("%d %v %q", w.Code, w.Header(), w.Body)
+	}
 }
 
 func FuzzDecodeProto(f *testing.F) {

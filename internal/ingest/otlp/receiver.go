@@ -11,22 +11,21 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	grpcenc "google.golang.org/grpc/encoding"
 	_ "google.golang.org/grpc/encoding/gzip" // accept gzip-compressed gRPC requests
+	"google.golang.org/grpc/mem"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/vigilhq/vigil/internal/apierr"
 )
@@ -55,6 +54,7 @@ type Options struct {
 type Receiver struct {
 	opts    Options
 	logger  *slog.Logger
+	errw    apierr.Writer
 	sem     chan struct{}
 	handler http.Handler
 
@@ -86,6 +86,7 @@ func New(opts Options) (*Receiver, error) {
 	r := &Receiver{
 		opts:   opts,
 		logger: opts.Logger.With("component", "otlp"),
+		errw:   apierr.Writer{Logger: opts.Logger.With("component", "otlp")},
 		sem:    make(chan struct{}, opts.MaxConcurrentRequests),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_otlp_requests_total",
@@ -139,10 +140,11 @@ func (r *Receiver) ServeHTTP(ctx context.Context, ln net.Listener) error {
 // ServeGRPC serves OTLP/gRPC on ln until ctx is done, then stops
 // gracefully.
 func (r *Receiver) ServeGRPC(ctx context.Context, ln net.Listener) error {
-	srv := grpc.NewServer(grpc.MaxRecvMsgSize(int(r.opts.MaxRequestBytes)))
-	pmetricotlp.RegisterGRPCServer(srv, &grpcMetrics{r: r})
-	ptraceotlp.RegisterGRPCServer(srv, &grpcTraces{r: r})
-	plogotlp.RegisterGRPCServer(srv, &grpcLogs{r: r})
+	srv := grpc.NewServer(grpc.MaxRecvMsgSize(int(r.opts.MaxRequestBytes)),
+		grpc.ForceServerCodecV2(rawCodec{next: grpcenc.GetCodecV2("proto")}))
+	for _, sd := range r.grpcServices() {
+		srv.RegisterService(sd, nil)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -209,10 +211,9 @@ func (r *Receiver) consume(ctx context.Context, signal, transport string, n int,
 	defer release()
 	rejected, msg, err := f(ctx)
 	if err != nil {
+		// Internal errors are logged, with the ID the client is told, where
+		// the answer is written (apierr.Writer).
 		rejected = int64(n)
-		if apierr.CodeOf(err) == apierr.Internal {
-			r.logger.Error("store otlp data", "signal", signal, "err", err)
-		}
 	}
 	r.requests.WithLabelValues(signal, transport, outcome(rejected, err)).Inc()
 	r.rejected.WithLabelValues(signal).Add(float64(rejected))
@@ -294,16 +295,11 @@ func writeResponse(w http.ResponseWriter, enc encoding, resp message) {
 
 // writeError answers with a google.rpc.Status body, as the OTLP/HTTP spec
 // asks, and Retry-After when the error is retryable.
-func writeError(w http.ResponseWriter, enc encoding, err error) {
-	code := apierr.HTTPStatus(err)
-	st := &spb.Status{Code: int32(apierr.GRPCCode(err)), Message: err.Error()}
-	if apierr.Retryable(err) {
-		d := apierr.RetryAfterOf(err)
-		if d <= 0 {
-			d = time.Second
-		}
-		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
-	}
+func (r *Receiver) writeError(w http.ResponseWriter, req *http.Request, enc encoding, err error) {
+	rep := r.errw.Reply(req, err)
+	rep.Header(w.Header())
+	code := rep.Status
+	st := &spb.Status{Code: int32(apierr.GRPCCode(err)), Message: rep.Message}
 	var b []byte
 	if enc == encJSON {
 		w.Header().Set("Content-Type", "application/json")
@@ -333,6 +329,8 @@ type signal[Req unmarshaler, Resp message] struct {
 	name    string
 	enabled bool // a consumer is configured
 	newReq  func() Req
+	// check applies the rules every request must pass (validate.go).
+	check func(Req) error
 	// items returns the request's data points, spans or log records
 	// and the call that stores them.
 	items   func(Req) (int, storeFunc)
@@ -342,6 +340,7 @@ type signal[Req unmarshaler, Resp message] struct {
 func (r *Receiver) metricsSignal() signal[pmetricotlp.ExportRequest, pmetricotlp.ExportResponse] {
 	return signal[pmetricotlp.ExportRequest, pmetricotlp.ExportResponse]{
 		name: sigMetrics, enabled: r.opts.Metrics != nil, newReq: pmetricotlp.NewExportRequest,
+		check: func(ex pmetricotlp.ExportRequest) error { return checkMetrics(ex.Metrics()) },
 		items: func(ex pmetricotlp.ExportRequest) (int, storeFunc) {
 			md := ex.Metrics()
 			return md.DataPointCount(), func(ctx context.Context) (int64, string, error) { return r.opts.Metrics.ConsumeMetrics(ctx, md) }
@@ -353,6 +352,7 @@ func (r *Receiver) metricsSignal() signal[pmetricotlp.ExportRequest, pmetricotlp
 func (r *Receiver) tracesSignal() signal[ptraceotlp.ExportRequest, ptraceotlp.ExportResponse] {
 	return signal[ptraceotlp.ExportRequest, ptraceotlp.ExportResponse]{
 		name: sigTraces, enabled: r.opts.Traces != nil, newReq: ptraceotlp.NewExportRequest,
+		check: func(ex ptraceotlp.ExportRequest) error { return checkTraces(ex.Traces()) },
 		items: func(ex ptraceotlp.ExportRequest) (int, storeFunc) {
 			td := ex.Traces()
 			return td.SpanCount(), func(ctx context.Context) (int64, string, error) { return r.opts.Traces.ConsumeTraces(ctx, td) }
@@ -364,6 +364,7 @@ func (r *Receiver) tracesSignal() signal[ptraceotlp.ExportRequest, ptraceotlp.Ex
 func (r *Receiver) logsSignal() signal[plogotlp.ExportRequest, plogotlp.ExportResponse] {
 	return signal[plogotlp.ExportRequest, plogotlp.ExportResponse]{
 		name: sigLogs, enabled: r.opts.Logs != nil, newReq: plogotlp.NewExportRequest,
+		check: func(ex plogotlp.ExportRequest) error { return checkLogs(ex.Logs()) },
 		items: func(ex plogotlp.ExportRequest) (int, storeFunc) {
 			ld := ex.Logs()
 			return ld.LogRecordCount(), func(ctx context.Context) (int64, string, error) { return r.opts.Logs.ConsumeLogs(ctx, ld) }
@@ -404,22 +405,23 @@ func logsResponse(rejected int64, msg string) plogotlp.ExportResponse {
 func serveHTTP[Req unmarshaler, Resp message](r *Receiver, w http.ResponseWriter, req *http.Request, sig signal[Req, Resp]) {
 	b, enc, err := r.readBody(req)
 	if err != nil {
-		writeError(w, enc, err)
+		r.writeError(w, req, enc, err)
 		return
 	}
 	if !sig.enabled {
-		writeError(w, enc, notSupported(sig.name))
+		r.writeError(w, req, enc, notSupported(sig.name))
 		return
 	}
-	ex := sig.newReq()
-	if err := unmarshal(ex, enc, b); err != nil {
-		writeError(w, enc, decodeErr(sig.name, enc, err))
+	ex, err := decode(sig, enc, b)
+	if err != nil {
+		r.invalid(sig.name, "http")
+		r.writeError(w, req, enc, err)
 		return
 	}
 	n, store := sig.items(ex)
 	rejected, msg, err := r.consume(req.Context(), sig.name, "http", n, store)
 	if err != nil {
-		writeError(w, enc, err)
+		r.writeError(w, req, enc, err)
 		return
 	}
 	writeResponse(w, enc, sig.respond(rejected, msg))
@@ -442,6 +444,30 @@ type unmarshaler interface {
 	UnmarshalJSON([]byte) error
 }
 
+// decode turns a body into a request that passed the rules of
+// validate.go, whichever the transport and encoding.
+func decode[Req unmarshaler, Resp message](sig signal[Req, Resp], enc encoding, b []byte) (Req, error) {
+	ex := sig.newReq()
+	if enc == encJSON {
+		// Before the decoder recurses into it.
+		if err := checkJSONDepth(sig.name, b); err != nil {
+			return ex, err
+		}
+	}
+	if err := unmarshal(ex, enc, b); err != nil {
+		if derr := protoDepthErr(sig.name, err); derr != err {
+			return ex, derr
+		}
+		return ex, decodeErr(sig.name, enc, err)
+	}
+	return ex, sig.check(ex)
+}
+
+// invalid counts a request refused before it reached its consumer.
+func (r *Receiver) invalid(signal, transport string) {
+	r.requests.WithLabelValues(signal, transport, "invalid").Inc()
+}
+
 func unmarshal(m unmarshaler, enc encoding, b []byte) error {
 	if enc == encJSON {
 		if len(bytes.TrimSpace(b)) == 0 {
@@ -454,60 +480,109 @@ func unmarshal(m unmarshaler, enc encoding, b []byte) error {
 
 // ---- gRPC ----
 
-func grpcErr(err error) error {
-	st := status.New(apierr.GRPCCode(err), err.Error())
-	if apierr.Retryable(err) {
-		d := apierr.RetryAfterOf(err)
-		if d <= 0 {
-			d = time.Second
-		}
-		if ds, e := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(d)}); e == nil {
-			st = ds
-		}
-	}
-	return st.Err()
+// The gRPC services are registered with raw messages rather than pdata's
+// generated handlers, so that decoding happens here: gRPC answers a
+// message its codec cannot decode with INTERNAL, which OTLP exporters take
+// for a server bug; here a malformed or refused request gets
+// INVALID_ARGUMENT with the same message as over HTTP.
+
+// rawMessage is an undecoded request or an encoded response. It has the
+// methods pdata's gRPC codec uses, so the bytes pass through it as they
+// are; rawCodec handles it when pdata's codec is not the one registered.
+type rawMessage []byte
+
+func (m *rawMessage) SizeProto() int              { return len(*m) }
+func (m *rawMessage) MarshalProto(buf []byte) int { return copy(buf, *m) }
+func (m *rawMessage) UnmarshalProto(b []byte) error {
+	*m = append((*m)[:0], b...) // the codec reuses b
+	return nil
 }
 
-// exportGRPC runs one OTLP/gRPC export: store the request within the
-// concurrency bound and answer with its partial success, or with the error
-// as a gRPC status (UNIMPLEMENTED when the signal has no consumer).
-func exportGRPC[Req unmarshaler, Resp message](ctx context.Context, r *Receiver, sig signal[Req, Resp], req Req) (Resp, error) {
+// rawCodec is gRPC's "proto" codec, passing rawMessages through and every
+// other message to the codec registered before it (pdata's or gRPC's).
+type rawCodec struct{ next grpcenc.CodecV2 }
+
+func (c rawCodec) Marshal(v any) (mem.BufferSlice, error) {
+	if m, ok := v.(*rawMessage); ok {
+		return mem.BufferSlice{mem.SliceBuffer(*m)}, nil
+	}
+	return c.next.Marshal(v)
+}
+
+func (c rawCodec) Unmarshal(data mem.BufferSlice, v any) error {
+	if m, ok := v.(*rawMessage); ok {
+		*m = data.Materialize()
+		return nil
+	}
+	return c.next.Unmarshal(data, v)
+}
+
+func (rawCodec) Name() string { return "proto" }
+
+// grpcService describes one OTLP service (package.Service/Export) whose
+// Export handler is export.
+func grpcService(service, proto string, export func(ctx context.Context, body []byte) ([]byte, error)) *grpc.ServiceDesc {
+	full := "/" + service + "/Export"
+	return &grpc.ServiceDesc{
+		ServiceName: service,
+		HandlerType: (*any)(nil),
+		Methods: []grpc.MethodDesc{{
+			MethodName: "Export",
+			Handler: func(_ any, ctx context.Context, dec func(any) error, interceptor grpc.UnaryServerInterceptor) (any, error) {
+				in := new(rawMessage)
+				if err := dec(in); err != nil {
+					return nil, err
+				}
+				h := func(ctx context.Context, req any) (any, error) {
+					out, err := export(ctx, *req.(*rawMessage))
+					if err != nil {
+						return nil, err
+					}
+					resp := rawMessage(out)
+					return &resp, nil
+				}
+				if interceptor == nil {
+					return h(ctx, in)
+				}
+				return interceptor(ctx, in, &grpc.UnaryServerInfo{Server: nil, FullMethod: full}, h)
+			},
+		}},
+		Metadata: proto,
+	}
+}
+
+// exportGRPC runs one OTLP/gRPC export: decode and check the request,
+// store it within the concurrency bound and answer with its partial
+// success, or with the error as a gRPC status (UNIMPLEMENTED when the
+// signal has no consumer).
+func exportGRPC[Req unmarshaler, Resp message](ctx context.Context, r *Receiver, sig signal[Req, Resp], body []byte) ([]byte, error) {
 	if !sig.enabled {
-		return sig.respond(0, ""), status.Error(codes.Unimplemented, notSupported(sig.name).Error())
+		return nil, status.Error(codes.Unimplemented, notSupported(sig.name).Error())
+	}
+	req, err := decode(sig, encProto, body)
+	if err != nil {
+		r.invalid(sig.name, "grpc")
+		return nil, r.errw.GRPC(err).Err()
 	}
 	n, store := sig.items(req)
 	rejected, msg, err := r.consume(ctx, sig.name, "grpc", n, store)
 	if err != nil {
-		return sig.respond(0, ""), grpcErr(err)
+		return nil, r.errw.GRPC(err).Err()
 	}
-	return sig.respond(rejected, msg), nil
+	out, err := sig.respond(rejected, msg).MarshalProto()
+	if err != nil {
+		return nil, r.errw.GRPC(fmt.Errorf("encode OTLP %s response: %w", sig.name, err)).Err()
+	}
+	return out, nil
 }
 
-// One type per signal: each embeds its own generated Unimplemented server.
-
-type grpcMetrics struct {
-	pmetricotlp.UnimplementedGRPCServer
-	r *Receiver
-}
-
-func (g *grpcMetrics) Export(ctx context.Context, req pmetricotlp.ExportRequest) (pmetricotlp.ExportResponse, error) {
-	return exportGRPC(ctx, g.r, g.r.metricsSignal(), req)
-}
-
-type grpcTraces struct {
-	ptraceotlp.UnimplementedGRPCServer
-	r *Receiver
-}
-
-func (g *grpcTraces) Export(ctx context.Context, req ptraceotlp.ExportRequest) (ptraceotlp.ExportResponse, error) {
-	return exportGRPC(ctx, g.r, g.r.tracesSignal(), req)
-}
-
-type grpcLogs struct {
-	plogotlp.UnimplementedGRPCServer
-	r *Receiver
-}
-
-func (g *grpcLogs) Export(ctx context.Context, req plogotlp.ExportRequest) (plogotlp.ExportResponse, error) {
-	return exportGRPC(ctx, g.r, g.r.logsSignal(), req)
+func (r *Receiver) grpcServices() []*grpc.ServiceDesc {
+	return []*grpc.ServiceDesc{
+		grpcService("opentelemetry.proto.collector.metrics.v1.MetricsService", "opentelemetry/proto/collector/metrics/v1/metrics_service.proto",
+			func(ctx context.Context, b []byte) ([]byte, error) { return exportGRPC(ctx, r, r.metricsSignal(), b) }),
+		grpcService("opentelemetry.proto.collector.trace.v1.TraceService", "opentelemetry/proto/collector/trace/v1/trace_service.proto",
+			func(ctx context.Context, b []byte) ([]byte, error) { return exportGRPC(ctx, r, r.tracesSignal(), b) }),
+		grpcService("opentelemetry.proto.collector.logs.v1.LogsService", "opentelemetry/proto/collector/logs/v1/logs_service.proto",
+			func(ctx context.Context, b []byte) ([]byte, error) { return exportGRPC(ctx, r, r.logsSignal(), b) }),
+	}
 }

@@ -15,8 +15,10 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/golang/snappy"
 	remoteapi "github.com/prometheus/client_golang/exp/api/remote"
@@ -28,6 +30,9 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb"
+
+	"github.com/vigilhq/vigil/internal/apierr"
 )
 
 // Limits bound one request.
@@ -55,6 +60,15 @@ type Options struct {
 	// Received counts received samples by protocol (remote_write,
 	// remote_write_2) in the shared vigil_samples_received_total.
 	Received func(protocol string, n int)
+	// Metadata receives the metric metadata of remote write 1.0 requests
+	// (their metadata field), keyed by metric family. Remote write 2.0
+	// per-series metadata goes to the appender with each sample
+	// (storage.AppendV2Options.Metadata), as OTLP's does. Nil: dropped.
+	Metadata func(family string, md metadata.Metadata)
+	// MinTime returns the oldest sample time (Unix ms) the storage accepts
+	// now, for messages that name the accepted window; ok is false when
+	// it is not known yet.
+	MinTime func() (t int64, ok bool)
 }
 
 // Rejection reasons counted here.
@@ -65,6 +79,13 @@ const (
 	ReasonDuplicate     = "duplicate_timestamp"
 	ReasonRequestLimit  = "request_limit"
 	ReasonMalformed     = "malformed_request"
+	// ReasonInvalidSample is any other refusal of one series' sample by
+	// the storage: a native histogram whose counts do not add up, a bad
+	// start timestamp, ...
+	ReasonInvalidSample = "invalid_sample"
+	// ReasonExemplar counts exemplars not stored (no sample of their
+	// series, out of order, invalid labels).
+	ReasonExemplar = "exemplar"
 )
 
 // maxAhead is how far in the future a sample may be (as Prometheus).
@@ -72,6 +93,7 @@ const maxAhead = 10 * time.Minute
 
 type handler struct {
 	opts Options
+	errw apierr.Writer
 	sem  chan struct{}
 	next http.Handler
 }
@@ -93,8 +115,14 @@ func New(opts Options) http.Handler {
 	if opts.MaxConcurrentRequests <= 0 {
 		opts.MaxConcurrentRequests = 64
 	}
-	h := &handler{opts: opts, sem: make(chan struct{}, opts.MaxConcurrentRequests)}
+	if opts.Metadata == nil {
+		opts.Metadata = func(string, metadata.Metadata) {}
+	}
+	if opts.MinTime == nil {
+		opts.MinTime = func() (int64, bool) { return 0, false }
+	}
 	logger := opts.Logger.With("component", "remote write")
+	h := &handler{opts: opts, errw: apierr.Writer{Logger: logger}, sem: make(chan struct{}, opts.MaxConcurrentRequests)}
 	h.next = remoteapi.NewWriteHandler(h, remoteapi.MessageTypes{remoteapi.WriteV1MessageType, remoteapi.WriteV2MessageType},
 		remoteapi.WithWriteHandlerLogger(logger),
 		remoteapi.WithWriteHandlerMiddlewares(h.decompress))
@@ -111,8 +139,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			t.Stop()
 		case <-t.C:
 			h.opts.Rejected("overloaded", 0)
-			w.Header().Set("Retry-After", "1")
-			http.Error(w, fmt.Sprintf("too many concurrent remote write requests (limit %d); retry later", h.opts.MaxConcurrentRequests), http.StatusServiceUnavailable)
+			// 503, not 429: every Prometheus retries 5xx, but 429 only
+			// with retry_on_http_429.
+			h.errw.Text(w, r, &apierr.Error{Code: apierr.Unavailable, Message: fmt.Sprintf("too many concurrent remote write requests (limit %d); retry later", h.opts.MaxConcurrentRequests), RetryAfter: time.Second})
 			return
 		case <-r.Context().Done():
 			return
@@ -141,26 +170,26 @@ func (h *handler) decompress(next http.Handler) http.Handler {
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 		if err != nil {
-			http.Error(w, "read request body: "+err.Error(), http.StatusBadRequest)
+			h.errw.Text(w, r, apierr.Wrap(apierr.Invalid, err, "read request body"))
 			return
 		}
 		if int64(len(body)) > max {
 			h.opts.Rejected(ReasonRequestLimit, 0)
-			http.Error(w, fmt.Sprintf("request body over the limit of %d bytes (metrics.limits.max_request_bytes); send smaller batches", max), http.StatusRequestEntityTooLarge)
+			h.errw.Text(w, r, apierr.New(apierr.TooLarge, "request body over the limit of %d bytes (metrics.limits.max_request_bytes); send smaller batches", max))
 			return
 		}
 		n, err := snappy.DecodedLen(body)
 		if err != nil {
-			http.Error(w, "malformed snappy body: "+err.Error()+"; remote write bodies must be snappy block-compressed protobuf", http.StatusBadRequest)
+			h.errw.Text(w, r, apierr.New(apierr.Invalid, "malformed snappy body: %v; remote write bodies must be snappy block-compressed protobuf", err))
 			return
 		}
 		if int64(n) > max {
-			http.Error(w, fmt.Sprintf("decompressed body of %d bytes is over the limit of %d bytes (metrics.limits.max_request_bytes); send smaller batches", n, max), http.StatusRequestEntityTooLarge)
+			h.errw.Text(w, r, apierr.New(apierr.TooLarge, "decompressed body of %d bytes is over the limit of %d bytes (metrics.limits.max_request_bytes); send smaller batches", n, max))
 			return
 		}
 		dec, err := snappy.Decode(nil, body)
 		if err != nil {
-			http.Error(w, "malformed snappy body: "+err.Error(), http.StatusBadRequest)
+			h.errw.Text(w, r, apierr.New(apierr.Invalid, "malformed snappy body: %v", err))
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(dec))
@@ -171,8 +200,9 @@ func (h *handler) decompress(next http.Handler) http.Handler {
 
 // rejections collects per-series problems; the first few are reported.
 type rejections struct {
-	n    map[string]int
-	msgs []string
+	n         map[string]int // samples by reason
+	exemplars int            // exemplars not stored
+	msgs      []string
 }
 
 func (r *rejections) add(reason, msg string, samples int) {
@@ -185,32 +215,56 @@ func (r *rejections) add(reason, msg string, samples int) {
 	}
 }
 
+// addExemplars records n exemplars not stored (counted apart from
+// samples, under ReasonExemplar).
+func (r *rejections) addExemplars(msg string, n int) {
+	r.exemplars += n
+	r.add(ReasonExemplar, msg, 0)
+	r.n[ReasonExemplar] += n
+}
+
+// total is the samples rejected.
 func (r *rejections) total() int {
 	t := 0
-	for _, n := range r.n {
-		t += n
+	for reason, n := range r.n {
+		if reason != ReasonExemplar {
+			t += n
+		}
 	}
 	return t
 }
 
-func (r *rejections) err(accepted int) error {
-	return fmt.Errorf("%d samples rejected, %d accepted: %s", r.total(), accepted, strings.Join(r.msgs, "; "))
+func (r *rejections) summary(accepted, exemplars int) string {
+	s := fmt.Sprintf("%d samples rejected, %d accepted", r.total(), accepted)
+	if r.exemplars > 0 {
+		s += fmt.Sprintf("; %d exemplars rejected, %d accepted", r.exemplars, exemplars)
+	}
+	return s + ": " + strings.Join(r.msgs, "; ")
 }
 
-// classify maps an append error to a reason, or "" for a server error.
+// classify maps an append error to a reason, or "" for a failure of the
+// storage itself. Appending a sample writes nothing yet (the WAL is written
+// at commit), so every error of Append is about the series or its sample:
+// a limit, its time, or a value the TSDB refuses (a native histogram whose
+// counts do not add up, ...). Only errors that say the storage cannot
+// take writes now (apierr Unavailable or Overloaded) fail the request.
 func classify(err error) string {
 	var le interface{ LimitReason() string }
 	switch {
 	case errors.As(err, &le):
 		return "limit" // counted by the appendable
-	case errors.Is(err, storage.ErrOutOfOrderSample), errors.Is(err, storage.ErrTooOldSample):
+	case errors.Is(err, storage.ErrTooOldSample):
+		return ReasonOutOfBounds
+	case errors.Is(err, storage.ErrOutOfOrderSample):
 		return ReasonOutOfOrder
 	case errors.Is(err, storage.ErrDuplicateSampleForTimestamp):
 		return ReasonDuplicate
 	case errors.Is(err, storage.ErrOutOfBounds):
 		return ReasonOutOfBounds
+	case apierr.Retryable(err), errors.Is(err, tsdb.ErrNotReady):
+		return ""
 	}
-	return ""
+	return ReasonInvalidSample
 }
 
 func checkLabels(ls labels.Labels) error {
@@ -245,8 +299,7 @@ func (h *handler) Store(r *http.Request, msgType remoteapi.WriteMessageType) (*r
 	wr := remoteapi.NewWriteResponse()
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		wr.SetStatusCode(http.StatusBadRequest)
-		return wr, fmt.Errorf("read request body: %w", err)
+		return h.fail(r, wr, apierr.Wrap(apierr.Invalid, err, "read request body"))
 	}
 	if msgType == remoteapi.WriteV2MessageType {
 		return h.storeV2(r, body, wr)
@@ -254,8 +307,12 @@ func (h *handler) Store(r *http.Request, msgType remoteapi.WriteMessageType) (*r
 	var req prompb.WriteRequest
 	if err := req.Unmarshal(body); err != nil {
 		h.opts.Rejected(ReasonMalformed, 0)
-		wr.SetStatusCode(http.StatusBadRequest)
-		return wr, fmt.Errorf("malformed remote write 1.0 request: %w (want a snappy-compressed prometheus.WriteRequest protobuf)", err)
+		return h.fail(r, wr, apierr.New(apierr.Invalid, "malformed remote write 1.0 request: %v (want a snappy-compressed prometheus.WriteRequest protobuf)", err))
+	}
+	for _, m := range req.Metadata {
+		if m.MetricFamilyName != "" && utf8.ValidString(m.MetricFamilyName) && utf8.ValidString(m.Help) && utf8.ValidString(m.Unit) {
+			h.opts.Metadata(m.MetricFamilyName, metadata.Metadata{Type: model.MetricType(strings.ToLower(m.Type.String())), Help: m.Help, Unit: m.Unit})
+		}
 	}
 	nSamples := 0
 	for _, ts := range req.Timeseries {
@@ -263,8 +320,7 @@ func (h *handler) Store(r *http.Request, msgType remoteapi.WriteMessageType) (*r
 	}
 	bt, err := h.begin(r, "remote_write", len(req.Timeseries), nSamples)
 	if err != nil {
-		wr.SetStatusCode(http.StatusBadRequest)
-		return wr, err
+		return h.fail(r, wr, err)
 	}
 	b := labels.NewScratchBuilder(0)
 	for _, ts := range req.Timeseries {
@@ -291,27 +347,26 @@ func (h *handler) Store(r *http.Request, msgType remoteapi.WriteMessageType) (*r
 		}
 		if serr != nil {
 			if err := bt.failed(ls, serr, n); err != nil {
-				return bt.abort(wr, err)
+				return h.abort(r, wr, bt, err)
 			}
 			continue
 		}
-		if len(ts.Exemplars) > 0 && bt.eapp != nil && ref != 0 {
+		if len(ts.Exemplars) > 0 {
 			bt.exemplars = bt.exemplars[:0]
 			for _, e := range ts.Exemplars {
 				bt.exemplars = append(bt.exemplars, e.ToExemplar(&b, nil))
 			}
-			bt.addExemplars(ref, ls)
+			bt.addExemplars(ref, ls, len(ts.Exemplars))
 		}
 	}
-	return h.end(wr, bt, false)
+	return h.end(r, wr, bt, false)
 }
 
 func (h *handler) storeV2(r *http.Request, body []byte, wr *remoteapi.WriteResponse) (*remoteapi.WriteResponse, error) {
 	var req writev2.Request
 	if err := req.Unmarshal(body); err != nil {
 		h.opts.Rejected(ReasonMalformed, 0)
-		wr.SetStatusCode(http.StatusBadRequest)
-		return wr, fmt.Errorf("malformed remote write 2.0 request: %w (want a snappy-compressed io.prometheus.write.v2.Request protobuf)", err)
+		return h.fail(r, wr, apierr.New(apierr.Invalid, "malformed remote write 2.0 request: %v (want a snappy-compressed io.prometheus.write.v2.Request protobuf)", err))
 	}
 	nSamples := 0
 	for _, ts := range req.Timeseries {
@@ -319,8 +374,7 @@ func (h *handler) storeV2(r *http.Request, body []byte, wr *remoteapi.WriteRespo
 	}
 	bt, err := h.begin(r, "remote_write_2", len(req.Timeseries), nSamples)
 	if err != nil {
-		wr.SetStatusCode(http.StatusBadRequest)
-		return wr, err
+		return h.fail(r, wr, err)
 	}
 	b := labels.NewScratchBuilder(0)
 	for _, ts := range req.Timeseries {
@@ -335,11 +389,11 @@ func (h *handler) storeV2(r *http.Request, body []byte, wr *remoteapi.WriteRespo
 			bt.rej.add(ReasonInvalidLabels, err.Error(), n)
 			continue
 		}
-		var md metadata.Metadata
-		if m, err := ts.ToMetadata(req.Symbols); err == nil {
-			md = m
+		// The appendable keeps the metadata by family (see Options.Metadata).
+		var opts storage.AOptions
+		if m, err := ts.ToMetadata(req.Symbols); err == nil && utf8.ValidString(m.Help) && utf8.ValidString(m.Unit) {
+			opts.Metadata = m
 		}
-		opts := storage.AOptions{Metadata: md}
 		var serr error
 		for _, s := range ts.Samples {
 			if ref, serr = bt.sample(ref, ls, s.StartTimestamp, s.Timestamp, s.Value, opts); serr != nil {
@@ -356,21 +410,24 @@ func (h *handler) storeV2(r *http.Request, body []byte, wr *remoteapi.WriteRespo
 		}
 		if serr != nil {
 			if err := bt.failed(ls, serr, n); err != nil {
-				return bt.abort(wr, err)
+				return h.abort(r, wr, bt, err)
 			}
 			continue
 		}
-		if len(ts.Exemplars) > 0 && bt.eapp != nil && ref != 0 {
+		if len(ts.Exemplars) > 0 {
 			bt.exemplars = bt.exemplars[:0]
 			for _, e := range ts.Exemplars {
-				if ex, err := e.ToExemplar(&b, req.Symbols); err == nil {
-					bt.exemplars = append(bt.exemplars, ex)
+				ex, err := e.ToExemplar(&b, req.Symbols)
+				if err != nil {
+					bt.rej.addExemplars(fmt.Sprintf("series %s has an exemplar with invalid symbol references: %v", seriesName(ls), err), 1)
+					continue
 				}
+				bt.exemplars = append(bt.exemplars, ex)
 			}
-			bt.addExemplars(ref, ls)
+			bt.addExemplars(ref, ls, len(bt.exemplars))
 		}
 	}
-	return h.end(wr, bt, true)
+	return h.end(r, wr, bt, true)
 }
 
 // batch appends the series of one request, whichever the message version,
@@ -380,6 +437,7 @@ type batch struct {
 	eapp      storage.ExemplarAppenderV2
 	getRef    storage.GetRef // nil when the appender cannot look series up
 	maxT      int64          // the latest timestamp accepted
+	minTime   func() (int64, bool)
 	rej       rejections
 	stats     remoteapi.WriteResponseStats
 	exemplars []exemplar.Exemplar
@@ -396,7 +454,7 @@ func (h *handler) begin(r *http.Request, protocol string, series, samples int) (
 	app := h.opts.Appendable.AppenderV2(r.Context())
 	eapp, _ := app.(storage.ExemplarAppenderV2)
 	getRef, _ := app.(storage.GetRef)
-	return &batch{app: app, eapp: eapp, getRef: getRef, maxT: time.Now().Add(maxAhead).UnixMilli()}, nil
+	return &batch{app: app, eapp: eapp, getRef: getRef, maxT: time.Now().Add(maxAhead).UnixMilli(), minTime: h.opts.MinTime}, nil
 }
 
 // series returns the reference of a series the storage already holds, or
@@ -416,12 +474,14 @@ func (bt *batch) series(ls labels.Labels) (storage.SeriesRef, error) {
 // and counted, and the series goes on.
 func (bt *batch) sample(ref storage.SeriesRef, ls labels.Labels, st, t int64, v float64, opts storage.AOptions) (storage.SeriesRef, error) {
 	if t > bt.maxT {
-		bt.rej.add(ReasonOutOfBounds, fmt.Sprintf("series %s has a sample more than %v in the future", ls.String(), maxAhead), 1)
+		bt.rej.add(ReasonOutOfBounds, fmt.Sprintf("series %s has a sample at %s, outside the accepted window %s", seriesName(ls), msTime(t), bt.window()), 1)
 		return ref, nil
 	}
 	ref, err := bt.app.Append(ref, ls, st, t, v, nil, nil, opts)
 	if err == nil {
 		bt.stats.Samples++
+	} else if errors.Is(err, storage.ErrOutOfBounds) || errors.Is(err, storage.ErrTooOldSample) {
+		err = &sampleTimeError{t: t, err: err}
 	}
 	return ref, err
 }
@@ -431,73 +491,150 @@ func (bt *batch) histogram(ref storage.SeriesRef, ls labels.Labels, st, t int64,
 	ref, err := bt.app.Append(ref, ls, st, t, 0, h, fh, opts)
 	if err == nil {
 		bt.stats.Histograms++
+	} else if errors.Is(err, storage.ErrOutOfBounds) || errors.Is(err, storage.ErrTooOldSample) {
+		err = &sampleTimeError{t: t, err: err}
 	}
 	return ref, err
 }
 
+// sampleTimeError remembers the time of a sample the storage refused as
+// too old, for the message.
+type sampleTimeError struct {
+	t   int64
+	err error
+}
+
+func (e *sampleTimeError) Error() string { return e.err.Error() }
+func (e *sampleTimeError) Unwrap() error { return e.err }
+
+// window describes the sample times the storage accepts now.
+func (bt *batch) window() string {
+	hi := "now+" + model.Duration(maxAhead).String()
+	if lo, ok := bt.minTime(); ok {
+		return fmt.Sprintf("[%s, %s]", msTime(lo), hi)
+	}
+	return "[the head block's start, " + hi + "]"
+}
+
+// seriesName prints a series as PromQL does: name{label="value", ...}.
+func seriesName(ls labels.Labels) string {
+	name := ls.Get(labels.MetricName)
+	rest := ls.DropMetricName()
+	if rest.IsEmpty() {
+		if name == "" {
+			return "{}"
+		}
+		return name
+	}
+	return name + rest.String()
+}
+
+func msTime(t int64) string { return time.UnixMilli(t).UTC().Format(time.RFC3339Nano) }
+
 // failed records the rejection of a series whose append failed, by
-// reason. A failure that is not the client's (no reason) is returned: the
-// request fails.
+// reason, naming the series. A failure that is not the client's (no
+// reason) is returned: the request fails.
 func (bt *batch) failed(ls labels.Labels, err error, n int) error {
 	reason := classify(err)
-	if reason == "" {
-		return fmt.Errorf("store series %s: %w", ls.String(), err)
+	switch reason {
+	case "":
+		return err
+	case ReasonOutOfBounds:
+		msg := fmt.Sprintf("series %s has a sample outside the accepted window %s (%v)", seriesName(ls), bt.window(), err)
+		var te *sampleTimeError
+		if errors.As(err, &te) {
+			msg = fmt.Sprintf("series %s has a sample at %s, outside the accepted window %s: samples older than the TSDB head (or than metrics.out_of_order_time_window behind the newest sample) cannot be stored", seriesName(ls), msTime(te.t), bt.window())
+		}
+		bt.rej.add(reason, msg, n)
+	case "limit":
+		bt.rej.add(reason, err.Error(), n) // the limit error names the metric
+	default:
+		bt.rej.add(reason, fmt.Sprintf("series %s: %v", seriesName(ls), err), n)
 	}
-	bt.rej.add(reason, err.Error(), n)
 	return nil
 }
 
-// addExemplars stores the exemplars gathered in bt.exemplars for a series;
-// they are best effort, as in Prometheus.
-func (bt *batch) addExemplars(ref storage.SeriesRef, ls labels.Labels) {
+// addExemplars stores the n exemplars gathered in bt.exemplars for a
+// series, as Prometheus does after the series' samples; those the storage
+// refuses (no sample of the series, out of order, invalid) are counted and
+// named in the answer, the rest written.
+func (bt *batch) addExemplars(ref storage.SeriesRef, ls labels.Labels, n int) {
+	if n == 0 {
+		return
+	}
+	if bt.eapp == nil {
+		bt.rej.addExemplars("exemplars are not stored by this server", n)
+		return
+	}
+	if ref == 0 {
+		bt.rej.addExemplars(fmt.Sprintf("series %s has %d exemplar(s) but no sample stored: exemplars are kept only with a sample of their series", seriesName(ls), n), n)
+		return
+	}
 	slices.SortFunc(bt.exemplars, exemplar.Compare)
-	if _, err := bt.eapp.AppendExemplars(ref, ls, bt.exemplars); err == nil {
+	_, err := bt.eapp.AppendExemplars(ref, ls, bt.exemplars)
+	var pe *storage.AppendPartialError
+	switch {
+	case err == nil:
 		bt.stats.Exemplars += len(bt.exemplars)
+	case errors.As(err, &pe) && len(pe.ExemplarErrors) > 0:
+		bad := len(pe.ExemplarErrors)
+		bt.stats.Exemplars += len(bt.exemplars) - bad
+		bt.rej.addExemplars(fmt.Sprintf("series %s: %d exemplar(s) not stored: %v", seriesName(ls), bad, pe.ExemplarErrors[0].Err), bad)
+	case errors.Is(err, storage.ErrNotFound):
+		bt.rej.addExemplars(fmt.Sprintf("series %s has %d exemplar(s) but no sample stored: exemplars are kept only with a sample of their series", seriesName(ls), len(bt.exemplars)), len(bt.exemplars))
+	default:
+		bt.rej.addExemplars(fmt.Sprintf("series %s: exemplars not stored: %v", seriesName(ls), err), len(bt.exemplars))
 	}
 }
 
-// abort rolls the request back after a server-side failure.
-func (bt *batch) abort(wr *remoteapi.WriteResponse, err error) (*remoteapi.WriteResponse, error) {
+// fail answers err through apierr (status, Retry-After, a public message;
+// internal errors logged with an ID), in the remote API's plain text.
+func (h *handler) fail(r *http.Request, wr *remoteapi.WriteResponse, err error) (*remoteapi.WriteResponse, error) {
+	rep := h.errw.Reply(r, err)
+	wr.SetStatusCode(rep.Status)
+	if rep.RetryAfter > 0 {
+		wr.SetExtraHeader("Retry-After", strconv.Itoa(apierr.RetryAfterSeconds(rep.RetryAfter)))
+	}
+	return wr, errors.New(rep.Message)
+}
+
+// abort rolls the request back after a failure of the storage itself.
+func (h *handler) abort(r *http.Request, wr *remoteapi.WriteResponse, bt *batch, err error) (*remoteapi.WriteResponse, error) {
 	_ = bt.app.Rollback()
-	wr.SetStatusCode(http.StatusInternalServerError)
-	return wr, err
+	return h.fail(r, wr, err)
 }
 
 // end commits the request and answers: 204, or 400 naming what was
 // refused while the rest is stored. Remote write 2.0 answers also carry
 // the written counts.
-func (h *handler) end(wr *remoteapi.WriteResponse, bt *batch, v2 bool) (*remoteapi.WriteResponse, error) {
+func (h *handler) end(r *http.Request, wr *remoteapi.WriteResponse, bt *batch, v2 bool) (*remoteapi.WriteResponse, error) {
 	if err := bt.app.Commit(); err != nil {
-		wr.SetStatusCode(http.StatusInternalServerError)
-		return wr, fmt.Errorf("commit: %w", err)
+		// Nothing was stored: a full disk or an I/O error (503, retryable),
+		// else an internal error.
+		return h.fail(r, wr, err)
 	}
 	if v2 {
 		wr.Add(bt.stats)
 	}
-	return h.finish(wr, &bt.rej, bt.stats.Samples+bt.stats.Histograms)
-}
-
-func (h *handler) finish(wr *remoteapi.WriteResponse, rej *rejections, accepted int) (*remoteapi.WriteResponse, error) {
-	for reason, n := range rej.n {
+	for reason, n := range bt.rej.n {
 		if reason != "limit" {
 			h.opts.Rejected(reason, n)
 		}
 	}
-	if rej.total() > 0 {
+	if bt.rej.total() > 0 || bt.rej.exemplars > 0 {
 		// The accepted samples are committed; the rest would fail again, so
 		// 400 (not retryable), naming what was wrong.
-		wr.SetStatusCode(http.StatusBadRequest)
-		return wr, rej.err(accepted)
+		return h.fail(r, wr, apierr.New(apierr.Invalid, "%s", bt.rej.summary(bt.stats.Samples+bt.stats.Histograms, bt.stats.Exemplars)))
 	}
 	return wr, nil
 }
 
 func checkRequestLimits(lim Limits, series, samples int) error {
 	if lim.MaxSeriesPerRequest > 0 && series > lim.MaxSeriesPerRequest {
-		return fmt.Errorf("request has %d series, over the limit of %d per request (metrics.limits.max_series_per_request); send smaller batches", series, lim.MaxSeriesPerRequest)
+		return apierr.New(apierr.Limit, "request has %d series, over the limit of %d per request (metrics.limits.max_series_per_request); send smaller batches", series, lim.MaxSeriesPerRequest)
 	}
 	if lim.MaxSamplesPerRequest > 0 && samples > lim.MaxSamplesPerRequest {
-		return fmt.Errorf("request has %d samples, over the limit of %d per request (metrics.limits.max_samples_per_request); send smaller batches", samples, lim.MaxSamplesPerRequest)
+		return apierr.New(apierr.Limit, "request has %d samples, over the limit of %d per request (metrics.limits.max_samples_per_request); send smaller batches", samples, lim.MaxSamplesPerRequest)
 	}
 	return nil
 }

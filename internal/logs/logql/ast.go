@@ -183,9 +183,10 @@ type ParserStage struct {
 	Strict      bool         // logfmt --strict
 	KeepEmpty   bool         // logfmt --keep-empty
 
-	re     *regexp.Regexp
-	pat    *pattern
-	jpaths [][]jsonPathElem
+	re         *regexp.Regexp
+	pat        *pattern
+	jpaths     [][]jsonPathElem
+	logfmtKeys map[string]string // logfmt parameters: key → label
 }
 
 func (p *ParserStage) String() string {
@@ -376,7 +377,8 @@ func (g *Grouping) String() string {
 // count_over_time({app="x"}[5m]).
 type RangeAggr struct {
 	Op       string
-	Param    float64 // quantile_over_time's φ
+	Func     *RangeFunction // RangeFunctions[Op], resolved by the parser
+	Param    float64        // the number argument (quantile_over_time's φ)
 	Log      *LogExpr
 	Unwrap   *Unwrap
 	Range    time.Duration
@@ -389,7 +391,7 @@ func (*RangeAggr) sample() {}
 func (e *RangeAggr) String() string {
 	var b strings.Builder
 	b.WriteString(e.Op + "(")
-	if e.Op == "quantile_over_time" {
+	if e.Func != nil && e.Func.CheckParam != nil {
 		b.WriteString(strconv.FormatFloat(e.Param, 'g', -1, 64) + ", ")
 	}
 	b.WriteString(e.Log.String())

@@ -11,26 +11,6 @@ import (
 	"github.com/dustin/go-humanize"
 )
 
-// Range aggregation functions and whether they take an unwrapped value
-// (required), or may (optional).
-var rangeOps = map[string]string{
-	"count_over_time":    "no",
-	"bytes_over_time":    "no",
-	"bytes_rate":         "no",
-	"absent_over_time":   "no",
-	"rate":               "optional",
-	"rate_counter":       "required",
-	"sum_over_time":      "required",
-	"avg_over_time":      "required",
-	"min_over_time":      "required",
-	"max_over_time":      "required",
-	"stdvar_over_time":   "required",
-	"stddev_over_time":   "required",
-	"quantile_over_time": "required",
-	"first_over_time":    "required",
-	"last_over_time":     "required",
-}
-
 var vectorOps = map[string]bool{
 	"sum": true, "avg": true, "min": true, "max": true, "count": true, "stddev": true,
 	"stdvar": true, "topk": true, "bottomk": true, "sort": true, "sort_desc": true,
@@ -231,7 +211,7 @@ func (p *parser) parseUnary() (Expr, error) {
 		return e, nil
 	case tIdent:
 		switch {
-		case rangeOps[t.text] != "":
+		case RangeFunctions[t.text] != nil:
 			return p.parseRangeAggr()
 		case vectorOps[t.text]:
 			return p.parseVectorAggr()
@@ -399,18 +379,19 @@ func (p *parser) parseLabelReplace() (Expr, error) {
 
 func (p *parser) parseRangeAggr() (Expr, error) {
 	opTok := p.next()
-	e := &RangeAggr{Op: opTok.text}
+	fn := RangeFunctions[opTok.text]
+	e := &RangeAggr{Op: opTok.text, Func: fn}
 	if _, err := p.expect(tLParen, fmt.Sprintf("'(' after %s", e.Op)); err != nil {
 		return nil, err
 	}
-	if e.Op == "quantile_over_time" {
+	if fn.CheckParam != nil {
 		t := p.peek()
 		v, err := p.parseSignedNumber()
 		if err != nil {
 			return nil, err
 		}
-		if v < 0 || v > 1 {
-			return nil, p.errAt(t.pos, "quantile must be between 0 and 1, got %v", v)
+		if err := fn.CheckParam(v); err != nil {
+			return nil, p.errAt(t.pos, "%v", err)
 		}
 		e.Param = v
 		if _, err := p.expect(tComma, "','"); err != nil {
@@ -481,12 +462,12 @@ func (p *parser) parseRangeAggr() (Expr, error) {
 	if e.Grouping, err = p.parseGrouping(); err != nil {
 		return nil, err
 	}
-	switch rangeOps[e.Op] {
-	case "no":
+	switch fn.Unwrap {
+	case UnwrapNever:
 		if e.Unwrap != nil {
 			return nil, p.errAt(opTok.pos, "%s does not take | unwrap", e.Op)
 		}
-	case "required":
+	case UnwrapRequired:
 		if e.Unwrap == nil {
 			return nil, p.errAt(opTok.pos, "%s needs an unwrapped label: add | unwrap <label> before the range", e.Op)
 		}
@@ -661,7 +642,7 @@ func (p *parser) parseStage(inRange bool) (Stage, error) {
 	if t.kind == tIdent {
 		switch t.text {
 		case "json", "logfmt", "unpack":
-			if isCompareTok(p.peekAt(1).kind) {
+			if isLabelCompareTok(p.peekAt(1).kind) {
 				break // a label filter on a label called json/logfmt
 			}
 			return p.parseKVParser()
@@ -725,7 +706,7 @@ func (p *parser) parseStage(inRange bool) (Stage, error) {
 			p.next()
 			return p.parseDropKeep(t.text == "keep")
 		case "decolorize":
-			if p.peekAt(1).kind == tPipe || p.peekAt(1).kind == tEOF || p.peekAt(1).kind == tLBracket || p.peekAt(1).kind == tRParen {
+			if !isLabelCompareTok(p.peekAt(1).kind) {
 				p.next()
 				return Decolorize{}, nil
 			}
@@ -799,6 +780,12 @@ func (p *parser) parseKVParser() (Stage, error) {
 			ps.jpaths = append(ps.jpaths, path)
 		}
 		ps.Extractions = append(ps.Extractions, x)
+		if ps.Kind == ParserLogfmt {
+			if ps.logfmtKeys == nil {
+				ps.logfmtKeys = map[string]string{}
+			}
+			ps.logfmtKeys[x.Expr] = x.Label
+		}
 		if p.peek().kind != tComma {
 			break
 		}
@@ -949,6 +936,13 @@ func (p *parser) parseLabelFilterAnd() (LabelFilter, error) {
 	}
 }
 
+// isLabelCompareTok reports whether k after a stage keyword makes it a
+// label filter on a label of that name: != and !~ after a keyword are line
+// filters, as in Loki, where the keywords are reserved.
+func isLabelCompareTok(k tokKind) bool {
+	return isCompareTok(k) && k != tNeq && k != tNre
+}
+
 func isCompareTok(k tokKind) bool {
 	switch k {
 	case tEq, tNeq, tRe, tNre, tEqlEql, tGtr, tGte, tLss, tLte:
@@ -993,7 +987,11 @@ func (p *parser) parseLabelFilterPrimary() (LabelFilter, error) {
 		default:
 			return nil, p.errAt(ot.pos, "operator %s compares numbers, durations or byte sizes, not the string %q", ot.text, vt.text)
 		}
-		m, err := NewMatcher(mt, nt.text, vt.text)
+		value := vt.text
+		if nt.text == TraceIDLabel && (mt == MatchEqual || mt == MatchNotEqual) {
+			value = NormalizeTraceID(value) // 16 digits are the 32 zero-padded
+		}
+		m, err := NewMatcher(mt, nt.text, value)
 		if err != nil {
 			return nil, p.errAt(vt.pos, "invalid regular expression %q: %v", vt.text, err)
 		}

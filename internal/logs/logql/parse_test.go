@@ -146,3 +146,50 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestStageFollowers: after every stage a line filter, a label filter and
+// another stage parse (issue 10 item 11: "| decolorize |= ..." did not),
+// in log queries and inside range aggregations, and render back to
+// themselves.
+func TestStageFollowers(t *testing.T) {
+	stages := []string{
+		"json", `json a="b.c"`, "logfmt", "logfmt --strict", "logfmt --keep-empty", `logfmt a, b="c"`, "unpack",
+		`regexp "(?P<a>\\w+)"`, `pattern "<a> <_>"`, `line_format "{{.a}}"`, `label_format a=b`, `label_format a="{{.b}}"`,
+		"drop a", `drop a="x"`, "keep a, b", "decolorize", `a="b"`, `a>5`, `a=ip("10.0.0.0/8")`, `(a="b" or c="d")`,
+	}
+	followers := []string{
+		`|= "x"`, `!= "x"`, `|~ "x"`, `!~ "x"`, `|> "<_> x <_>"`, `!> "<_> x <_>"`, `|= ip("10.0.0.1")`,
+		`| a="b"`, `| a!="b"`, `| a=~"b.*"`, `| a!~"b.*"`, `| a>=1`, `| a>1s`, `| a<=1KB`,
+		"| json", "| logfmt", `| regexp "(?P<z>.)"`, `| pattern "<z>"`, `| line_format "{{.a}}"`, "| label_format z=a",
+		"| drop z", "| keep z", "| decolorize", "| unpack",
+	}
+	for _, st := range stages {
+		for _, fo := range followers {
+			for _, q := range []string{
+				`{app="x"} | ` + st + " " + fo,
+				`count_over_time({app="x"} | ` + st + " " + fo + " [1m])",
+				`sum_over_time({app="x"} | ` + st + " " + fo + " | unwrap a [1m])",
+			} {
+				e, err := Parse(q)
+				if err != nil {
+					t.Errorf("Parse(%q): %v", q, err)
+					continue
+				}
+				le := e
+				if ra, ok := e.(*RangeAggr); ok {
+					le = ra.Log
+				}
+				want := 2
+				if (strings.HasPrefix(st, "drop") || strings.HasPrefix(st, "keep")) && !strings.Contains(st, "=") && (strings.HasPrefix(fo, "!=") || strings.HasPrefix(fo, "!~")) {
+					want = 1 // "drop a != "x"" is drop's matcher form, as in Loki
+				}
+				if n := len(le.(*LogExpr).Stages); n != want {
+					t.Errorf("Parse(%q): %d stages, want %d: %s", q, n, want, e)
+				}
+				if e2, err := Parse(e.String()); err != nil || e2.String() != e.String() {
+					t.Errorf("rendering %q of %q: %v", e.String(), q, err)
+				}
+			}
+		}
+	}
+}

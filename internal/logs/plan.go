@@ -1,0 +1,107 @@
+package logs
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/vigilhq/vigil/internal/logs/logql"
+)
+
+// sqlFilter is the WHERE clause pushed down to DuckDB.
+type sqlFilter struct {
+	where []string
+	args  []any
+	// rest are the stages left for Go, starting at the first stage that
+	// could not be pushed down.
+	rest []logql.Stage
+}
+
+func (f *sqlFilter) add(cond string, args ...any) {
+	f.where = append(f.where, cond)
+	f.args = append(f.args, args...)
+}
+
+// plan pushes the stream IDs, the time range and the leading line filters
+// (and filters on trace_id, span_id, detected_level) into SQL.
+func plan(streams []*streamInfo, from, to int64, stages []logql.Stage) *sqlFilter {
+	f := &sqlFilter{}
+	f.add("ts >= ?", from)
+	f.add("ts < ?", to)
+	ids := make([]string, len(streams))
+	for i, st := range streams {
+		ids[i] = strconv.FormatInt(st.id, 10)
+	}
+	f.where = append(f.where, "stream_id IN ("+strings.Join(ids, ",")+")")
+	i := 0
+loop:
+	for ; i < len(stages); i++ {
+		switch st := stages[i].(type) {
+		case *logql.LineFilter:
+			if st.IP || st.Op == logql.LinePattern || st.Op == logql.LineNotPattern {
+				break loop
+			}
+			var alts []string
+			var args []any
+			for _, v := range st.Values {
+				switch st.Op {
+				case logql.LineContains, logql.LineNotContains:
+					if v == "" {
+						alts = append(alts, "true")
+						continue
+					}
+					alts = append(alts, "contains(line, ?)")
+				default:
+					alts = append(alts, "regexp_matches(line, ?)")
+				}
+				args = append(args, v)
+			}
+			cond := "(" + strings.Join(alts, " OR ") + ")"
+			if st.Op.Negative() {
+				cond = "NOT " + cond
+			}
+			f.add(cond, args...)
+		case *logql.LabelFilterStage:
+			// Equality on the columns kept outside the metadata.
+			sf, ok := st.Filter.(*logql.StringLabelFilter)
+			if !ok || sf.Type != logql.MatchEqual {
+				break loop
+			}
+			col := map[string]string{"trace_id": "trace_id", "span_id": "span_id", "detected_level": "level"}[sf.Name]
+			if col == "" {
+				break loop
+			}
+			switch {
+			case col == "level":
+				code := levelCode(sf.Value)
+				if levelName(code) != sf.Value {
+					f.add("false") // not a level any record has
+				} else {
+					f.add("level = ?", int64(code))
+				}
+			case sf.Value == "":
+				f.add(col + " IS NULL")
+			case col == "trace_id" && logql.ShortTraceID(sf.Value) != "":
+				// Records stored before 16-digit IDs were padded keep them short.
+				f.add("trace_id IN (?, ?)", sf.Value, logql.ShortTraceID(sf.Value))
+			default:
+				f.add(col+" = ?", sf.Value)
+			}
+		case *logql.DropKeep:
+			// "| drop __error__, __error_details__" before any parser is a no-op.
+			for _, it := range st.Items {
+				if it.Name != logql.ErrorLabel && it.Name != logql.ErrorDetailsLabel || st.Keep {
+					break loop
+				}
+			}
+		default:
+			break loop
+		}
+	}
+	// Stages pushed down are also re-run in Go only when needed for exact
+	// semantics: contains/regexp in DuckDB match Go's for the RE2 syntax
+	// LogQL uses, so they are not repeated.
+	f.rest = stages[i:]
+	return f
+}
+
+func (f *sqlFilter) whereSQL() string { return strings.Join(f.where, " AND ") }
