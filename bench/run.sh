@@ -11,7 +11,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-all=(metrics traces logs alerting sdk)
+all=(metrics traces logs alerting oncall sdk)
 if (($#)); then
   areas=("$@")
 else

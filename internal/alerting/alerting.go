@@ -50,6 +50,11 @@ type Options struct {
 	// channel ("alertmanager") on it and the owner runs it. When nil,
 	// alerting makes one on State and runs it in Run.
 	Outbox *outbox.Outbox
+	// IncidentChannel is the outbox channel that gets, for every receiver
+	// in Config.IncidentReceivers, each alert group (firing and resolved
+	// alerts) as Alertmanager's webhook message; on-call consumes it. Empty:
+	// no incident receivers.
+	IncidentChannel string
 	// Engine, Queryable and Appendable are the metrics store the rules
 	// are evaluated on and write to (recording rules, ALERTS,
 	// ALERTS_FOR_STATE). Needed only when there are rule files.
@@ -106,6 +111,9 @@ type Config struct {
 	// Alertmanager's own rendering.
 	AlertmanagerText string
 	Delivery         Delivery
+	// IncidentReceivers hand their alert groups to Options.IncidentChannel
+	// besides their own integrations.
+	IncidentReceivers []string
 }
 
 // Service is the rules, routing and delivery component.
@@ -217,6 +225,7 @@ func New(opts Options) (*Service, error) {
 	if err != nil {
 		return fail(err)
 	}
+	r.incidentChannel = opts.IncidentChannel
 	a.router = r
 	a.delivery = newDelivery(a.outbox, a.writer, a.ledger, logger, a.m, r.integration, opts.Config.Delivery)
 	r.delivery = a.delivery
@@ -279,7 +288,7 @@ func (a *Service) Prepare(c Config) (commit func() error, err error) {
 			return nil, fmt.Errorf("load rule files: %w", errors.Join(errs...))
 		}
 	}
-	route, err := a.router.prepare(am, c.AlertmanagerText)
+	route, err := a.router.prepare(am, c.AlertmanagerText, c.IncidentReceivers)
 	if err != nil {
 		return nil, err
 	}

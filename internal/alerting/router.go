@@ -42,15 +42,17 @@ import (
 // depends on Alertmanager's package layout lives in this file, so an
 // upgrade touches one file.
 type router struct {
-	logger   *slog.Logger
-	dataDir  string
-	ledger   *ledger
-	delivery *delivery
-	ff       featurecontrol.Flagger
-	rec      eventrecorder.Recorder
-	extURL   *url.URL
-	nmetrics *notify.Metrics
-	dmetrics *dispatch.DispatcherMetrics
+	logger *slog.Logger
+	// incidentChannel is Options.IncidentChannel (intake.go).
+	incidentChannel string
+	dataDir         string
+	ledger          *ledger
+	delivery        *delivery
+	ff              featurecontrol.Flagger
+	rec             eventrecorder.Recorder
+	extURL          *url.URL
+	nmetrics        *notify.Metrics
+	dmetrics        *dispatch.DispatcherMetrics
 
 	silences *silence.Silences
 	nflog    *nflog.Log
@@ -196,7 +198,7 @@ func (r *router) integration(recv, name string, idx int) (*notify.Integration, b
 // apply builds the route tree, receivers, inhibitor and pipeline for conf
 // and swaps them in. On error nothing changes.
 func (r *router) apply(conf *amconfig.Config, text string) error {
-	commit, err := r.prepare(conf, text)
+	commit, err := r.prepare(conf, text, nil)
 	if err != nil {
 		return err
 	}
@@ -206,8 +208,9 @@ func (r *router) apply(conf *amconfig.Config, text string) error {
 
 // prepare builds everything conf needs that can fail (templates,
 // integrations); the commit it returns swaps the routing over and cannot
-// fail. text is the configuration as written (for the API's config dump).
-func (r *router) prepare(conf *amconfig.Config, text string) (commit func(), err error) {
+// fail. text is the configuration as written (for the API's config dump);
+// incident lists the receivers that also hand their groups to on-call.
+func (r *router) prepare(conf *amconfig.Config, text string, incident []string) (commit func(), err error) {
 	tmpl, err := template.FromGlobs(conf.Templates)
 	if err != nil {
 		return nil, fmt.Errorf("parse notification templates: %w", err)
@@ -227,10 +230,10 @@ func (r *router) prepare(conf *amconfig.Config, text string) (commit func(), err
 		}
 		receivers[rcv.Name] = integrations
 	}
-	return func() { r.commit(conf, text, tmpl, routes, receivers) }, nil
+	return func() { r.commit(conf, text, tmpl, routes, receivers, incident) }, nil
 }
 
-func (r *router) commit(conf *amconfig.Config, text string, tmpl *template.Template, routes *dispatch.Route, receivers map[string][]notify.Integration) {
+func (r *router) commit(conf *amconfig.Config, text string, tmpl *template.Template, routes *dispatch.Route, receivers map[string][]notify.Integration, incident []string) {
 	r.reloadMu.Lock()
 	defer r.reloadMu.Unlock()
 	active := map[string]bool{}
@@ -286,6 +289,19 @@ func (r *router) commit(conf *amconfig.Config, text string, tmpl *template.Templ
 				notify.NewTimeMuteStage(intervener, r.nmetrics),
 				notify.NewMuteStage(r.silencer, r.nmetrics),
 			}}
+		}
+	}
+	// Incident receivers also hand their groups to on-call (intake.go).
+	for _, name := range incident {
+		rs, ok := stages[name].(*routeStage)
+		if !ok || r.incidentChannel == "" {
+			continue
+		}
+		in := &intakeStage{r: r, channel: r.incidentChannel, receiver: name, tmpl: tmpl}
+		if fan, ok := rs.next.(notify.FanoutStage); ok {
+			rs.next = append(fan, in)
+		} else {
+			rs.next = notify.FanoutStage{in}
 		}
 	}
 	r.nmetrics.InitializeFor(receivers)

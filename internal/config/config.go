@@ -56,6 +56,7 @@ type Config struct {
 	RuleFiles []string `yaml:"rule_files"`
 	// Alerting is Alertmanager's configuration format.
 	Alerting Alerting `yaml:"alerting"`
+	OnCall   OnCall   `yaml:"oncall"`
 
 	// File is the path the config was loaded from ("" for defaults).
 	File string `yaml:"-"`
@@ -365,6 +366,7 @@ func (c *Config) setDefaults() {
 	c.Traces.setDefaults()
 	c.Logs.setDefaults()
 	c.Alerting.setDefaults()
+	c.OnCall.setDefaults()
 }
 
 // section prefixes a section's relative errors and finds their lines.
@@ -430,6 +432,7 @@ func (c *Config) validate() Errors {
 	errs = append(errs, c.section("traces", c.Traces.validate())...)
 	errs = append(errs, c.section("logs", c.Logs.validate())...)
 	errs = append(errs, c.section("alerting", c.Alerting.validate())...)
+	errs = append(errs, c.validateOnCall()...)
 	errs = append(errs, c.loadScrape()...)
 	if len(errs) == 0 {
 		errs = append(errs, c.ValidateRules()...)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigilhq/vigil/internal/alerting"
 	"github.com/vigilhq/vigil/internal/config"
+	"github.com/vigilhq/vigil/internal/oncall"
 	"github.com/vigilhq/vigil/internal/version"
 )
 
@@ -33,19 +34,21 @@ func (s *Server) setupAlerting(ctx context.Context, cfg *config.Config) error {
 		return err
 	}
 	a, err := alerting.New(alerting.Options{
-		Logger:      s.logger,
-		Registerer:  s.reg,
-		DataDir:     filepath.Join(cfg.DataDir, "alerting"),
-		State:       sh.db,
-		Outbox:      sh.outbox,
-		Engine:      s.metrics.Engine(),
-		Queryable:   s.metrics.Queryable(),
-		Appendable:  s.metrics.Storage(),
-		ExternalURL: s.externalURL(),
-		Version:     version.Version,
-		Revision:    version.Revision(),
-		BuildDate:   version.BuildDate,
-		Config:      ac,
+		Logger:     s.logger,
+		Registerer: s.reg,
+		DataDir:    filepath.Join(cfg.DataDir, "alerting"),
+		State:      sh.db,
+		Outbox:     sh.outbox,
+		// Alert groups of oncall.receivers reach on-call (oncall.go).
+		IncidentChannel: oncall.ChannelIntake,
+		Engine:          s.metrics.Engine(),
+		Queryable:       s.metrics.Queryable(),
+		Appendable:      s.metrics.Storage(),
+		ExternalURL:     s.externalURL(),
+		Version:         version.Version,
+		Revision:        version.Revision(),
+		BuildDate:       version.BuildDate,
+		Config:          ac,
 
 		ResendDelay:        cfg.Alerting.Rules.ResendDelay.D(),
 		ForOutageTolerance: cfg.Alerting.Rules.ForOutageTolerance.D(),
@@ -98,6 +101,7 @@ func alertingConfig(cfg *config.Config) (alerting.Config, error) {
 			MinBackoff:  cfg.Alerting.Delivery.MinBackoff.D(),
 			MaxBackoff:  cfg.Alerting.Delivery.MaxBackoff.D(),
 		},
+		IncidentReceivers: incidentReceivers(cfg),
 	}
 	if cfg.Scrape != nil {
 		ac.EvaluationInterval = time.Duration(cfg.Scrape.GlobalConfig.EvaluationInterval)

@@ -322,6 +322,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		{"traces", s.setupTraces},
 		{"logs", s.setupLogs},
 		{"alerting", s.setupAlerting},
+		{"oncall", s.setupOnCall},
 	} {
 		if err := f.setup(ctx, cfg); err != nil {
 			return fmt.Errorf("set up %s: %w", f.name, err)
