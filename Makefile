@@ -22,12 +22,12 @@ LDFLAGS := -X github.com/vigilhq/vigil/internal/version.Version=$(VERSION) \
 CONFIG ?=
 RUN_FLAGS ?= --data-dir ./data $(if $(CONFIG),--config $(CONFIG),)
 
-.PHONY: help run build test unit e2e lint fuzz bench example ui tools clean
+.PHONY: help run build test unit e2e lint fuzz bench example ui ui-test tools clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 12
 
-build: ## build bin/vigil
+build: ui-dist ## build bin/vigil (and the web UI when its sources changed)
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/vigil ./cmd/vigil
 
 run: build ## build (only what changed) and start vigil with data in ./data (CONFIG=file, RUN_FLAGS=flags)
@@ -38,6 +38,8 @@ test: tools build ## install what tests need, then unit, SDK and end-to-end test
 	cd sdk && $(GO) test -count=1 -race ./...
 	cd examples/shop && $(GO) test -count=1 -race ./...
 	VIGIL_BIN=$(CURDIR)/bin/vigil $(GO) test -count=1 -timeout 25m ./test/e2e/...
+	cd web && $(NPM) test
+	cd web && VIGIL_BIN=$(CURDIR)/bin/vigil $(NPM) run browser-test
 
 unit: ## unit tests only (server module and SDK)
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /test/e2e)
@@ -63,8 +65,32 @@ bench: build ## benchmarks side by side with the peers (see docs/PERFORMANCE.md)
 example: ## run examples/shop against a running vigil (make run in another shell)
 	cd examples/shop && OTEL_EXPORTER_OTLP_ENDPOINT=$${OTEL_EXPORTER_OTLP_ENDPOINT:-http://127.0.0.1:4318} $(GO) run .
 
-ui: ## the web UI is not built yet: / serves an HTML index page
-	@echo "no UI build step yet"
+# The web UI (web/, TypeScript + Vite) is built into internal/ui/dist, which
+# internal/ui embeds. Built files are not committed: dist/ holds only .keep,
+# and a binary built without them serves a page saying how to build them.
+# File dependencies keep `make build` from rebuilding an unchanged UI.
+UI_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/package.json
+UI_OUT := internal/ui/dist/index.html
+NPM ?= npm
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && $(NPM) ci --no-audit --no-fund
+	@touch $@
+
+$(UI_OUT): web/node_modules/.package-lock.json $(UI_SRC)
+	cd web && $(NPM) run build
+	@touch internal/ui/dist/.keep
+
+.PHONY: ui-dist
+ui-dist: ## the web UI when npm is present (skipped with a note when it is not)
+	@if command -v $(NPM) >/dev/null 2>&1; then $(MAKE) --no-print-directory $(UI_OUT); \
+	else echo "npm not found: building bin/vigil without its web UI (install Node.js 20 and npm, then make ui)"; fi
+
+ui: web/node_modules/.package-lock.json $(UI_OUT) ## build the web UI into internal/ui/dist (npm ci from the lockfile)
+
+ui-test: ui ## Vitest units and the browser tests of the web UI (needs bin/vigil, chromium)
+	cd web && $(NPM) test
+	cd web && VIGIL_BIN=$(CURDIR)/bin/vigil $(NPM) run browser-test
 
 clean: ## remove build output
-	rm -rf bin
+	rm -rf bin internal/ui/dist/assets internal/ui/dist/index.html

@@ -40,7 +40,25 @@ if [[ ! -f .cache/npm/winston-loki/node_modules/winston-loki/package.json ]]; th
   npm install --prefix .cache/npm/winston-loki --no-audit --no-fund --silent winston@3.19.0 winston-loki@6.1.7
 fi
 
-# probes: the status page's browser test (playwright-core driving Debian's Chromium)
-if command -v npm >/dev/null && [[ ! -d test/e2e/browser/node_modules/playwright-core ]]; then
+# The web UI's tests (web/: Vitest and the browser tests) and the browser
+# tests of test/e2e/browser (status page, sign-in): Debian's Chromium and
+# node/npm (playwright-core drives Chromium; npm cannot download a browser).
+need_apt=()
+[[ -x /usr/bin/chromium ]] || need_apt+=(chromium)
+command -v npm >/dev/null || need_apt+=(nodejs npm)
+if ((${#need_apt[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-test-deps: need root to apt-get install ${need_apt[*]}" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+fi
+if [[ ! -f web/node_modules/.package-lock.json || web/package-lock.json -nt web/node_modules/.package-lock.json ]]; then
+  (cd web && npm ci --no-audit --no-fund)
+  touch web/node_modules/.package-lock.json
+fi
+if [[ ! -d test/e2e/browser/node_modules/playwright-core ]]; then
   (cd test/e2e/browser && npm ci --no-audit --no-fund)
 fi

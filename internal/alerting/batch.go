@@ -35,17 +35,20 @@ type writer struct {
 }
 
 type writeReq struct {
+	cost int // rows it writes, about
 	ctx  context.Context
 	fn   func(ctx context.Context, tx *sql.Tx) error
 	done chan error
 }
 
-// Batch bounds: writes per transaction, and writes waiting per lane
-// (callers block beyond that: backpressure on ingestion, never unbounded
-// memory).
+// Batch bounds: writes and rows (about) per transaction, so one batch
+// keeps the write lock for milliseconds, not seconds (a delivery's outcome
+// waits for it); writes waiting per lane (callers block beyond that:
+// backpressure on ingestion, never unbounded memory).
 const (
-	writeBatch = 256
-	writeQueue = 1024
+	writeBatch     = 256
+	writeBatchRows = 4096
+	writeQueue     = 1024
 )
 
 func newWriter(db txRunner) *writer {
@@ -74,8 +77,8 @@ func (w *writer) lane(name string) chan *writeReq {
 // failed). Writes are queued per lane (a receiver, the API, the rules) and
 // lanes take turns in a batch, so a storm's writes for one receiver do not
 // hold up another's. A write whose ctx ended while it waited is not run.
-func (w *writer) do(ctx context.Context, lane string, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+func (w *writer) do(ctx context.Context, lane string, rows int, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	r := &writeReq{cost: max(rows, 1), ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case <-w.done:
 		return errWriterStopped
@@ -126,15 +129,17 @@ func (w *writer) take(batch []*writeReq) []*writeReq {
 		lanes[(i+rr)%len(order)] = w.lanes[name]
 	}
 	w.mu.Unlock()
-	for len(batch) < w.maxBatch {
+	rows := 0
+	for len(batch) < w.maxBatch && rows < writeBatchRows {
 		took := false
 		for _, q := range lanes {
-			if len(batch) == w.maxBatch {
+			if len(batch) == w.maxBatch || rows >= writeBatchRows {
 				break
 			}
 			select {
 			case r := <-q:
 				batch = append(batch, r)
+				rows += r.cost
 				took = true
 			default:
 			}

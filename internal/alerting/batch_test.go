@@ -31,7 +31,7 @@ func TestWriterBatchesAndIsolatesFailures(t *testing.T) {
 	errs := make([]error, 200)
 	for i := range errs {
 		wg.Go(func() {
-			errs[i] = w.do(context.Background(), string(rune('a'+i%3)), func(ctx context.Context, tx *sql.Tx) error {
+			errs[i] = w.do(context.Background(), string(rune('a'+i%3)), 1, func(ctx context.Context, tx *sql.Tx) error {
 				if _, err := tx.ExecContext(ctx, `INSERT INTO t VALUES (?)`, i); err != nil {
 					return err
 				}
@@ -54,7 +54,7 @@ func TestWriterBatchesAndIsolatesFailures(t *testing.T) {
 	if n != 180 || bad != 0 {
 		t.Fatalf("%d rows committed (%d of failed writes), want 180 and 0", n, bad)
 	}
-	if err := w.do(context.Background(), "a", func(context.Context, *sql.Tx) error { return nil }); !errors.Is(err, errWriterStopped) {
+	if err := w.do(context.Background(), "a", 1, func(context.Context, *sql.Tx) error { return nil }); !errors.Is(err, errWriterStopped) {
 		t.Fatalf("write after stop: %v", err)
 	}
 }

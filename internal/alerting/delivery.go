@@ -214,7 +214,7 @@ func (d *delivery) enqueue(ctx context.Context, n *notification, all []model.Lab
 	// the durable dedup (Dedup, within the repeat interval).
 	msg := outbox.Message{Channel: channel, Lane: n.lane(), Key: n.key(), Payload: pb, Dedup: n.dedup(), DedupFor: time.Duration(n.RepeatMS) * time.Millisecond, NoSend: nothingToSend}
 	var res outbox.Enqueued
-	err = d.w.do(ctx, n.Receiver, func(ctx context.Context, tx *sql.Tx) error {
+	err = d.w.do(ctx, n.Receiver, 3+len(all), func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		if res, err = d.ob.Enqueue(ctx, tx, msg); err != nil {
 			return err

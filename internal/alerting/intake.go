@@ -53,8 +53,8 @@ func (s *intakeStage) Exec(ctx context.Context, l *slog.Logger, alerts ...*alert
 	if err != nil {
 		return ctx, nil, err
 	}
-	m := outbox.Message{Channel: s.channel, Key: s.receiver + "/" + gk, Payload: b, Dedup: hashesJSON(firing) + "|" + hashesJSON(resolved)}
-	err = s.r.delivery.w.do(ctx, s.receiver, func(ctx context.Context, tx *sql.Tx) error {
+	m := outbox.Message{Channel: s.channel, Lane: s.receiver, Key: s.receiver + "/" + gk, Payload: b, Dedup: hashesJSON(firing) + "|" + hashesJSON(resolved)}
+	err = s.r.delivery.w.do(ctx, s.receiver, 1, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := s.r.delivery.ob.Enqueue(ctx, tx, m)
 		return err
 	})

@@ -70,7 +70,7 @@ func (l *ledger) record(ctx context.Context, lane string, evs ...Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	return l.w.do(ctx, lane, func(ctx context.Context, tx *sql.Tx) error {
+	return l.w.do(ctx, lane, len(evs), func(ctx context.Context, tx *sql.Tx) error {
 		return l.recordTx(ctx, tx, evs...)
 	})
 }

@@ -61,6 +61,10 @@ type Config struct {
 	// status page.
 	Probes Probes `yaml:"probes"`
 
+	// Auth is authentication (auth.go); TLS the listeners' TLS (tls.go).
+	Auth Auth `yaml:"auth"`
+	TLS  TLS  `yaml:"tls"`
+
 	// File is the path the config was loaded from ("" for defaults).
 	File string `yaml:"-"`
 	// Scrape is the Prometheus configuration built from Global and
@@ -371,6 +375,8 @@ func (c *Config) setDefaults() {
 	c.Alerting.setDefaults()
 	c.OnCall.setDefaults()
 	c.Probes.setDefaults()
+	c.Auth.setDefaults()
+	c.TLS.setDefaults()
 }
 
 // section prefixes a section's relative errors and finds their lines.
@@ -440,6 +446,8 @@ func (c *Config) validate() Errors {
 	errs = append(errs, c.section("alerting", c.Alerting.validate())...)
 	errs = append(errs, c.validateOnCall()...)
 	errs = append(errs, c.section("probes", c.Probes.validate(c))...)
+	errs = append(errs, c.section("auth", c.Auth.validate())...)
+	errs = append(errs, c.section("tls", c.TLS.validate())...)
 	errs = append(errs, c.loadScrape()...)
 	if len(errs) == 0 {
 		errs = append(errs, c.ValidateRules()...)

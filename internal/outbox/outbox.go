@@ -174,8 +174,15 @@ func (o *Outbox) Run(ctx context.Context) error {
 	if err := o.loadLanes(ctx); err != nil && ctx.Err() == nil {
 		o.logger.Error("read message lanes", "err", err)
 	}
+	out := make(chan outcome, 4*o.conc)
+	var fin sync.WaitGroup
+	fin.Go(func() { o.finisher(out) })
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		wg.Wait() // attempts in flight hand over their outcomes
+		close(out)
+		fin.Wait() // and every outcome is recorded
+	}()
 	t := time.NewTicker(250 * time.Millisecond)
 	defer t.Stop()
 	for {
@@ -188,7 +195,7 @@ func (o *Outbox) Run(ctx context.Context) error {
 					o.mu.Unlock()
 					o.signal()
 				}()
-				o.attempt(ctx, m, c)
+				o.attempt(ctx, m, c, out)
 			})
 		}
 		select {
@@ -366,7 +373,7 @@ func (o *Outbox) backoff(attempts int, p Policy) time.Duration {
 	return d/2 + j
 }
 
-func (o *Outbox) attempt(ctx context.Context, m Message, c Consumer) {
+func (o *Outbox) attempt(ctx context.Context, m Message, c Consumer, out chan<- outcome) {
 	actx, cancel := context.WithTimeout(ctx, c.Policy.AttemptTimeout)
 	err := c.Deliver(actx, m)
 	cancel()
@@ -375,60 +382,136 @@ func (o *Outbox) attempt(ctx context.Context, m Message, c Consumer) {
 		// and is tried again after the restart.
 		return
 	}
-	o.finish(ctx, m, c, err)
+	// Recorded by the finisher, also after shutdown began; the message
+	// stays leased until then.
+	out <- outcome{m: m, c: c, err: err}
 }
 
-// finish records the outcome of an attempt. It is written even when ctx
-// ends meanwhile (shutdown): an attempt that delivered must not be
-// delivered again after the restart.
-func (o *Outbox) finish(ctx context.Context, m Message, c Consumer, err error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	now := o.now()
-	attempt := m.Attempts + 1
-	ev := Event{Kind: EventDelivered, Detail: fmt.Sprintf("delivered on attempt %d", attempt), Err: err}
-	status, next, lastErr := Delivered, time.Duration(0), ""
-	if err != nil {
-		lastErr = err.Error()
-		switch {
-		case isPermanent(err):
-			status, lastErr = Failed, "unrecoverable: "+lastErr
-		default:
-			next = max(o.backoff(attempt, c.Policy), retryAfterOf(err))
-			if now.Add(next).After(m.GiveUpAt) {
-				status, lastErr = Failed, fmt.Sprintf("gave up after %d attempts (give_up_after reached): %s", attempt, lastErr)
-			} else {
-				status = Pending
+// outcome is an attempt's result, waiting to be recorded.
+type outcome struct {
+	m   Message
+	c   Consumer
+	err error
+}
+
+// maxOutcomes is how many outcomes one transaction records.
+const maxOutcomes = 256
+
+// finisher records outcomes in batches, one transaction each, so that the
+// attempt slots free as soon as the receiver answered and a busy state
+// database (an alert storm being written) costs one wait per batch, not one
+// per message. Returns when out is closed and drained.
+func (o *Outbox) finisher(out <-chan outcome) {
+	batch := make([]outcome, 0, maxOutcomes)
+	for first := range out {
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < maxOutcomes {
+			select {
+			case oc, ok := <-out:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, oc)
+			default:
+				break fill
 			}
 		}
-		ev.Kind, ev.Detail = EventFailed, lastErr
-		if status == Pending {
-			ev.Kind, ev.Next = EventAttempt, next
-			ev.Detail = fmt.Sprintf("attempt %d failed: %s; next attempt in %s", attempt, lastErr, next.Round(time.Millisecond))
+		o.finish(context.Background(), batch...)
+	}
+}
+
+// verdict is what an outcome does to its message.
+type verdict struct {
+	status  Status
+	next    time.Duration
+	lastErr string
+	ev      Event
+}
+
+func (o *Outbox) verdict(oc outcome) verdict {
+	m, err := oc.m, oc.err
+	attempt := m.Attempts + 1
+	v := verdict{status: Delivered, ev: Event{Kind: EventDelivered, Detail: fmt.Sprintf("delivered on attempt %d", attempt), Err: err}}
+	if err == nil {
+		return v
+	}
+	v.lastErr = err.Error()
+	switch {
+	case isPermanent(err):
+		v.status, v.lastErr = Failed, "unrecoverable: "+v.lastErr
+	default:
+		v.next = max(o.backoff(attempt, oc.c.Policy), retryAfterOf(err))
+		if o.now().Add(v.next).After(m.GiveUpAt) {
+			v.status, v.lastErr = Failed, fmt.Sprintf("gave up after %d attempts (give_up_after reached): %s", attempt, v.lastErr)
+		} else {
+			v.status = Pending
 		}
+	}
+	v.ev.Kind, v.ev.Detail = EventFailed, v.lastErr
+	if v.status == Pending {
+		v.ev.Kind, v.ev.Next = EventAttempt, v.next
+		v.ev.Detail = fmt.Sprintf("attempt %d failed: %s; next attempt in %s", attempt, v.lastErr, v.next.Round(time.Millisecond))
+	}
+	return v
+}
+
+// finish records the outcomes of attempts in one transaction, each under
+// its own savepoint (one whose Record fails is rolled back alone and
+// logged). It writes even when ctx has ended (shutdown): an attempt that
+// delivered must not be delivered again after the restart.
+func (o *Outbox) finish(ctx context.Context, ocs ...outcome) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	now := o.now()
+	vs := make([]verdict, len(ocs))
+	for i, oc := range ocs {
+		vs[i] = o.verdict(oc)
 	}
 	werr := o.db.Tx(ctx, func(tx *sql.Tx) error {
-		// A message superseded during its attempt stays superseded unless
-		// the attempt delivered it.
-		row := tx.QueryRowContext(ctx, `UPDATE outbox_messages SET status = CASE WHEN status = ? AND ? != ? THEN status ELSE ? END,
-			attempts = attempts + 1, updated_at = ?, next_attempt_at = ?, last_error = ? WHERE id = ? RETURNING `+messageColumns,
-			Superseded, status, Delivered, status, now.UnixMilli(), now.Add(next).UnixMilli(), lastErr, m.ID)
-		var err error
-		if ev.Message, err = scanMessage(row); err != nil {
-			return err
+		for i, oc := range ocs {
+			v := &vs[i]
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT finish`); err != nil {
+				return err
+			}
+			err := o.recordOutcome(ctx, tx, oc, v, now)
+			if err != nil {
+				o.logger.Error("record delivery outcome", "id", oc.m.ID, "channel", oc.m.Channel, "err", err)
+				if _, err := tx.ExecContext(ctx, `ROLLBACK TO finish`); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE finish`); err != nil {
+				return err
+			}
 		}
-		if c.Record == nil {
-			return nil
-		}
-		return c.Record(ctx, tx, ev)
+		return nil
 	})
 	if werr != nil {
-		o.logger.Error("record delivery outcome", "id", m.ID, "channel", m.Channel, "err", werr)
+		o.logger.Error("record delivery outcomes", "messages", len(ocs), "err", werr)
 	}
-	switch status {
-	case Failed:
-		o.logger.Error("message failed", "id", m.ID, "channel", m.Channel, "key", m.Key, "err", lastErr)
-	case Pending:
-		o.logger.Warn("delivery attempt failed; will retry", "id", m.ID, "channel", m.Channel, "key", m.Key, "next", next, "err", lastErr)
+	for i, oc := range ocs {
+		switch v := vs[i]; v.status {
+		case Failed:
+			o.logger.Error("message failed", "id", oc.m.ID, "channel", oc.m.Channel, "key", oc.m.Key, "err", v.lastErr)
+		case Pending:
+			o.logger.Warn("delivery attempt failed; will retry", "id", oc.m.ID, "channel", oc.m.Channel, "key", oc.m.Key, "next", v.next, "err", v.lastErr)
+		}
 	}
+}
+
+func (o *Outbox) recordOutcome(ctx context.Context, tx *sql.Tx, oc outcome, v *verdict, now time.Time) error {
+	// A message superseded during its attempt stays superseded unless the
+	// attempt delivered it.
+	row := tx.QueryRowContext(ctx, `UPDATE outbox_messages SET status = CASE WHEN status = ? AND ? != ? THEN status ELSE ? END,
+		attempts = attempts + 1, updated_at = ?, next_attempt_at = ?, last_error = ? WHERE id = ? RETURNING `+messageColumns,
+		Superseded, v.status, Delivered, v.status, now.UnixMilli(), now.Add(v.next).UnixMilli(), v.lastErr, oc.m.ID)
+	var err error
+	if v.ev.Message, err = scanMessage(row); err != nil {
+		return err
+	}
+	if oc.c.Record == nil {
+		return nil
+	}
+	return oc.c.Record(ctx, tx, v.ev)
 }

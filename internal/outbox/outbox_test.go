@@ -315,7 +315,7 @@ func TestOutcomeRecordedWhenShutdownDuringAttempt(t *testing.T) {
 	m := status(t, o, id2)
 	done, c2 := context.WithCancel(context.Background())
 	c2()
-	o.finish(done, m, Consumer{Record: rec.record}, nil)
+	o.finish(done, outcome{m: m, c: Consumer{Record: rec.record}})
 	if m := status(t, o, id2); m.Status != Delivered {
 		t.Fatalf("finish on a done context: %+v", m)
 	}

@@ -22,8 +22,18 @@ func (o *Outbox) List(ctx context.Context, q Query) ([]Message, error) {
 	if q.Limit <= 0 || q.Limit > 10000 {
 		q.Limit = 1000
 	}
-	s := `SELECT ` + messageColumns + ` FROM outbox_messages WHERE (? = '' OR channel = ?) AND (? = '' OR status = ?) ORDER BY id DESC LIMIT ?`
-	rows, err := o.db.QueryContext(ctx, s, q.Channel, q.Channel, q.Status, q.Status, q.Limit)
+	s := `SELECT ` + messageColumns + ` FROM outbox_messages WHERE 1`
+	var args []any
+	if q.Channel != "" {
+		s += ` AND channel = ?`
+		args = append(args, q.Channel)
+	}
+	if q.Status != "" {
+		s += ` AND status = ?`
+		args = append(args, q.Status)
+	}
+	s += ` ORDER BY id DESC LIMIT ?`
+	rows, err := o.db.QueryContext(ctx, s, append(args, q.Limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list outbox messages: %w", err)
 	}

@@ -12,7 +12,7 @@ import (
 // this package glues them.
 var features = []string{
 	"internal/ingest/otlp", "internal/ingest/remotewrite", "internal/ingest/scrape", "internal/ingest/loki",
-	"internal/metrics", "internal/traces", "internal/logs", "internal/alerting", "internal/oncall", "internal/probes",
+	"internal/metrics", "internal/traces", "internal/logs", "internal/alerting", "internal/oncall", "internal/probes", "internal/auth", "internal/ui",
 }
 
 // shared packages any feature may import.

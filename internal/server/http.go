@@ -106,7 +106,7 @@ func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	var eps []endpoint
 	for _, rt := range s.Routes() {
-		if rt.Hidden || rt.Pattern == "/{$}" {
+		if rt.Hidden || rt.Pattern == "/-/index" {
 			continue
 		}
 		e := endpoint{Method: rt.Method, Path: rt.Pattern, What: rt.Doc}

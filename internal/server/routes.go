@@ -35,7 +35,7 @@ func (s *Server) coreRoutes() []route.Route {
 		route.Func("POST", "/-/reload", route.Admin, s.serveReload, "reload the configuration file"),
 		{Method: "PUT", Pattern: "/-/reload", Scope: route.Admin, Handler: http.HandlerFunc(s.serveReload), Doc: "reload the configuration file", Hidden: true},
 		{Method: "GET", Pattern: "/metrics", Scope: route.Read, Handler: metricsH, Doc: "Vigil's own metrics (Prometheus text and OpenMetrics)"},
-		route.Func("GET", "/{$}", route.Public, s.serveIndex, "this index page"),
+		route.Func("GET", "/-/index", route.Public, s.serveIndex, "this index page (/ is the web UI)"),
 		route.Func("GET", "/debug/pprof/", route.Admin, pprof.Index, "Go profiles (pprof)"),
 	}
 	for _, p := range []struct {

@@ -24,6 +24,7 @@ import (
 	apiv1 "github.com/prometheus/prometheus/web/api/v1"
 
 	"github.com/vigilhq/vigil/internal/apierr"
+	"github.com/vigilhq/vigil/internal/auth"
 	"github.com/vigilhq/vigil/internal/config"
 	"github.com/vigilhq/vigil/internal/ingest/otlp"
 	"github.com/vigilhq/vigil/internal/ingest/remotewrite"
@@ -71,6 +72,7 @@ type Server struct {
 	httpMetrics *httpMetrics
 	errw        apierr.Writer
 
+	auth     *auth.Auth // auth.go
 	metrics  *metrics.Store
 	scraper  *scrape.Scraper
 	receiver *otlp.Receiver
@@ -103,6 +105,9 @@ func New(opts Options) (*Server, error) {
 	}
 	cfg, err := loadConfig(opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := cfg.CheckExposure(); err != nil {
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
@@ -198,6 +203,12 @@ func (s *Server) Run(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("listen on http_addr %s: %w", cfg.HTTPAddr, err)
 	}
+	httpTLS, err := tlsConfigOf(cfg.TLS.HTTP, configDir(cfg.File), s.logger, "http")
+	if err != nil {
+		s.httpLn.Close()
+		return err
+	}
+	s.httpLn = listenTLS(s.httpLn, httpTLS)
 	root := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { (*s.root.Load()).ServeHTTP(w, r) }))
 	if prefix := s.externalURL().Path; prefix != "" {
 		root = withRoutePrefix(prefix, root)
@@ -323,11 +334,13 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		name  string
 		setup func(context.Context, *config.Config) error
 	}{
+		{"auth", s.setupAuth},
 		{"traces", s.setupTraces},
 		{"logs", s.setupLogs},
 		{"alerting", s.setupAlerting},
 		{"oncall", s.setupOnCall},
 		{"probes", s.setupProbes},
+		{"ui", s.setupUI},
 	} {
 		if err := f.setup(ctx, cfg); err != nil {
 			return fmt.Errorf("set up %s: %w", f.name, err)
@@ -379,7 +392,14 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 	s.addCloser(consumer.Close)
 
 	if !cfg.OTLP.Disabled {
+		otlpTLS, err := tlsConfigOf(cfg.TLS.OTLP, configDir(cfg.File), s.logger, "otlp")
+		if err != nil {
+			return err
+		}
+		grpcOpts, wrapHTTP := s.otlpAuth(otlpTLS)
 		s.receiver, err = otlp.New(otlp.Options{
+			GRPCServerOptions:     grpcOpts,
+			WrapHTTP:              wrapHTTP,
 			Metrics:               consumer,
 			Traces:                s.tracesConsumer,
 			Logs:                  s.logsConsumer,
@@ -402,7 +422,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 			if s.otlpHTTPLn, err = net.Listen("tcp", cfg.OTLP.HTTPAddr); err != nil {
 				return fmt.Errorf("listen on otlp.http_addr %s: %w", cfg.OTLP.HTTPAddr, err)
 			}
-			ln := s.otlpHTTPLn
+			ln := listenTLS(s.otlpHTTPLn, otlpTLS)
 			s.addActor("otlp http", func(ctx context.Context) error { return s.receiver.ServeHTTP(ctx, ln) })
 		}
 		// OTLP/HTTP is also served on the main port, as Prometheus does,
@@ -419,7 +439,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 	}
 
 	s.addRoutes(s.coreRoutes()...)
-	mux, err := buildMux(s.routes)
+	mux, err := buildMux(s.guard(s.routes))
 	if err != nil {
 		return err
 	}
@@ -440,6 +460,7 @@ func (s *Server) scrapeConfig(cfg *config.Config) *promconfig.Config {
 		host = "127.0.0.1"
 	}
 	text := fmt.Sprintf("scrape_configs:\n- job_name: vigil\n  scrape_interval: 15s\n  static_configs:\n  - targets: [%q]\n", net.JoinHostPort(host, fmt.Sprint(addr.Port)))
+	text += s.selfScrapeAuth(cfg)
 	pc, err := promconfig.Load(text, s.logger)
 	if err != nil {
 		panic(fmt.Sprintf("self-scrape config invalid: %v", err))

@@ -258,7 +258,7 @@ func TestSelfScrapeWithoutConfig(t *testing.T) {
 	Eventually(t, 40*time.Second, func() error {
 		return wantValue(v, `up{job="vigil"}`, time.Now(), "1")
 	})
-	code, body := v.Get("/")
+	code, body := v.Get("/-/index") // / is the web UI
 	if code != 200 || !strings.Contains(string(body), "/api/v1/query") || !strings.Contains(string(body), "OTLP/gRPC") {
 		t.Fatalf("index page: %d %s", code, body)
 	}

@@ -46,6 +46,14 @@ type Options struct {
 	// (default 1s).
 	RetryAfter time.Duration
 
+	// GRPCServerOptions are added to the gRPC server's own (the server
+	// passes authentication interceptors and TLS credentials here).
+	GRPCServerOptions []grpc.ServerOption
+	// WrapHTTP, when set, wraps the handler ServeHTTP serves on the OTLP
+	// HTTP port (authentication); Handler() stays unwrapped, for a caller
+	// that mounts it behind its own middleware.
+	WrapHTTP func(http.Handler) http.Handler
+
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
 }
@@ -122,7 +130,11 @@ func (r *Receiver) Handler() http.Handler { return r.handler }
 // ServeHTTP serves OTLP/HTTP on ln until ctx is done, then finishes
 // in-flight requests.
 func (r *Receiver) ServeHTTP(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: r.handler, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(r.logger.Handler(), slog.LevelWarn)}
+	h := r.handler
+	if r.opts.WrapHTTP != nil {
+		h = r.opts.WrapHTTP(h)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(r.logger.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -140,8 +152,9 @@ func (r *Receiver) ServeHTTP(ctx context.Context, ln net.Listener) error {
 // ServeGRPC serves OTLP/gRPC on ln until ctx is done, then stops
 // gracefully.
 func (r *Receiver) ServeGRPC(ctx context.Context, ln net.Listener) error {
-	srv := grpc.NewServer(grpc.MaxRecvMsgSize(int(r.opts.MaxRequestBytes)),
-		grpc.ForceServerCodecV2(rawCodec{next: grpcenc.GetCodecV2("proto")}))
+	opts := append([]grpc.ServerOption{grpc.MaxRecvMsgSize(int(r.opts.MaxRequestBytes)),
+		grpc.ForceServerCodecV2(rawCodec{next: grpcenc.GetCodecV2("proto")})}, r.opts.GRPCServerOptions...)
+	srv := grpc.NewServer(opts...)
 	for _, sd := range r.grpcServices() {
 		srv.RegisterService(sd, nil)
 	}

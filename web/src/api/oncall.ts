@@ -1,0 +1,97 @@
+// On-call API (/vigil/api/v1/oncall/...) and probes (/vigil/api/v1/probes).
+import { getJSON, sendJSON } from './http';
+
+interface Envelope<T> {
+  status: string;
+  data: T;
+}
+
+export interface IncidentAlert {
+  fingerprint: string;
+  status: string;
+  labels: Record<string, string>;
+  annotations?: Record<string, string>;
+  startsAt: string;
+  endsAt?: string;
+  generatorURL?: string;
+}
+export interface TimelineEvent {
+  id: number;
+  time: string;
+  kind: string;
+  actor?: string;
+  user?: string;
+  channel?: string;
+  detail?: string;
+}
+export interface Incident {
+  id: number;
+  key: string;
+  source: string;
+  receiver?: string;
+  title: string;
+  severity?: string;
+  priority?: string;
+  team?: string;
+  service?: string;
+  escalation_policy?: string;
+  state: 'triggered' | 'acknowledged' | 'resolved' | string;
+  assignee?: string;
+  created_at: string;
+  updated_at: string;
+  acknowledged_at?: string;
+  acknowledged_by?: string;
+  resolved_at?: string;
+  resolved_by?: string;
+  snoozed_until?: string;
+  escalation: { loop: number; step: number };
+  labels?: Record<string, string>;
+  alerts?: IncidentAlert[];
+  timeline?: TimelineEvent[];
+  url: string;
+}
+
+const base = '/vigil/api/v1/oncall';
+
+export async function incidents(q: { state?: string; team?: string; service?: string; limit?: number } = {}, signal?: AbortSignal) {
+  return (await getJSON<Envelope<Incident[] | null>>(`${base}/incidents`, q, signal)).data ?? [];
+}
+export async function incident(id: string | number, signal?: AbortSignal) {
+  return (await getJSON<Envelope<Incident>>(`${base}/incidents/${encodeURIComponent(String(id))}`, {}, signal)).data;
+}
+export type Action = 'acknowledge' | 'resolve' | 'reassign' | 'notes' | 'snooze';
+export async function act(id: number, action: Action, body: { assignee?: string; text?: string; duration?: string } = {}) {
+  return sendJSON<Envelope<Incident>>('POST', `${base}/incidents/${id}/${action}`, body);
+}
+export async function openIncident(m: { title: string; assignee?: string; escalation_policy?: string; severity?: string }) {
+  return (await sendJSON<Envelope<Incident>>('POST', `${base}/incidents`, m))?.data;
+}
+
+export interface OnCallNow {
+  schedule: string;
+  user?: string;
+  layer: number;
+  at: string;
+}
+export async function now(signal?: AbortSignal) {
+  return (await getJSON<Envelope<OnCallNow[] | null>>(`${base}/now`, {}, signal)).data ?? [];
+}
+/** list: schedules, escalation_policies, teams or users, as the API gives them. */
+export async function list<T = Record<string, unknown>>(kind: 'schedules' | 'escalation_policies' | 'teams' | 'users', signal?: AbortSignal) {
+  return (await getJSON<Envelope<T[] | null>>(`${base}/${kind}`, {}, signal)).data ?? [];
+}
+
+export interface Probe {
+  name: string;
+  target: string;
+  module: string;
+  prober: string;
+  group?: string;
+  interval: string;
+  timeout: string;
+  labels: Record<string, string>;
+  last: null | { success: boolean; duration_seconds: number; time?: string; error?: string; [k: string]: unknown };
+}
+export async function probes(signal?: AbortSignal) {
+  return (await getJSON<Envelope<Probe[] | null>>('/vigil/api/v1/probes', {}, signal)).data ?? [];
+}

@@ -1,0 +1,50 @@
+// The query editor as pages use it: a plain input at once, replaced by
+// CodeMirror (PromQL or LogQL) when its chunk has loaded, so the editor's
+// ~150 KB never delays a page's first query and graph.
+import type { ComponentType } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import type { Extension } from '@codemirror/state';
+import type { EditorProps } from './Editor';
+import type { LogQLSource } from './logql';
+
+export interface QueryEditorProps extends Omit<EditorProps, 'language'> {
+  lang: 'promql' | 'logql';
+  logqlSource?: LogQLSource;
+}
+
+let loaded: { Editor: ComponentType<EditorProps>; promql?: Extension } | null = null;
+
+export function QueryEditor(p: QueryEditorProps) {
+  const [mod, setMod] = useState<{ Editor: ComponentType<EditorProps>; language: Extension } | null>(null);
+  useEffect(() => {
+    let live = true;
+    (async () => {
+      const { Editor } = loaded ?? (await import('./Editor'));
+      let language: Extension;
+      if (p.lang === 'promql') {
+        language = loaded?.promql ?? (await import('./promql')).promql();
+        loaded = { Editor, promql: language };
+      } else {
+        language = (await import('./logql')).logql(p.logqlSource ?? { labelNames: async () => [], labelValues: async () => [] });
+        loaded = { Editor, promql: loaded?.promql };
+      }
+      if (live) setMod({ Editor, language });
+    })();
+    return () => {
+      live = false;
+    };
+  }, [p.lang]);
+  if (mod) return <mod.Editor {...p} language={mod.language} />;
+  return (
+    <div class="editor">
+      <input
+        class="editor-fallback"
+        value={p.value}
+        placeholder={p.placeholder}
+        aria-label={p.label}
+        onInput={(e) => p.onChange((e.target as HTMLInputElement).value)}
+        onKeyDown={(e) => e.key === 'Enter' && p.onRun()}
+      />
+    </div>
+  );
+}

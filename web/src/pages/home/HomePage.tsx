@@ -1,0 +1,188 @@
+// Home: what is flowing in, how full the stores are, what is firing, and
+// the services seen in traces with their RED metrics (from span metrics).
+import { Link } from 'wouter-preact';
+import * as prom from '../../api/prometheus';
+import * as jaeger from '../../api/jaeger';
+import * as vigil from '../../api/vigil';
+import * as oncall from '../../api/oncall';
+import { ErrorBox, Empty, Loading, SendHelp } from '../../components/Status';
+import { fmtBytes, fmtNum } from '../../lib/format';
+import { useLoad } from '../../lib/load';
+import { useTime } from '../../lib/time';
+import { withRange } from '../../lib/url';
+import { metricsHref, redQuery, serverSpans as server } from '../../lib/links';
+
+const flow = {
+  samples: 'sum(rate(prometheus_tsdb_head_samples_appended_total[5m]))',
+  spans: 'sum(rate(vigil_traces_spans_accepted_total[5m]))',
+  logs: 'sum(rate(vigil_logs_records_accepted_total[5m]))',
+  series: 'sum(prometheus_tsdb_head_series)',
+  tsdb: 'sum(prometheus_tsdb_storage_blocks_bytes) + sum(prometheus_tsdb_wal_storage_size_bytes) + sum(prometheus_tsdb_head_chunks_storage_size_bytes)',
+  tsdbLimit: 'max(prometheus_tsdb_retention_limit_bytes)',
+  telemetry: 'sum by (domain) (vigil_telemetrydb_disk_bytes)',
+  up: 'up{job="vigil"}',
+};
+
+const red = {
+  rate: `sum by (service_name) (rate(traces_span_metrics_calls_total{${server}}[5m]))`,
+  errors: `sum by (service_name) (rate(traces_span_metrics_calls_total{${server},status_code="STATUS_CODE_ERROR"}[5m])) / sum by (service_name) (rate(traces_span_metrics_calls_total{${server}}[5m]))`,
+  p95: `histogram_quantile(0.95, sum by (service_name, le) (rate(traces_span_metrics_duration_seconds_bucket{${server}}[5m])))`,
+};
+
+function first(v: prom.VectorSample[] | undefined): number | null {
+  const s = v?.[0]?.value?.[1];
+  return s === undefined ? null : Number(s);
+}
+
+function byService(v: prom.VectorSample[] | undefined): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const s of v ?? []) if (s.value) m.set(s.metric.service_name ?? '', Number(s.value[1]));
+  return m;
+}
+
+function Card({ k, v, href, sub }: { k: string; v: string; href?: string; sub?: preact.ComponentChildren }) {
+  const body = (
+    <>
+      <div class="v">{v}</div>
+      <div class="k">{k}</div>
+      {sub}
+    </>
+  );
+  return <div class="card">{href ? <Link href={href}>{body}</Link> : body}</div>;
+}
+
+export default function HomePage() {
+  const { tick } = useTime();
+  const flowQ = useLoad(
+    async (signal) => {
+      const now = Date.now();
+      const entries = await Promise.all(Object.entries(flow).map(async ([k, q]) => [k, await prom.instant(q, now, signal)] as const));
+      return Object.fromEntries(entries) as Record<keyof typeof flow, prom.VectorSample[]>;
+    },
+    [tick],
+  );
+  const alertsQ = useLoad((signal) => prom.alerts(signal), [tick]);
+  const build = useLoad((signal) => prom.buildInfo(signal), []);
+  const ready = useLoad((signal) => vigil.ready(signal), [tick]);
+  const open = useLoad(async (signal) => {
+    const [t, a] = await Promise.all([oncall.incidents({ state: 'triggered', limit: 1000 }, signal), oncall.incidents({ state: 'acknowledged', limit: 1000 }, signal)]);
+    return { triggered: t.length, acknowledged: a.length };
+  }, [tick]);
+  const services = useLoad((signal) => jaeger.services(signal), [tick]);
+  const redQ = useLoad(
+    async (signal) => {
+      const now = Date.now();
+      const [rate, errors, p95] = await Promise.all([red.rate, red.errors, red.p95].map((q) => prom.instant(q, now, signal)));
+      return { rate: byService(rate), errors: byService(errors), p95: byService(p95) };
+    },
+    [tick],
+  );
+
+  const f = flowQ.data;
+  const firing = alertsQ.data?.filter((a) => a.state === 'firing').length;
+  const pending = alertsQ.data?.filter((a) => a.state === 'pending').length;
+  const tsdb = first(f?.tsdb);
+  const tsdbLimit = first(f?.tsdbLimit);
+  const tele = new Map((f?.telemetry ?? []).map((s) => [s.metric.domain, Number(s.value?.[1] ?? 0)]));
+  const up = first(f?.up);
+  const nothing = f && !first(f.samples) && !first(f.spans) && !first(f.logs);
+
+  return (
+    <div class="page">
+      <div class="page-head">
+        <h1>Home</h1>
+        <span class="muted">
+          {build.data ? `Vigil ${build.data.version}` : ''}
+          {up !== null && (up === 1 ? ' · scraping itself' : ' · self-scrape down')}
+        </span>
+        {ready.data && <span class={`badge ${ready.data.ok ? 'ok' : 'warn'}`}>{ready.data.ok ? 'ready' : ready.data.text}</span>}
+        <ErrorBox error={ready.error} title="Health" />
+        <Loading on={flowQ.loading && !f} />
+      </div>
+      <ErrorBox error={flowQ.error} title="Ingest rates" />
+      <h2>Flowing in (last 5 minutes)</h2>
+      <div class="cards">
+        <Card k="samples / s" v={f ? fmtNum(first(f.samples) ?? 0) : '…'} href={metricsHref([flow.samples])} />
+        <Card k="spans / s" v={f ? fmtNum(first(f.spans) ?? 0) : '…'} href={withRange('/traces')} />
+        <Card k="log lines / s" v={f ? fmtNum(first(f.logs) ?? 0) : '…'} href={withRange('/logs')} />
+        <Card k="active series" v={f ? fmtNum(first(f.series) ?? 0) : '…'} href={metricsHref([flow.series])} />
+        <Card
+          k="firing alerts"
+          v={alertsQ.data ? String(firing) : '…'}
+          href={withRange('/alerting/alerts')}
+          sub={pending ? <div class="hint">{pending} pending</div> : null}
+        />
+        <Card
+          k="open incidents"
+          v={open.data ? String(open.data.triggered + open.data.acknowledged) : open.error ? '–' : '…'}
+          href={withRange('/incidents')}
+          sub={open.data?.acknowledged ? <div class="hint">{open.data.acknowledged} acknowledged</div> : null}
+        />
+      </div>
+      {nothing && (
+        <Empty title="Nothing is flowing in yet">
+          <SendHelp signal="metrics" />
+          <SendHelp signal="traces" />
+          <SendHelp signal="logs" />
+        </Empty>
+      )}
+      <h2>Storage</h2>
+      <div class="cards">
+        <Card
+          k={tsdbLimit ? `metrics (TSDB) of ${fmtBytes(tsdbLimit)}` : 'metrics (TSDB), no size limit'}
+          v={tsdb === null ? '…' : fmtBytes(tsdb)}
+          sub={
+            tsdbLimit ? (
+              <div class="bar" role="meter" aria-label="TSDB size against its limit" aria-valuenow={Math.round(((tsdb ?? 0) / tsdbLimit) * 100)} aria-valuemin={0} aria-valuemax={100}>
+                <span style={{ width: `${Math.min(100, ((tsdb ?? 0) / tsdbLimit) * 100)}%` }} />
+              </div>
+            ) : null
+          }
+        />
+        <Card k="traces (DuckDB)" v={f ? fmtBytes(tele.get('traces') ?? 0) : '…'} />
+        <Card k="logs (DuckDB)" v={f ? fmtBytes(tele.get('logs') ?? 0) : '…'} />
+      </div>
+      <h2>Services</h2>
+      <ErrorBox error={services.error || redQ.error} title="Services" />
+      {services.data && services.data.length === 0 && (
+        <Empty title="No traces yet">
+          <SendHelp signal="traces" />
+        </Empty>
+      )}
+      {services.data && services.data.length > 0 && (
+        <table class="table" aria-label="Services">
+          <thead>
+            <tr>
+              <th>Service</th>
+              <th class="num">Requests / s</th>
+              <th class="num">Errors</th>
+              <th class="num">p95</th>
+              <th>Open</th>
+            </tr>
+          </thead>
+          <tbody>
+            {services.data.map((s) => {
+              const r = redQuery(s);
+              const rate = redQ.data?.rate.get(s);
+              const err = redQ.data?.errors.get(s);
+              const p95 = redQ.data?.p95.get(s);
+              return (
+                <tr key={s}>
+                  <td>{s}</td>
+                  <td class="num">{rate === undefined ? '–' : fmtNum(rate)}</td>
+                  <td class="num">{err === undefined || Number.isNaN(err) ? '–' : `${fmtNum(err * 100)}%`}</td>
+                  <td class="num">{p95 === undefined || Number.isNaN(p95) ? '–' : `${fmtNum(p95 * 1000)} ms`}</td>
+                  <td>
+                    <Link href={withRange('/traces', { service: s })}>traces</Link> ·{' '}
+                    <Link href={withRange('/logs', { query: `{service_name=${JSON.stringify(s)}}` })}>logs</Link> ·{' '}
+                    <Link href={metricsHref([r.rate, r.errors, r.p95])}>metrics</Link>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,41 @@
+// Log volume by level over the range: the query Grafana sends,
+// sum by (level, detected_level) (count_over_time(...)), as stacked bars.
+import { useMemo } from 'preact/hooks';
+import * as loki from '../../api/loki';
+import { Chart } from '../../components/Chart';
+import { ErrorBox } from '../../components/Status';
+import { useLoad } from '../../lib/load';
+import { normLevel } from '../../lib/logfields';
+import type { Range } from '../../lib/timerange';
+import { useTime } from '../../lib/time';
+import { align } from '../metrics/align';
+
+const order = ['critical', 'error', 'warn', 'info', 'debug', 'trace', ''];
+const colors: Record<string, string> = { critical: '#862e9c', error: '#e03131', warn: '#f59f00', info: '#2f9e44', debug: '#1c7ed6', trace: '#7048e8', '': '#868e96' };
+
+export function Volume({ query, range, step, onZoom }: { query: string; range: Range; step: number; onZoom: (a: number, b: number) => void }) {
+  const { tick } = useTime();
+  const v = useLoad(
+    (signal) => loki.queryRange({ query: loki.volumeQuery(query, step), start: range.start, end: range.end, step }, signal),
+    [query, range.start, range.end, step, tick],
+  );
+  const data = useMemo(() => {
+    if (!v.data || v.data.resultType !== 'matrix') return null;
+    const a = align(v.data.result, range.start, range.end, step);
+    // One series per level, merging level and detected_level.
+    const byLevel = new Map<string, (number | null)[]>();
+    a.series.forEach((s) => {
+      const l = normLevel(s.labels.level || s.labels.detected_level);
+      const cur = byLevel.get(l) ?? new Array(a.xs.length).fill(null);
+      s.values.forEach((x, i) => x !== null && (cur[i] = (cur[i] ?? 0) + x));
+      byLevel.set(l, cur);
+    });
+    const series = [...byLevel.entries()]
+      .sort(([x], [y]) => order.indexOf(x) - order.indexOf(y))
+      .map(([l, values]) => ({ label: l || 'unknown', values, color: colors[l] ?? colors[''] }));
+    return { xs: a.xs, series };
+  }, [v.data]);
+  if (v.error) return <ErrorBox error={v.error} title="Volume" />;
+  if (!data || data.series.length === 0) return null;
+  return <Chart xs={data.xs} series={data.series} stacked bars height={130} label="Log volume by level" onZoom={onZoom} />;
+}

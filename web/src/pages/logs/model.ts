@@ -1,0 +1,53 @@
+// Log lines as the page shows them: one flat list from Loki's streams,
+// newest first, with level, fields and trace ID worked out once.
+import type { Stream } from '../../api/loki';
+import { levelOf, parseFields, traceIDOf } from '../../lib/logfields';
+
+export interface Line {
+  key: string;
+  ns: bigint;
+  ms: number;
+  line: string;
+  labels: Record<string, string>;
+  meta: Record<string, string>;
+  level: string;
+  /** fields and traceID are parsed when a line is first shown. */
+  fields?: Record<string, string>;
+  traceID?: string;
+}
+
+export function linesOf(streams: Stream[], seq = 0): Line[] {
+  const out: Line[] = [];
+  for (const s of streams) {
+    for (const e of s.values) {
+      const ns = BigInt(e[0]);
+      const meta = (e[2] as Record<string, string> | undefined) ?? {};
+      const labels = s.stream;
+      out.push({
+        key: `${e[0]}:${seq++}`,
+        ns,
+        ms: Number(ns / 1_000_000n),
+        line: e[1],
+        labels,
+        meta,
+        level: levelOf({ ...labels, ...meta }, {}, e[1]),
+      });
+    }
+  }
+  return out.sort((a, b) => (a.ns === b.ns ? 0 : a.ns > b.ns ? -1 : 1));
+}
+
+/** detail parses a line's fields and trace ID (once, on demand). */
+export function detail(l: Line): Line {
+  if (!l.fields) {
+    l.fields = parseFields(l.line);
+    l.traceID = traceIDOf(l.meta, l.fields, l.line);
+    if (!l.level) l.level = levelOf(l.labels, l.fields, l.line);
+  }
+  return l;
+}
+
+/** isMetricQuery: a LogQL metric query (rate, count_over_time, sum by...). */
+export function isMetricQuery(q: string): boolean {
+  return !q.trim().startsWith('{');
+}

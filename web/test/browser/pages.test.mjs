@@ -1,0 +1,251 @@
+// Browser tests of every page against a real, seeded bin/vigil: no console
+// errors, the seeded data on screen, axe-core without serious or critical
+// violations, and a screenshot per page in web/test-results/.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { axe, eventually, getJSON, hookServer, launch, lokiPush, remoteWrite, run, shotPath, startVigil, telemetrygenPath, watch } from '../harness.mjs';
+
+const rules = `groups:
+  - name: ui
+    rules:
+      - alert: UITestAlert
+        expr: vector(1)
+        labels: {severity: page}
+        annotations: {summary: always firing, for the UI tests}
+      - record: ui:test_metric:sum
+        expr: sum(ui_test_metric)
+`;
+
+let v, hook, browser, ctx;
+const service = 'ui-test-svc';
+
+before(async () => {
+  hook = await hookServer();
+  v = await startVigil({
+    rules,
+    hookURL: hook.url,
+    extra: `traces:\n  span_metrics:\n    flush_interval: 1s\noncall:\n  users:\n    - {name: alice, contact_methods: [{type: webhook, url: ${JSON.stringify(hook.url)}}]}\n`,
+  });
+  const now = Date.now();
+  // Three series of one metric over the last ten minutes, every 10 s.
+  await remoteWrite(
+    v.url,
+    ['a', 'b', 'c'].map((inst, i) => ({
+      labels: { __name__: 'ui_test_metric', job: 'ui', instance: inst },
+      samples: Array.from({ length: 60 }, (_, k) => [now - (59 - k) * 10_000, i * 10 + Math.sin(k / 5) * 3]),
+    })),
+  );
+  await lokiPush(v.url, [
+    {
+      stream: { job: 'ui-test', service_name: service, level: 'info' },
+      values: Array.from({ length: 20 }, (_, k) => [String(BigInt(now - (20 - k) * 1000) * 1_000_000n), `level=info msg="seeded line ${k}" trace_id=0af7651916cd43dd8448eb211c80319c`]),
+    },
+    { stream: { job: 'ui-test', service_name: service, level: 'error' }, values: [[String(BigInt(now - 500) * 1_000_000n), 'level=error msg="seeded failure"']] },
+  ]);
+  await run(telemetrygenPath(), ['traces', '--otlp-endpoint', v.grpc, '--otlp-insecure', '--traces', '3', '--child-spans', '4', '--service', service]);
+  await eventually('traces stored', 30_000, async () => (await getJSON(`${v.url}/jaeger/api/traces?service=${service}&limit=5`)).data?.length >= 3);
+  browser = await launch();
+  // bypassCSP: axe-core is injected as an inline script, which the UI's CSP forbids.
+  ctx = await browser.newContext({ viewport: { width: 1400, height: 900 }, bypassCSP: true });
+});
+
+after(async () => {
+  await browser?.close();
+  await v?.stop();
+  await hook?.close();
+});
+
+/** visit opens a page, waits for `ready`, checks errors and axe, saves a screenshot. */
+async function visit(name, path, ready, { theme } = {}) {
+  const c = theme ? await browser.newContext({ viewport: { width: 1400, height: 900 }, bypassCSP: true, colorScheme: theme }) : ctx;
+  const page = await c.newPage();
+  const errors = watch(page);
+  await page.goto(v.url + path);
+  try {
+    await ready(page);
+    // Let in-flight requests settle before judging the console.
+    await page.waitForLoadState('networkidle', { timeout: 5000 }).catch(() => {});
+    await page.screenshot({ path: shotPath(name), fullPage: true });
+    assert.deepEqual(errors, [], `${name}: console or page errors`);
+    const bad = await axe(page);
+    assert.deepEqual(bad, [], `${name}: axe-core serious/critical violations`);
+  } catch (e) {
+    await page.screenshot({ path: shotPath(`${name}-failed`), fullPage: true }).catch(() => {});
+    throw e;
+  } finally {
+    await page.close();
+    if (c !== ctx) await c.close();
+  }
+}
+
+describe('pages', () => {
+  it('home shows the flow and the traced service', async () => {
+    await visit('home', '/', async (p) => {
+      await p.getByRole('table', { name: 'Services' }).getByText(service).waitFor();
+      await p.getByText('samples / s').waitFor();
+    });
+  });
+
+  it('home in the dark theme', async () => {
+    await visit('home-dark', '/', async (p) => {
+      await p.getByRole('table', { name: 'Services' }).getByText(service).waitFor();
+      assert.equal(await p.evaluate(() => document.documentElement.dataset.theme), 'dark');
+    }, { theme: 'dark' });
+  });
+
+  it('metrics draws one line per series and lists them in the table', async () => {
+    await visit('metrics', '/query?g0.expr=ui_test_metric&from=now-15m', async (p) => {
+      await p.locator('figure.chart[data-series="3"] canvas').first().waitFor();
+      await p.getByTestId('stats').getByText('3 series').waitFor();
+    });
+    await visit('metrics-table', '/query?g0.expr=ui_test_metric&g0.tab=table', async (p) => {
+      const rows = p.getByRole('table', { name: 'Query result' }).locator('tbody tr');
+      await eventually('3 rows', 10_000, async () => (await rows.count()) === 3);
+    });
+  });
+
+  it('an exemplar of the span metrics opens its trace', async () => {
+    const q = 'traces_span_metrics_duration_seconds_bucket';
+    await eventually('exemplars', 30_000, async () => {
+      const r = await getJSON(`${v.url}/api/v1/query_exemplars?query=${q}&start=${Date.now() / 1000 - 3600}&end=${Date.now() / 1000 + 60}`);
+      return r.data.some((s) => s.exemplars.length > 0);
+    });
+    await visit('exemplar-to-trace', `/query?g0.expr=${q}&g0.exemplars=1&from=now-15m`, async (p) => {
+      await p.locator('figure.chart canvas').first().waitFor();
+      const ex = p.getByTestId('exemplars');
+      await ex.locator('summary').click();
+      await ex.getByRole('link').first().click();
+      await p.waitForURL(/\/traces\/[0-9a-f]{32}/);
+      await p.locator('[data-span]').first().waitFor();
+    });
+  });
+
+  it('metrics shows the server error of a bad query under it', async () => {
+    const page = await ctx.newPage();
+    await page.goto(v.url + '/query?g0.expr=' + encodeURIComponent('sum(rate(x[5m])'));
+    await page.locator('.query-panel .error').first().waitFor();
+    assert.match(await page.locator('.query-panel .error').first().innerText(), /parse error|unclosed|expected/i);
+    await page.close();
+  });
+
+  it('traces search lists the seeded traces', async () => {
+    await visit('traces', `/traces?service=${service}`, async (p) => {
+      const rows = p.getByRole('table', { name: 'Traces found' }).locator('tbody tr');
+      await eventually('3 traces', 15_000, async () => (await rows.count()) >= 3);
+    });
+  });
+
+  it('a trace shows every span in the waterfall, with the critical path', async () => {
+    const found = (await getJSON(`${v.url}/jaeger/api/traces?service=${service}&limit=1`)).data[0];
+    const id = found.traceID;
+    const want = (await getJSON(`${v.url}/jaeger/api/traces/${id}`)).data[0].spans.map((s) => s.spanID).sort();
+    await visit('trace', `/traces/${id}`, async (p) => {
+      await p.locator('[data-span]').first().waitFor();
+      const got = (await p.locator('[data-span]').evaluateAll((els) => els.map((e) => e.getAttribute('data-span')))).sort();
+      assert.deepEqual(got, want);
+      assert.ok((await p.locator('.wf-cp').count()) > 0, 'critical path drawn');
+      await p.locator(`[data-span="${want[0]}"] .op`).click();
+      await p.getByRole('complementary', { name: 'Span detail' }).getByText(want[0]).waitFor();
+    });
+  });
+
+  it('the service graph loads', async () => {
+    await visit('service-graph', '/traces?tab=dependencies', async (p) => {
+      await p.locator('.svc-graph, .empty').first().waitFor();
+    });
+  });
+
+  it('logs shows the pushed lines and their volume', async () => {
+    await visit('logs', `/logs?query=${encodeURIComponent('{job="ui-test"}')}&from=now-15m`, async (p) => {
+      await p.getByText('seeded failure').waitFor();
+      await p.locator('figure.chart[aria-label="Log volume by level"] canvas').first().waitFor();
+      await p.getByText('seeded failure').click();
+      await p.getByText('Show context').waitFor();
+    });
+  });
+
+  it('live tail shows a pushed line within 2 s', async () => {
+    const page = await ctx.newPage();
+    const errors = watch(page);
+    await page.goto(v.url + `/logs?query=${encodeURIComponent('{job="ui-tail"}')}&live=1`);
+    await page.getByRole('status').filter({ hasText: 'live' }).first().waitFor();
+    const text = `tail line ${Math.random().toString(36).slice(2)}`;
+    const t0 = Date.now();
+    await lokiPush(v.url, [{ stream: { job: 'ui-tail' }, values: [[String(BigInt(Date.now()) * 1_000_000n), text]] }]);
+    await page.getByText(text).waitFor({ timeout: 2000 });
+    const ms = Date.now() - t0;
+    console.log(`# live tail: pushed line shown after ${ms} ms`);
+    await page.screenshot({ path: shotPath('logs-live'), fullPage: true });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(await axe(page), []);
+    await page.close();
+  });
+
+  it('alerting lists the firing alert, rules and notifications', async () => {
+    await eventually('alert in Alertmanager', 30_000, async () => (await getJSON(`${v.url}/alertmanager/api/v2/alerts`)).some((a) => a.labels.alertname === 'UITestAlert'));
+    await visit('alerts', '/alerting/alerts', async (p) => {
+      await p.getByRole('table', { name: 'Firing alerts' }).getByText('UITestAlert').waitFor();
+    });
+    await visit('rules', '/alerting/rules', async (p) => {
+      await p.getByText('ui:test_metric:sum').waitFor();
+    });
+    await eventually('webhook delivered', 30_000, async () => hook.got.length > 0);
+    await visit('outbox', '/alerting/outbox', async (p) => {
+      await p.getByRole('table', { name: 'Notifications' }).getByText('delivered').first().waitFor();
+    });
+    const fp = (await getJSON(`${v.url}/alertmanager/api/v2/alerts`)).find((a) => a.labels.alertname === 'UITestAlert').fingerprint;
+    await visit('history', `/alerting/history/${fp}`, async (p) => {
+      await p.getByRole('list', { name: 'Alert timeline' }).locator('li').first().waitFor();
+    });
+  });
+
+  it('a silence created in the form is listed by amtool', async () => {
+    const comment = `ui test ${Date.now()}`;
+    await visit('silence-new', `/alerting/silences/new?matcher=${encodeURIComponent('alertname="UITestAlert"')}`, async (p) => {
+      await p.getByTestId('silence-preview').getByText('UITestAlert').waitFor();
+    });
+    const page = await ctx.newPage();
+    const errors = watch(page);
+    await page.goto(v.url + `/alerting/silences/new?matcher=${encodeURIComponent('alertname="UITestAlert"')}`);
+    await page.getByLabel('Created by').fill('ui-test');
+    await page.getByLabel('Comment').fill(comment);
+    await page.getByRole('button', { name: 'Create silence' }).click();
+    await page.waitForURL('**/alerting/silences');
+    await page.getByRole('table', { name: 'Silences' }).getByText(comment).waitFor();
+    await page.screenshot({ path: shotPath('silences'), fullPage: true });
+    assert.deepEqual(errors, []);
+    assert.deepEqual(await axe(page), []);
+    await page.close();
+    const out = await run('amtool', ['silence', 'query', '--alertmanager.url', `${v.url}/alertmanager`, '-o', 'json']);
+    const listed = JSON.parse(out);
+    assert.ok(listed.some((s) => s.comment === comment && s.matchers.some((m) => m.name === 'alertname' && m.value === 'UITestAlert')), `amtool lists the silence: ${out}`);
+  });
+
+  it('an incident is acknowledged with the button, and the API reports it', async () => {
+    const r = await fetch(`${v.url}/vigil/api/v1/oncall/incidents`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ title: 'UI test incident', assignee: 'alice', severity: 'critical' }),
+    });
+    assert.equal(r.status, 201, await r.clone().text());
+    const id = (await r.json()).data.id;
+    await visit('incidents', '/incidents', async (p) => {
+      await p.getByRole('table', { name: 'Incidents' }).getByText('UI test incident').waitFor();
+    });
+    await visit('incident', `/incidents/${id}`, async (p) => {
+      await p.getByRole('button', { name: 'Acknowledge' }).click();
+      await p.getByTestId('incident-state').filter({ hasText: 'acknowledged' }).waitFor();
+    });
+    const got = (await getJSON(`${v.url}/vigil/api/v1/oncall/incidents/${id}`)).data;
+    assert.equal(got.state, 'acknowledged');
+  });
+
+  it('on-call and uptime load without errors', async () => {
+    for (const [name, path] of [
+      ['oncall', '/oncall'],
+      ['uptime', '/uptime'],
+    ]) {
+      await visit(name, path, async (p) => p.locator('h1').first().waitFor());
+    }
+  });
+});
