@@ -511,6 +511,9 @@ func (o *OnCall) serveAction(action string) http.HandlerFunc {
 			o.fail(w, r, err)
 			return
 		}
+		if in, isIncident := res.(*Incident); isIncident && in != nil {
+			in.URL = o.incidentURL(in.ID)
+		}
 		ok(w, http.StatusOK, res)
 	}
 }

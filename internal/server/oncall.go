@@ -29,6 +29,9 @@ func (s *Server) setupOnCall(ctx context.Context, cfg *config.Config) error {
 		DB:         sh.db,
 		Outbox:     oncallOutbox{sh.outbox},
 		Config:     s.onCallConfig(cfg),
+		// Who acted: the signed-in user or the API token's owner (auth.go);
+		// "" with authentication off, when the body's user is taken.
+		Identity: s.Caller,
 	}
 	if s.alertLedger.a != nil {
 		opts.Ledger = s.alertLedger
