@@ -38,7 +38,7 @@ func Breaker(cb BreakerState) Check {
 // NewBreaker creates a gobreaker circuit breaker for a dependency and
 // registers its state as a check under the breaker's name. Pass
 // NonCritical() for a dependency the service can live without.
-func NewBreaker[T any](h *Health, st gobreaker.Settings, opts ...Option) (*gobreaker.CircuitBreaker[T], error) {
+func NewBreaker[T any](h *Checks, st gobreaker.Settings, opts ...Option) (*gobreaker.CircuitBreaker[T], error) {
 	cb := gobreaker.NewCircuitBreaker[T](st)
 	if err := h.Register(cb.Name(), Breaker(cb), opts...); err != nil {
 		return nil, err

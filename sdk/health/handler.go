@@ -36,7 +36,7 @@ type checkDetails struct {
 // 200 for pass and warn, 503 for fail. Query parameters: verbose (list every
 // check; otherwise only those not passing) and exclude=name (repeatable or
 // comma-separated).
-func (h *Health) Handler(tag string) http.Handler {
+func (h *Checks) Handler(tag string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		var exclude []string
@@ -93,7 +93,7 @@ func (h *Health) Handler(tag string) http.Handler {
 
 // Mount registers /livez (checks tagged live), /readyz (tagged ready) and
 // /healthz (all checks) on mux.
-func (h *Health) Mount(mux *http.ServeMux) {
+func (h *Checks) Mount(mux *http.ServeMux) {
 	mux.Handle("/livez", h.Handler(TagLive))
 	mux.Handle("/readyz", h.Handler(TagReady))
 	mux.Handle("/healthz", h.Handler(""))

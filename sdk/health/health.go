@@ -147,8 +147,8 @@ type Options struct {
 	ServiceID, Version, ReleaseID, Description string
 }
 
-// Health holds registered checks. It is safe for concurrent use.
-type Health struct {
+// Checks holds registered checks. It is safe for concurrent use.
+type Checks struct {
 	info      Options
 	now       func() time.Time
 	statusG   *metric.Gauge
@@ -159,15 +159,20 @@ type Health struct {
 	listeners []Listener
 }
 
+// Health is the former name of Checks.
+//
+// Deprecated: use Checks.
+type Health = Checks
+
 // New returns an empty set of checks.
-func New(o Options) *Health {
+func New(o Options) *Checks {
 	if o.Registry == nil {
 		o.Registry = metric.Default()
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Health{
+	return &Checks{
 		info:   o,
 		now:    o.Now,
 		checks: make(map[string]*check),
@@ -180,7 +185,7 @@ func New(o Options) *Health {
 }
 
 // Register adds a check. A check is critical unless NonCritical is given.
-func (h *Health) Register(name string, fn Check, opts ...Option) error {
+func (h *Checks) Register(name string, fn Check, opts ...Option) error {
 	if name == "" || fn == nil {
 		return errors.New("register health check: name and check are required")
 	}
@@ -201,7 +206,7 @@ func (h *Health) Register(name string, fn Check, opts ...Option) error {
 }
 
 // Unregister removes a check.
-func (h *Health) Unregister(name string) {
+func (h *Checks) Unregister(name string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	delete(h.checks, name)
@@ -209,7 +214,7 @@ func (h *Health) Unregister(name string) {
 
 // OnChange adds a listener called (synchronously, after the check ran)
 // whenever a check's status differs from its previous run.
-func (h *Health) OnChange(l Listener) {
+func (h *Checks) OnChange(l Listener) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.listeners = append(h.listeners, l)
@@ -218,7 +223,7 @@ func (h *Health) OnChange(l Listener) {
 // Gate registers a critical check tagged ready that is Down ("starting")
 // until the returned function is called: a startup gate for migrations,
 // cache warm-up and the like.
-func (h *Health) Gate(name string) (open func(), err error) {
+func (h *Checks) Gate(name string) (open func(), err error) {
 	var once sync.Once
 	done := make(chan struct{})
 	err = h.Register(name, func(context.Context) Result {
@@ -239,7 +244,7 @@ type Filter struct {
 }
 
 // Run assesses the selected checks concurrently and aggregates them.
-func (h *Health) Run(ctx context.Context, f Filter) Report {
+func (h *Checks) Run(ctx context.Context, f Filter) Report {
 	h.mu.Lock()
 	var sel []*check
 	for _, c := range h.checks {
@@ -284,7 +289,7 @@ func Aggregate(results []CheckResult) Status {
 	return s
 }
 
-func (h *Health) runOne(ctx context.Context, c *check, listeners []Listener) CheckResult {
+func (h *Checks) runOne(ctx context.Context, c *check, listeners []Listener) CheckResult {
 	now := h.now()
 	c.mu.Lock()
 	if c.hasLast && c.cache > 0 && now.Sub(c.last.Time) < c.cache {

@@ -23,7 +23,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func newHealth() *Health { return New(Options{Registry: metric.New(metric.Options{})}) }
+func newHealth() *Checks { return New(Options{Registry: metric.New(metric.Options{})}) }
 
 func fixed(s Status) Check {
 	return func(context.Context) Result { return Result{Status: s, Output: s.String()} }
