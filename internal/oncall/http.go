@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -146,14 +147,81 @@ func (c *catalog) objectsOf(kind string) []object {
 	return out
 }
 
-func (o *OnCall) serveList(w http.ResponseWriter, _ *http.Request, kind string) {
-	ok(w, http.StatusOK, o.catalog().objectsOf(kind))
+func (o *OnCall) serveList(w http.ResponseWriter, r *http.Request, kind string) {
+	objs := o.catalog().objectsOf(kind)
+	if !o.seesSecrets(r) {
+		for i := range objs {
+			objs[i] = redacted(objs[i])
+		}
+	}
+	ok(w, http.StatusOK, objs)
+}
+
+func (o *OnCall) seesSecrets(r *http.Request) bool {
+	return o.opts.SeesSecrets == nil || o.opts.SeesSecrets(r)
+}
+
+// secretText stands where a secret was left out of an answer.
+const secretText = "<secret>"
+
+// secretKey matches the keys of an Alertmanager receiver body that hold
+// credentials or URLs that embed them (webhook and api URLs, keys, tokens,
+// passwords, authorization credentials).
+var secretKey = regexp.MustCompile(`(?i)(url|key|token|password|secret|credentials)`)
+
+// redacted is obj with its user's contact method secrets replaced.
+func redacted(obj object) object {
+	u, isUser := obj.Spec.(spec.User)
+	if !isUser || len(u.ContactMethods) == 0 {
+		return obj
+	}
+	cms := make([]spec.ContactMethod, len(u.ContactMethods))
+	for i, cm := range u.ContactMethods {
+		for _, f := range []*string{&cm.URL, &cm.RoutingKey, &cm.APIKey} {
+			if *f != "" {
+				*f = secretText
+			}
+		}
+		if cm.Config != nil {
+			cm.Config, _ = redactValue(cm.Config, false).(map[string]any)
+		}
+		cms[i] = cm
+	}
+	u.ContactMethods = cms
+	obj.Spec = u
+	return obj
+}
+
+// redactValue copies v with every value under a secret key replaced.
+func redactValue(v any, secret bool) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = redactValue(e, secret || secretKey.MatchString(k))
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = redactValue(e, secret)
+		}
+		return out
+	default:
+		if secret && v != nil {
+			return secretText
+		}
+		return v
+	}
 }
 
 func (o *OnCall) serveGetObject(w http.ResponseWriter, r *http.Request, kind string) {
 	name := r.PathValue("name")
 	for _, obj := range o.catalog().objectsOf(kind) {
 		if objName(obj.Spec) == name {
+			if !o.seesSecrets(r) {
+				obj = redacted(obj)
+			}
 			ok(w, http.StatusOK, obj)
 			return
 		}

@@ -205,3 +205,37 @@ func TestICSEndpoint(t *testing.T) {
 func spec2SlackUser(id string) spec.ContactMethod {
 	return spec.ContactMethod{Type: spec.Slack, SlackUser: id}
 }
+
+// A caller without the write scope reads users with their contact methods'
+// secrets replaced by "<secret>"; one with it reads them whole, so an
+// edit (GET, change, PUT) keeps them.
+func TestContactSecretsHiddenFromReaders(t *testing.T) {
+	e := newEnv(t)
+	e.o.opts.SeesSecrets = func(r *http.Request) bool { return r.Header.Get("X-Test-Writer") == "1" }
+	srv := e.server(t)
+	const p = "/vigil/api/v1/oncall/users"
+	body := `{"name":"dave","email":"dave@example.com","contact_methods":[
+		{"type":"email","address":"dave@example.com"},
+		{"type":"pagerduty","routing_key":"0123456789abcdef0123456789abcdef"},
+		{"type":"alertmanager","config":{"slack_configs":[{"api_url":"https://hooks.slack.com/services/T/B/SECRET","channel":"#ops","http_config":{"authorization":{"credentials":"tok"}}}]}}]}`
+	if code, b := call(t, srv, "POST", p, body, "X-Test-Writer", "1"); code != 201 {
+		t.Fatalf("create: %d %s", code, b)
+	}
+	for _, path := range []string{p, p + "/dave", p + "/alice"} {
+		_, b := call(t, srv, "GET", path, "")
+		for _, secret := range []string{"SECRET", "0123456789abcdef", `"credentials":"tok"`, e.hook.srv.URL} {
+			if strings.Contains(b, secret) {
+				t.Errorf("reader GET %s shows %q: %s", path, secret, b)
+			}
+		}
+		if path != p+"/alice" && (!strings.Contains(b, "dave@example.com") || !strings.Contains(b, "#ops") || !strings.Contains(b, `"\u003csecret\u003e"`)) {
+			t.Errorf("reader GET %s: want the address and channel kept, secrets as <secret>: %s", path, b)
+		}
+	}
+	_, b := call(t, srv, "GET", p+"/dave", "", "X-Test-Writer", "1")
+	for _, secret := range []string{"hooks.slack.com/services/T/B/SECRET", "0123456789abcdef0123456789abcdef", `"credentials":"tok"`} {
+		if !strings.Contains(b, secret) {
+			t.Errorf("writer GET misses %q: %s", secret, b)
+		}
+	}
+}

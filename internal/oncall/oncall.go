@@ -78,6 +78,13 @@ type Options struct {
 	// server fills it from authentication. Without it, the request's
 	// "user" field is taken.
 	Identity func(*http.Request) string
+	// SeesSecrets says whether a request's caller may read contact
+	// methods' secrets (webhook URLs, routing and API keys, an
+	// Alertmanager method's credentials); the others get "<secret>" in
+	// their place, as Alertmanager's status shows its config. Nil: every
+	// caller may (authentication off). The server allows callers with the
+	// write scope, who may replace those objects anyway.
+	SeesSecrets func(*http.Request) bool
 	// Ledger reads the alert ledger for incidents' timelines; nil: the
 	// timeline has on-call's own entries only.
 	Ledger Ledger

@@ -167,6 +167,16 @@ func (s *Server) otlpAuth(otlpTLS *tls.Config) ([]grpc.ServerOption, func(http.H
 // acted take an auth.CallerFunc-shaped option; hand them this.
 func (s *Server) Caller(r *http.Request) string { return auth.Caller(r) }
 
+// mayWrite says whether a request's caller holds the write scope: always
+// with authentication off.
+func (s *Server) mayWrite(r *http.Request) bool {
+	if s.auth == nil {
+		return true
+	}
+	p := auth.FromContext(r.Context())
+	return p != nil && p.Scopes.Has(route.Write)
+}
+
 // selfScrapeAuth is the self-scrape job's extra keys: an in-memory read
 // token when authentication is on, https when the HTTP port serves TLS
 // (the certificate is not verified: the target is this process on

@@ -31,7 +31,8 @@ func (s *Server) setupOnCall(ctx context.Context, cfg *config.Config) error {
 		Config:     s.onCallConfig(cfg),
 		// Who acted: the signed-in user or the API token's owner (auth.go);
 		// "" with authentication off, when the body's user is taken.
-		Identity: s.Caller,
+		Identity:    s.Caller,
+		SeesSecrets: s.mayWrite,
 	}
 	if s.alertLedger.a != nil {
 		opts.Ledger = s.alertLedger

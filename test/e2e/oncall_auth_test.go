@@ -89,4 +89,18 @@ oncall:
 			t.Errorf("%s by %q, want %q", kind, g, want)
 		}
 	}
+
+	// A read-only token sees alice's webhook URL as <secret>; bob's
+	// write-scoped token sees it whole.
+	code, _, b = admin.do("POST", "/vigil/api/v1/tokens", `{"name":"reader","scopes":["read"]}`, "X-CSRF-Token", csrf, "Content-Type", "application/json")
+	var rtok struct{ Data struct{ Token string } }
+	if code != 201 || json.Unmarshal([]byte(b), &rtok) != nil {
+		t.Fatalf("read token: %d %s", code, b)
+	}
+	if code, _, b := anon.do("GET", "/vigil/api/v1/oncall/users/alice", "", "Authorization", "Bearer "+rtok.Data.Token); code != 200 || strings.Contains(b, hook.srv.URL) || !strings.Contains(b, `\u003csecret\u003e`) {
+		t.Errorf("alice with a read token: %d %s", code, b)
+	}
+	if code, _, b := anon.do("GET", "/vigil/api/v1/oncall/users/alice", "", bearer...); code != 200 || !strings.Contains(b, hook.srv.URL) {
+		t.Errorf("alice with a write token: %d %s", code, b)
+	}
 }
