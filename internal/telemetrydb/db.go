@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,12 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/bits-and-blooms/bloom/v3"
 	duckdb "github.com/duckdb/duckdb-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -73,6 +76,11 @@ type Options struct {
 	// RetryAfter is suggested to clients refused because the queue is
 	// full. Default 1s.
 	RetryAfter time.Duration
+	// KeyFilterSize is how many keys a new partition's key filter is
+	// sized for (Table.KeyColumns), at a 1% false-positive rate: 1.2 MB
+	// a partition at the default 1,000,000. Past it the filter still
+	// answers rightly, with more false positives.
+	KeyFilterSize int
 
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
@@ -86,6 +94,14 @@ type Table struct {
 	// TimeColumn is a BIGINT column with the row's time in Unix
 	// nanoseconds, used to skip partitions in Query. Optional.
 	TimeColumn string
+	// KeyColumns are UBIGINT columns whose values, taken together, are a
+	// key (a trace ID's two halves, say) that each partition keeps in a
+	// bloom filter, so a Query naming keys (TimeRange.Keys) skips the
+	// partitions that cannot hold any of them. The filter is the
+	// partition's, not the table's: a domain that writes a key row in
+	// the same Append as the rows it stands for (a trace's index row with
+	// its spans) finds those rows through it too. Optional.
+	KeyColumns []string
 }
 
 // Migration is one schema step of a domain.
@@ -105,6 +121,21 @@ type Rows struct {
 // inclusive. A zero field is unbounded.
 type TimeRange struct {
 	From, To int64
+	// Keys, when not nil, also skips the partitions whose key filter (see
+	// Table.KeyColumns) holds none of them; make each with Key. A
+	// partition is never skipped wrongly: a bloom filter can only say a
+	// key may be there. Nil keeps every partition the times select.
+	Keys [][]byte
+}
+
+// Key is the key of KeyColumns values, in column order, as the filters
+// hold it.
+func Key(vals ...uint64) []byte {
+	b := make([]byte, 0, 8*len(vals))
+	for _, v := range vals {
+		b = binary.LittleEndian.AppendUint64(b, v)
+	}
+	return b
 }
 
 // ErrClosed is returned (wrapped in an apierr Unavailable) after Close.
@@ -140,7 +171,8 @@ type DB struct {
 
 type tableInfo struct {
 	Table
-	timeIdx int // index of TimeColumn among columns, -1 if none
+	timeIdx int   // index of TimeColumn among columns, -1 if none
+	keyIdx  []int // indexes of KeyColumns among columns
 	columns int
 }
 
@@ -238,6 +270,9 @@ func (o *Options) fill() error {
 	}
 	if o.RetryAfter <= 0 {
 		o.RetryAfter = time.Second
+	}
+	if o.KeyFilterSize <= 0 {
+		o.KeyFilterSize = 1_000_000
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -346,7 +381,7 @@ func (db *DB) expand(query string, tr TimeRange) (string, error) {
 		b.WriteString("(")
 		n := 0
 		for _, p := range db.parts {
-			if !p.overlaps(tr, t.TimeColumn != "") {
+			if !p.overlaps(tr, t.TimeColumn != "") || !p.mayHold(tr.Keys) {
 				continue
 			}
 			if n > 0 {
@@ -428,6 +463,22 @@ type partition struct {
 	// Bounds of the tables' time columns; valid when hasRows.
 	hasRows    bool
 	minT, maxT int64
+	// keys holds the KeyColumns keys of the partition's rows (nil when
+	// no table has KeyColumns); guarded by DB.partsMu.
+	keys *bloom.BloomFilter
+}
+
+// mayHold says whether the partition may hold one of keys.
+func (p *partition) mayHold(keys [][]byte) bool {
+	if keys == nil || p.keys == nil {
+		return true
+	}
+	for _, k := range keys {
+		if p.keys.Test(k) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *partition) overlaps(tr TimeRange, timed bool) bool {
@@ -495,8 +546,8 @@ func (db *DB) attachExisting(ctx context.Context) error {
 		found = append(found, &partition{seq: seq, created: created, path: filepath.Join(db.opts.Dir, e.Name()), alias: fmt.Sprintf("p%d", seq)})
 	}
 	sort.Slice(found, func(i, j int) bool { return found[i].seq < found[j].seq })
-	for _, p := range found {
-		if err := db.attach(ctx, p); err != nil {
+	for i, p := range found {
+		if err := db.attach(ctx, p, i == len(found)-1); err != nil {
 			db.detachAll()
 			return err
 		}
@@ -522,7 +573,7 @@ func (db *DB) newPartition(ctx context.Context) (*partition, error) {
 	db.partsMu.RUnlock()
 	p := &partition{seq: db.nextSeq, created: created, alias: fmt.Sprintf("p%d", db.nextSeq)}
 	p.path = filepath.Join(db.opts.Dir, partitionName(p.seq, created))
-	if err := db.attach(ctx, p); err != nil {
+	if err := db.attach(ctx, p, true); err != nil {
 		return nil, err
 	}
 	db.partsMu.Lock()
@@ -535,7 +586,9 @@ func (db *DB) newPartition(ctx context.Context) (*partition, error) {
 
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-func (db *DB) attach(ctx context.Context, p *partition) error {
+// attach attaches p; current says it will take writes (its key filter is
+// sized for more keys).
+func (db *DB) attach(ctx context.Context, p *partition, current bool) error {
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("attach %s: %w", p.path, err)
@@ -552,7 +605,70 @@ func (db *DB) attach(ctx context.Context, p *partition) error {
 		_, _ = conn.ExecContext(ctx, "DETACH "+p.alias)
 		return err
 	}
+	// p is not visible to queries yet: no lock needed.
+	if p.keys, err = db.loadKeys(ctx, conn, p, current); err != nil {
+		_, _ = conn.ExecContext(ctx, "DETACH "+p.alias)
+		return err
+	}
 	return nil
+}
+
+// keyFilterFP is the key filters' false-positive rate.
+const keyFilterFP = 0.01
+
+// loadKeys builds the partition's key filter from its rows: kept in
+// memory only, so there is no index file to lose or corrupt, at the cost
+// of one read of the key columns when a partition is attached. The
+// current partition's filter is sized for Options.KeyFilterSize keys more
+// than it holds, an older one's for what it holds.
+func (db *DB) loadKeys(ctx context.Context, conn *sql.Conn, p *partition, current bool) (*bloom.BloomFilter, error) {
+	var keyed []*tableInfo
+	for _, t := range db.tables {
+		if len(t.KeyColumns) > 0 {
+			keyed = append(keyed, t)
+		}
+	}
+	if len(keyed) == 0 {
+		return nil, nil
+	}
+	var n int64
+	for _, t := range keyed {
+		var c int64
+		if err := conn.QueryRowContext(ctx, fmt.Sprintf("SELECT count(*) FROM %s.%s", p.alias, t.Name)).Scan(&c); err != nil {
+			return nil, fmt.Errorf("count keys of %s.%s: %w", p.path, t.Name, err)
+		}
+		n += c
+	}
+	size := max(n, 1024)
+	if current {
+		size = n + int64(db.opts.KeyFilterSize)
+	}
+	f := bloom.NewWithEstimates(uint(size), keyFilterFP)
+	vals := make([]uint64, 0, 4)
+	for _, t := range keyed {
+		rows, err := conn.QueryContext(ctx, fmt.Sprintf("SELECT %s FROM %s.%s", strings.Join(t.KeyColumns, ", "), p.alias, t.Name))
+		if err != nil {
+			return nil, fmt.Errorf("read keys of %s.%s: %w", p.path, t.Name, err)
+		}
+		dest := make([]any, len(t.KeyColumns))
+		ptrs := make([]uint64, len(t.KeyColumns))
+		for i := range dest {
+			dest[i] = &ptrs[i]
+		}
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read keys of %s.%s: %w", p.path, t.Name, err)
+			}
+			f.Add(Key(append(vals[:0], ptrs...)...))
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("read keys of %s.%s: %w", p.path, t.Name, err)
+		}
+	}
+	return f, nil
 }
 
 func (db *DB) migrate(ctx context.Context, conn *sql.Conn, p *partition) (err error) {
@@ -623,6 +739,14 @@ func (db *DB) loadTableInfo(ctx context.Context, conn *sql.Conn, p *partition) e
 		}
 		t.columns = len(cols)
 		t.timeIdx = -1
+		t.keyIdx = t.keyIdx[:0]
+		for _, k := range t.KeyColumns {
+			at := slices.Index(cols, k)
+			if at < 0 {
+				return fmt.Errorf("%s table %q has no key column %q", db.opts.Domain, t.Name, k)
+			}
+			t.keyIdx = append(t.keyIdx, at)
+		}
 		for i, c := range cols {
 			if c == t.TimeColumn {
 				t.timeIdx = i

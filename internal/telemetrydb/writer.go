@@ -2,6 +2,8 @@ package telemetrydb
 
 import (
 	"context"
+	"database/sql/driver"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -193,6 +195,7 @@ func (w *writer) commit(batch []*request) (err error) {
 	}()
 	lo, hi, timed := int64(0), int64(0), false
 	rows := 0
+	var keys [][]byte
 	for _, r := range batch {
 		for _, rs := range r.rows {
 			t := db.tables[rs.Table]
@@ -217,6 +220,13 @@ func (w *writer) commit(batch []*request) (err error) {
 				if err := a.AppendRow(v...); err != nil {
 					return fmt.Errorf("append to %s.%s: %w", db.opts.Domain, rs.Table, err)
 				}
+				if len(t.keyIdx) > 0 {
+					k, err := rowKey(t, v)
+					if err != nil {
+						return err
+					}
+					keys = append(keys, k)
+				}
 			}
 			rows += len(rs.Values)
 		}
@@ -225,6 +235,16 @@ func (w *writer) commit(batch []*request) (err error) {
 		if err := a.Flush(); err != nil {
 			return fmt.Errorf("flush %s.%s: %w", db.opts.Domain, name, err)
 		}
+	}
+	if len(keys) > 0 {
+		// Before the commit makes the rows visible: a query must never
+		// skip the partition while it holds them. A failed commit leaves
+		// keys behind, which only costs a false positive.
+		db.partsMu.Lock()
+		for _, k := range keys {
+			w.part.keys.Add(k)
+		}
+		db.partsMu.Unlock()
 	}
 	if err := w.exec("COMMIT"); err != nil {
 		return fmt.Errorf("commit %s: %w", db.opts.Domain, err)
@@ -284,7 +304,32 @@ func (w *writer) maybeRoll() error {
 	if err := w.exec("CHECKPOINT " + old.alias); err != nil {
 		db.log.Warn("checkpoint finished partition", "path", old.path, "err", err)
 	}
+	db.shrinkKeys(old)
 	return nil
+}
+
+// shrinkKeys replaces a finished partition's key filter, sized for the
+// keys it might have taken, by one sized for those it holds.
+func (db *DB) shrinkKeys(p *partition) {
+	if p.keys == nil {
+		return
+	}
+	ctx := context.Background()
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		db.log.Warn("shrink key filter", "path", p.path, "err", err)
+		return
+	}
+	defer conn.Close()
+	f, err := db.loadKeys(ctx, conn, p, false)
+	if err != nil {
+		// The old filter stays: larger, still right.
+		db.log.Warn("shrink key filter", "path", p.path, "err", err)
+		return
+	}
+	db.partsMu.Lock()
+	p.keys = f
+	db.partsMu.Unlock()
 }
 
 func (w *writer) closeAppenders() error {
@@ -299,4 +344,17 @@ func (w *writer) closeAppenders() error {
 // close releases the connection after run has returned.
 func (w *writer) close() error {
 	return errors.Join(w.closeAppenders(), w.conn.Close())
+}
+
+// rowKey is the key of a row of a table with KeyColumns.
+func rowKey(t *tableInfo, v []driver.Value) ([]byte, error) {
+	b := make([]byte, 0, 8*len(t.keyIdx))
+	for i, at := range t.keyIdx {
+		u, ok := v[at].(uint64)
+		if !ok {
+			return nil, fmt.Errorf("%s key column %s holds %T, want uint64", t.Name, t.KeyColumns[i], v[at])
+		}
+		b = binary.LittleEndian.AppendUint64(b, u)
+	}
+	return b, nil
 }

@@ -156,15 +156,18 @@ func (s *Store) fetch(ctx context.Context, keys []traceKey) (map[traceKey]ptrace
 	}
 	want := map[traceKey]bool{}
 	his, los := make([]string, 0, len(keys)), make([]string, 0, len(keys))
+	// Only the partitions whose trace ID filter may hold one of the IDs.
+	filter := make([][]byte, 0, len(keys))
 	for _, k := range keys {
 		want[k] = true
 		his = append(his, strconv.FormatUint(k.hi, 10))
 		los = append(los, strconv.FormatUint(k.lo, 10))
+		filter = append(filter, telemetrydb.Key(k.hi, k.lo))
 	}
 	idFilter := fmt.Sprintf("trace_hi IN (%s) AND trace_lo IN (%s)", strings.Join(his, ","), strings.Join(los, ","))
 	var lo, hi int64
 	found := false
-	err := s.db.Query(ctx, telemetrydb.TimeRange{}, "SELECT trace_hi, trace_lo, min(min_start_ns), max(max_start_ns) FROM {{trace_index}} WHERE "+idFilter+" GROUP BY 1, 2", nil, func(rows *sql.Rows) error {
+	err := s.db.Query(ctx, telemetrydb.TimeRange{Keys: filter}, "SELECT trace_hi, trace_lo, min(min_start_ns), max(max_start_ns) FROM {{trace_index}} WHERE "+idFilter+" GROUP BY 1, 2", nil, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var th, tl uint64
 			var a, b int64
@@ -189,7 +192,7 @@ func (s *Store) fetch(ctx context.Context, keys []traceKey) (map[traceKey]ptrace
 		return map[traceKey]ptrace.Traces{}, nil
 	}
 	var spans []storedSpan
-	err = s.db.Query(ctx, telemetrydb.TimeRange{From: lo, To: hi},
+	err = s.db.Query(ctx, telemetrydb.TimeRange{From: lo, To: hi, Keys: filter},
 		"SELECT "+spanColumns+" FROM {{spans}} WHERE start_ns BETWEEN ? AND ? AND "+idFilter, []any{lo, hi},
 		func(rows *sql.Rows) error {
 			var err error
@@ -207,15 +210,17 @@ func (s *Store) fetch(ctx context.Context, keys []traceKey) (map[traceKey]ptrace
 			resIDs[sp.resourceID] = true
 		}
 	}
-	if err := s.loadResources(ctx, kept, resIDs); err != nil {
+	if err := s.loadResources(ctx, kept, resIDs, filter); err != nil {
 		return nil, err
 	}
 	_, traces, err := toTraces(kept)
 	return traces, err
 }
 
-// loadResources fills the spans' resource fields from the resources table.
-func (s *Store) loadResources(ctx context.Context, spans []storedSpan, ids map[uint64]bool) error {
+// loadResources fills the spans' resource fields from the resources table,
+// read in the partitions that may hold the traces' keys (a request writes
+// its spans' resources beside them).
+func (s *Store) loadResources(ctx context.Context, spans []storedSpan, ids map[uint64]bool, keys [][]byte) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -228,7 +233,7 @@ func (s *Store) loadResources(ctx context.Context, spans []storedSpan, ids map[u
 		dropped       uint32
 	}
 	found := map[uint64]res{}
-	err := s.db.Query(ctx, telemetrydb.TimeRange{}, "SELECT id, any_value(attrs), any_value(dropped), any_value(schema_url) FROM {{resources}} WHERE id IN ("+strings.Join(list, ",")+") GROUP BY id", nil, func(rows *sql.Rows) error {
+	err := s.db.Query(ctx, telemetrydb.TimeRange{Keys: keys}, "SELECT id, any_value(attrs), any_value(dropped), any_value(schema_url) FROM {{resources}} WHERE id IN ("+strings.Join(list, ",")+") GROUP BY id", nil, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var id uint64
 			var r res

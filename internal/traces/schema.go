@@ -67,7 +67,10 @@ CREATE TABLE trace_index (
 var tables = []telemetrydb.Table{
 	{Name: "spans", TimeColumn: "start_ns"},
 	{Name: "resources", TimeColumn: "first_ns"},
-	{Name: "trace_index", TimeColumn: "min_start_ns"},
+	// Each partition keeps a bloom filter of the trace IDs of its index
+	// rows (written in the same Append as their spans), so fetching a
+	// trace reads only the partitions that may hold it.
+	{Name: "trace_index", TimeColumn: "min_start_ns", KeyColumns: []string{"trace_hi", "trace_lo"}},
 }
 
 // spanColumns lists the spans columns a read needs, in scan order.

@@ -3,7 +3,9 @@ package traces
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -53,5 +55,37 @@ func BenchmarkGetTrace(b *testing.B) {
 		if err != nil || !ok || td.SpanCount() != 3 {
 			b.Fatal(ok, err)
 		}
+	}
+}
+
+// BenchmarkGetTraceAcrossPartitions: trace by ID as the store grows by
+// partitions (each 20 requests of 999 spans). With the partitions' trace
+// ID filters a lookup reads one partition, whatever their number.
+func BenchmarkGetTraceAcrossPartitions(b *testing.B) {
+	for _, parts := range []int{2, 16} {
+		b.Run(fmt.Sprintf("partitions=%d", parts), func(b *testing.B) {
+			var mu sync.Mutex
+			now := time.Now()
+			clk := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+			s := newStore(b, Options{Now: clk, PartitionDuration: time.Hour})
+			for p := range parts {
+				for i := range 20 {
+					if _, _, err := s.ConsumeTraces(context.Background(), benchBatch(999, uint64(p*20+i))); err != nil {
+						b.Fatal(err)
+					}
+				}
+				mu.Lock()
+				now = now.Add(time.Hour)
+				mu.Unlock()
+			}
+			id := benchBatch(3, uint64(parts*10)).ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).TraceID()
+			b.ResetTimer()
+			for b.Loop() {
+				td, ok, err := s.GetTrace(context.Background(), id)
+				if err != nil || !ok || td.SpanCount() != 3 {
+					b.Fatal(ok, err)
+				}
+			}
+		})
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -537,4 +538,39 @@ func TestFailedNewLeavesNoCollectors(t *testing.T) {
 		t.Fatalf("retry: %v (collectors of the failed New left registered?)", err)
 	}
 	s.Close()
+}
+
+// A trace whose spans arrive an hour apart lies in two partitions; its
+// ID is in both partitions' filters, so it is read whole.
+func TestTraceAcrossPartitions(t *testing.T) {
+	var mu sync.Mutex
+	now := base.Add(time.Minute)
+	clk := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := newStore(t, Options{Now: clk, PartitionDuration: time.Hour})
+	tr := tid(42)
+	for i := range 3 {
+		td := ptrace.NewTraces()
+		spanIn(td, "svc", tr, byte(i+1), byte(i), time.Duration(i)*time.Millisecond)
+		if _, _, err := s.ConsumeTraces(context.Background(), td); err != nil {
+			t.Fatal(err)
+		}
+		other := ptrace.NewTraces()
+		spanIn(other, "svc", tid(byte(100+i)), 1, 0, 0)
+		if _, _, err := s.ConsumeTraces(context.Background(), other); err != nil {
+			t.Fatal(err)
+		}
+		mu.Lock()
+		now = now.Add(time.Hour)
+		mu.Unlock()
+	}
+	if n := s.db.Stats().Partitions; n < 3 {
+		t.Fatalf("partitions = %d, want 3", n)
+	}
+	td, ok, err := s.GetTrace(context.Background(), tr)
+	if err != nil || !ok || td.SpanCount() != 3 {
+		t.Fatalf("trace across partitions: ok=%v err=%v spans=%d, want 3", ok, err, td.SpanCount())
+	}
+	if _, ok, err := s.GetTrace(context.Background(), tid(250)); err != nil || ok {
+		t.Fatalf("absent trace: ok=%v err=%v", ok, err)
+	}
 }
