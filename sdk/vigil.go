@@ -39,6 +39,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/vigilhq/vigil/sdk/export"
+	"github.com/vigilhq/vigil/sdk/internal/otlpenv"
 	"github.com/vigilhq/vigil/sdk/logging"
 	"github.com/vigilhq/vigil/sdk/metric"
 	"github.com/vigilhq/vigil/sdk/propagation"
@@ -251,6 +252,9 @@ func (c *config) slogAttrs() []slog.Attr {
 func (c *config) fromEnv() error {
 	if c.protocol == "" {
 		c.protocol = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	if !otlpenv.ValidHeaderValue(c.token) || strings.ContainsAny(c.token, " \t") {
+		return errors.New("WithToken: the token holds a space or control character, which no bearer token has")
 	}
 	switch c.protocol {
 	case "":
