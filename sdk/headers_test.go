@@ -238,3 +238,36 @@ func TestBadTokenOrHeadersVariable(t *testing.T) {
 		t.Errorf("malformed variable: err %v, want it named", err)
 	}
 }
+
+// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL=http/json makes OpenTelemetry's HTTP
+// trace client send JSON, which it encodes from the messages: the
+// provider then hands it messages, not its own protobuf encoding.
+func TestTracesOverHTTPJSON(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json")
+	var mu sync.Mutex
+	var bodies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, r.Header.Get("Content-Type")+" "+string(b))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, "{}")
+	}))
+	defer srv.Close()
+	shutdown, err := vigil.Start(context.Background(), vigil.WithEndpoint(srv.URL), vigil.WithoutMetrics(), vigil.WithoutLogs(),
+		vigil.WithRegistry(metric.New(metric.Options{})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := otel.Tracer("t").Start(context.Background(), "json-span")
+	span.End()
+	if err := shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bodies) != 1 || !strings.HasPrefix(bodies[0], "application/json ") || !strings.Contains(bodies[0], `"json-span"`) {
+		t.Fatalf("bodies %q, want one JSON export holding the span", bodies)
+	}
+}

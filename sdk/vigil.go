@@ -211,7 +211,11 @@ func (c *config) startTraces(ctx context.Context, res *resource.Resource) (func(
 		if err != nil {
 			return nil, fmt.Errorf("create OTLP span client: %w", err)
 		}
-		opts = append(opts, tracing.WithClient(client))
+		if strings.TrimSpace(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")) == "http/json" {
+			opts = append(opts, tracing.WithClient(client)) // otlptracehttp encodes JSON from the messages
+		} else {
+			opts = append(opts, tracing.WithProtobufClient(client))
+		}
 	}
 	tp := tracing.NewProvider(opts...)
 	otel.SetTracerProvider(tp)
