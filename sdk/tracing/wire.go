@@ -2,9 +2,7 @@ package tracing
 
 import (
 	"context"
-	"math"
 
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
@@ -42,8 +40,7 @@ type encoder struct {
 	ts     converter          // for its tracestate cache
 }
 
-// Field numbers of the OTLP messages (opentelemetry/proto/trace/v1 and
-// common/v1).
+// Field numbers of the OTLP trace messages (opentelemetry/proto/trace/v1).
 const (
 	rsResource, rsScopeSpans, rsSchemaURL = 1, 2, 3
 	ssScope, ssSpans, ssSchemaURL         = 1, 2, 3
@@ -58,10 +55,6 @@ const (
 	lkTraceID, lkSpanID, lkTraceState, lkAttributes, lkDropped, lkFlags = 1, 2, 3, 4, 5, 6
 
 	stMessage, stCode = 2, 3
-
-	kvKey, kvValue                                                = 1, 2
-	avString, avBool, avInt, avDouble, avArray, avKvlist, avBytes = 1, 2, 3, 4, 5, 6, 7
-	arrValues, kvlValues                                          = 1, 1
 )
 
 func (e *encoder) resourceSpans(p *Provider, spans []*span) []byte {
@@ -91,9 +84,9 @@ func (e *encoder) resourceSpans(p *Provider, spans []*span) []byte {
 		}
 		b := protowire.AppendTag(e.scopes[k], ssSpans, protowire.BytesType)
 		var at int
-		b, at = beginLen(b)
+		b, at = otlpconv.BeginLen(b)
 		b = e.span(b, s)
-		e.scopes[k] = endLen(b, at)
+		e.scopes[k] = otlpconv.EndLen(b, at)
 	}
 
 	b := e.out[:0]
@@ -107,14 +100,14 @@ func (e *encoder) resourceSpans(p *Provider, spans []*span) []byte {
 		}
 		b = protowire.AppendTag(b, rsScopeSpans, protowire.BytesType)
 		var at int
-		b, at = beginLen(b)
+		b, at = otlpconv.BeginLen(b)
 		b = protowire.AppendTag(b, ssScope, protowire.BytesType)
 		b = protowire.AppendBytes(b, sc)
 		b = append(b, e.scopes[k]...)
-		b = appendString(b, ssSchemaURL, t.scope.SchemaURL)
-		b = endLen(b, at)
+		b = otlpconv.AppendString(b, ssSchemaURL, t.scope.SchemaURL)
+		b = otlpconv.EndLen(b, at)
 	}
-	b = appendString(b, rsSchemaURL, p.res.SchemaURL())
+	b = otlpconv.AppendString(b, rsSchemaURL, p.res.SchemaURL())
 	e.out = b
 	return b
 }
@@ -125,47 +118,47 @@ func (e *encoder) span(b []byte, s *span) []byte {
 	b = protowire.AppendBytes(b, tid[:])
 	b = protowire.AppendTag(b, spSpanID, protowire.BytesType)
 	b = protowire.AppendBytes(b, sid[:])
-	b = appendString(b, spTraceState, e.ts.traceState(s.sc.TraceState()))
+	b = otlpconv.AppendString(b, spTraceState, e.ts.traceState(s.sc.TraceState()))
 	if s.parent.IsValid() {
 		b = protowire.AppendTag(b, spParentSpanID, protowire.BytesType)
 		b = protowire.AppendBytes(b, s.parent[:])
 	}
-	b = appendString(b, spName, otlpconv.ValidUTF8(s.name))
-	b = appendVarint(b, spKind, uint64(s.kind))
-	b = appendFixed64(b, spStart, unixNano(s.start))
-	b = appendFixed64(b, spEnd, uint64(max(0, s.end)))
-	b = appendKeyValues(b, spAttributes, s.attrs)
-	b = appendVarint(b, spDroppedAttributes, uint64(max(0, s.droppedAttrs)))
+	b = otlpconv.AppendString(b, spName, otlpconv.ValidUTF8(s.name))
+	b = otlpconv.AppendVarint(b, spKind, uint64(s.kind))
+	b = otlpconv.AppendFixed64(b, spStart, unixNano(s.start))
+	b = otlpconv.AppendFixed64(b, spEnd, uint64(max(0, s.end)))
+	b = otlpconv.AppendKeyValues(b, spAttributes, s.attrs)
+	b = otlpconv.AppendVarint(b, spDroppedAttributes, uint64(max(0, s.droppedAttrs)))
 	if m := s.more; m != nil {
 		for _, ev := range m.events {
 			b = protowire.AppendTag(b, spEvents, protowire.BytesType)
 			var at int
-			b, at = beginLen(b)
-			b = appendFixed64(b, evTime, unixNano(ev.Time))
-			b = appendString(b, evName, otlpconv.ValidUTF8(ev.Name))
-			b = appendKeyValues(b, evAttributes, ev.Attributes)
-			b = appendVarint(b, evDropped, uint64(clamp(ev.DroppedAttributeCount)))
-			b = endLen(b, at)
+			b, at = otlpconv.BeginLen(b)
+			b = otlpconv.AppendFixed64(b, evTime, unixNano(ev.Time))
+			b = otlpconv.AppendString(b, evName, otlpconv.ValidUTF8(ev.Name))
+			b = otlpconv.AppendKeyValues(b, evAttributes, ev.Attributes)
+			b = otlpconv.AppendVarint(b, evDropped, uint64(clamp(ev.DroppedAttributeCount)))
+			b = otlpconv.EndLen(b, at)
 		}
-		b = appendVarint(b, spDroppedEvents, uint64(clamp(m.droppedEvents)))
+		b = otlpconv.AppendVarint(b, spDroppedEvents, uint64(clamp(m.droppedEvents)))
 		for _, l := range m.links {
 			b = appendLink(b, l)
 		}
-		b = appendVarint(b, spDroppedLinks, uint64(clamp(m.droppedLinks)))
+		b = otlpconv.AppendVarint(b, spDroppedLinks, uint64(clamp(m.droppedLinks)))
 	}
 	// The converter always sets a status, so the message is there even
 	// when empty.
 	b = protowire.AppendTag(b, spStatus, protowire.BytesType)
 	var at int
-	b, at = beginLen(b)
+	b, at = otlpconv.BeginLen(b)
 	switch s.status.Code {
 	case codes.Ok:
-		b = appendVarint(b, stCode, uint64(tracepb.Status_STATUS_CODE_OK))
+		b = otlpconv.AppendVarint(b, stCode, uint64(tracepb.Status_STATUS_CODE_OK))
 	case codes.Error:
-		b = appendString(b, stMessage, otlpconv.ValidUTF8(s.status.Description))
-		b = appendVarint(b, stCode, uint64(tracepb.Status_STATUS_CODE_ERROR))
+		b = otlpconv.AppendString(b, stMessage, otlpconv.ValidUTF8(s.status.Description))
+		b = otlpconv.AppendVarint(b, stCode, uint64(tracepb.Status_STATUS_CODE_ERROR))
 	}
-	b = endLen(b, at)
+	b = otlpconv.EndLen(b, at)
 	if f := spanFlags(s.sc.TraceFlags(), s.parentRemote); f != 0 {
 		b = protowire.AppendTag(b, spFlags, protowire.Fixed32Type)
 		b = protowire.AppendFixed32(b, f)
@@ -177,144 +170,17 @@ func appendLink(b []byte, l sdktrace.Link) []byte {
 	ltid, lsid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
 	b = protowire.AppendTag(b, spLinks, protowire.BytesType)
 	var at int
-	b, at = beginLen(b)
+	b, at = otlpconv.BeginLen(b)
 	b = protowire.AppendTag(b, lkTraceID, protowire.BytesType)
 	b = protowire.AppendBytes(b, ltid[:])
 	b = protowire.AppendTag(b, lkSpanID, protowire.BytesType)
 	b = protowire.AppendBytes(b, lsid[:])
-	b = appendString(b, lkTraceState, l.SpanContext.TraceState().String())
-	b = appendKeyValues(b, lkAttributes, l.Attributes)
-	b = appendVarint(b, lkDropped, uint64(clamp(l.DroppedAttributeCount)))
+	b = otlpconv.AppendString(b, lkTraceState, l.SpanContext.TraceState().String())
+	b = otlpconv.AppendKeyValues(b, lkAttributes, l.Attributes)
+	b = otlpconv.AppendVarint(b, lkDropped, uint64(clamp(l.DroppedAttributeCount)))
 	if f := spanFlags(l.SpanContext.TraceFlags(), l.SpanContext.IsRemote()); f != 0 {
 		b = protowire.AppendTag(b, lkFlags, protowire.Fixed32Type)
 		b = protowire.AppendFixed32(b, f)
 	}
-	return endLen(b, at)
-}
-
-// appendKeyValues writes each attribute as a KeyValue message in field.
-func appendKeyValues(b []byte, field protowire.Number, kvs []attribute.KeyValue) []byte {
-	for _, kv := range kvs {
-		b = protowire.AppendTag(b, field, protowire.BytesType)
-		var at int
-		b, at = beginLen(b)
-		b = appendString(b, kvKey, otlpconv.ValidUTF8(string(kv.Key)))
-		b = protowire.AppendTag(b, kvValue, protowire.BytesType)
-		var at2 int
-		b, at2 = beginLen(b)
-		b = appendAnyValue(b, kv.Value)
-		b = endLen(b, at2)
-		b = endLen(b, at)
-	}
-	return b
-}
-
-// appendAnyValue writes the content of an AnyValue as otlpconv.Attrs
-// converts it. A oneof member is written even when it is its zero value.
-func appendAnyValue(b []byte, v attribute.Value) []byte {
-	switch v.Type() {
-	case attribute.STRING:
-		b = protowire.AppendTag(b, avString, protowire.BytesType)
-		return protowire.AppendString(b, otlpconv.ValidUTF8(v.AsString()))
-	case attribute.INT64:
-		b = protowire.AppendTag(b, avInt, protowire.VarintType)
-		return protowire.AppendVarint(b, uint64(v.AsInt64()))
-	case attribute.FLOAT64:
-		b = protowire.AppendTag(b, avDouble, protowire.Fixed64Type)
-		return protowire.AppendFixed64(b, math.Float64bits(v.AsFloat64()))
-	case attribute.BOOL:
-		b = protowire.AppendTag(b, avBool, protowire.VarintType)
-		return protowire.AppendVarint(b, protowire.EncodeBool(v.AsBool()))
-	case attribute.BYTESLICE:
-		b = protowire.AppendTag(b, avBytes, protowire.BytesType)
-		return protowire.AppendBytes(b, v.AsByteSlice())
-	case attribute.BOOLSLICE:
-		xs := v.AsBoolSlice()
-		return appendArray(b, len(xs), func(b []byte, i int) []byte { return appendAnyValue(b, attribute.BoolValue(xs[i])) })
-	case attribute.INT64SLICE:
-		xs := v.AsInt64Slice()
-		return appendArray(b, len(xs), func(b []byte, i int) []byte { return appendAnyValue(b, attribute.Int64Value(xs[i])) })
-	case attribute.FLOAT64SLICE:
-		xs := v.AsFloat64Slice()
-		return appendArray(b, len(xs), func(b []byte, i int) []byte { return appendAnyValue(b, attribute.Float64Value(xs[i])) })
-	case attribute.STRINGSLICE:
-		xs := v.AsStringSlice()
-		return appendArray(b, len(xs), func(b []byte, i int) []byte { return appendAnyValue(b, attribute.StringValue(xs[i])) })
-	case attribute.SLICE:
-		xs := v.AsSlice()
-		return appendArray(b, len(xs), func(b []byte, i int) []byte { return appendAnyValue(b, xs[i]) })
-	case attribute.MAP:
-		b = protowire.AppendTag(b, avKvlist, protowire.BytesType)
-		var at int
-		b, at = beginLen(b)
-		b = appendKeyValues(b, kvlValues, v.AsMap())
-		return endLen(b, at)
-	case attribute.EMPTY:
-		return b
-	default:
-		b = protowire.AppendTag(b, avString, protowire.BytesType)
-		return protowire.AppendString(b, "INVALID")
-	}
-}
-
-func appendArray(b []byte, n int, elem func([]byte, int) []byte) []byte {
-	b = protowire.AppendTag(b, avArray, protowire.BytesType)
-	var at int
-	b, at = beginLen(b)
-	for i := range n {
-		b = protowire.AppendTag(b, arrValues, protowire.BytesType)
-		var at2 int
-		b, at2 = beginLen(b)
-		b = elem(b, i)
-		b = endLen(b, at2)
-	}
-	return endLen(b, at)
-}
-
-// appendString, appendVarint and appendFixed64 write a proto3 scalar
-// field, left out when it holds its zero value, as protobuf does.
-func appendString(b []byte, field protowire.Number, s string) []byte {
-	if s == "" {
-		return b
-	}
-	b = protowire.AppendTag(b, field, protowire.BytesType)
-	return protowire.AppendString(b, s)
-}
-
-func appendVarint(b []byte, field protowire.Number, v uint64) []byte {
-	if v == 0 {
-		return b
-	}
-	b = protowire.AppendTag(b, field, protowire.VarintType)
-	return protowire.AppendVarint(b, v)
-}
-
-func appendFixed64(b []byte, field protowire.Number, v uint64) []byte {
-	if v == 0 {
-		return b
-	}
-	b = protowire.AppendTag(b, field, protowire.Fixed64Type)
-	return protowire.AppendFixed64(b, v)
-}
-
-// beginLen appends a one-byte placeholder for the length of a nested
-// message and returns where the message starts; endLen writes the length,
-// moving the message when it needs more than one byte (128 bytes or more).
-func beginLen(b []byte) ([]byte, int) { return append(b, 0), len(b) + 1 }
-
-var zeros [binaryMaxVarintLen64]byte
-
-const binaryMaxVarintLen64 = 10
-
-func endLen(b []byte, start int) []byte {
-	n := len(b) - start
-	if n < 0x80 {
-		b[start-1] = byte(n)
-		return b
-	}
-	k := protowire.SizeVarint(uint64(n))
-	b = append(b, zeros[:k-1]...)
-	copy(b[start+k-1:], b[start:start+n])
-	protowire.AppendVarint(b[:start-1], uint64(n)) // writes k bytes in place
-	return b
+	return otlpconv.EndLen(b, at)
 }
