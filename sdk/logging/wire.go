@@ -42,15 +42,15 @@ type encoder struct {
 	out    []byte
 	scopes [][]byte // per scope in the batch: its records, each a ScopeLogs.log_records field
 	msg    logspb.ResourceLogs
-	res    []byte            // the Resource, encoded once (nil: none)
+	res    []byte            // the Resource, encoded once
+	hasRes bool              // else no Resource message (an empty resource)
 	scope  map[*scope][]byte // each scope's InstrumentationScope, encoded once
 }
 
 func (w *encoder) resourceLogs(e *Exporter, entries []entry) []byte {
-	if w.scope == nil {
-		if e.resPB != nil { // nil for an empty resource: no message
+	if w.scope == nil { // the first batch
+		if w.hasRes = e.resPB != nil; w.hasRes { // nil for an empty resource: no message
 			w.res, _ = proto.Marshal(e.resPB)
-			w.res = append(w.res, nil...)
 		}
 		w.scope = map[*scope][]byte{}
 	}
@@ -82,7 +82,7 @@ func (w *encoder) resourceLogs(e *Exporter, entries []entry) []byte {
 	}
 
 	b := w.out[:0]
-	if w.res != nil {
+	if w.hasRes {
 		b = protowire.AppendTag(b, rlResource, protowire.BytesType)
 		b = protowire.AppendBytes(b, w.res)
 	}
@@ -94,7 +94,6 @@ func (w *encoder) resourceLogs(e *Exporter, entries []entry) []byte {
 			sc, ok := w.scope[s]
 			if !ok {
 				sc, _ = proto.Marshal(s.pb)
-				sc = append(sc, nil...)
 				w.scope[s] = sc
 			}
 			b = protowire.AppendTag(b, slScope, protowire.BytesType)

@@ -58,9 +58,8 @@ const (
 )
 
 func (e *encoder) resourceSpans(p *Provider, spans []*span) []byte {
-	if e.res == nil {
+	if e.scope == nil { // the first batch
 		e.res, _ = proto.Marshal(p.resPB)
-		e.res = append(e.res, nil...) // non-nil: encoded once, even when empty
 		e.scope = map[*tracer][]byte{}
 	}
 	for i := range e.scopes {
