@@ -17,6 +17,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc/credentials"
 
+	"github.com/vigilhq/vigil/sdk/internal/otlpenv"
 	"github.com/vigilhq/vigil/sdk/logexport"
 )
 
@@ -53,6 +54,32 @@ func (c *config) endpointFor(signal string) (endpoint, bool, error) {
 	}, true, nil
 }
 
+// headersFor returns the headers to give signal's exporter: WithHeaders'
+// with WithToken's Authorization added. With a token and no WithHeaders
+// the token is added to what OTEL_EXPORTER_OTLP_<SIGNAL>_HEADERS or
+// OTEL_EXPORTER_OTLP_HEADERS set, since an exporter given headers no
+// longer reads the variables. nil lets the exporter read them itself.
+func (c *config) headersFor(signal string) (map[string]string, error) {
+	if c.token == "" {
+		return c.headers, nil
+	}
+	base := c.headers
+	if base == nil {
+		var err error
+		if base, err = otlpenv.Headers(signal); err != nil {
+			return nil, err
+		}
+	}
+	h := make(map[string]string, len(base)+1)
+	for k, v := range base {
+		if !strings.EqualFold(k, "Authorization") {
+			h[k] = v
+		}
+	}
+	h["Authorization"] = "Bearer " + c.token
+	return h, nil
+}
+
 // optionSet holds one OTLP exporter package's option constructors, so
 // that the six exporters (three signals, two protocols) are configured by
 // one function.
@@ -80,8 +107,12 @@ func options[O any](c *config, signal string, f optionSet[O]) ([]O, error) {
 			o = append(o, f.insecure())
 		}
 	}
-	if c.headers != nil {
-		o = append(o, f.headers(c.headers))
+	h, err := c.headersFor(signal)
+	if err != nil {
+		return nil, err
+	}
+	if h != nil {
+		o = append(o, f.headers(h))
 	}
 	if c.tls != nil {
 		o = append(o, f.tls(c.tls))
@@ -164,7 +195,11 @@ func (c *config) newLogClient() (logexport.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	o := logexport.Options{Headers: c.headers, TLS: c.tls}
+	h, err := c.headersFor("logs")
+	if err != nil {
+		return nil, err
+	}
+	o := logexport.Options{Headers: h, TLS: c.tls}
 	if set {
 		o.Endpoint, o.URLPath, o.Insecure = ep.hostPort, ep.path, ep.insecure
 	}

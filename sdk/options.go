@@ -31,6 +31,7 @@ type config struct {
 	endpoint string
 	protocol string
 	headers  map[string]string
+	token    string
 	insecure bool
 	tls      *tls.Config
 
@@ -81,9 +82,20 @@ func WithEndpoint(endpoint string) Option { return func(c *config) { c.endpoint 
 // OTEL_EXPORTER_OTLP_PROTOCOL, else http/protobuf).
 func WithProtocol(p string) Option { return func(c *config) { c.protocol = p } }
 
-// WithHeaders adds headers (for example an Authorization token) to every
-// export (else OTEL_EXPORTER_OTLP_HEADERS).
+// WithHeaders adds headers to every export of all signals, instead of
+// those of OTEL_EXPORTER_OTLP_HEADERS and the per-signal variables. For a
+// bearer token WithToken is simpler.
 func WithHeaders(h map[string]string) Option { return func(c *config) { c.headers = h } }
+
+// WithToken sends "Authorization: Bearer <token>" on every export of
+// traces, metrics and logs, over HTTP and gRPC (as gRPC metadata): a Vigil
+// API token with the ingest scope, or any OTLP backend's bearer token. It
+// is added to the headers given with WithHeaders, or else to those of
+// OTEL_EXPORTER_OTLP_HEADERS and OTEL_EXPORTER_OTLP_{TRACES,METRICS,LOGS}_HEADERS,
+// replacing an Authorization header there. An empty token changes nothing.
+// Use it with TLS (an https:// endpoint) anywhere but on loopback: over
+// plain text the token can be read on the way.
+func WithToken(token string) Option { return func(c *config) { c.token = token } }
 
 // WithInsecure sends without TLS to a host:port endpoint.
 func WithInsecure() Option { return func(c *config) { c.insecure = true } }

@@ -39,6 +39,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/vigilhq/vigil/sdk/export"
+	"github.com/vigilhq/vigil/sdk/internal/otlpenv"
 	"github.com/vigilhq/vigil/sdk/logging"
 	"github.com/vigilhq/vigil/sdk/metric"
 	"github.com/vigilhq/vigil/sdk/propagation"
@@ -210,7 +211,11 @@ func (c *config) startTraces(ctx context.Context, res *resource.Resource) (func(
 		if err != nil {
 			return nil, fmt.Errorf("create OTLP span client: %w", err)
 		}
-		opts = append(opts, tracing.WithClient(client))
+		if strings.TrimSpace(os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")) == "http/json" {
+			opts = append(opts, tracing.WithClient(client)) // otlptracehttp encodes JSON from the messages
+		} else {
+			opts = append(opts, tracing.WithProtobufClient(client))
+		}
 	}
 	tp := tracing.NewProvider(opts...)
 	otel.SetTracerProvider(tp)
@@ -251,6 +256,9 @@ func (c *config) slogAttrs() []slog.Attr {
 func (c *config) fromEnv() error {
 	if c.protocol == "" {
 		c.protocol = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+	}
+	if !otlpenv.ValidHeaderValue(c.token) || strings.ContainsAny(c.token, " \t") {
+		return errors.New("WithToken: the token holds a space or control character, which no bearer token has")
 	}
 	switch c.protocol {
 	case "":

@@ -1,12 +1,14 @@
 package sdkbench
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -25,8 +27,10 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/protobuf/encoding/protowire"
 
 	vigil "github.com/vigilhq/vigil/sdk"
+	"github.com/vigilhq/vigil/sdk/export"
 	"github.com/vigilhq/vigil/sdk/logging"
 	"github.com/vigilhq/vigil/sdk/metric"
 	"github.com/vigilhq/vigil/sdk/vigilhttp"
@@ -41,6 +45,17 @@ import (
 // arrives with a sampled traceparent and is served in process
 // (ServeHTTP with a minimal ResponseWriter), so the figure is the
 // instrumentation's, not net/http's.
+//
+// Both sides must do the same work. In a loop that makes requests as fast
+// as one CPU allows, a batch queue fills faster than a starved export
+// goroutine drains it and the span processors drop (by default neither
+// blocks), and a pipeline that drops looks cheaper. So both span
+// pipelines block instead (OpenTelemetry's WithBlocking,
+// export.Options.Block, which also covers Vigil's log queue), the sink
+// counts the spans and log records it receives, and the benchmark fails
+// unless every request's two spans and one record arrived (spans/op,
+// logs/op). OpenTelemetry's log batch processor cannot block; it has kept
+// up in every run so far, and the check would say if it did not.
 //
 //   - otel: OpenTelemetry Go as its documentation sets it up: otelhttp,
 //     sdk/trace with the batch span processor, sdk/metric with a periodic
@@ -61,8 +76,8 @@ func BenchmarkRequest(b *testing.B) {
 		{"vigil-otelhttp", vigilOtelhttpService},
 	} {
 		b.Run("lib="+c.lib, func(b *testing.B) {
+			sink.reset()
 			h, stop := c.new(b, sink.URL)
-			defer stop()
 			tmpl := request()
 			w := &response{h: http.Header{}}
 			run(b, false, func() {
@@ -71,23 +86,89 @@ func BenchmarkRequest(b *testing.B) {
 				w.status, w.n = 0, 0
 				h.ServeHTTP(w, &r)
 			})
+			stop() // flushes what is queued, so the sink has seen every item kept
 			if w.status != http.StatusOK || w.n == 0 {
 				b.Fatalf("handler answered %d with %d bytes", w.status, w.n)
+			}
+			// Both sides must do the same work: a pipeline that dropped
+			// items (a full queue) would look cheaper. Every request
+			// makes two spans and one log record.
+			spans, logs := float64(sink.spans.Load())/float64(b.N), float64(sink.logs.Load())/float64(b.N)
+			b.ReportMetric(spans, "spans/op")
+			b.ReportMetric(logs, "logs/op")
+			if spans < 1.99 || logs < 0.99 {
+				b.Errorf("the sink received %.3f spans and %.3f log records per request, want 2 and 1: the pipeline dropped items", spans, logs)
 			}
 		})
 	}
 }
 
-// sink is a local OTLP/HTTP receiver: it reads each export and answers an
-// empty success.
-func newSink() *httptest.Server {
-	var requests, bytes atomic.Int64
-	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n, _ := io.Copy(io.Discard, r.Body)
-		requests.Add(1)
-		bytes.Add(n)
+// sink is a local OTLP/HTTP receiver: it reads each export into a reused
+// buffer, counts the spans and log records in it, and answers an empty
+// success.
+type sink struct {
+	*httptest.Server
+	spans, logs atomic.Int64
+}
+
+func newSink() *sink {
+	s := &sink{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		buf := bufs.Get().(*bytes.Buffer)
+		defer bufs.Put(buf)
+		buf.Reset()
+		_, _ = buf.ReadFrom(r.Body)
+		body := buf.Bytes()
+		switch r.URL.Path {
+		case "/v1/traces":
+			// ExportTraceServiceRequest: resource_spans(1) > scope_spans(2) > spans(2)
+			s.spans.Add(int64(countNested(body, 1, 2, 2)))
+		case "/v1/logs":
+			// ExportLogsServiceRequest: resource_logs(1) > scope_logs(2) > log_records(2)
+			s.logs.Add(int64(countNested(body, 1, 2, 2)))
+		}
 		w.Header().Set("Content-Type", "application/x-protobuf")
 	}))
+	return s
+}
+
+// bufs are the sink's request buffers, reused so that the sink, whose
+// cost counts on both sides, stays small.
+var bufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func (s *sink) reset() { s.spans.Store(0); s.logs.Store(0) }
+
+// countNested counts the messages at the end of a path of field numbers of
+// embedded messages, walking the protobuf wire format without decoding.
+func countNested(b []byte, path ...protowire.Number) int {
+	n := 0
+	for len(b) > 0 {
+		num, typ, l := protowire.ConsumeTag(b)
+		if l < 0 {
+			return n
+		}
+		b = b[l:]
+		if typ != protowire.BytesType {
+			if l = protowire.ConsumeFieldValue(num, typ, b); l < 0 {
+				return n
+			}
+			b = b[l:]
+			continue
+		}
+		v, l := protowire.ConsumeBytes(b)
+		if l < 0 {
+			return n
+		}
+		b = b[l:]
+		if num == path[0] {
+			if len(path) == 1 {
+				n++
+			} else {
+				n += countNested(v, path[1:]...)
+			}
+		}
+	}
+	return n
 }
 
 // request is the incoming request: GET /api/orders/42 from a client that
@@ -163,7 +244,8 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 func vigilApp(b *testing.B, endpoint string) (*app, func()) {
 	reg := metric.New(metric.Options{})
 	shutdown, err := vigil.Start(context.Background(), vigil.WithEndpoint(endpoint), vigil.WithRegistry(reg),
-		vigil.WithServiceName("shop"), vigil.WithLogger(quietLogger()))
+		vigil.WithServiceName("shop"), vigil.WithLogger(quietLogger()),
+		vigil.WithBatch(export.Options{Block: true}))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -215,7 +297,7 @@ func otelService(b *testing.B, endpoint string) (http.Handler, func()) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithBatcher(texp))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res), sdktrace.WithBatcher(texp, sdktrace.WithBlocking()))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithResource(res), sdkmetric.WithReader(sdkmetric.NewPeriodicReader(mexp)))
 	lp := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewBatchProcessor(lexp)))
 	meter := mp.Meter("shop")

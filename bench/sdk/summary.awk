@@ -14,7 +14,7 @@
 	r = ++nrun[key]
 	for (i = 3; i < NF; i++) {
 		unit = $(i + 1)
-		if (unit == "ns/op" || unit == "cpu-ns/op" || unit == "allocs/op") val[key, unit, r] = $i
+		if (unit == "ns/op" || unit == "cpu-ns/op" || unit == "allocs/op" || unit == "B/op") val[key, unit, r] = $i
 	}
 }
 function median(key, unit,   c, i, j, t, a, n) {
@@ -34,12 +34,12 @@ function ratio(key, peer, unit,   b, m, p) {
 	return sprintf("%.3fx", m / p)
 }
 END {
-	print "| benchmark | lib | ns/op | cpu-ns/op | allocs/op | ns vs otel | cpu vs otel | ns vs otel-otlp | cpu vs otel-otlp | ns vs prom | cpu vs prom |"
-	print "|---|---|---|---|---|---|---|---|---|---|---|"
+	print "| benchmark | lib | ns/op | cpu-ns/op | allocs/op | B/op | ns vs otel | cpu vs otel | ns vs otel-otlp | cpu vs otel-otlp | ns vs prom | cpu vs prom |"
+	print "|---|---|---|---|---|---|---|---|---|---|---|---|"
 	for (k = 1; k <= nk; k++) {
 		key = order[k]; split(key, b, SUBSEP)
-		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", b[1], b[2],
-			fmt(median(key, "ns/op")), fmt(median(key, "cpu-ns/op")), fmt(median(key, "allocs/op")),
+		printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", b[1], b[2],
+			fmt(median(key, "ns/op")), fmt(median(key, "cpu-ns/op")), fmt(median(key, "allocs/op")), fmt(median(key, "B/op")),
 			ratio(key, "otel", "ns/op"), ratio(key, "otel", "cpu-ns/op"),
 			ratio(key, "otel-otlp", "ns/op"), ratio(key, "otel-otlp", "cpu-ns/op"),
 			ratio(key, "prom", "ns/op"), ratio(key, "prom", "cpu-ns/op")

@@ -33,6 +33,12 @@ type Options struct {
 	Interval time.Duration
 	// ExportTimeout bounds one export call (default 30s).
 	ExportTimeout time.Duration
+	// Block makes Enqueue wait for room when the queue is full instead of
+	// dropping the item, as OpenTelemetry's WithBlocking does: for batch
+	// jobs and benchmarks that must not lose telemetry, at the price of
+	// stalling the caller when the backend falls behind. Shutdown releases
+	// the waiting callers (their items are dropped, reason "shutdown").
+	Block bool
 	// Registry receives the drop and export counters (metric.Default() when nil).
 	Registry *metric.Registry
 	// Logger receives failed exports (at most one line per signal every
@@ -85,8 +91,10 @@ type Batcher[T any] struct {
 	export func(context.Context, []T) error
 
 	mu        sync.Mutex
-	buf       []T // waiting items, len <= QueueSize
-	inflight  int // items the export goroutine holds and has not counted yet
+	room      *sync.Cond // on mu; signalled when buf is swapped out or stopped (Block only)
+	waiting   int        // callers waiting for room (Block only)
+	buf       []T        // waiting items, len <= QueueSize
+	inflight  int        // items the export goroutine holds and has not counted yet
 	stopped   bool
 	abandoned bool // Shutdown gave up: the goroutine counts nothing more
 
@@ -133,6 +141,7 @@ func NewBatcher[T any](signal string, o Options, export func(context.Context, []
 		queueLen: o.Registry.Gauge("vigil_sdk_"+signal+"_queue_length",
 			"Telemetry items ("+signal+") waiting for export.").With(),
 	}
+	b.room = sync.NewCond(&b.mu)
 	go b.run()
 	return b
 }
@@ -147,9 +156,21 @@ func (b *Batcher[T]) Enqueue(item T) bool {
 		return false
 	}
 	if len(b.buf) >= b.o.QueueSize {
-		b.mu.Unlock()
-		b.dropFull.Inc()
-		return false
+		if !b.o.Block {
+			b.mu.Unlock()
+			b.dropFull.Inc()
+			return false
+		}
+		b.waiting++
+		for len(b.buf) >= b.o.QueueSize && !b.stopped {
+			b.room.Wait()
+		}
+		b.waiting--
+		if b.stopped {
+			b.mu.Unlock()
+			b.dropShutdown.Inc()
+			return false
+		}
 	}
 	b.buf = append(b.buf, item)
 	n := len(b.buf)
@@ -175,6 +196,9 @@ func (b *Batcher[T]) run() {
 		items := b.buf
 		b.buf = spare
 		b.inflight = len(items)
+		if b.o.Block {
+			b.room.Broadcast()
+		}
 		b.mu.Unlock()
 		b.queueLen.Set(float64(len(items)))
 		var err error
@@ -253,6 +277,7 @@ func (b *Batcher[T]) Shutdown(ctx context.Context) error {
 	b.stopOnce.Do(func() {
 		b.mu.Lock()
 		b.stopped = true
+		b.room.Broadcast()
 		b.mu.Unlock()
 		close(b.quit)
 	})

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
+
+	"github.com/vigilhq/vigil/sdk/internal/otlpenv"
 )
 
 // Client uploads log records. UploadLogs may be called from one goroutine
@@ -108,13 +110,11 @@ func (o Options) FromEnv(grpc bool) (Options, error) {
 		}
 	}
 	if o.Headers == nil {
-		if v := env2("HEADERS"); v != "" {
-			h, err := parseHeaders(v)
-			if err != nil {
-				return o, err
-			}
-			o.Headers = h
+		h, err := otlpenv.Headers("logs")
+		if err != nil {
+			return o, err
 		}
+		o.Headers = h
 	}
 	if o.Compression == "" {
 		switch v := env2("COMPRESSION"); v {
@@ -162,21 +162,6 @@ func env2(name string) string {
 		return v
 	}
 	return env("OTEL_EXPORTER_OTLP_" + name)
-}
-
-// parseHeaders reads "k1=v1,k2=v2" with URL-encoded keys and values.
-func parseHeaders(s string) (map[string]string, error) {
-	h := map[string]string{}
-	for kv := range strings.SplitSeq(s, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		ku, err1 := url.PathUnescape(strings.TrimSpace(k))
-		vu, err2 := url.PathUnescape(strings.TrimSpace(v))
-		if !ok || ku == "" || err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_HEADERS: %q is not key=value (URL-encoded)", kv)
-		}
-		h[ku] = vu
-	}
-	return h, nil
 }
 
 func tlsFromEnv() (*tls.Config, error) {

@@ -50,6 +50,7 @@ type Exporter struct {
 	scopes map[scopeKey]*scope
 
 	conv converter // export goroutine only
+	wire encoder   // export goroutine only
 	stop sync.Once
 	err  error
 }
@@ -84,7 +85,12 @@ func NewExporter(c logexport.Client, o ExporterOptions) (*Exporter, error) {
 	if o.Resource.Len() == 0 {
 		e.resPB = nil
 	}
-	e.queue = export.NewBatcher("logs", o.Batch, e.upload)
+	switch c.(type) {
+	case *logexport.HTTPClient, *logexport.GRPCClient:
+		e.queue = export.NewBatcher("logs", o.Batch, e.uploadWire)
+	default:
+		e.queue = export.NewBatcher("logs", o.Batch, e.upload)
+	}
 	e.lp = sdklog.NewLoggerProvider(sdklog.WithResource(o.Resource), sdklog.WithProcessor(e))
 	return e, nil
 }

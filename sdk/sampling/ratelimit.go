@@ -104,6 +104,9 @@ func (s *rateLimited) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sampl
 // eraseTH removes the threshold from tracestate: the decision was not made
 // by a threshold, so a th would misstate the span's probability.
 func eraseTH(ts trace.TraceState) trace.TraceState {
+	if ts.Len() == 0 { // no call, no copy of an OT, for the common case
+		return ts
+	}
 	ts, _, ot := parseOT(ts)
 	if !ot.HasTH {
 		return ts

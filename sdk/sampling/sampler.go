@@ -57,7 +57,11 @@ type ruler interface{ ruleFor(name string) *rule }
 
 // decide makes the consistent probabilistic decision of rule r.
 func (r *rule) decide(p *sdktrace.SamplingParameters, ts trace.TraceState) sdktrace.SamplingResult {
-	ts, otv, ot := parseOT(ts)
+	var otv string
+	var ot OT
+	if ts.Len() > 0 { // a root span's is empty: no call, no copy of an OT
+		ts, otv, ot = parseOT(ts)
+	}
 	rnd := TraceIDRandomness(p.TraceID)
 	if ot.HasRV {
 		rnd = ot.RV

@@ -68,6 +68,9 @@ func spanName(r *http.Request) string {
 		}
 	}
 	if route := route(r.Pattern); route != "" {
+		if p := r.Pattern; len(p) == len(m)+1+len(route) && p[:len(m)] == m && p[len(m)] == ' ' {
+			return p // "GET /orders/{id}" is the name already: no allocation
+		}
 		return m + " " + route
 	}
 	return m
