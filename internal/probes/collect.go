@@ -23,7 +23,7 @@ func collect(reg *prometheus.Registry) ([]Sample, error) {
 		close(ch)
 	}()
 	var (
-		out      []Sample
+		out      = make([]Sample, 0, 24) // an HTTP run has ~17
 		firstErr error
 		b        labels.ScratchBuilder
 		pb       dto.Metric
