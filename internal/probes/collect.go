@@ -2,6 +2,7 @@ package probes
 
 import (
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -73,13 +74,43 @@ func collect(reg *prometheus.Registry) ([]Sample, error) {
 	return out, firstErr
 }
 
-// descNameHelp reads a Desc's name and help from its String form (client
-// golang has no accessor): Desc{fqName: "name", help: "help", ...}, both
-// quoted with %q.
+// descField holds the indexes of Desc's unexported fqName and help
+// fields, if it still has them as strings (ok false otherwise): reading
+// them through reflect costs tens of nanoseconds where Desc.String()
+// costs ~2 µs and 4 allocations, which was ~2% of a run's CPU for its ~15
+// Descs.
+var descField = func() (f struct {
+	ok         bool
+	name, help []int
+}) {
+	rt := reflect.TypeFor[prometheus.Desc]()
+	n, ok1 := rt.FieldByName("fqName")
+	h, ok2 := rt.FieldByName("help")
+	if ok1 && ok2 && n.Type.Kind() == reflect.String && h.Type.Kind() == reflect.String {
+		f.ok, f.name, f.help = true, n.Index, h.Index
+	}
+	return f
+}()
+
+// descNameHelp is a Desc's name and help: client_golang has no accessor,
+// so they are read from its fields, else parsed from its String form.
 func descNameHelp(d *prometheus.Desc) (name, help string, err error) {
 	if err := d.Err(); err != nil {
 		return "", "", err
 	}
+	if descField.ok {
+		v := reflect.ValueOf(d).Elem()
+		name, help = v.FieldByIndex(descField.name).String(), v.FieldByIndex(descField.help).String()
+		if name != "" {
+			return name, help, nil
+		}
+	}
+	return descStringNameHelp(d)
+}
+
+// descStringNameHelp parses Desc{fqName: "name", help: "help", ...}, both
+// quoted with %q.
+func descStringNameHelp(d *prometheus.Desc) (name, help string, err error) {
 	s := d.String()
 	rest, ok := strings.CutPrefix(s, "Desc{fqName: ")
 	if ok {

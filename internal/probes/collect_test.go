@@ -144,3 +144,38 @@ func TestDescNameHelpRefusesBadDesc(t *testing.T) {
 		t.Fatal("an invalid Desc was read")
 	}
 }
+
+// TestDescNameHelpPaths: the field read and the String parse agree (the
+// parse is the fallback if client_golang renames the fields).
+func TestDescNameHelpPaths(t *testing.T) {
+	if !descField.ok {
+		t.Fatal("prometheus.Desc no longer has string fields fqName and help: descNameHelp parses Desc.String() for every run; update descField")
+	}
+	for _, d := range []*prometheus.Desc{
+		prometheus.NewDesc("probe_http_duration_seconds", "Duration of http request by phase, summed over all redirects", []string{"phase"}, nil),
+		prometheus.NewDesc("odd", "quotes \" \\ and\nnewline é", nil, prometheus.Labels{"c": "v"}),
+		prometheus.NewDesc("no_help", "", nil, nil),
+	} {
+		n1, h1, err1 := descNameHelp(d)
+		n2, h2, err2 := descStringNameHelp(d)
+		if err1 != nil || err2 != nil || n1 != n2 || h1 != h2 {
+			t.Errorf("fields %q %q %v, String %q %q %v", n1, h1, err1, n2, h2, err2)
+		}
+	}
+}
+
+func BenchmarkDescNameHelp(b *testing.B) {
+	d := prometheus.NewDesc("probe_http_duration_seconds", "Duration of http request by phase, summed over all redirects", []string{"phase"}, nil)
+	b.Run("fields", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _, _ = descNameHelp(d)
+		}
+	})
+	b.Run("string", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _, _ = descStringNameHelp(d)
+		}
+	})
+}
