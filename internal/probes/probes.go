@@ -98,6 +98,9 @@ type Manager struct {
 	entries map[string]*entry
 	heap    entryHeap
 	wg      sync.WaitGroup // the workers
+
+	bmu   sync.Mutex
+	batch *batch // scheduled runs' uncommitted samples
 }
 
 // job is one due run handed to a worker.
@@ -202,6 +205,9 @@ func (m *Manager) apply(c Config) error {
 	}
 	m.cfg = Config{Modules: c.Modules, Targets: slices.Clone(c.Targets)}
 	m.mu.Unlock()
+	if len(removed) > 0 {
+		m.flushBatch(nil) // their last samples before the markers
+	}
 	for _, e := range removed {
 		m.markStale(e, now)
 	}
@@ -239,6 +245,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.wg.Add(1)
 		go m.work(ctx)
 	}
+	defer m.flushBatch(nil) // after the workers
 	defer m.wg.Wait()
 	defer close(m.jobs)
 	for {
@@ -314,7 +321,7 @@ func (m *Manager) work(ctx context.Context) {
 			m.metrics.late.Inc()
 		}
 		r := m.run(ctx, j.t, start)
-		m.record(ctx, j.e, j.t, r)
+		m.recordBatched(j.e, j.t, r)
 		m.inFlight.Add(-1)
 		j.e.running.Store(false)
 	}
@@ -341,7 +348,19 @@ func (m *Manager) reschedule(e *entry, next time.Time) {
 	m.heap.push(e)
 }
 
-// record keeps r as e's last result and writes its samples.
+// recordBatched keeps r as e's last result and appends its samples to
+// the current batch.
+func (m *Manager) recordBatched(e *entry, t *Target, r *Result) {
+	defer m.metrics.observe(t, r)
+	e.mu.Lock()
+	e.last = r
+	e.mu.Unlock()
+	if m.opts.Appendable != nil {
+		m.writeBatched(e, t, r)
+	}
+}
+
+// record keeps r as e's last result and writes its samples at once.
 func (m *Manager) record(ctx context.Context, e *entry, t *Target, r *Result) {
 	defer m.metrics.observe(t, r)
 	e.mu.Lock()
