@@ -339,10 +339,21 @@ func TestScheduler(t *testing.T) {
 		return testutil.ToFloat64(m.metrics.failures.WithLabelValues("http", "timeout")) >= 1 || runs() >= 16
 	})
 
-	got := querySamples(t, db, "probe_success")
+	// Scheduled runs are committed in batches, within batchDelay.
+	var got map[string][]float64
+	written := func() bool {
+		got = querySamples(t, db, "probe_success")
+		for i := range 5 {
+			if len(got[fmt.Sprintf("%s/?i=%d", srv.URL, i)]) < 3 {
+				return false
+			}
+		}
+		return true
+	}
+	waitFor("three rounds' samples", written)
 	for i := range 5 {
 		inst := fmt.Sprintf("%s/?i=%d", srv.URL, i)
-		if vs := got[inst]; len(vs) < 3 || vs[0] != 1 {
+		if vs := got[inst]; vs[0] != 1 {
 			t.Fatalf("probe_success for %s = %v", inst, vs)
 		}
 	}
@@ -382,7 +393,8 @@ func TestApplyConfigRefusesInvalid(t *testing.T) {
 }
 
 // BenchmarkRunAndWrite is one scheduled run's work: the blackbox prober
-// against a local server, conditions off, samples appended to a TSDB head.
+// against a local server, conditions off, samples appended to a TSDB head
+// (committed a batch at a time).
 func BenchmarkRunAndWrite(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
 	defer srv.Close()
@@ -402,8 +414,9 @@ func BenchmarkRunAndWrite(b *testing.B) {
 		if !r.Success {
 			b.Fatal(r.Error)
 		}
-		m.record(ctx, e, &tg, r)
+		m.recordBatched(e, &tg, r)
 	}
+	m.flushBatch(nil)
 }
 
 // TestWriteAcrossReload: a reload that keeps a probe's labels keeps its
@@ -452,5 +465,71 @@ func TestWriteAcrossReload(t *testing.T) {
 	}
 	if want := []string{" n=3 stale=true", "x n=1 stale=false"}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after a label change: %v, want %v", got, want)
+	}
+}
+
+// countingAppendable counts commits.
+type countingAppendable struct {
+	storage.AppendableV2
+	commits atomic.Int64
+}
+
+func (c *countingAppendable) AppenderV2(ctx context.Context) storage.AppenderV2 {
+	return countingAppender{c.AppendableV2.AppenderV2(ctx), c}
+}
+
+type countingAppender struct {
+	storage.AppenderV2
+	c *countingAppendable
+}
+
+func (a countingAppender) Commit() error { a.c.commits.Add(1); return a.AppenderV2.Commit() }
+
+// TestBatchedWrites: scheduled runs share a commit, one per batchRuns
+// runs, and a batch that does not fill is committed within batchDelay;
+// a run-now is written at once, after the batch before it.
+func TestBatchedWrites(t *testing.T) {
+	srv := testServer(t)
+	db := teststorage.New(t)
+	defer db.Close()
+	app := &countingAppendable{AppendableV2: db}
+	m, err := New(Options{Appendable: app})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := batchRuns + 3
+	ctx := context.Background()
+	var tgs []*Target
+	for i := range n {
+		tg := target(fmt.Sprintf("p%d", i), fmt.Sprintf("%s/?i=%d", srv.URL, i), httpModule(nil))
+		tg.Timeout = 5 * time.Second
+		tgs = append(tgs, &tg)
+		m.recordBatched(&entry{target: &tg}, &tg, m.run(ctx, &tg, time.Now()))
+	}
+	if c := app.commits.Load(); c != 1 {
+		t.Fatalf("%d commits after %d runs, want 1 (a full batch)", c, n)
+	}
+	if got := len(querySamples(t, db, "probe_success")); got != batchRuns {
+		t.Fatalf("%d probes written after the first batch, want %d", got, batchRuns)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(querySamples(t, db, "probe_success")) != n {
+		if time.Now().After(deadline) {
+			t.Fatal("the last batch was not committed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if c := app.commits.Load(); c != 2 {
+		t.Fatalf("%d commits, want 2", c)
+	}
+	// A run-now commits the open batch, then its own run.
+	e := &entry{target: tgs[0]}
+	m.recordBatched(e, tgs[0], m.run(ctx, tgs[0], time.Now()))
+	m.record(ctx, e, tgs[0], m.run(ctx, tgs[0], time.Now()))
+	if c := app.commits.Load(); c != 4 {
+		t.Fatalf("%d commits after a run-now, want 4", c)
+	}
+	if vs := querySamples(t, db, "probe_success")[tgs[0].Target]; len(vs) != 3 {
+		t.Fatalf("probe_success for %s = %v, want 3 samples", tgs[0].Target, vs)
 	}
 }

@@ -19,7 +19,6 @@ import (
 	bbconfig "github.com/prometheus/blackbox_exporter/config"
 	"github.com/prometheus/blackbox_exporter/prober"
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/vigilhq/vigil/internal/probes/condition"
@@ -143,13 +142,13 @@ func (m *Manager) run(ctx context.Context, t *Target, start time.Time) *Result {
 	durationGauge.Set(dur.Seconds())
 
 	r := &Result{Start: start, Duration: dur}
-	mfs, err := reg.Gather()
+	samples, err := collect(reg)
 	if err != nil {
 		log.Error("Error gathering metrics", "err", err)
 		ok = false
 	}
 	if len(t.Conditions) > 0 {
-		in := conditionInput(mfs, capt, obs, dur, m.opts.Clock.Now())
+		in := conditionInput(samples, capt, obs, dur, m.opts.Clock.Now())
 		var condOK bool
 		r.Conditions, condOK = condition.EvalAll(t.Conditions, in)
 		for _, c := range r.Conditions {
@@ -169,50 +168,28 @@ func (m *Manager) run(ctx context.Context, t *Target, start time.Time) *Result {
 		r.Debug = prober.DebugOutput(&t.Module, capt.text(), reg)
 	}
 	r.Success = ok
-	r.Samples = samplesOf(mfs, ok)
+	setSuccess(samples, ok)
+	r.Samples = samples
 	return r
 }
 
-// samplesOf flattens gathered families; probe_success is set to the final
-// outcome (conditions may have changed it after the gather).
-func samplesOf(mfs []*dto.MetricFamily, ok bool) []Sample {
-	var out []Sample
-	var b labels.ScratchBuilder
-	for _, mf := range mfs {
-		for _, mt := range mf.GetMetric() {
-			b.Reset()
-			b.Add(labels.MetricName, mf.GetName())
-			for _, lp := range mt.GetLabel() {
-				b.Add(lp.GetName(), lp.GetValue())
+// setSuccess sets probe_success to the run's final outcome (conditions
+// may have changed it after the collect).
+func setSuccess(samples []Sample, ok bool) {
+	for i := range samples {
+		if samples[i].Labels.Get(labels.MetricName) == "probe_success" {
+			samples[i].Value = 0
+			if ok {
+				samples[i].Value = 1
 			}
-			b.Sort()
-			var v float64
-			switch {
-			case mt.Gauge != nil:
-				v = mt.GetGauge().GetValue()
-			case mt.Counter != nil:
-				v = mt.GetCounter().GetValue()
-			case mt.Untyped != nil:
-				v = mt.GetUntyped().GetValue()
-			default:
-				continue // the probers export gauges only
-			}
-			if mf.GetName() == "probe_success" {
-				v = 0
-				if ok {
-					v = 1
-				}
-			}
-			out = append(out, Sample{Labels: b.Labels(), Value: v, Help: mf.GetHelp(), Type: strings.ToLower(mf.GetType().String())})
 		}
 	}
-	return out
 }
 
-func gauge(mfs []*dto.MetricFamily, name string) (float64, bool) {
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
-			return mf.GetMetric()[0].GetGauge().GetValue(), true
+func gauge(samples []Sample, name string) (float64, bool) {
+	for _, s := range samples {
+		if s.Labels.Get(labels.MetricName) == name {
+			return s.Value, true
 		}
 	}
 	return 0, false
@@ -220,12 +197,12 @@ func gauge(mfs []*dto.MetricFamily, name string) (float64, bool) {
 
 // conditionInput gathers what conditions test from the run's metrics, the
 // prober's log fields and the HTTP trace.
-func conditionInput(mfs []*dto.MetricFamily, capt *capture, obs *observed, dur time.Duration, now time.Time) condition.Input {
+func conditionInput(samples []Sample, capt *capture, obs *observed, dur time.Duration, now time.Time) condition.Input {
 	in := condition.Input{ResponseTime: dur}
-	if v, ok := gauge(mfs, "probe_http_status_code"); ok && v > 0 {
+	if v, ok := gauge(samples, "probe_http_status_code"); ok && v > 0 {
 		in.Status, in.HasStatus = int(v), true
 	}
-	if v, ok := gauge(mfs, "probe_ssl_earliest_cert_expiry"); ok {
+	if v, ok := gauge(samples, "probe_ssl_earliest_cert_expiry"); ok {
 		in.CertificateExpiration = time.Unix(int64(v), 0).Sub(now)
 		in.HasCertificate = true
 	}

@@ -51,7 +51,7 @@ func newSelfMetrics(reg prometheus.Registerer, m *Manager) (*selfMetrics, error)
 			return float64(len(m.entries))
 		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_probe_runs_in_flight", Help: "Probe runs in flight."}, func() float64 {
-			return float64(len(m.sem))
+			return float64(m.inFlight.Load())
 		}),
 	}
 	for i, c := range cs {

@@ -16,9 +16,10 @@ import (
 // TSDB's reference (as Prometheus's scrape cache keeps them), so a run
 // appends by reference without building labels or looking them up.
 type cachedSeries struct {
-	ls  labels.Labels
-	ref storage.SeriesRef
-	run uint64 // the last run that wrote it
+	ls     labels.Labels
+	family string // the metric name
+	ref    storage.SeriesRef
+	run    uint64 // the last run that wrote it
 }
 
 // seriesCache belongs to one entry and one Target: a new Target (a reload)
@@ -29,10 +30,99 @@ type seriesCache struct {
 	m      map[uint64]*cachedSeries
 }
 
-// write appends r's samples at the run's start time with t's labels, and
-// staleness markers for the series the previous run wrote that this one
-// did not (as Prometheus does when a scraped series disappears).
+// Scheduled runs share one appender, committed when it holds batchRuns
+// runs or batchDelay after its first: one TSDB commit (a WAL record and
+// write, the head's commit bookkeeping) per batch instead of per run. A
+// run's samples are queryable at most batchDelay after it ends.
+const (
+	batchRuns  = 64
+	batchDelay = 250 * time.Millisecond
+)
+
+// batch is the appender scheduled runs share until it is committed.
+type batch struct {
+	app  storage.AppenderV2
+	runs int // runs appended without error, whose commit failure counts
+	// families passed their metadata in this batch: once per batch is
+	// enough for the metadata store (the TSDB keeps none per series).
+	families map[string]struct{}
+	timer    *time.Timer
+}
+
+// writeBatched appends r's samples to the current batch, committing it
+// when full.
+func (m *Manager) writeBatched(e *entry, t *Target, r *Result) {
+	m.bmu.Lock()
+	b := m.batch
+	if b == nil {
+		b = &batch{app: m.opts.Appendable.AppenderV2(context.Background()), families: map[string]struct{}{}}
+		m.batch = b
+		b.timer = time.AfterFunc(batchDelay, func() { m.flushBatch(b) })
+	}
+	err := m.appendRun(b.app, e, t, r, func(family string) bool {
+		if _, ok := b.families[family]; ok {
+			return false
+		}
+		b.families[family] = struct{}{}
+		return true
+	})
+	if err == nil {
+		b.runs++
+	}
+	full := b.runs >= batchRuns
+	if full {
+		m.batch = nil
+	}
+	m.bmu.Unlock()
+	if err != nil {
+		m.metrics.appendFailed.Inc()
+		m.log.Warn("write probe samples", "probe", t.Name, "err", err)
+	}
+	if full {
+		b.timer.Stop()
+		m.commitBatch(b)
+	}
+}
+
+// flushBatch commits b if it is still the current batch; nil means
+// whichever is current.
+func (m *Manager) flushBatch(b *batch) {
+	m.bmu.Lock()
+	cur := m.batch
+	if cur == nil || b != nil && cur != b {
+		m.bmu.Unlock()
+		return
+	}
+	m.batch = nil
+	m.bmu.Unlock()
+	cur.timer.Stop()
+	m.commitBatch(cur)
+}
+
+func (m *Manager) commitBatch(b *batch) {
+	if err := b.app.Commit(); err != nil {
+		m.metrics.appendFailed.Add(float64(b.runs))
+		m.log.Warn("write probe samples", "runs", b.runs, "err", err)
+	}
+}
+
+// write appends r's samples with an appender of its own and commits
+// (a run outside the schedule: run-now).
 func (m *Manager) write(ctx context.Context, e *entry, t *Target, r *Result) error {
+	m.flushBatch(nil) // e's earlier samples first: the TSDB takes them in order
+	app := m.opts.Appendable.AppenderV2(ctx)
+	err := m.appendRun(app, e, t, r, func(string) bool { return true })
+	if cerr := app.Commit(); cerr != nil {
+		return cerr
+	}
+	return err
+}
+
+// appendRun appends r's samples to app at the run's start time with t's
+// labels, and staleness markers for the series the previous run wrote
+// that this one did not (as Prometheus does when a scraped series
+// disappears). meta says whether to pass a family's metadata.
+func (m *Manager) appendRun(app storage.AppenderV2, e *entry, t *Target, r *Result, meta func(family string) bool) error {
 	e.mu.Lock()
 	defer e.mu.Unlock() // one write per entry at a time; runs of an entry never overlap anyway
 	c := e.cache
@@ -57,27 +147,32 @@ func (m *Manager) write(ctx context.Context, e *entry, t *Target, r *Result) err
 		ts = e.lastTS + 1
 	}
 	e.lastTS = ts
-	app := m.opts.Appendable.AppenderV2(ctx)
 	var firstErr error
-	b := labels.NewBuilder(labels.EmptyLabels())
+	var b *labels.Builder
 	for _, s := range r.Samples {
 		h := s.Labels.Hash()
 		cs := c.m[h]
 		if cs == nil {
+			if b == nil {
+				b = labels.NewBuilder(labels.EmptyLabels())
+			}
 			b.Reset(s.Labels)
 			t.Labels.Range(func(l labels.Label) {
 				if !s.Labels.Has(l.Name) {
 					b.Set(l.Name, l.Value)
 				}
 			})
-			cs = &cachedSeries{ls: b.Labels()}
+			cs = &cachedSeries{ls: b.Labels(), family: s.Labels.Get(labels.MetricName)}
 			if old, ok := c.m[h^staleKey]; ok && labels.Equal(old.ls, cs.ls) {
 				cs.ref = old.ref // the same series as before the reload
 				delete(c.m, h^staleKey)
 			}
 			c.m[h] = cs
 		}
-		opts := storage.AppendV2Options{MetricFamilyName: s.Labels.Get(labels.MetricName), Metadata: metadata.Metadata{Type: "gauge", Help: s.Help}}
+		var opts storage.AppendV2Options
+		if meta(cs.family) {
+			opts = storage.AppendV2Options{MetricFamilyName: cs.family, Metadata: metadata.Metadata{Type: "gauge", Help: s.Help}}
+		}
 		ref, err := app.Append(cs.ref, cs.ls, 0, ts, s.Value, nil, nil, opts)
 		if err != nil && !isPartial(err) {
 			if firstErr == nil {
@@ -96,9 +191,6 @@ func (m *Manager) write(ctx context.Context, e *entry, t *Target, r *Result) err
 			firstErr = err
 		}
 		delete(c.m, h)
-	}
-	if err := app.Commit(); err != nil {
-		return err
 	}
 	return firstErr
 }

@@ -37,6 +37,7 @@ var (
 	outDir     = flag.String("out", "bench/.out/probes", "output directory")
 	concurrent = flag.Int("max-concurrent", 100, "vigil probes.max_concurrent")
 	profile    = flag.String("cpuprofile", "", "write vigil's CPU profile over the measured window here")
+	allocProf  = flag.String("allocprofile", "", "write vigil's allocation profile (the measured window's delta) here")
 )
 
 func freeAddr() string {
@@ -172,17 +173,33 @@ func runVigil(dir, target string, i int) result {
 	time.Sleep(*warmup)
 	m := "http://" + addr + "/metrics"
 	c0, r0, l0, s0, f0 := cpuSeconds(cmd.Process.Pid), metric(m, "vigil_probe_runs_total", ""), metric(m, "vigil_probe_runs_late_total", ""), metric(m, "vigil_probe_runs_skipped_total", ""), metric(m, "vigil_probe_failures_total", "")
-	if *profile != "" {
-		resp, err := http.Get(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", "http://"+addr, int(measure.Seconds())))
-		if err == nil {
-			f, _ := os.Create(*profile)
-			io.Copy(f, resp.Body)
-			f.Close()
-			resp.Body.Close()
+	fetch := func(path, file string) {
+		resp, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/%s?seconds=%d", addr, path, int(measure.Seconds())))
+		if err != nil {
+			log.Printf("profile %s: %v", path, err)
+			return
 		}
+		defer resp.Body.Close()
+		f, err := os.Create(file)
+		if err != nil {
+			log.Fatal(err)
+		}
+		io.Copy(f, resp.Body)
+		f.Close()
+	}
+	done := make(chan struct{})
+	go func() {
+		if *allocProf != "" {
+			fetch("allocs", *allocProf)
+		}
+		close(done)
+	}()
+	if *profile != "" {
+		fetch("profile", *profile)
 	} else {
 		time.Sleep(*measure)
 	}
+	<-done
 	r := result{side: "vigil", load: loadavg()}
 	r.cpu = cpuSeconds(cmd.Process.Pid) - c0
 	r.runs = metric(m, "vigil_probe_runs_total", "") - r0
