@@ -132,6 +132,20 @@ describe('pages', () => {
     await visit('traces', `/traces?service=${service}`, async (p) => {
       const rows = p.getByRole('table', { name: 'Traces found' }).locator('tbody tr');
       await eventually('3 traces', 15_000, async () => (await rows.count()) >= 3);
+      // The scatter plot's y axis fits the durations: the longest trace
+      // (telemetrygen's are well under 1 ms) is drawn in the upper part
+      // of the plot, and the axis top is a little above it.
+      const plot = p.getByRole('group', { name: 'Duration scatter plot' });
+      const got = await plot.evaluate((svg) => {
+        const top = Number(svg.getAttribute('data-ytop'));
+        const dots = [...svg.querySelectorAll('circle')].map((c) => ({ y: Number(c.getAttribute('data-y')), cy: Number(c.getAttribute('cy')) }));
+        const ticks = [...svg.querySelectorAll('.tick line')].map((l) => Number(l.getAttribute('y1')));
+        return { top, dots, base: Math.max(...ticks), ceil: Math.min(...ticks) };
+      });
+      const longest = got.dots.reduce((a, b) => (b.y > a.y ? b : a));
+      assert.ok(got.top >= longest.y && got.top < longest.y * 2.5, `axis top ${got.top} ms for the longest trace ${longest.y} ms`);
+      const height = (got.base - longest.cy) / (got.base - got.ceil);
+      assert.ok(height > 0.4 && height <= 1, `longest trace drawn at ${height.toFixed(2)} of the plot's height`);
     });
   });
 
