@@ -24,7 +24,27 @@ before(async () => {
   v = await startVigil({
     rules,
     hookURL: hook.url,
-    extra: `traces:\n  span_metrics:\n    flush_interval: 1s\noncall:\n  users:\n    - {name: alice, contact_methods: [{type: webhook, url: ${JSON.stringify(hook.url)}}]}\n`,
+    extra: `traces:
+  span_metrics:
+    flush_interval: 1s
+oncall:
+  users:
+    - {name: alice, contact_methods: [{type: webhook, url: ${JSON.stringify(hook.url)}}]}
+    - {name: bob}
+    - {name: carol}
+  schedules:
+    - name: primary
+      time_zone: Europe/Berlin
+      layers:
+        - {name: weekly, start: "2026-01-05T09:00", shift: 1w, users: [alice, bob]}
+        - {name: office, start: "2026-01-05T09:00", shift: 1d, users: [carol, bob], restrictions: [{days: [mon, tue, wed, thu, fri], from: "09:00", to: "17:00"}]}
+  escalation_policies:
+    - name: ui-policy
+      repeat: 2
+      steps:
+        - {targets: [{schedule: primary}], delay: 5m}
+        - {targets: [{user: carol}], delay: 10m}
+`,
   });
   const now = Date.now();
   // Three series of one metric over the last ten minutes, every 10 s.
@@ -254,12 +274,77 @@ describe('pages', () => {
     assert.equal(got.state, 'acknowledged');
   });
 
-  it('on-call and uptime load without errors', async () => {
-    for (const [name, path] of [
-      ['oncall', '/oncall'],
-      ['uptime', '/uptime'],
-    ]) {
-      await visit(name, path, async (p) => p.locator('h1').first().waitFor());
-    }
+  it('on-call shows who is on call and each schedule as a calendar with layers, overrides and final shifts', async () => {
+    const api = `${v.url}/vigil/api/v1/oncall`;
+    // An override two hours from now, for carol (in no layer's rotation now).
+    const ovStart = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 3_600_000);
+    const ovEnd = new Date(ovStart.getTime() + 2 * 3_600_000);
+    const r = await fetch(`${api}/schedules/primary/overrides`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user: 'carol', start: ovStart.toISOString(), end: ovEnd.toISOString() }),
+    });
+    assert.equal(r.status, 201, await r.clone().text());
+    const day = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    const bars = (p, track) =>
+      p
+        .getByRole('region', { name: 'Schedule primary' })
+        .getByRole('list', { name: track })
+        .locator('li')
+        .evaluateAll((els) => els.map((e) => ({ user: e.dataset.user, start: e.dataset.start, end: e.dataset.end, layer: Number(e.dataset.layer) })));
+    const norm = (xs) => xs.map((x) => ({ ...x, start: new Date(x.start).toISOString(), end: new Date(x.end).toISOString() }));
+    await visit('oncall', `/oncall?start=${day(ovStart)}`, async (p) => {
+      // Who is on call now is the API's answer.
+      const now = (await getJSON(`${api}/now`)).data.find((n) => n.schedule === 'primary');
+      await p.getByRole('table', { name: 'On call now' }).getByTestId('oncall-user').filter({ hasText: now.user }).waitFor();
+      const cal = p.getByRole('region', { name: 'Schedule primary' });
+      await cal.getByRole('list', { name: 'Final' }).locator('li').first().waitFor();
+      // The final row is the API's final shifts for the period shown,
+      // each layer row that layer's own shifts.
+      const [start, end] = [await cal.getAttribute('data-start'), await cal.getAttribute('data-end')];
+      assert.equal(new Date(end) - new Date(start) >= 6 * 86_400_000, true, `a week: ${start} to ${end}`);
+      const q = `start=${encodeURIComponent(start)}&end=${encodeURIComponent(end)}`;
+      const final = (await getJSON(`${api}/schedules/primary/shifts?${q}`)).data;
+      assert.deepEqual(norm(await bars(p, 'Final')), norm(final));
+      assert.deepEqual(norm(await bars(p, 'Layer 1: weekly')), norm((await getJSON(`${api}/schedules/primary/shifts?${q}&layer=0`)).data));
+      assert.deepEqual(norm(await bars(p, 'Layer 2: office')), norm((await getJSON(`${api}/schedules/primary/shifts?${q}&layer=1`)).data));
+      // The override is drawn in its row and marked in the final row.
+      const ov = { user: 'carol', start: ovStart.toISOString(), end: ovEnd.toISOString(), layer: -1 };
+      assert.deepEqual(norm(await bars(p, 'Overrides')), [ov]);
+      assert.ok(norm(await bars(p, 'Final')).some((b) => JSON.stringify(b) === JSON.stringify(ov)), 'override in the final row');
+      assert.equal(await cal.getByRole('list', { name: 'Final' }).locator('li.override').count(), 1);
+      // Escalation policies with their steps.
+      const pol = p.getByRole('region', { name: 'Escalation policy ui-policy' });
+      await pol.getByText('schedule primary').waitFor();
+      await pol.getByText('user carol').waitFor();
+      assert.equal(await pol.locator('ol.steps > li').count(), 2);
+    });
+    // The period moves with Next and Previous, and the month view has a
+    // column per day; the URL holds both.
+    await visit('oncall-month', `/oncall?start=${day(ovStart)}`, async (p) => {
+      const label = p.getByTestId('cal-period');
+      await p.getByRole('region', { name: 'Schedule primary' }).getByRole('list', { name: 'Final' }).locator('li').first().waitFor();
+      const before = await label.innerText();
+      await p.getByRole('button', { name: 'Next week' }).click();
+      await p.waitForURL((u) => u.searchParams.get('start') !== day(ovStart));
+      assert.notEqual(await label.innerText(), before);
+      await p.getByRole('button', { name: 'Previous week' }).click();
+      await eventually('back to the first week', 5000, async () => (await label.innerText()) === before);
+      await p.getByLabel('View').selectOption('month');
+      await p.waitForURL(/view=month/);
+      const cal = p.getByRole('region', { name: 'Schedule primary' });
+      await eventually('a month', 5000, async () => new Date(await cal.getAttribute('data-end')) - new Date(await cal.getAttribute('data-start')) > 27 * 86_400_000);
+      const [start, end] = [await cal.getAttribute('data-start'), await cal.getAttribute('data-end')];
+      const first = new Date(start);
+      assert.equal(first.getDate(), 1, `the month starts on the 1st: ${start}`);
+      const days = new Date(first.getFullYear(), first.getMonth() + 1, 0).getDate();
+      await eventually(`${days} day columns`, 5000, async () => (await cal.locator('.cal-day').count()) === days);
+      const final = (await getJSON(`${api}/schedules/primary/shifts?start=${encodeURIComponent(start)}&end=${encodeURIComponent(end)}`)).data;
+      await eventually('month shifts drawn', 5000, async () => (await bars(p, 'Final')).length === final.length);
+    });
+  });
+
+  it('uptime loads without errors', async () => {
+    await visit('uptime', '/uptime', async (p) => p.locator('h1').first().waitFor());
   });
 });
