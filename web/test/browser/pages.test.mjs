@@ -25,8 +25,11 @@ before(async () => {
     rules,
     hookURL: hook.url,
     extra: `traces:
+  retention: {max_age: 3d, max_size: 1GiB}
   span_metrics:
     flush_interval: 1s
+logs:
+  retention: {max_size: 512MiB}
 oncall:
   users:
     - {name: alice, contact_methods: [{type: webhook, url: ${JSON.stringify(hook.url)}}]}
@@ -103,6 +106,20 @@ describe('pages', () => {
     await visit('home', '/', async (p) => {
       await p.getByRole('table', { name: 'Services' }).getByText(service).waitFor();
       await p.getByText('samples / s').waitFor();
+      // Storage against its limits: the traces and logs stores' caps come
+      // from their retention settings (vigil_telemetrydb_retention_limit_*).
+      const storage = p.getByRole('group', { name: 'Storage' });
+      const traces = storage.locator('[data-store="traces (DuckDB)"]');
+      await traces.getByText(/of 1 GiB/).waitFor();
+      await traces.getByText('kept 3d').waitFor();
+      const meter = traces.getByRole('meter', { name: 'traces (DuckDB) size against its limit' });
+      const [used, pct] = await Promise.all([traces.locator('.v').innerText(), meter.getAttribute('aria-valuenow')]);
+      assert.match(used, /\d (B|KiB|MiB)$/);
+      assert.ok(Number(pct) >= 0 && Number(pct) < 100, `meter ${pct}`);
+      await storage.locator('[data-store="logs (DuckDB)"]').getByText(/of 512 MiB/).waitFor();
+      await storage.locator('[data-store="logs (DuckDB)"]').getByRole('meter').waitFor();
+      await storage.locator('[data-store="metrics (TSDB)"]').getByText(/no size limit/).waitFor();
+      await storage.locator('[data-store="metrics (TSDB)"]').getByText('kept 15d').waitFor();
     });
   });
 
