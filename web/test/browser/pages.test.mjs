@@ -157,6 +157,31 @@ describe('pages', () => {
     });
   });
 
+  it('the query editors keep up with typing at full speed', async () => {
+    // The editor once put back an older text when keys came faster than
+    // frames, and the two texts then alternated for ever (the tab hung).
+    const within = (ms, what, pr) => Promise.race([pr, new Promise((_, rej) => setTimeout(() => rej(new Error(`${what}: not within ${ms} ms (the tab hangs)`)), ms))]);
+    for (const [path, label, text] of [
+      ['/query', 'PromQL expression 1', 'sum by (instance) (rate(ui_test_metric[5m]))'],
+      ['/logs', 'LogQL query', '{job="ui-test"} |= "seeded" | logfmt'],
+    ]) {
+      const page = await ctx.newPage();
+      const errors = watch(page);
+      await page.goto(v.url + path);
+      const ed = page.locator(`.cm-content[aria-label="${label}"]`);
+      await ed.click();
+      await page.keyboard.press('Control+a');
+      await page.keyboard.press('Backspace');
+      await within(15_000, `typing in ${path}`, page.keyboard.type(text));
+      await page.keyboard.press('Escape');
+      // closeBrackets adds the closing brackets and quotes as they open;
+      // typing them over them steps over, so the text comes out as typed.
+      await eventually(`${path} editor holds the typed text`, 5000, async () => (await within(5000, 'read', ed.innerText())) === text);
+      assert.deepEqual(errors, []);
+      await page.close();
+    }
+  });
+
   it('metrics shows the server error of a bad query under it', async () => {
     const page = await ctx.newPage();
     await page.goto(v.url + '/query?g0.expr=' + encodeURIComponent('sum(rate(x[5m])'));

@@ -8,7 +8,7 @@ import { lintKeymap } from '@codemirror/lint';
 import { EditorState, Prec, type Extension } from '@codemirror/state';
 import { EditorView, keymap, placeholder as ph } from '@codemirror/view';
 import { tags } from '@lezer/highlight';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
 
 const highlight = HighlightStyle.define([
   { tag: tags.keyword, color: 'var(--hl-keyword)' },
@@ -83,7 +83,13 @@ export function Editor(p: EditorProps) {
   }, [p.language]);
 
   // Outside changes (history navigation, "add to query"): replace the text.
-  useEffect(() => {
+  // A layout effect, so it runs right after the render it belongs to:
+  // Preact runs a pending useEffect only after paint, or when the component
+  // renders again, and by then fast typing has moved the document on, so a
+  // deferred effect put back an older value, whose onChange rendered again
+  // with the newer one, and so on: the two values alternated for ever and
+  // the tab hung (typing "demo_re" at full speed did it).
+  useLayoutEffect(() => {
     const v = view.current;
     if (v && v.state.doc.toString() !== p.value) {
       v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: p.value } });
