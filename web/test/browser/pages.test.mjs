@@ -211,6 +211,13 @@ describe('pages', () => {
     });
   });
 
+  it('traces search names tags that are not key=value', async () => {
+    const page = await ctx.newPage();
+    await page.goto(v.url + `/traces?service=${service}&tags=${encodeURIComponent('error=true bogus')}`);
+    await page.getByRole('alert').filter({ hasText: '"bogus" is not key=value' }).waitFor();
+    await page.close();
+  });
+
   it('a trace shows every span in the waterfall, with the critical path', async () => {
     const found = (await getJSON(`${v.url}/jaeger/api/traces?service=${service}&limit=1`)).data[0];
     const id = found.traceID;
@@ -237,6 +244,22 @@ describe('pages', () => {
       await p.locator('figure.chart[aria-label="Log volume by level"] canvas').first().waitFor();
       await p.getByText('seeded failure').click();
       await p.getByText('Show context').waitFor();
+    });
+  });
+
+  it("a trace's logs: by metadata, else the lines that contain its ID", async () => {
+    // The seeded lines carry the trace ID only in their text.
+    const textID = '0af7651916cd43dd8448eb211c80319c';
+    await visit('logs-trace-text', `/logs?trace=${textID}&from=now-15m`, async (p) => {
+      await p.getByTestId('trace-text-search').waitFor();
+      await eventually('20 lines', 10_000, async () => (await p.locator('.log-row').count()) === 20);
+    });
+    // A record with the ID as structured metadata is found by it alone.
+    const metaID = 'aaaabbbbccccddddeeeeffff00001111';
+    await lokiPush(v.url, [{ stream: { job: 'ui-meta' }, values: [[String(BigInt(Date.now()) * 1_000_000n), 'line with metadata', { trace_id: metaID }]] }]);
+    await visit('logs-trace-meta', `/logs?trace=${metaID}&from=now-15m`, async (p) => {
+      await p.getByText('line with metadata').waitFor();
+      assert.equal(await p.getByTestId('trace-text-search').count(), 0);
     });
   });
 
