@@ -244,6 +244,14 @@ describe('pages', () => {
       await p.locator('figure.chart[aria-label="Log volume by level"] canvas').first().waitFor();
       await p.getByText('seeded failure').click();
       await p.getByText('Show context').waitFor();
+      // Context: the lines around one in its stream (the result's labels
+      // carry detected_level, which is not a stream label).
+      await p.getByRole('button', { name: /seeded line 10"/ }).click();
+      const detail = p.getByLabel('Log line detail');
+      await detail.getByRole('button', { name: 'Show context' }).click();
+      await detail.getByText('seeded line 9"').waitFor();
+      await detail.getByText('seeded line 11"').waitFor();
+      assert.match(await detail.locator('h3 code').innerText(), /^\{job="ui-test", level="info", service_name="ui-test-svc"\}$/);
     });
   });
 
