@@ -190,6 +190,21 @@ describe('pages', () => {
     await page.close();
   });
 
+  it("logs marks the server's parse error at its position in the query", async () => {
+    const page = await ctx.newPage();
+    const q = '{job="ui-test"} | json | bad(';
+    await page.goto(v.url + '/logs?query=' + encodeURIComponent(q));
+    await page.getByRole('alert').filter({ hasText: 'parse error at line 1, col 29' }).waitFor();
+    // Once: the volume query's error (the same, at a shifted column) is left out.
+    assert.equal(await page.getByRole('alert').count(), 1);
+    const mark = page.locator('.cm-lintRange-error');
+    await mark.waitFor();
+    // The mark is on the "(" the server names (column 29).
+    assert.equal(await mark.innerText(), '(');
+    await page.screenshot({ path: shotPath('logs-parse-error') });
+    await page.close();
+  });
+
   it('traces search lists the seeded traces', async () => {
     await visit('traces', `/traces?service=${service}`, async (p) => {
       const rows = p.getByRole('table', { name: 'Traces found' }).locator('tbody tr');

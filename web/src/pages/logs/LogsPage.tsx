@@ -107,7 +107,7 @@ export default function LogsPage() {
       </div>
       <div class="query-panel">
         <div class="query-row">
-          <QueryEditor lang="logql" logqlSource={source} value={text} onChange={setText} onRun={run} placeholder='{service_name="api"} |= "error" (Enter to run)' label="LogQL query" />
+          <QueryEditor lang="logql" logqlSource={source} value={text} onChange={setText} onRun={run} placeholder='{service_name="api"} |= "error" (Enter to run)' label="LogQL query" error={result.error?.message ?? null} />
           <button class="btn primary" onClick={run}>
             Run
           </button>
@@ -135,7 +135,7 @@ export default function LogsPage() {
         <LiveTail query={query} />
       ) : (
         <>
-          {query && !metric && !trace && range && <Volume query={query} range={range} step={step} onZoom={(a, b) => setRange({ start: a, end: b })} />}
+          {query && !metric && !trace && range && <Volume query={query} range={range} step={step} quiet={!!result.error} onZoom={(a, b) => setRange({ start: a, end: b })} />}
           <ErrorBox error={result.error || byTrace.error} />
           <Loading on={result.loading || byTrace.loading} />
           {result.data && (
