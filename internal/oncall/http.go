@@ -38,7 +38,7 @@ func (o *OnCall) Routes() []route.Route {
 	rs = append(rs,
 		route.Func("GET", api+"/now", route.Read, o.serveNow, "who is on call now (or ?at=) on every schedule"),
 		route.Func("GET", api+"/schedules/{name}/oncall", route.Read, o.serveOnCall, "who is on call on a schedule now or ?at="),
-		route.Func("GET", api+"/schedules/{name}/shifts", route.Read, o.serveShifts, "a schedule's final shifts for ?start=&end="),
+		route.Func("GET", api+"/schedules/{name}/shifts", route.Read, o.serveShifts, "a schedule's final shifts for ?start=&end= (or one layer's with ?layer=)"),
 		route.Func("GET", api+"/schedules/{name}/calendar.ics", route.Read, o.serveICS, "a schedule's shifts as iCalendar for calendar subscriptions"),
 		route.Func("GET", api+"/schedules/{name}/overrides", route.Read, o.serveOverrides, "a schedule's overrides"),
 		route.Func("POST", api+"/schedules/{name}/overrides", route.Write, o.serveAddOverride, "add an override (user from start to end)"),
@@ -360,7 +360,19 @@ func (o *OnCall) serveShifts(w http.ResponseWriter, r *http.Request) {
 		o.fail(w, r, err)
 		return
 	}
-	shifts := s.Shifts(start, end)
+	var shifts []schedule.Shift
+	if l := r.URL.Query().Get("layer"); l != "" {
+		// One layer's own rotation, before higher layers and overrides
+		// cover it: what a calendar draws under the final schedule.
+		i, err := strconv.Atoi(l)
+		if err != nil || i < 0 || i >= len(s.Layers) {
+			o.fail(w, r, apierr.New(apierr.Invalid, "invalid layer %q: schedule %q has layers 0 to %d", l, s.Name, len(s.Layers)-1))
+			return
+		}
+		shifts = s.LayerShifts(i, start, end)
+	} else {
+		shifts = s.Shifts(start, end)
+	}
 	if shifts == nil {
 		shifts = []schedule.Shift{}
 	}

@@ -80,6 +80,8 @@ func TestAPIErrors(t *testing.T) {
 	f("GET", p+"/schedules/primary/oncall?at=yesterday", ``, 400, "invalid at")
 	f("GET", p+"/schedules/primary/shifts?start=2026-01-02T00:00:00Z&end=2026-01-01T00:00:00Z", ``, 400, "is not after start")
 	f("GET", p+"/schedules/primary/shifts?start=2026-01-01T00:00:00Z&end=2028-01-01T00:00:00Z", ``, 400, "longer than the maximum")
+	f("GET", p+"/schedules/primary/shifts?layer=1", ``, 400, `invalid layer \"1\": schedule \"primary\" has layers 0 to 0`)
+	f("GET", p+"/schedules/primary/shifts?layer=top", ``, 400, "invalid layer")
 	f("POST", p+"/schedules/primary/overrides", `{"user":"zed","start":"2026-03-11T00:00","end":"2026-03-12T00:00"}`, 400, `unknown user \"zed\"`)
 	f("POST", p+"/schedules/primary/overrides", `{"user":"bob","start":"2026-03-12T00:00","end":"2026-03-11T00:00"}`, 400, "is not after start")
 	f("POST", p+"/schedules/primary/overrides", `{"user":"bob","start":"tomorrow","end":"2026-03-11T00:00"}`, 400, "invalid time")
@@ -199,6 +201,56 @@ func TestICSEndpoint(t *testing.T) {
 		if !st.Equal(shifts[i].Start) {
 			t.Errorf("event %d starts %s, shift %s", i, st, shifts[i].Start)
 		}
+	}
+}
+
+// The shifts endpoint answers the final schedule, overrides on top, and
+// with ?layer= one layer's own rotation under them.
+func TestShiftsEndpoint(t *testing.T) {
+	e := newEnv(t)
+	srv := e.server(t)
+	const p = "/vigil/api/v1/oncall/schedules/primary"
+	if code, b := call(t, srv, "POST", p+"/overrides", `{"user":"carol","start":"2026-03-11T00:00","end":"2026-03-12T00:00"}`, ""); code != 201 {
+		t.Fatalf("override: %d %s", code, b)
+	}
+	get := func(q string) []struct {
+		User       string
+		Start, End time.Time
+		Layer      int
+	} {
+		t.Helper()
+		code, b := call(t, srv, "GET", p+"/shifts?start=2026-03-09T08:00:00Z&end=2026-03-16T08:00:00Z"+q, "")
+		if code != 200 {
+			t.Fatalf("shifts%s: %d %s", q, code, b)
+		}
+		var env struct {
+			Data []struct {
+				User       string
+				Start, End time.Time
+				Layer      int
+			}
+		}
+		if err := json.Unmarshal([]byte(b), &env); err != nil {
+			t.Fatal(err)
+		}
+		return env.Data
+	}
+	final, layer := get(""), get("&layer=0")
+	// Weekly rotation handing off Mondays 09:00 Berlin (08:00 UTC): the
+	// week of 9 March is bob's (alice's from 5 January), carol's override
+	// on 11 March (Berlin) cuts it in three.
+	if len(layer) != 1 || layer[0].User != "bob" || layer[0].Layer != 0 {
+		t.Fatalf("layer 0: %+v", layer)
+	}
+	var users []string
+	for _, s := range final {
+		users = append(users, fmt.Sprintf("%s/%d", s.User, s.Layer))
+	}
+	if got := strings.Join(users, " "); got != "bob/0 carol/-1 bob/0" {
+		t.Fatalf("final: %s", got)
+	}
+	if want := time.Date(2026, 3, 10, 23, 0, 0, 0, time.UTC); !final[1].Start.Equal(want) {
+		t.Fatalf("override starts %s, want %s", final[1].Start, want)
 	}
 }
 

@@ -349,6 +349,39 @@ func TestPartitionsPruneAndRetention(t *testing.T) {
 	}
 }
 
+// The retention limits are exported next to the size, so a dashboard can
+// show one against the other; no limit is 0.
+func TestRetentionLimitMetrics(t *testing.T) {
+	f := func(maxBytes int64, maxAge time.Duration, want string) {
+		t.Helper()
+		reg := prometheus.NewRegistry()
+		opts := testOpts(t.TempDir())
+		opts.Registerer, opts.MaxBytes, opts.MaxAge = reg, maxBytes, maxAge
+		db := open(t, opts)
+		err := testutil.GatherAndCompare(reg, strings.NewReader(want), "vigil_telemetrydb_retention_limit_bytes", "vigil_telemetrydb_retention_limit_seconds")
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
+	f(20<<30, 7*24*time.Hour, `
+# HELP vigil_telemetrydb_retention_limit_bytes Size cap retention enforces on the store (retention.max_size); 0 means none.
+# TYPE vigil_telemetrydb_retention_limit_bytes gauge
+vigil_telemetrydb_retention_limit_bytes{domain="test"} 2.147483648e+10
+# HELP vigil_telemetrydb_retention_limit_seconds Age after which retention drops data (retention.max_age); 0 means kept forever.
+# TYPE vigil_telemetrydb_retention_limit_seconds gauge
+vigil_telemetrydb_retention_limit_seconds{domain="test"} 604800
+`)
+	f(0, 0, `
+# HELP vigil_telemetrydb_retention_limit_bytes Size cap retention enforces on the store (retention.max_size); 0 means none.
+# TYPE vigil_telemetrydb_retention_limit_bytes gauge
+vigil_telemetrydb_retention_limit_bytes{domain="test"} 0
+# HELP vigil_telemetrydb_retention_limit_seconds Age after which retention drops data (retention.max_age); 0 means kept forever.
+# TYPE vigil_telemetrydb_retention_limit_seconds gauge
+vigil_telemetrydb_retention_limit_seconds{domain="test"} 0
+`)
+}
+
 func TestRejectsUnknownTableAndBadOptions(t *testing.T) {
 	db := open(t, testOpts(t.TempDir()))
 	if err := db.Append(context.Background(), Rows{Table: "nope", Values: [][]driver.Value{{1}}}); err == nil {

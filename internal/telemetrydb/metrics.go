@@ -65,7 +65,18 @@ func newMetrics(reg prometheus.Registerer, db *DB) *metrics {
 		defer db.partsMu.RUnlock()
 		return float64(len(db.parts))
 	})
-	m.collectors = []prometheus.Collector{m.rejected, m.commits, m.commitFailures, m.commitRows, m.commitSeconds, m.dropped, m.diskBytes, queue, parts}
+	// The limits retention enforces, so a dashboard (the UI's home page)
+	// can show the size against its cap, as Prometheus's
+	// prometheus_tsdb_retention_limit_{bytes,seconds} do for the TSDB.
+	limitBytes := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "vigil_telemetrydb_retention_limit_bytes",
+		Help: "Size cap retention enforces on the store (retention.max_size); 0 means none.",
+	}, func() float64 { return float64(db.opts.MaxBytes) })
+	limitSeconds := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "vigil_telemetrydb_retention_limit_seconds",
+		Help: "Age after which retention drops data (retention.max_age); 0 means kept forever.",
+	}, func() float64 { return db.opts.MaxAge.Seconds() })
+	m.collectors = []prometheus.Collector{m.rejected, m.commits, m.commitFailures, m.commitRows, m.commitSeconds, m.dropped, m.diskBytes, queue, parts, limitBytes, limitSeconds}
 	if reg != nil {
 		m.reg = prometheus.WrapRegistererWith(prometheus.Labels{"domain": db.opts.Domain}, reg)
 		for _, c := range m.collectors {

@@ -76,10 +76,41 @@ export interface OnCallNow {
 export async function now(signal?: AbortSignal) {
   return (await getJSON<Envelope<OnCallNow[] | null>>(`${base}/now`, {}, signal)).data ?? [];
 }
-/** list: schedules, escalation_policies, teams or users, as the API gives them. */
-export async function list<T = Record<string, unknown>>(kind: 'schedules' | 'escalation_policies' | 'teams' | 'users', signal?: AbortSignal) {
-  return (await getJSON<Envelope<T[] | null>>(`${base}/${kind}`, {}, signal)).data ?? [];
+export interface ScheduleSpec {
+  name: string;
+  time_zone: string;
+  team?: string;
+  source?: 'config' | 'api' | string;
+  layers: { name?: string; start: string; handoff?: string; end?: string; shift: string; users: string[]; restrictions?: { days?: string[]; from: string; to: string }[] }[];
+  overrides?: { id?: number; user: string; start: string; end: string }[];
 }
+export interface PolicySpec {
+  name: string;
+  team?: string;
+  repeat?: number;
+  source?: string;
+  steps: { targets: { user?: string; schedule?: string; team?: string }[]; delay?: string }[];
+}
+export interface Shift {
+  user: string;
+  start: string;
+  end: string;
+  /** the layer's index; -1 for an override */
+  layer: number;
+}
+/** shifts: a schedule's final shifts over [start, end) (ms), or layer `layer`'s own. */
+export async function shifts(schedule: string, start: number, end: number, layer?: number, signal?: AbortSignal) {
+  const q = { start: new Date(start).toISOString(), end: new Date(end).toISOString(), layer };
+  return (await getJSON<Envelope<Shift[] | null>>(`${base}/schedules/${encodeURIComponent(schedule)}/shifts`, q, signal)).data ?? [];
+}
+
+/** objects: the schedules or escalation policies, each as written (spec) with where it comes from. */
+async function objects<T>(kind: string, signal?: AbortSignal): Promise<(T & { source?: string })[]> {
+  const rows = (await getJSON<Envelope<{ source: string; spec: T }[] | null>>(`${base}/${kind}`, {}, signal)).data ?? [];
+  return rows.map((r) => ({ ...r.spec, source: r.source }));
+}
+export const schedules = (signal?: AbortSignal) => objects<ScheduleSpec>('schedules', signal);
+export const policies = (signal?: AbortSignal) => objects<PolicySpec>('escalation_policies', signal);
 
 export interface Probe {
   name: string;

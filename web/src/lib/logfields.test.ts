@@ -46,5 +46,7 @@ describe('traceIDOf', () => {
 describe('selectorOf', () => {
   it('writes sorted, quoted matchers', () => {
     expect(selectorOf({ job: 'a"b', app: 'x' })).toBe('{app="x", job="a\\"b"}');
+    // Metadata and parsed labels are not stream labels: a selector on them matches nothing.
+    expect(selectorOf({ job: 'demo', detected_level: 'info', trace_id: 'ab', level: 'info' }, ['job', 'level', 'service_name'])).toBe('{job="demo", level="info"}');
   });
 });

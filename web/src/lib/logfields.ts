@@ -89,9 +89,17 @@ export function traceIDOf(meta: Record<string, string>, fields: Record<string, s
   return m ? m[1].toLowerCase() : '';
 }
 
-/** selectorOf: the exact stream selector of a stream's labels. */
-export function selectorOf(labels: Record<string, string>): string {
+/**
+ * selectorOf: the stream selector of a result's labels. A query result's
+ * labels are the stream's plus structured metadata (detected_level,
+ * trace_id) and parsed fields, as Loki 3 returns them; `streamLabels` (the
+ * label names /labels lists) keeps only the stream's, since a selector on
+ * the others matches nothing.
+ */
+export function selectorOf(labels: Record<string, string>, streamLabels?: string[]): string {
+  const keep = streamLabels && new Set(streamLabels);
   return `{${Object.keys(labels)
+    .filter((k) => !keep || keep.has(k))
     .sort()
     .map((k) => `${k}=${JSON.stringify(labels[k])}`)
     .join(', ')}}`;

@@ -24,7 +24,30 @@ before(async () => {
   v = await startVigil({
     rules,
     hookURL: hook.url,
-    extra: `traces:\n  span_metrics:\n    flush_interval: 1s\noncall:\n  users:\n    - {name: alice, contact_methods: [{type: webhook, url: ${JSON.stringify(hook.url)}}]}\n`,
+    extra: `traces:
+  retention: {max_age: 3d, max_size: 1GiB}
+  span_metrics:
+    flush_interval: 1s
+logs:
+  retention: {max_size: 512MiB}
+oncall:
+  users:
+    - {name: alice, contact_methods: [{type: webhook, url: ${JSON.stringify(hook.url)}}]}
+    - {name: bob}
+    - {name: carol}
+  schedules:
+    - name: primary
+      time_zone: Europe/Berlin
+      layers:
+        - {name: weekly, start: "2026-01-05T09:00", shift: 1w, users: [alice, bob]}
+        - {name: office, start: "2026-01-05T09:00", shift: 1d, users: [carol, bob], restrictions: [{days: [mon, tue, wed, thu, fri], from: "09:00", to: "17:00"}]}
+  escalation_policies:
+    - name: ui-policy
+      repeat: 2
+      steps:
+        - {targets: [{schedule: primary}], delay: 5m}
+        - {targets: [{user: carol}], delay: 10m}
+`,
   });
   const now = Date.now();
   // Three series of one metric over the last ten minutes, every 10 s.
@@ -83,6 +106,20 @@ describe('pages', () => {
     await visit('home', '/', async (p) => {
       await p.getByRole('table', { name: 'Services' }).getByText(service).waitFor();
       await p.getByText('samples / s').waitFor();
+      // Storage against its limits: the traces and logs stores' caps come
+      // from their retention settings (vigil_telemetrydb_retention_limit_*).
+      const storage = p.getByRole('group', { name: 'Storage' });
+      const traces = storage.locator('[data-store="traces (DuckDB)"]');
+      await traces.getByText(/of 1 GiB/).waitFor();
+      await traces.getByText('kept 3d').waitFor();
+      const meter = traces.getByRole('meter', { name: 'traces (DuckDB) size against its limit' });
+      const [used, pct] = await Promise.all([traces.locator('.v').innerText(), meter.getAttribute('aria-valuenow')]);
+      assert.match(used, /\d (B|KiB|MiB)$/);
+      assert.ok(Number(pct) >= 0 && Number(pct) < 100, `meter ${pct}`);
+      await storage.locator('[data-store="logs (DuckDB)"]').getByText(/of 512 MiB/).waitFor();
+      await storage.locator('[data-store="logs (DuckDB)"]').getByRole('meter').waitFor();
+      await storage.locator('[data-store="metrics (TSDB)"]').getByText(/no size limit/).waitFor();
+      await storage.locator('[data-store="metrics (TSDB)"]').getByText('kept 15d').waitFor();
     });
   });
 
@@ -120,6 +157,31 @@ describe('pages', () => {
     });
   });
 
+  it('the query editors keep up with typing at full speed', async () => {
+    // The editor once put back an older text when keys came faster than
+    // frames, and the two texts then alternated for ever (the tab hung).
+    const within = (ms, what, pr) => Promise.race([pr, new Promise((_, rej) => setTimeout(() => rej(new Error(`${what}: not within ${ms} ms (the tab hangs)`)), ms))]);
+    for (const [path, label, text] of [
+      ['/query', 'PromQL expression 1', 'sum by (instance) (rate(ui_test_metric[5m]))'],
+      ['/logs', 'LogQL query', '{job="ui-test"} |= "seeded" | logfmt'],
+    ]) {
+      const page = await ctx.newPage();
+      const errors = watch(page);
+      await page.goto(v.url + path);
+      const ed = page.locator(`.cm-content[aria-label="${label}"]`);
+      await ed.click();
+      await page.keyboard.press('Control+a');
+      await page.keyboard.press('Backspace');
+      await within(15_000, `typing in ${path}`, page.keyboard.type(text));
+      await page.keyboard.press('Escape');
+      // closeBrackets adds the closing brackets and quotes as they open;
+      // typing them over them steps over, so the text comes out as typed.
+      await eventually(`${path} editor holds the typed text`, 5000, async () => (await within(5000, 'read', ed.innerText())) === text);
+      assert.deepEqual(errors, []);
+      await page.close();
+    }
+  });
+
   it('metrics shows the server error of a bad query under it', async () => {
     const page = await ctx.newPage();
     await page.goto(v.url + '/query?g0.expr=' + encodeURIComponent('sum(rate(x[5m])'));
@@ -128,11 +190,47 @@ describe('pages', () => {
     await page.close();
   });
 
+  it("logs marks the server's parse error at its position in the query", async () => {
+    const page = await ctx.newPage();
+    const q = '{job="ui-test"} | json | bad(';
+    await page.goto(v.url + '/logs?query=' + encodeURIComponent(q));
+    await page.getByRole('alert').filter({ hasText: 'parse error at line 1, col 29' }).waitFor();
+    // Once: the volume query's error (the same, at a shifted column) is left out.
+    assert.equal(await page.getByRole('alert').count(), 1);
+    const mark = page.locator('.cm-lintRange-error');
+    await mark.waitFor();
+    // The mark is on the "(" the server names (column 29).
+    assert.equal(await mark.innerText(), '(');
+    await page.screenshot({ path: shotPath('logs-parse-error') });
+    await page.close();
+  });
+
   it('traces search lists the seeded traces', async () => {
     await visit('traces', `/traces?service=${service}`, async (p) => {
       const rows = p.getByRole('table', { name: 'Traces found' }).locator('tbody tr');
       await eventually('3 traces', 15_000, async () => (await rows.count()) >= 3);
+      // The scatter plot's y axis fits the durations: the longest trace
+      // (telemetrygen's are well under 1 ms) is drawn in the upper part
+      // of the plot, and the axis top is a little above it.
+      const plot = p.getByRole('group', { name: 'Duration scatter plot' });
+      const got = await plot.evaluate((svg) => {
+        const top = Number(svg.getAttribute('data-ytop'));
+        const dots = [...svg.querySelectorAll('circle')].map((c) => ({ y: Number(c.getAttribute('data-y')), cy: Number(c.getAttribute('cy')) }));
+        const ticks = [...svg.querySelectorAll('.tick line')].map((l) => Number(l.getAttribute('y1')));
+        return { top, dots, base: Math.max(...ticks), ceil: Math.min(...ticks) };
+      });
+      const longest = got.dots.reduce((a, b) => (b.y > a.y ? b : a));
+      assert.ok(got.top >= longest.y && got.top < longest.y * 2.5, `axis top ${got.top} ms for the longest trace ${longest.y} ms`);
+      const height = (got.base - longest.cy) / (got.base - got.ceil);
+      assert.ok(height > 0.4 && height <= 1, `longest trace drawn at ${height.toFixed(2)} of the plot's height`);
     });
+  });
+
+  it('traces search names tags that are not key=value', async () => {
+    const page = await ctx.newPage();
+    await page.goto(v.url + `/traces?service=${service}&tags=${encodeURIComponent('error=true bogus')}`);
+    await page.getByRole('alert').filter({ hasText: '"bogus" is not key=value' }).waitFor();
+    await page.close();
   });
 
   it('a trace shows every span in the waterfall, with the critical path', async () => {
@@ -161,6 +259,30 @@ describe('pages', () => {
       await p.locator('figure.chart[aria-label="Log volume by level"] canvas').first().waitFor();
       await p.getByText('seeded failure').click();
       await p.getByText('Show context').waitFor();
+      // Context: the lines around one in its stream (the result's labels
+      // carry detected_level, which is not a stream label).
+      await p.getByRole('button', { name: /seeded line 10"/ }).click();
+      const detail = p.getByLabel('Log line detail');
+      await detail.getByRole('button', { name: 'Show context' }).click();
+      await detail.getByText('seeded line 9"').waitFor();
+      await detail.getByText('seeded line 11"').waitFor();
+      assert.match(await detail.locator('h3 code').innerText(), /^\{job="ui-test", level="info", service_name="ui-test-svc"\}$/);
+    });
+  });
+
+  it("a trace's logs: by metadata, else the lines that contain its ID", async () => {
+    // The seeded lines carry the trace ID only in their text.
+    const textID = '0af7651916cd43dd8448eb211c80319c';
+    await visit('logs-trace-text', `/logs?trace=${textID}&from=now-15m`, async (p) => {
+      await p.getByTestId('trace-text-search').waitFor();
+      await eventually('20 lines', 10_000, async () => (await p.locator('.log-row').count()) === 20);
+    });
+    // A record with the ID as structured metadata is found by it alone.
+    const metaID = 'aaaabbbbccccddddeeeeffff00001111';
+    await lokiPush(v.url, [{ stream: { job: 'ui-meta' }, values: [[String(BigInt(Date.now()) * 1_000_000n), 'line with metadata', { trace_id: metaID }]] }]);
+    await visit('logs-trace-meta', `/logs?trace=${metaID}&from=now-15m`, async (p) => {
+      await p.getByText('line with metadata').waitFor();
+      assert.equal(await p.getByTestId('trace-text-search').count(), 0);
     });
   });
 
@@ -240,12 +362,77 @@ describe('pages', () => {
     assert.equal(got.state, 'acknowledged');
   });
 
-  it('on-call and uptime load without errors', async () => {
-    for (const [name, path] of [
-      ['oncall', '/oncall'],
-      ['uptime', '/uptime'],
-    ]) {
-      await visit(name, path, async (p) => p.locator('h1').first().waitFor());
-    }
+  it('on-call shows who is on call and each schedule as a calendar with layers, overrides and final shifts', async () => {
+    const api = `${v.url}/vigil/api/v1/oncall`;
+    // An override two hours from now, for carol (in no layer's rotation now).
+    const ovStart = new Date(Math.ceil(Date.now() / 3_600_000) * 3_600_000 + 3_600_000);
+    const ovEnd = new Date(ovStart.getTime() + 2 * 3_600_000);
+    const r = await fetch(`${api}/schedules/primary/overrides`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user: 'carol', start: ovStart.toISOString(), end: ovEnd.toISOString() }),
+    });
+    assert.equal(r.status, 201, await r.clone().text());
+    const day = (d) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    const bars = (p, track) =>
+      p
+        .getByRole('region', { name: 'Schedule primary' })
+        .getByRole('list', { name: track })
+        .locator('li')
+        .evaluateAll((els) => els.map((e) => ({ user: e.dataset.user, start: e.dataset.start, end: e.dataset.end, layer: Number(e.dataset.layer) })));
+    const norm = (xs) => xs.map((x) => ({ ...x, start: new Date(x.start).toISOString(), end: new Date(x.end).toISOString() }));
+    await visit('oncall', `/oncall?start=${day(ovStart)}`, async (p) => {
+      // Who is on call now is the API's answer.
+      const now = (await getJSON(`${api}/now`)).data.find((n) => n.schedule === 'primary');
+      await p.getByRole('table', { name: 'On call now' }).getByTestId('oncall-user').filter({ hasText: now.user }).waitFor();
+      const cal = p.getByRole('region', { name: 'Schedule primary' });
+      await cal.getByRole('list', { name: 'Final' }).locator('li').first().waitFor();
+      // The final row is the API's final shifts for the period shown,
+      // each layer row that layer's own shifts.
+      const [start, end] = [await cal.getAttribute('data-start'), await cal.getAttribute('data-end')];
+      assert.equal(new Date(end) - new Date(start) >= 6 * 86_400_000, true, `a week: ${start} to ${end}`);
+      const q = `start=${encodeURIComponent(start)}&end=${encodeURIComponent(end)}`;
+      const final = (await getJSON(`${api}/schedules/primary/shifts?${q}`)).data;
+      assert.deepEqual(norm(await bars(p, 'Final')), norm(final));
+      assert.deepEqual(norm(await bars(p, 'Layer 1: weekly')), norm((await getJSON(`${api}/schedules/primary/shifts?${q}&layer=0`)).data));
+      assert.deepEqual(norm(await bars(p, 'Layer 2: office')), norm((await getJSON(`${api}/schedules/primary/shifts?${q}&layer=1`)).data));
+      // The override is drawn in its row and marked in the final row.
+      const ov = { user: 'carol', start: ovStart.toISOString(), end: ovEnd.toISOString(), layer: -1 };
+      assert.deepEqual(norm(await bars(p, 'Overrides')), [ov]);
+      assert.ok(norm(await bars(p, 'Final')).some((b) => JSON.stringify(b) === JSON.stringify(ov)), 'override in the final row');
+      assert.equal(await cal.getByRole('list', { name: 'Final' }).locator('li.override').count(), 1);
+      // Escalation policies with their steps.
+      const pol = p.getByRole('region', { name: 'Escalation policy ui-policy' });
+      await pol.getByText('schedule primary').waitFor();
+      await pol.getByText('user carol').waitFor();
+      assert.equal(await pol.locator('ol.steps > li').count(), 2);
+    });
+    // The period moves with Next and Previous, and the month view has a
+    // column per day; the URL holds both.
+    await visit('oncall-month', `/oncall?start=${day(ovStart)}`, async (p) => {
+      const label = p.getByTestId('cal-period');
+      await p.getByRole('region', { name: 'Schedule primary' }).getByRole('list', { name: 'Final' }).locator('li').first().waitFor();
+      const before = await label.innerText();
+      await p.getByRole('button', { name: 'Next week' }).click();
+      await p.waitForURL((u) => u.searchParams.get('start') !== day(ovStart));
+      assert.notEqual(await label.innerText(), before);
+      await p.getByRole('button', { name: 'Previous week' }).click();
+      await eventually('back to the first week', 5000, async () => (await label.innerText()) === before);
+      await p.getByLabel('View').selectOption('month');
+      await p.waitForURL(/view=month/);
+      const cal = p.getByRole('region', { name: 'Schedule primary' });
+      await eventually('a month', 5000, async () => new Date(await cal.getAttribute('data-end')) - new Date(await cal.getAttribute('data-start')) > 27 * 86_400_000);
+      const [start, end] = [await cal.getAttribute('data-start'), await cal.getAttribute('data-end')];
+      const first = new Date(start);
+      assert.equal(first.getDate(), 1, `the month starts on the 1st: ${start}`);
+      const days = new Date(first.getFullYear(), first.getMonth() + 1, 0).getDate();
+      await eventually(`${days} day columns`, 5000, async () => (await cal.locator('.cal-day').count()) === days);
+      const final = (await getJSON(`${api}/schedules/primary/shifts?start=${encodeURIComponent(start)}&end=${encodeURIComponent(end)}`)).data;
+      await eventually('month shifts drawn', 5000, async () => (await bars(p, 'Final')).length === final.length);
+    });
+  });
+
+  it('uptime loads without errors', async () => {
+    await visit('uptime', '/uptime', async (p) => p.locator('h1').first().waitFor());
   });
 });

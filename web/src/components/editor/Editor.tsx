@@ -4,11 +4,12 @@
 import { autocompletion, closeBrackets, closeBracketsKeymap, completionKeymap } from '@codemirror/autocomplete';
 import { defaultKeymap, history, historyKeymap, insertNewlineAndIndent } from '@codemirror/commands';
 import { bracketMatching, HighlightStyle, syntaxHighlighting } from '@codemirror/language';
-import { lintKeymap } from '@codemirror/lint';
+import { lintKeymap, setDiagnostics } from '@codemirror/lint';
 import { EditorState, Prec, type Extension } from '@codemirror/state';
 import { EditorView, keymap, placeholder as ph } from '@codemirror/view';
 import { tags } from '@lezer/highlight';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef } from 'preact/hooks';
+import { errorOffset, errorPosition } from './errpos';
 
 const highlight = HighlightStyle.define([
   { tag: tags.keyword, color: 'var(--hl-keyword)' },
@@ -39,12 +40,15 @@ export interface EditorProps {
   language: Extension;
   placeholder?: string;
   label: string;
+  /** error: the server's answer to the last run; a parse error's position is marked in the text. */
+  error?: string | null;
 }
 
 export function Editor(p: EditorProps) {
   const el = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const cb = useRef(p);
+  const marked = useRef(false);
   cb.current = p;
 
   useEffect(() => {
@@ -83,12 +87,32 @@ export function Editor(p: EditorProps) {
   }, [p.language]);
 
   // Outside changes (history navigation, "add to query"): replace the text.
-  useEffect(() => {
+  // A layout effect, so it runs right after the render it belongs to:
+  // Preact runs a pending useEffect only after paint, or when the component
+  // renders again, and by then fast typing has moved the document on, so a
+  // deferred effect put back an older value, whose onChange rendered again
+  // with the newer one, and so on: the two values alternated for ever and
+  // the tab hung (typing "demo_re" at full speed did it).
+  useLayoutEffect(() => {
     const v = view.current;
     if (v && v.state.doc.toString() !== p.value) {
       v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: p.value } });
     }
   }, [p.value]);
+
+  // The server's parse error, at its position (PromQL's own linter marks
+  // most; LogQL's errors come only from the server).
+  useEffect(() => {
+    const v = view.current;
+    if (!v) return;
+    const pos = p.error ? errorPosition(p.error) : null;
+    if (!pos && !marked.current) return;
+    marked.current = !!pos;
+    const text = v.state.doc.toString();
+    const from = pos ? errorOffset(text, pos) : 0;
+    const to = Math.min(text.length, from + 1);
+    v.dispatch(setDiagnostics(v.state, pos ? [{ from: to === from ? Math.max(0, from - 1) : from, to, severity: 'error', message: p.error!, source: 'server' }] : []));
+  }, [p.error, p.language]);
 
   return <div class="editor" ref={el} />;
 }

@@ -19,7 +19,10 @@ const flow = {
   series: 'sum(prometheus_tsdb_head_series)',
   tsdb: 'sum(prometheus_tsdb_storage_blocks_bytes) + sum(prometheus_tsdb_wal_storage_size_bytes) + sum(prometheus_tsdb_head_chunks_storage_size_bytes)',
   tsdbLimit: 'max(prometheus_tsdb_retention_limit_bytes)',
+  tsdbAge: 'max(prometheus_tsdb_retention_limit_seconds)',
   telemetry: 'sum by (domain) (vigil_telemetrydb_disk_bytes)',
+  telemetryLimit: 'max by (domain) (vigil_telemetrydb_retention_limit_bytes)',
+  telemetryAge: 'max by (domain) (vigil_telemetrydb_retention_limit_seconds)',
   up: 'up{job="vigil"}',
 };
 
@@ -38,6 +41,48 @@ function byService(v: prom.VectorSample[] | undefined): Map<string, number> {
   const m = new Map<string, number>();
   for (const s of v ?? []) if (s.value) m.set(s.metric.service_name ?? '', Number(s.value[1]));
   return m;
+}
+
+function byDomain(v: prom.VectorSample[] | undefined): Map<string, number> {
+  return new Map((v ?? []).map((s) => [s.metric.domain ?? '', Number(s.value?.[1] ?? 0)]));
+}
+
+/** fmtAge: a retention age in seconds, as the config writes it. */
+function fmtAge(s: number): string {
+  if (s % 86400 === 0) return `${s / 86400}d`;
+  if (s % 3600 === 0) return `${s / 3600}h`;
+  return `${Math.round(s / 60)}m`;
+}
+
+/**
+ * Store: a store's size on disk against its size limit (a meter when it has
+ * one), and how long it keeps data. null: not known (yet).
+ */
+function Store({ name, used, limit, age }: { name: string; used: number | null; limit: number | null; age: number | null }) {
+  const share = used !== null && limit ? used / limit : null;
+  const kept = age ? `kept ${fmtAge(age)}` : age === 0 ? 'kept forever' : '';
+  return (
+    <div class="card" data-store={name}>
+      <div class="v">{used === null ? '…' : fmtBytes(used)}</div>
+      <div class="k">
+        {name}
+        {limit ? ` of ${fmtBytes(limit)} (${fmtNum((share ?? 0) * 100, 2)}%)` : limit === 0 ? ', no size limit' : ''}
+      </div>
+      {limit ? (
+        <div
+          class={`bar${share !== null && share > 0.9 ? ' full' : ''}`}
+          role="meter"
+          aria-label={`${name} size against its limit`}
+          aria-valuenow={Math.round((share ?? 0) * 100)}
+          aria-valuemin={0}
+          aria-valuemax={100}
+        >
+          <span style={{ width: `${Math.min(100, (share ?? 0) * 100)}%` }} />
+        </div>
+      ) : null}
+      {kept && <div class="hint">{kept}</div>}
+    </div>
+  );
 }
 
 function Card({ k, v, href, sub }: { k: string; v: string; href?: string; sub?: preact.ComponentChildren }) {
@@ -82,8 +127,10 @@ export default function HomePage() {
   const firing = alertsQ.data?.filter((a) => a.state === 'firing').length;
   const pending = alertsQ.data?.filter((a) => a.state === 'pending').length;
   const tsdb = first(f?.tsdb);
-  const tsdbLimit = first(f?.tsdbLimit);
-  const tele = new Map((f?.telemetry ?? []).map((s) => [s.metric.domain, Number(s.value?.[1] ?? 0)]));
+  const tele = byDomain(f?.telemetry);
+  const teleLimit = byDomain(f?.telemetryLimit);
+  const teleAge = byDomain(f?.telemetryAge);
+  const get = (m: Map<string, number>, k: string) => (f ? (m.get(k) ?? null) : null);
   const up = first(f?.up);
   const nothing = f && !first(f.samples) && !first(f.spans) && !first(f.logs);
 
@@ -127,20 +174,10 @@ export default function HomePage() {
         </Empty>
       )}
       <h2>Storage</h2>
-      <div class="cards">
-        <Card
-          k={tsdbLimit ? `metrics (TSDB) of ${fmtBytes(tsdbLimit)}` : 'metrics (TSDB), no size limit'}
-          v={tsdb === null ? '…' : fmtBytes(tsdb)}
-          sub={
-            tsdbLimit ? (
-              <div class="bar" role="meter" aria-label="TSDB size against its limit" aria-valuenow={Math.round(((tsdb ?? 0) / tsdbLimit) * 100)} aria-valuemin={0} aria-valuemax={100}>
-                <span style={{ width: `${Math.min(100, ((tsdb ?? 0) / tsdbLimit) * 100)}%` }} />
-              </div>
-            ) : null
-          }
-        />
-        <Card k="traces (DuckDB)" v={f ? fmtBytes(tele.get('traces') ?? 0) : '…'} />
-        <Card k="logs (DuckDB)" v={f ? fmtBytes(tele.get('logs') ?? 0) : '…'} />
+      <div class="cards" role="group" aria-label="Storage">
+        <Store name="metrics (TSDB)" used={tsdb} limit={f ? first(f.tsdbLimit) : null} age={f ? first(f.tsdbAge) : null} />
+        <Store name="traces (DuckDB)" used={get(tele, 'traces')} limit={get(teleLimit, 'traces')} age={get(teleAge, 'traces')} />
+        <Store name="logs (DuckDB)" used={get(tele, 'logs')} limit={get(teleLimit, 'logs')} age={get(teleAge, 'logs')} />
       </div>
       <h2>Services</h2>
       <ErrorBox error={services.error || redQ.error} title="Services" />

@@ -95,10 +95,12 @@ function LineDetail({ l, onClose }: { l: Line; onClose: () => void }) {
 
 /** Context: the lines just before and after this one in its own stream. */
 function Context({ l }: { l: Line }) {
-  const sel = selectorOf(l.labels);
+  const [sel, setSel] = useState('');
   const c = useLoad(
     async (signal) => {
       const ms = l.ms;
+      const sel = selectorOf(l.labels, await loki.labels(ms - 3600_000, ms + 3600_000, signal));
+      setSel(sel);
       const [before, after] = await Promise.all([
         loki.queryRange({ query: sel, start: ms - 3600_000, end: ms + 1, limit: 11, direction: 'backward' }, signal),
         loki.queryRange({ query: sel, start: ms, end: ms + 3600_000, limit: 11, direction: 'forward' }, signal),
@@ -116,9 +118,7 @@ function Context({ l }: { l: Line }) {
   );
   return (
     <div>
-      <h3>
-        Context in <code>{sel}</code>
-      </h3>
+      <h3>{sel && <>Context in <code>{sel}</code></>}</h3>
       <ErrorBox error={c.error} />
       <Loading on={c.loading} />
       {c.data?.map((x) => (

@@ -16,7 +16,7 @@ import { Link } from 'wouter-preact';
 import { align } from '../metrics/align';
 import { LogList } from './LogList';
 import { LiveTail } from './LiveTail';
-import { isMetricQuery, linesOf, type Line } from './model';
+import { isMetricQuery, linesOf, mergeLines, traceLineQueries, type Line } from './model';
 import { Volume } from './Volume';
 
 export default function LogsPage() {
@@ -55,11 +55,26 @@ export default function LogsPage() {
       : null,
     [query, range?.start, range?.end, limit, live, trace, tick],
   );
-  const byTrace = useLoad(trace ? (signal) => vigil.logsByTrace(trace, signal) : null, [trace, tick]);
+  // A trace's logs: the records carrying its ID as metadata (OTLP logs,
+  // Loki pushes with structured metadata); when there are none, the lines
+  // in the range that contain it, as Grafana's derived fields find them.
+  const byTrace = useLoad(
+    trace && range
+      ? async (signal) => {
+          const recs = await vigil.logsByTrace(trace, signal);
+          if (recs.length) return { recs, text: null };
+          const queries = traceLineQueries(trace, await loki.labels(range.start, range.end, signal));
+          const results = await Promise.all(queries.map((query) => loki.queryRange({ query, start: range.start, end: range.end, limit, direction: 'backward' }, signal)));
+          return { recs, text: { queries, lines: mergeLines(results.map((r, i) => (r.resultType === 'streams' ? linesOf(r.result, i * 1_000_000) : []))) } };
+        }
+      : null,
+    [trace, tick, range?.start, range?.end, limit],
+  );
 
   const lines: Line[] = useMemo(() => {
     if (trace && byTrace.data) {
-      return byTrace.data
+      if (byTrace.data.text) return byTrace.data.text.lines;
+      return byTrace.data.recs
         .map((r, i) => ({
           key: `${r.timestamp}:${i}`,
           ns: BigInt(r.timestamp),
@@ -92,7 +107,7 @@ export default function LogsPage() {
       </div>
       <div class="query-panel">
         <div class="query-row">
-          <QueryEditor lang="logql" logqlSource={source} value={text} onChange={setText} onRun={run} placeholder='{service_name="api"} |= "error" (Enter to run)' label="LogQL query" />
+          <QueryEditor lang="logql" logqlSource={source} value={text} onChange={setText} onRun={run} placeholder='{service_name="api"} |= "error" (Enter to run)' label="LogQL query" error={result.error?.message ?? null} />
           <button class="btn primary" onClick={run}>
             Run
           </button>
@@ -120,7 +135,7 @@ export default function LogsPage() {
         <LiveTail query={query} />
       ) : (
         <>
-          {query && !metric && !trace && range && <Volume query={query} range={range} step={step} onZoom={(a, b) => setRange({ start: a, end: b })} />}
+          {query && !metric && !trace && range && <Volume query={query} range={range} step={step} quiet={!!result.error} onZoom={(a, b) => setRange({ start: a, end: b })} />}
           <ErrorBox error={result.error || byTrace.error} />
           <Loading on={result.loading || byTrace.loading} />
           {result.data && (
@@ -135,9 +150,25 @@ export default function LogsPage() {
           )}
           {matrix && matrix.series.length > 0 && <Chart xs={matrix.xs} series={matrix.series} label={`Graph of ${query}`} onZoom={(a, b) => setRange({ start: a, end: b })} />}
           {matrix && matrix.series.length === 0 && <Empty title="The query returned no series" />}
+          {trace && byTrace.data?.text && lines.length > 0 && (
+            <p class="hint" data-testid="trace-text-search">
+              No record carries this trace ID as metadata; these are the lines in the time range that contain it (
+              {byTrace.data.text.queries.map((qq, i) => (
+                <span key={qq}>
+                  {i > 0 && ', '}
+                  <button class="link mono" onClick={() => set({ query: qq, trace: null })}>
+                    {qq}
+                  </button>
+                </span>
+              ))}
+              ).
+            </p>
+          )}
           {(result.data || byTrace.data) && !metric && lines.length === 0 && (
             <Empty title={trace ? 'No logs carry this trace ID' : 'No lines match in this time range'}>
-              {trace ? 'Logs are linked to traces by their trace_id (OTLP logs carry it; Loki pushes can add it as structured metadata).' : 'Widen the time range or loosen the filters.'}
+              {trace
+                ? 'Logs are linked to traces by their trace_id (OTLP logs carry it; Loki pushes can add it as structured metadata), or found by lines that contain it: none in this time range.'
+                : 'Widen the time range or loosen the filters.'}
             </Empty>
           )}
           {!metric && lines.length > 0 && <LogList lines={lines} />}

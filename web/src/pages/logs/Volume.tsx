@@ -13,7 +13,8 @@ import { align } from '../metrics/align';
 const order = ['critical', 'error', 'warn', 'info', 'debug', 'trace', ''];
 const colors: Record<string, string> = { critical: '#862e9c', error: '#e03131', warn: '#f59f00', info: '#2f9e44', debug: '#1c7ed6', trace: '#7048e8', '': '#868e96' };
 
-export function Volume({ query, range, step, onZoom }: { query: string; range: Range; step: number; onZoom: (a: number, b: number) => void }) {
+/** quiet: the page shows the query's own error, so the volume query's (the same, at a shifted position) is left out. */
+export function Volume({ query, range, step, quiet, onZoom }: { query: string; range: Range; step: number; quiet?: boolean; onZoom: (a: number, b: number) => void }) {
   const { tick } = useTime();
   const v = useLoad(
     (signal) => loki.queryRange({ query: loki.volumeQuery(query, step), start: range.start, end: range.end, step }, signal),
@@ -35,7 +36,7 @@ export function Volume({ query, range, step, onZoom }: { query: string; range: R
       .map(([l, values]) => ({ label: l || 'unknown', values, color: colors[l] ?? colors[''] }));
     return { xs: a.xs, series };
   }, [v.data]);
-  if (v.error) return <ErrorBox error={v.error} title="Volume" />;
+  if (v.error) return quiet ? null : <ErrorBox error={v.error} title="Volume" />;
   if (!data || data.series.length === 0) return null;
   return <Chart xs={data.xs} series={data.series} stacked bars height={130} label="Log volume by level" onZoom={onZoom} />;
 }

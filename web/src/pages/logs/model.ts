@@ -51,3 +51,35 @@ export function detail(l: Line): Line {
 export function isMetricQuery(q: string): boolean {
   return !q.trim().startsWith('{');
 }
+
+/**
+ * Labels to find a trace's lines by, in order: a LogQL selector needs a
+ * matcher, and no one label is on every stream (OTLP logs have
+ * service_name; Loki pushes often only job or app).
+ */
+const traceSearchLabels = ['service_name', 'job', 'app', 'service', 'namespace'];
+
+/**
+ * traceLineQueries: the LogQL queries that find the lines containing a
+ * trace ID, for logs that carry it in their text rather than as metadata
+ * (Grafana's derived-field habit): one per known label, the streams of all
+ * of them together covering every stream that has any of these labels.
+ */
+export function traceLineQueries(traceID: string, known: string[]): string[] {
+  const id = traceID.toLowerCase().replace(/[^0-9a-f]/g, '');
+  if (!id) return [];
+  return traceSearchLabels.filter((l) => known.includes(l)).map((l) => `{${l}=~".+"} |= ${JSON.stringify(id)}`);
+}
+
+/** mergeLines joins the lines of several queries, each line once, newest first. */
+export function mergeLines(lists: Line[][]): Line[] {
+  const seen = new Set<string>();
+  const out: Line[] = [];
+  for (const l of lists.flat()) {
+    const k = `${l.ns}\u0000${l.line}\u0000${Object.entries(l.labels).sort().join(',')}`;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    out.push(l);
+  }
+  return out.sort((a, b) => (a.ns === b.ns ? 0 : a.ns > b.ns ? -1 : 1));
+}

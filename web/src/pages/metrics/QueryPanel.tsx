@@ -104,7 +104,7 @@ export function QueryPanel({
   return (
     <section class="query-panel" aria-label={`Query ${index + 1}`}>
       <div class="query-row">
-        <QueryEditor lang="promql" value={text} onChange={setText} onRun={run} placeholder="Expression (press Enter to run, Shift+Enter for a new line)" label={`PromQL expression ${index + 1}`} />
+        <QueryEditor lang="promql" value={text} onChange={setText} onRun={run} placeholder="Expression (press Enter to run, Shift+Enter for a new line)" label={`PromQL expression ${index + 1}`} error={cur.error?.message ?? null} />
         <button class="btn primary" onClick={run}>
           Execute
         </button>

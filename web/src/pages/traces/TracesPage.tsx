@@ -10,7 +10,7 @@ import { fmtMicros, fmtTime } from '../../lib/format';
 import { useLoad } from '../../lib/load';
 import { useTime } from '../../lib/time';
 import { useSearchParams, withRange } from '../../lib/url';
-import { parseTags, serviceColor } from './model';
+import { badTags, parseTags, serviceColor } from './model';
 import { Scatter } from './Scatter';
 import { ServiceGraph } from './ServiceGraph';
 
@@ -73,8 +73,9 @@ export default function TracesPage() {
     if (!service && services.data?.length && tab === 'search') set({ service: services.data[0] }, { replace: true });
   }, [services.data, service, tab]);
 
+  const bad = badTags(tags);
   const results = useLoad(
-    service && range && tab === 'search'
+    service && range && tab === 'search' && !bad.length
       ? async (signal) =>
           (await jaeger.search({ service, operation, tags: parseTags(tags), minDuration, maxDuration, limit, start: range.start, end: range.end }, signal))
             .map(summarize)
@@ -148,6 +149,7 @@ export default function TracesPage() {
           </form>
           <ErrorBox error={services.error} title="Services" />
           <ErrorBox error={results.error} />
+          <ErrorBox error={bad.length ? `tags: ${bad.map((b) => JSON.stringify(b)).join(', ')} ${bad.length === 1 ? 'is' : 'are'} not key=value (write error=true or msg="a b")` : null} />
           {services.data && services.data.length === 0 && (
             <Empty title="No traces yet">
               <SendHelp signal="traces" />

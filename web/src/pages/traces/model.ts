@@ -50,6 +50,12 @@ export function serviceColor(name: string): string {
   return colors[Math.abs(h) % colors.length];
 }
 
+/** badTags lists the words of the tags field that are not key=value, for an error where they were typed. */
+export function badTags(s: string): string[] {
+  const rest = s.replace(/([^\s=]+)=("(?:[^"\\]|\\.)*"|\S*)/g, ' ');
+  return rest.split(/\s+/).filter(Boolean);
+}
+
 /** parseTags reads "k=v k2=\"v 2\"" (the search form's tags) into a map. */
 export function parseTags(s: string): Record<string, string> {
   const out: Record<string, string> = {};
