@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 )
 
 // benchSeries returns n series shaped like the bench/metrics corpus: node
@@ -69,4 +71,98 @@ func BenchmarkStoreV1Realistic(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*per), "ns/sample")
+}
+
+// BenchmarkDecode compares, per request of 2,000 series with 10 labels, the
+// generated decoder (what the handler used before: Unmarshal, then labels
+// built per series) with the pooled one (decode, then the lookup labels
+// per series, which alias the body).
+func BenchmarkDecode(b *testing.B) {
+	ts := benchSeries(2000)
+	for i := range ts {
+		ts[i].Samples[0] = prompb.Sample{Timestamp: 1_700_000_000_000, Value: float64(i) * 1.5}
+	}
+	raw1 := mustMarshal(b, &prompb.WriteRequest{Timeseries: ts})
+	st := writev2.NewSymbolTable()
+	req2 := &writev2.Request{}
+	for i := range ts {
+		var sb labels.ScratchBuilder
+		req2.Timeseries = append(req2.Timeseries, writev2.TimeSeries{
+			LabelsRefs: st.SymbolizeLabels(ts[i].ToLabels(&sb, nil), nil),
+			Samples:    []writev2.Sample{{Value: ts[i].Samples[0].Value, Timestamp: ts[i].Samples[0].Timestamp}},
+			Metadata:   writev2.Metadata{Type: writev2.Metadata_METRIC_TYPE_COUNTER, HelpRef: st.Symbolize("Seconds the CPUs spent in each mode.")},
+		})
+	}
+	req2.Symbols = st.Symbols()
+	raw2 := mustMarshal(b, req2)
+	per := func(b *testing.B) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ts)), "ns/series")
+	}
+	b.Run("v1/generated", func(b *testing.B) {
+		b.ReportAllocs()
+		sb := labels.NewScratchBuilder(0)
+		for b.Loop() {
+			var req prompb.WriteRequest
+			if err := req.Unmarshal(raw1); err != nil {
+				b.Fatal(err)
+			}
+			for _, s := range req.Timeseries {
+				_ = s.ToLabels(&sb, nil).Hash()
+			}
+		}
+		per(b)
+	})
+	b.Run("v1/pooled", func(b *testing.B) {
+		b.ReportAllocs()
+		var (
+			r   request
+			sb  labels.ScratchBuilder
+			tmp labels.Labels
+		)
+		for b.Loop() {
+			if err := r.decode(raw1, false); err != nil {
+				b.Fatal(err)
+			}
+			for i := range r.series {
+				_ = r.lookupLabels(&r.series[i], &sb, &tmp)
+				_ = tmp.Hash()
+			}
+		}
+		per(b)
+	})
+	b.Run("v2/generated", func(b *testing.B) {
+		b.ReportAllocs()
+		sb := labels.NewScratchBuilder(0)
+		for b.Loop() {
+			var req writev2.Request
+			if err := req.Unmarshal(raw2); err != nil {
+				b.Fatal(err)
+			}
+			for _, s := range req.Timeseries {
+				ls, _ := s.ToLabels(&sb, req.Symbols)
+				_ = ls.Hash()
+				_, _ = s.ToMetadata(req.Symbols)
+			}
+		}
+		per(b)
+	})
+	b.Run("v2/pooled", func(b *testing.B) {
+		b.ReportAllocs()
+		var (
+			r   request
+			sb  labels.ScratchBuilder
+			tmp labels.Labels
+		)
+		for b.Loop() {
+			if err := r.decode(raw2, true); err != nil {
+				b.Fatal(err)
+			}
+			for i := range r.series {
+				_ = r.lookupLabels(&r.series[i], &sb, &tmp)
+				_ = tmp.Hash()
+				_, _ = r.metadataV2(&r.series[i])
+			}
+		}
+		per(b)
+	})
 }
