@@ -644,10 +644,16 @@ func putBuffers(b *buffers) {
 // been stored.
 var testScribble func(*buffers)
 
+// maxSizeHint bounds the memory taken up front on the word of a
+// Content-Length: a client announcing a large body and sending a small one
+// must not make each request allocate the limit.
+const maxSizeHint = 1 << 20
+
 // readBody reads r into buf's memory, reading at most max+1 bytes.
 func readBody(r io.Reader, buf []byte, sizeHint int64, max int64) ([]byte, error) {
 	buf = buf[:0]
-	if sizeHint > 0 && sizeHint <= max && int64(cap(buf)) < sizeHint+1 {
+	sizeHint = min(sizeHint, max, maxSizeHint)
+	if sizeHint > 0 && int64(cap(buf)) < sizeHint+1 {
 		buf = make([]byte, 0, sizeHint+1) // +1: the read that sees EOF
 	}
 	for {

@@ -394,3 +394,28 @@ func FuzzDecoderMatchesGenerated(f *testing.F) {
 		}
 	})
 }
+
+// TestReadBody: bodies up to the limit are read whole into the pooled
+// buffer, one byte more is seen as over the limit, and a Content-Length
+// that lies (larger or smaller than the body) changes neither.
+func TestReadBody(t *testing.T) {
+	const max = 3000
+	for _, n := range []int{0, 1, 511, 512, 2999, 3000, 3001, 10000} {
+		for _, hint := range []int64{-1, 0, int64(n), int64(n) / 2, 1 << 40} {
+			body := bytes.Repeat([]byte{'x'}, n)
+			got, err := readBody(bytes.NewReader(body), make([]byte, 0, 16), hint, max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n <= max && !bytes.Equal(got, body) {
+				t.Fatalf("n=%d hint=%d: read %d bytes", n, hint, len(got))
+			}
+			if n > max && len(got) != max+1 {
+				t.Fatalf("n=%d hint=%d: read %d bytes, want max+1 = %d", n, hint, len(got), max+1)
+			}
+			if cap(got) > maxSizeHint+max+1 {
+				t.Fatalf("n=%d hint=%d: buffer of %d bytes", n, hint, cap(got))
+			}
+		}
+	}
+}
