@@ -21,7 +21,11 @@
 # ("vigil prometheus victoriametrics"), BENCH_PHASES ("ingest disk"; one of
 # them re-measures only that part and keeps the other's results),
 # BENCH_KEEP_DATA (0),
-# VIGIL_BENCH_CACHE (~/.cache/vigil-bench).
+# VIGIL_BENCH_CACHE (~/.cache/vigil-bench),
+# BENCH_VIGIL_BASE (unset: a second Vigil binary, e.g. built from the commit
+# before a change, run as target "vigil-base" interleaved with the others, so
+# that before and after are measured in the same run; summary.md then has a
+# before/after table).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -36,6 +40,10 @@ disk_series=${BENCH_DISK_SERIES:-10000}
 passes=${BENCH_QUERY_PASSES:-3}
 reps=${BENCH_QUERY_REPS:-7}
 targets=${BENCH_TARGETS:-vigil prometheus victoriametrics}
+base_bin=${BENCH_VIGIL_BASE:-}
+if [[ -n $base_bin && " $targets " != *" vigil-base "* ]]; then
+  targets="vigil-base $targets"
+fi
 phases=${BENCH_PHASES:-ingest disk}
 keep=${BENCH_KEEP_DATA:-0}
 ingest_corpus=$cache/corpus/ingest-${series}-series-$((steady + 1))-rounds-${shards}-shards
@@ -46,7 +54,7 @@ failures=()
 fail() { log "FAILED: $*"; failures+=("$*"); }
 
 mkdir -p "$out" "$cache"
-for t in vigil prometheus victoriametrics; do
+for t in vigil vigil-base prometheus victoriametrics; do
   [[ " $phases " == *" ingest "* ]] && rm -rf "$out/$t"/tput-*
   [[ " $phases " == *" disk "* ]] && rm -rf "$out/$t/disk"
 done
@@ -59,6 +67,9 @@ go build -o "$rwload" ./bench/metrics/rwload || { fail "build rwload"; exit 1; }
 # --- peers -----------------------------------------------------------------
 vigil_bin=$root/bin/vigil
 [[ -x $vigil_bin ]] || { fail "bin/vigil missing: run make build"; exit 1; }
+if [[ " $targets " == *" vigil-base "* ]]; then
+  [[ -x $base_bin ]] || { fail "BENCH_VIGIL_BASE ($base_bin) is not an executable"; exit 1; }
+fi
 prom_bin=; vm_bin=
 if [[ " $targets " == *" prometheus "* ]]; then
   prom_bin=$(bash bench/peers/prometheus.sh) || { fail "install Prometheus"; targets=${targets/prometheus/}; }
@@ -82,6 +93,7 @@ printf 'global:\n  scrape_interval: 15s\n' >"$out/prometheus.yml"
   echo "kernel: $(uname -r)"
   echo "go: $(go version)"
   echo "vigil: $("$vigil_bin" version 2>&1 | head -1)"
+  [[ -n $base_bin ]] && echo "vigil-base: $("$base_bin" version 2>&1 | head -1) ($base_bin)"
   [[ -n $prom_bin ]] && echo "prometheus: $("$prom_bin" --version 2>&1 | head -1)"
   [[ -n $vm_bin ]] && echo "victoriametrics: v1.151.0, go install ($vm_bin)"
   echo "loadavg at start: $(cat /proc/loadavg)"
@@ -114,8 +126,10 @@ start() {
   read -r -a p <<<"$("$rwload" ports -n 3)"
   base=http://127.0.0.1:${p[0]}
   case $name in
-    vigil)
-      "$vigil_bin" serve --config "$out/vigil.yml" --data-dir "$data" --http-addr "127.0.0.1:${p[0]}" \
+    vigil|vigil-base)
+      local bin=$vigil_bin
+      [[ $name == vigil-base ]] && bin=$base_bin
+      "$bin" serve --config "$out/vigil.yml" --data-dir "$data" --http-addr "127.0.0.1:${p[0]}" \
         --otlp-grpc-addr "127.0.0.1:${p[1]}" --otlp-http-addr "127.0.0.1:${p[2]}" >"$logf" 2>&1 &
       ready=/readyz; tsdb=$data/metrics ;;
     prometheus)

@@ -358,9 +358,50 @@ func (db *DB) Query(ctx context.Context, tr TimeRange, query string, args []any,
 	return nil
 }
 
+// QueryEach runs query once per partition, oldest first, with each
+// {{table}} replaced by that partition's table, and hands the rows to scan
+// with the partition's sequence number (see CurrentPartition).
+func (db *DB) QueryEach(ctx context.Context, query string, args []any, scan func(seq int64, rows *sql.Rows) error) error {
+	db.dropMu.RLock()
+	defer db.dropMu.RUnlock()
+	db.partsMu.RLock()
+	parts := slices.Clone(db.parts)
+	db.partsMu.RUnlock()
+	for _, p := range parts {
+		expanded, err := db.expandParts(query, TimeRange{}, []*partition{p})
+		if err != nil {
+			return err
+		}
+		err = func() error {
+			rows, err := db.sql.QueryContext(ctx, expanded, args...)
+			if err != nil {
+				return fmt.Errorf("query %s: %w", db.opts.Domain, err)
+			}
+			defer rows.Close()
+			if err := scan(p.seq, rows); err != nil {
+				return err
+			}
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("query %s: %w", db.opts.Domain, err)
+			}
+			return nil
+		}()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (db *DB) expand(query string, tr TimeRange) (string, error) {
 	db.partsMu.RLock()
 	defer db.partsMu.RUnlock()
+	return db.expandParts(query, tr, db.parts)
+}
+
+// expandParts replaces each {{table}} in query by the union of the table
+// over those of parts (not empty) that overlap tr.
+func (db *DB) expandParts(query string, tr TimeRange, parts []*partition) (string, error) {
 	var b strings.Builder
 	for {
 		i := strings.Index(query, "{{")
@@ -380,7 +421,7 @@ func (db *DB) expand(query string, tr TimeRange) (string, error) {
 		b.WriteString(query[:i])
 		b.WriteString("(")
 		n := 0
-		for _, p := range db.parts {
+		for _, p := range parts {
 			if !p.overlaps(tr, t.TimeColumn != "") || !p.mayHold(tr.Keys) {
 				continue
 			}
@@ -391,7 +432,7 @@ func (db *DB) expand(query string, tr TimeRange) (string, error) {
 			n++
 		}
 		if n == 0 {
-			fmt.Fprintf(&b, "SELECT * FROM %s.%s WHERE false", db.parts[len(db.parts)-1].alias, name)
+			fmt.Fprintf(&b, "SELECT * FROM %s.%s WHERE false", parts[len(parts)-1].alias, name)
 		}
 		b.WriteString(")")
 		query = query[i+j+2:]

@@ -461,3 +461,55 @@ func killChild() {
 	}
 	select {}
 }
+
+// TestQueryEachAndOldestPartition: QueryEach hands each partition's rows
+// apart, oldest first, with its sequence number; OldestPartition follows
+// the drops.
+func TestQueryEachAndOldestPartition(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC)}
+	opts := testOpts(t.TempDir())
+	opts.Now = clk.Now
+	opts.PartitionDuration = time.Hour
+	opts.MaxAge = 90 * time.Minute
+	db := open(t, opts)
+	ctx := context.Background()
+	for h := range 3 {
+		if err := db.Append(ctx, rows(int64(h)*1000, h+1, fmt.Sprintf("hour %d", h))); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(time.Hour)
+	}
+	each := func() string {
+		var out []string
+		err := db.QueryEach(ctx, "SELECT count(*), min(msg) FROM {{events}}", nil, func(seq int64, r *sql.Rows) error {
+			for r.Next() {
+				var n int64
+				var msg string
+				if err := r.Scan(&n, &msg); err != nil {
+					return err
+				}
+				out = append(out, fmt.Sprintf("%d:%d %s", seq, n, msg))
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(out, ", ")
+	}
+	if got := each(); got != "0:1 hour 0, 1:2 hour 1, 2:3 hour 2" {
+		t.Fatalf("QueryEach = %s", got)
+	}
+	if o, c := db.OldestPartition(), db.CurrentPartition(); o != 0 || c != 2 {
+		t.Fatalf("oldest %d, current %d; want 0, 2", o, c)
+	}
+	if n, err := db.EnforceRetention(ctx); err != nil || n != 1 {
+		t.Fatalf("EnforceRetention = %d, %v; want 1 dropped", n, err)
+	}
+	if got := each(); got != "1:2 hour 1, 2:3 hour 2" {
+		t.Fatalf("QueryEach after the drop = %s", got)
+	}
+	if o := db.OldestPartition(); o != 1 {
+		t.Fatalf("oldest after the drop %d, want 1", o)
+	}
+}

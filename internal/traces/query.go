@@ -17,12 +17,18 @@ import (
 )
 
 // catalog keeps the services and operations seen, so the Jaeger
-// services/operations endpoints do not scan the store. Reloaded from the
-// store periodically, so dropped partitions' names leave it.
+// services/operations endpoints do not scan the store. It is kept as spans
+// are committed (a new service is listed as soon as its spans are stored)
+// and loaded once when the store opens. Each operation remembers the
+// newest partition that holds it; partitions are dropped oldest first, so
+// once the oldest partition left is past that one, no span of the
+// operation is left and it leaves the catalog (prune), without scanning.
 type catalog struct {
 	mu  sync.RWMutex
-	ops map[string]map[Operation]struct{}
+	ops map[string]map[Operation]int64 // service → operation → newest partition
 	n   int
+	// oldest is the oldest partition when the catalog was last pruned.
+	oldest int64
 }
 
 // maxCatalog bounds the catalog; beyond it new names are not listed.
@@ -34,36 +40,68 @@ type Operation struct {
 	SpanKind string // "", server, client, producer, consumer, internal
 }
 
-func newCatalog() *catalog { return &catalog{ops: map[string]map[Operation]struct{}{}} }
+func newCatalog() *catalog { return &catalog{ops: map[string]map[Operation]int64{}} }
 
-func (c *catalog) add(service, name string, kind ptrace.SpanKind) {
+// add records an operation stored in partition seq (or an older one).
+func (c *catalog) add(service, name string, kind ptrace.SpanKind, seq int64) {
 	op := Operation{Name: name, SpanKind: jaegerSpanKind(kind)}
 	c.mu.RLock()
-	_, ok := c.ops[service][op]
+	have, ok := c.ops[service][op]
 	c.mu.RUnlock()
-	if ok {
+	if ok && have >= seq {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.n >= maxCatalog {
-		return
-	}
 	m := c.ops[service]
-	if m == nil {
-		m = map[Operation]struct{}{}
-		c.ops[service] = m
-	}
-	if _, ok := m[op]; !ok {
-		m[op] = struct{}{}
+	have, ok = m[op]
+	switch {
+	case ok:
+		m[op] = max(have, seq)
+	case c.n < maxCatalog:
+		if m == nil {
+			m = map[Operation]int64{}
+			c.ops[service] = m
+		}
+		m[op] = seq
 		c.n++
 	}
 }
 
+// prune drops the operations whose newest partition is older than oldest,
+// the oldest partition left, and services left with none.
+func (c *catalog) prune(oldest int64) {
+	c.mu.RLock()
+	done := oldest <= c.oldest
+	c.mu.RUnlock()
+	if done {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if oldest <= c.oldest {
+		return
+	}
+	for svc, m := range c.ops {
+		for op, seq := range m {
+			if seq < oldest {
+				delete(m, op)
+				c.n--
+			}
+		}
+		if len(m) == 0 {
+			delete(c.ops, svc)
+		}
+	}
+	c.oldest = oldest
+}
+
+// load fills the catalog from the store: the distinct operations of each
+// partition, once, when the store opens.
 func (c *catalog) load(ctx context.Context, db *telemetrydb.DB) error {
-	fresh := map[string]map[Operation]struct{}{}
+	fresh := map[string]map[Operation]int64{}
 	n := 0
-	err := db.Query(ctx, telemetrydb.TimeRange{}, "SELECT DISTINCT service, name, kind FROM {{spans}} LIMIT "+strconv.Itoa(maxCatalog), nil, func(rows *sql.Rows) error {
+	err := db.QueryEach(ctx, "SELECT DISTINCT service, name, kind FROM {{spans}} LIMIT "+strconv.Itoa(maxCatalog), nil, func(seq int64, rows *sql.Rows) error {
 		for rows.Next() {
 			var service, name string
 			var kind uint8
@@ -72,11 +110,17 @@ func (c *catalog) load(ctx context.Context, db *telemetrydb.DB) error {
 			}
 			m := fresh[service]
 			if m == nil {
-				m = map[Operation]struct{}{}
+				m = map[Operation]int64{}
 				fresh[service] = m
 			}
-			m[Operation{Name: name, SpanKind: jaegerSpanKind(ptrace.SpanKind(kind))}] = struct{}{}
-			n++
+			op := Operation{Name: name, SpanKind: jaegerSpanKind(ptrace.SpanKind(kind))}
+			if _, ok := m[op]; !ok {
+				if n >= maxCatalog {
+					continue
+				}
+				n++
+			}
+			m[op] = seq // partitions come oldest first
 		}
 		return nil
 	})
@@ -84,7 +128,7 @@ func (c *catalog) load(ctx context.Context, db *telemetrydb.DB) error {
 		return fmt.Errorf("load service catalog: %w", err)
 	}
 	c.mu.Lock()
-	c.ops, c.n = fresh, n
+	c.ops, c.n, c.oldest = fresh, n, db.OldestPartition()
 	c.mu.Unlock()
 	return nil
 }
@@ -92,6 +136,7 @@ func (c *catalog) load(ctx context.Context, db *telemetrydb.DB) error {
 // Services returns the service names, sorted.
 func (s *Store) Services() []string {
 	c := s.catalog
+	c.prune(s.db.OldestPartition())
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	out := make([]string, 0, len(c.ops))
@@ -106,6 +151,7 @@ func (s *Store) Services() []string {
 // those of one span kind.
 func (s *Store) Operations(service, spanKind string) []Operation {
 	c := s.catalog
+	c.prune(s.db.OldestPartition())
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	out := []Operation{}

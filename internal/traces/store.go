@@ -129,20 +129,11 @@ func (s *Store) Run(ctx context.Context) error {
 		defer wg.Done()
 		s.red.run(ctx)
 	}()
-	// Services and operations of dropped partitions leave the catalog.
-	t := time.NewTicker(5 * time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			wg.Wait()
-			return nil
-		case <-t.C:
-			if err := s.catalog.load(ctx, s.db); err != nil && ctx.Err() == nil {
-				s.log.Warn("reload service catalog", "err", err)
-			}
-		}
-	}
+	// The catalog needs no reload: it is kept as spans are stored and
+	// pruned as partitions are dropped (see catalog).
+	<-ctx.Done()
+	wg.Wait()
+	return nil
 }
 
 // Close commits what is queued and closes the store.
@@ -232,6 +223,11 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 			// Logged by whoever answers the client (apierr.Writer).
 			return 0, "", apierr.Wrap(apierr.Internal, err, "store %d spans", len(spans))
 		}
+		if apierr.CodeOf(err) == apierr.Canceled {
+			// The spans may still be committed: list their services
+			// rather than miss them (there is no periodic reload).
+			s.addToCatalog(td)
+		}
 		return 0, "", err
 	}
 	s.m.accepted.Add(float64(len(spans)))
@@ -241,6 +237,17 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 
 // afterCommit feeds the catalog and span metrics with the stored spans.
 func (s *Store) afterCommit(td ptrace.Traces) {
+	s.visit(td, true)
+}
+
+// addToCatalog feeds the catalog only.
+func (s *Store) addToCatalog(td ptrace.Traces) { s.visit(td, false) }
+
+func (s *Store) visit(td ptrace.Traces, metrics bool) {
+	// The spans are in the current partition or an older one (the writer
+	// may have moved on since): the catalog keeps a name at least as long
+	// as its spans.
+	seq := s.db.CurrentPartition()
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -256,8 +263,10 @@ func (s *Store) afterCommit(td ptrace.Traces) {
 				if sp.TraceID().IsEmpty() || sp.SpanID().IsEmpty() {
 					continue
 				}
-				s.catalog.add(service, validUTF8(sp.Name()), sp.Kind())
-				s.red.observe(service, rs.Resource().Attributes(), sp)
+				s.catalog.add(service, validUTF8(sp.Name()), sp.Kind(), seq)
+				if metrics {
+					s.red.observe(service, rs.Resource().Attributes(), sp)
+				}
 			}
 		}
 	}

@@ -28,6 +28,10 @@ var targets = []struct{ dir, title string }{
 	{"victoriametrics", "VictoriaMetrics v1.151.0"},
 }
 
+// baseTarget is the optional second Vigil binary (BENCH_VIGIL_BASE): the
+// same figures before a change, for a before/after table.
+var baseTarget = struct{ dir, title string }{"vigil-base", "Vigil before (BENCH_VIGIL_BASE)"}
+
 type targetResults struct {
 	tput    []SendResult
 	disk    *Disk
@@ -53,7 +57,7 @@ func readJSON(path string, v any) bool {
 
 func loadResults(dir string) map[string]*targetResults {
 	out := map[string]*targetResults{}
-	for _, t := range targets {
+	for _, t := range append(targets[:len(targets):len(targets)], baseTarget) {
 		r := &targetResults{}
 		runs, _ := filepath.Glob(filepath.Join(dir, t.dir, "tput-*", "send.json"))
 		sort.Strings(runs)
@@ -211,6 +215,22 @@ func report(dir string, w io.Writer) error {
 			cells = append(cells, c)
 		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", r.name, strings.Join(cells, " | "), ratio(st[0].med, st[1].med), ratio(st[0].med, st[2].med))
+	}
+	if base := res[baseTarget.dir]; len(base.tput) > 0 {
+		fmt.Fprintf(w, "\nBefore and after (%s, interleaved with the targets above in the same run):\n\n", baseTarget.title)
+		fmt.Fprintf(w, "| | %s | %s | after/before | before/Prometheus | before/VictoriaMetrics |\n|---|---|---|---|---|---|\n", targets[0].title, baseTarget.title)
+		for _, r := range rows[:5] { // the ingestion rows
+			a, b := r.values(res[targets[0].dir]), r.values(base)
+			p, m := r.values(res[targets[1].dir]), r.values(res[targets[2].dir])
+			cell := func(s stat) string {
+				c := r.unit(s.med)
+				if s.n > 1 {
+					c += fmt.Sprintf(" [%s–%s]", r.unit(s.lo), r.unit(s.hi))
+				}
+				return c
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", r.name, cell(a), cell(b), ratio(a.med, b.med), ratio(b.med, p.med), ratio(b.med, m.med))
+		}
 	}
 
 	fmt.Fprintf(w, "\nRange queries (milliseconds; p50 and p99 are each the median over %s passes of that pass's percentile):\n\n", passesOf(res))

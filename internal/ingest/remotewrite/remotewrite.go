@@ -27,8 +27,6 @@ import (
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/metadata"
-	"github.com/prometheus/prometheus/prompb"
-	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb"
 
@@ -168,7 +166,10 @@ func (h *handler) decompress(next http.Handler) http.Handler {
 			http.Error(w, fmt.Sprintf("Content-Encoding %q is not accepted: remote write bodies must be snappy-compressed (Content-Encoding: snappy)", enc), http.StatusUnsupportedMediaType)
 			return
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+		bufs := getBuffers()
+		defer putBuffers(bufs)
+		body, err := readBody(r.Body, bufs.compressed, r.ContentLength, max)
+		bufs.compressed = body
 		if err != nil {
 			h.errw.Text(w, r, apierr.Wrap(apierr.Invalid, err, "read request body"))
 			return
@@ -187,16 +188,26 @@ func (h *handler) decompress(next http.Handler) http.Handler {
 			h.errw.Text(w, r, apierr.New(apierr.TooLarge, "decompressed body of %d bytes is over the limit of %d bytes (metrics.limits.max_request_bytes); send smaller batches", n, max))
 			return
 		}
-		dec, err := snappy.Decode(nil, body)
+		dec, err := snappy.Decode(bufs.body[:cap(bufs.body)], body)
 		if err != nil {
 			h.errw.Text(w, r, apierr.New(apierr.Invalid, "malformed snappy body: %v", err))
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(dec))
+		bufs.body = dec
+		r.Body = &pooledBody{Reader: bytes.NewReader(dec), bufs: bufs}
 		r.Header.Del("Content-Encoding")
 		next.ServeHTTP(w, r)
 	})
 }
+
+// pooledBody is the decompressed body handed to Store, which decodes it in
+// place (its buffers go back to the pool once the request is answered).
+type pooledBody struct {
+	*bytes.Reader
+	bufs *buffers
+}
+
+func (*pooledBody) Close() error { return nil }
 
 // rejections collects per-series problems; the first few are reported.
 type rejections struct {
@@ -297,115 +308,95 @@ func checkLabels(ls labels.Labels) error {
 // Store implements the remote API's storage for both message versions.
 func (h *handler) Store(r *http.Request, msgType remoteapi.WriteMessageType) (*remoteapi.WriteResponse, error) {
 	wr := remoteapi.NewWriteResponse()
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return h.fail(r, wr, apierr.Wrap(apierr.Invalid, err, "read request body"))
+	var (
+		body []byte
+		bufs *buffers
+	)
+	if pb, ok := r.Body.(*pooledBody); ok {
+		bufs, body = pb.bufs, pb.bufs.body
+	} else {
+		var err error
+		if body, err = io.ReadAll(r.Body); err != nil {
+			return h.fail(r, wr, apierr.Wrap(apierr.Invalid, err, "read request body"))
+		}
+		bufs = getBuffers()
+		defer putBuffers(bufs)
 	}
-	if msgType == remoteapi.WriteV2MessageType {
-		return h.storeV2(r, body, wr)
-	}
-	var req prompb.WriteRequest
-	if err := req.Unmarshal(body); err != nil {
+	v2 := msgType == remoteapi.WriteV2MessageType
+	req := &bufs.req
+	if err := req.decode(body, v2); err != nil {
 		h.opts.Rejected(ReasonMalformed, 0)
+		if v2 {
+			return h.fail(r, wr, apierr.New(apierr.Invalid, "malformed remote write 2.0 request: %v (want a snappy-compressed io.prometheus.write.v2.Request protobuf)", err))
+		}
 		return h.fail(r, wr, apierr.New(apierr.Invalid, "malformed remote write 1.0 request: %v (want a snappy-compressed prometheus.WriteRequest protobuf)", err))
 	}
-	for _, m := range req.Metadata {
+	for _, m := range req.meta { // remote write 1.0; decoded into strings of their own
 		if m.MetricFamilyName != "" && utf8.ValidString(m.MetricFamilyName) && utf8.ValidString(m.Help) && utf8.ValidString(m.Unit) {
 			h.opts.Metadata(m.MetricFamilyName, metadata.Metadata{Type: model.MetricType(strings.ToLower(m.Type.String())), Help: m.Help, Unit: m.Unit})
 		}
 	}
-	nSamples := 0
-	for _, ts := range req.Timeseries {
-		nSamples += len(ts.Samples) + len(ts.Histograms)
+	protocol := "remote_write"
+	if v2 {
+		protocol = "remote_write_2"
 	}
-	bt, err := h.begin(r, "remote_write", len(req.Timeseries), nSamples)
+	bt, err := h.begin(r, protocol, len(req.series), req.samplesCount())
 	if err != nil {
 		return h.fail(r, wr, err)
 	}
-	b := labels.NewScratchBuilder(0)
-	for _, ts := range req.Timeseries {
-		ls := ts.ToLabels(&b, nil)
-		n := len(ts.Samples) + len(ts.Histograms)
-		ref, err := bt.series(ls)
-		if err != nil {
-			bt.rej.add(ReasonInvalidLabels, err.Error(), n)
-			continue
-		}
-		var serr error
-		for _, s := range ts.Samples {
-			if ref, serr = bt.sample(ref, ls, 0, s.Timestamp, s.Value, storage.AOptions{}); serr != nil {
-				break
-			}
-		}
-		for i := 0; serr == nil && i < len(ts.Histograms); i++ {
-			hp := &ts.Histograms[i]
-			if hp.IsFloatHistogram() {
-				ref, serr = bt.histogram(ref, ls, 0, hp.Timestamp, nil, hp.ToFloatHistogram(), storage.AOptions{})
-			} else {
-				ref, serr = bt.histogram(ref, ls, 0, hp.Timestamp, hp.ToIntHistogram(), nil, storage.AOptions{})
-			}
-		}
-		if serr != nil {
-			if err := bt.failed(ls, serr, n); err != nil {
-				return h.abort(r, wr, bt, err)
-			}
-			continue
-		}
-		if len(ts.Exemplars) > 0 {
-			bt.exemplars = bt.exemplars[:0]
-			for _, e := range ts.Exemplars {
-				bt.exemplars = append(bt.exemplars, e.ToExemplar(&b, nil))
-			}
-			bt.addExemplars(ref, ls, len(ts.Exemplars))
-		}
-	}
-	return h.end(r, wr, bt, false)
-}
-
-func (h *handler) storeV2(r *http.Request, body []byte, wr *remoteapi.WriteResponse) (*remoteapi.WriteResponse, error) {
-	var req writev2.Request
-	if err := req.Unmarshal(body); err != nil {
-		h.opts.Rejected(ReasonMalformed, 0)
-		return h.fail(r, wr, apierr.New(apierr.Invalid, "malformed remote write 2.0 request: %v (want a snappy-compressed io.prometheus.write.v2.Request protobuf)", err))
-	}
-	nSamples := 0
-	for _, ts := range req.Timeseries {
-		nSamples += len(ts.Samples) + len(ts.Histograms)
-	}
-	bt, err := h.begin(r, "remote_write_2", len(req.Timeseries), nSamples)
-	if err != nil {
-		return h.fail(r, wr, err)
-	}
-	b := labels.NewScratchBuilder(0)
-	for _, ts := range req.Timeseries {
-		n := len(ts.Samples) + len(ts.Histograms)
-		ls, err := ts.ToLabels(&b, req.Symbols)
-		if err != nil {
+	// tmp holds the labels of each series in turn, aliasing the body and
+	// tb's buffer: it serves to look the series up and to check it. What
+	// goes to the storage (ls) is the storage's own labels for a series it
+	// holds, else a copy built by ob (see decode.go).
+	var tmp labels.Labels
+	tb := &bt.tb
+	ob := &bt.ob
+	for i := range req.series {
+		s := &req.series[i]
+		n := s.samples.len() + s.histograms.len()
+		if err := req.lookupLabels(s, tb, &tmp); err != nil {
 			bt.rej.add(ReasonInvalidLabels, "invalid symbol references: "+err.Error(), n)
 			continue
 		}
-		ref, err := bt.series(ls)
-		if err != nil {
-			bt.rej.add(ReasonInvalidLabels, err.Error(), n)
-			continue
+		ref, ls := bt.lookup(tmp)
+		if ref == 0 {
+			if err := checkLabels(tmp); err != nil {
+				bt.rej.add(ReasonInvalidLabels, err.Error(), n)
+				continue
+			}
+			ls = req.ownedLabels(s, ob)
 		}
-		// The appendable keeps the metadata by family (see Options.Metadata).
+		// Remote write 2.0 metadata goes with each sample; the appendable
+		// keeps it by family (see Options.Metadata).
 		var opts storage.AOptions
-		if m, err := ts.ToMetadata(req.Symbols); err == nil && utf8.ValidString(m.Help) && utf8.ValidString(m.Unit) {
-			opts.Metadata = m
+		if v2 {
+			if m, ok := req.metadataV2(s); ok {
+				opts.Metadata = m
+			}
 		}
 		var serr error
-		for _, s := range ts.Samples {
-			if ref, serr = bt.sample(ref, ls, s.StartTimestamp, s.Timestamp, s.Value, opts); serr != nil {
+		for _, x := range req.samples[s.samples.lo:s.samples.hi] {
+			if ref, serr = bt.sample(ref, ls, x.st, x.t, x.v, opts); serr != nil {
 				break
 			}
 		}
-		for i := 0; serr == nil && i < len(ts.Histograms); i++ {
-			hp := &ts.Histograms[i]
-			if hp.IsFloatHistogram() {
-				ref, serr = bt.histogram(ref, ls, hp.StartTimestamp, hp.Timestamp, nil, hp.ToFloatHistogram(), opts)
-			} else {
-				ref, serr = bt.histogram(ref, ls, hp.StartTimestamp, hp.Timestamp, hp.ToIntHistogram(), nil, opts)
+		if v2 {
+			for j := s.histograms.lo; serr == nil && j < s.histograms.hi; j++ {
+				hp := &req.h2[j]
+				if hp.IsFloatHistogram() {
+					ref, serr = bt.histogram(ref, ls, hp.StartTimestamp, hp.Timestamp, nil, hp.ToFloatHistogram(), opts)
+				} else {
+					ref, serr = bt.histogram(ref, ls, hp.StartTimestamp, hp.Timestamp, hp.ToIntHistogram(), nil, opts)
+				}
+			}
+		} else {
+			for j := s.histograms.lo; serr == nil && j < s.histograms.hi; j++ {
+				hp := &req.h1[j]
+				if hp.IsFloatHistogram() {
+					ref, serr = bt.histogram(ref, ls, 0, hp.Timestamp, nil, hp.ToFloatHistogram(), opts)
+				} else {
+					ref, serr = bt.histogram(ref, ls, 0, hp.Timestamp, hp.ToIntHistogram(), nil, opts)
+				}
 			}
 		}
 		if serr != nil {
@@ -414,20 +405,28 @@ func (h *handler) storeV2(r *http.Request, body []byte, wr *remoteapi.WriteRespo
 			}
 			continue
 		}
-		if len(ts.Exemplars) > 0 {
-			bt.exemplars = bt.exemplars[:0]
-			for _, e := range ts.Exemplars {
-				ex, err := e.ToExemplar(&b, req.Symbols)
+		if s.exemplars.len() == 0 {
+			continue
+		}
+		// Exemplar labels are built by ob: copies of their own.
+		bt.exemplars = bt.exemplars[:0]
+		if v2 {
+			for _, e := range req.e2[s.exemplars.lo:s.exemplars.hi] {
+				ex, err := e.ToExemplar(ob, req.symbols)
 				if err != nil {
 					bt.rej.addExemplars(fmt.Sprintf("series %s has an exemplar with invalid symbol references: %v", seriesName(ls), err), 1)
 					continue
 				}
 				bt.exemplars = append(bt.exemplars, ex)
 			}
-			bt.addExemplars(ref, ls, len(bt.exemplars))
+		} else {
+			for _, e := range req.e1[s.exemplars.lo:s.exemplars.hi] {
+				bt.exemplars = append(bt.exemplars, e.ToExemplar(ob, nil))
+			}
 		}
+		bt.addExemplars(ref, ls, len(bt.exemplars))
 	}
-	return h.end(r, wr, bt, true)
+	return h.end(r, wr, bt, v2)
 }
 
 // batch appends the series of one request, whichever the message version,
@@ -441,6 +440,7 @@ type batch struct {
 	rej       rejections
 	stats     remoteapi.WriteResponseStats
 	exemplars []exemplar.Exemplar
+	tb, ob    labels.ScratchBuilder // lookup labels; owned labels (SetUnsafeAdd)
 }
 
 // begin checks the request limits, counts the request's samples as
@@ -454,20 +454,22 @@ func (h *handler) begin(r *http.Request, protocol string, series, samples int) (
 	app := h.opts.Appendable.AppenderV2(r.Context())
 	eapp, _ := app.(storage.ExemplarAppenderV2)
 	getRef, _ := app.(storage.GetRef)
-	return &batch{app: app, eapp: eapp, getRef: getRef, maxT: time.Now().Add(maxAhead).UnixMilli(), minTime: h.opts.MinTime}, nil
+	bt := &batch{app: app, eapp: eapp, getRef: getRef, maxT: time.Now().Add(maxAhead).UnixMilli(), minTime: h.opts.MinTime}
+	bt.ob.SetUnsafeAdd(true)
+	return bt, nil
 }
 
-// series returns the reference of a series the storage already holds, or
-// 0 for a new series after checking its labels. Stored series were checked
-// when they were created, so only new ones pay for the check; the
-// reference also spares Append its own lookup.
-func (bt *batch) series(ls labels.Labels) (storage.SeriesRef, error) {
+// lookup returns the reference and the labels of a series the storage
+// already holds (its own labels, which may be kept), or 0. Stored series
+// were checked when they were created, so only new ones pay for the check;
+// the reference also spares Append its own lookup.
+func (bt *batch) lookup(ls labels.Labels) (storage.SeriesRef, labels.Labels) {
 	if bt.getRef != nil {
-		if ref, _ := bt.getRef.GetRef(ls, ls.Hash()); ref != 0 {
-			return ref, nil
+		if ref, own := bt.getRef.GetRef(ls, ls.Hash()); ref != 0 && !own.IsEmpty() {
+			return ref, own
 		}
 	}
-	return 0, checkLabels(ls)
+	return 0, labels.EmptyLabels()
 }
 
 // sample appends one float sample; one too far in the future is refused
