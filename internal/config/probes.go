@@ -227,8 +227,16 @@ func (x *Probes) validate(c *Config) []FieldError {
 		errs = append(errs, FieldError{Field: "max_concurrent", Msg: "must not be negative"})
 	}
 	names := map[string]bool{}
+	series := map[string]string{} // a probe's label set -> its name
 	for i, t := range x.Targets {
-		errs = append(errs, x.validateTarget(fmt.Sprintf("targets.%d", i), t, names)...)
+		field := fmt.Sprintf("targets.%d", i)
+		errs = append(errs, x.validateTarget(field, t, names)...)
+		key := probeSeriesKey(t)
+		if other, ok := series[key]; ok && t.Target != "" {
+			errs = append(errs, FieldError{Field: field, Msg: fmt.Sprintf("probe %q would write the same series as probe %q (%s): two probes of one target need a label or job that tells them apart, e.g. labels: {module: %s}", t.Name, other, key, t.Module)})
+		} else if !ok {
+			series[key] = t.Name
+		}
 	}
 	errs = append(errs, x.StatusPage.validate(c, names)...)
 	return errs
@@ -270,6 +278,16 @@ func (x *Probes) validateTarget(field string, t ProbeTarget, names map[string]bo
 		}
 	}
 	return errs
+}
+
+// probeSeriesKey is the label set a target's samples carry (job,
+// instance = the target, then its labels, which may override both).
+func probeSeriesKey(t ProbeTarget) string {
+	ls := model.LabelSet{"job": model.LabelValue(t.Job), "instance": model.LabelValue(t.Target)}
+	for k, v := range t.Labels {
+		ls[model.LabelName(k)] = model.LabelValue(v)
+	}
+	return ls.String()
 }
 
 // checkProbeTarget checks a target has the form its prober takes.

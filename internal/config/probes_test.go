@@ -112,11 +112,24 @@ func TestProbesErrors(t *testing.T) {
 	f("probes:\n  targets:\n    - target: 'a:1'\n      module: nope\n", "vigil.yaml:4", "unknown module \"nope\"")
 	f("probes:\n  targets:\n    - target: 'a:1'\n      module: tcp_connect\n    - target: 'a:1'\n      module: tcp_connect\n", "defined twice")
 	f("probes:\n  targets:\n    - target: 'http://a'\n      labels: {'0x': y}\n", "invalid label name")
+	// Two probes of one target with nothing apart: one series for both.
+	f("probes:\n  targets:\n    - {name: a, target: 'http://a'}\n    - {name: b, target: 'http://a', module: http_post_2xx}\n", "probes.targets.1", `probe "b" would write the same series as probe "a"`)
+	f("probes:\n  targets:\n    - {name: a, target: 'http://a', labels: {x: '1'}}\n    - {name: b, target: 'http://b', labels: {instance: 'http://a', x: '1'}}\n", "same series")
 	f("probes:\n  targets:\n    - {}\n", "target: missing")
 	f("probes:\n  status_page:\n    groups:\n      - name: g\n        probes: [nope]\n", "vigil.yaml:5", "no probe named \"nope\"")
 	f("probes:\n  status_page:\n    maintenance:\n      - title: x\n        start: 2026-12-01T22:00:00Z\n        end: 2026-12-01T21:00:00Z\n", "end after start")
 	f("probes:\n  status_page:\n    logo: missing.png\n", "read logo")
 	f("probes:\n  targets:\n    - target: 'http://a'\n      condtions: []\n", "vigil.yaml:4", "condtions")
+}
+
+// TestProbesSameTargetApart: one target probed twice is fine when a
+// label or the job tells the series apart.
+func TestProbesSameTargetApart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "vigil.yaml")
+	os.WriteFile(path, []byte("probes:\n  targets:\n    - {name: a, target: 'http://a'}\n    - {name: b, target: 'http://a', labels: {module: post}}\n    - {name: c, target: 'http://a', job: other}\n"), 0o644)
+	if _, err := Load(path); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestProbesBlackboxExample loads the exporter's own example.yml (every

@@ -532,4 +532,18 @@ func TestBatchedWrites(t *testing.T) {
 	if vs := querySamples(t, db, "probe_success")[tgs[0].Target]; len(vs) != 3 {
 		t.Fatalf("probe_success for %s = %v, want 3 samples", tgs[0].Target, vs)
 	}
+	// Flush (the status page's, before it computes uptime) commits the
+	// open batch at once, not batchDelay later.
+	m.recordBatched(e, tgs[0], m.run(ctx, tgs[0], time.Now()))
+	m.Flush()
+	if c := app.commits.Load(); c != 5 {
+		t.Fatalf("%d commits after Flush, want 5", c)
+	}
+	if vs := querySamples(t, db, "probe_success")[tgs[0].Target]; len(vs) != 4 {
+		t.Fatalf("probe_success for %s after Flush = %v, want 4 samples", tgs[0].Target, vs)
+	}
+	m.Flush() // nothing open: no commit
+	if c := app.commits.Load(); c != 5 {
+		t.Fatalf("%d commits after an empty Flush, want 5", c)
+	}
 }

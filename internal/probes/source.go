@@ -21,3 +21,7 @@ func (m *Manager) Probe(name string) (statuspage.Probe, bool) {
 	}
 	return p, true
 }
+
+// Flush implements statuspage.Source: it commits the open batch of
+// scheduled runs' samples.
+func (m *Manager) Flush() { m.flushBatch(nil) }

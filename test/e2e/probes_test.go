@@ -355,11 +355,13 @@ func probesConfig(pt *probeTargets, modulesFile, rulesFile string, extra string)
 	var b strings.Builder
 	fmt.Fprintf(&b, "global:\n  evaluation_interval: 1s\nrule_files: [%q]\nprobes:\n  modules_file: %q\n  interval: 2s\n  targets:\n", rulesFile, modulesFile)
 	for _, c := range pt.cases() {
-		fmt.Fprintf(&b, "    - {name: %q, target: %q, module: %q, group: %q}\n", c.name, c.target, c.module, strings.SplitN(c.name, "-", 2)[0])
+		// Some cases probe one target with two modules: the probe label
+		// keeps their series apart (Vigil refuses probes whose series collide).
+		fmt.Fprintf(&b, "    - {name: %q, target: %q, module: %q, group: %q, labels: {probe: %q}}\n", c.name, c.target, c.module, strings.SplitN(c.name, "-", 2)[0], c.name)
 	}
-	fmt.Fprintf(&b, "    - name: flappy\n      target: %q\n      group: web\n      conditions: [\"[STATUS] == 200\", \"[CONNECTED] == true\"]\n", "http://"+pt.flappy.addr+"/")
-	fmt.Fprintf(&b, "    - name: api\n      target: %q\n      group: web\n      conditions: [\"[BODY].status == UP\", \"[BODY].version == pat(1.*)\", \"[RESPONSE_TIME] < 2000\"]\n", pt.http+"/body")
-	fmt.Fprintf(&b, "    - name: api-wrong\n      target: %q\n      group: web\n      conditions: [\"[STATUS] == 200\", \"[BODY].status == DOWN\"]\n", pt.http+"/body")
+	fmt.Fprintf(&b, "    - name: flappy\n      labels: {probe: flappy}\n      target: %q\n      group: web\n      conditions: [\"[STATUS] == 200\", \"[CONNECTED] == true\"]\n", "http://"+pt.flappy.addr+"/")
+	fmt.Fprintf(&b, "    - name: api\n      labels: {probe: api}\n      target: %q\n      group: web\n      conditions: [\"[BODY].status == UP\", \"[BODY].version == pat(1.*)\", \"[RESPONSE_TIME] < 2000\"]\n", pt.http+"/body")
+	fmt.Fprintf(&b, "    - name: api-wrong\n      labels: {probe: api-wrong}\n      target: %q\n      group: web\n      conditions: [\"[STATUS] == 200\", \"[BODY].status == DOWN\"]\n", pt.http+"/body")
 	b.WriteString(`  status_page:
     title: Probe test status
     description: Targets started by the e2e test
@@ -450,7 +452,7 @@ func TestProbes(t *testing.T) {
 				if !ok || versionDiff(c, name, true, false, w) {
 					continue
 				}
-				q := fmt.Sprintf(`%s{job="probes",instance=%q}`, name, c.target)
+				q := fmt.Sprintf(`%s{job="probes",instance=%q,probe=%q}`, name, c.target, c.name)
 				Eventually(t, 20*time.Second, func() error {
 					r := v.Query(q, time.Now())
 					if r.Status != "success" || len(r.Data.Result) != 1 {
@@ -657,7 +659,9 @@ probes:
   targets:
     - {name: web, target: %q}
     - {name: api, target: %q}
-    - {name: history, target: %q}
+    # Scheduled once an hour, run by the test: today's bar then holds
+    # exactly the runs a PromQL query sees.
+    - {name: history, target: %q, interval: 1h}
   status_page:
     title: Browser test status
     uptime_days: 5
@@ -706,6 +710,9 @@ oncall:
 	}
 	if code, body := v.RemoteWrite([]prompb.TimeSeries{Series([]string{"__name__", "probe_success", "job", "probes", "instance", history}, samples...)}); code/100 != 2 {
 		t.Fatalf("remote write history: %d %s", code, body)
+	}
+	if code, _, b := v.Post("/vigil/api/v1/probes/history/run", "application/json", nil); code != 200 {
+		t.Fatalf("run history: %d %s", code, b)
 	}
 	Eventually(t, 30*time.Second, func() error {
 		var r struct {

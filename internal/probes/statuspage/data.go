@@ -116,6 +116,9 @@ func (p *Page) uptimeSummary(ctx context.Context) (*Summary, error) {
 	if s != nil && now.Sub(at) < p.o().CacheFor {
 		return s, nil
 	}
+	if src := p.o().Source; src != nil {
+		src.Flush()
+	}
 	s, err := p.compute(ctx, now)
 	if err != nil {
 		return nil, err

@@ -39,6 +39,10 @@ type Probe struct {
 // Source gives the probes' current states. It is safe for concurrent use.
 type Source interface {
 	Probe(name string) (Probe, bool)
+	// Flush makes the samples of every finished run queryable (the
+	// probes batch their TSDB commits), so uptime computed right after a
+	// run counts it: the page and a PromQL query at the same instant agree.
+	Flush()
 }
 
 // Incident is a public incident (the on-call feature's, marked public).

@@ -23,6 +23,7 @@ import (
 type source map[string]Probe
 
 func (s source) Probe(name string) (Probe, bool) { p, ok := s[name]; return p, ok }
+func (s source) Flush()                          {}
 
 type incidents []Incident
 
