@@ -23,6 +23,8 @@ import (
 	promconfig "github.com/prometheus/prometheus/config"
 	_ "github.com/prometheus/prometheus/discovery/file" // file_sd_configs in scrape_configs
 	"gopkg.in/yaml.v3"
+
+	"github.com/vigilhq/vigil/internal/memlimit"
 )
 
 // Defaults for process settings.
@@ -38,10 +40,14 @@ type Config struct {
 	// DataDir holds every store (TSDB, telemetry, state).
 	DataDir string `yaml:"data_dir"`
 	// HTTPAddr serves the APIs, remote write, /metrics and the UI.
-	HTTPAddr string  `yaml:"http_addr"`
-	Web      Web     `yaml:"web"`
-	OTLP     OTLP    `yaml:"otlp"`
-	Metrics  Metrics `yaml:"metrics"`
+	HTTPAddr string `yaml:"http_addr"`
+	// MemoryLimit bounds the whole process (internal/memlimit: divided
+	// among the stores, enforced by refusing ingestion near it); 0 means
+	// automatic, a quarter of the memory available (512MiB-4GiB).
+	MemoryLimit ByteSize `yaml:"memory_limit"`
+	Web         Web      `yaml:"web"`
+	OTLP        OTLP     `yaml:"otlp"`
+	Metrics     Metrics  `yaml:"metrics"`
 
 	// Global and ScrapeConfigs are in Prometheus's format; they are passed to
 	// Prometheus's own config loader (see Scrape).
@@ -438,6 +444,9 @@ func (c *Config) validate() Errors {
 			errs = append(errs, c.section("", []FieldError{{Field: a.field, Msg: err.Error()}})...)
 		}
 	}
+	if _, err := c.MemoryBudget(); err != nil {
+		errs = append(errs, c.section("", []FieldError{{Field: "memory_limit", Msg: err.Error()}})...)
+	}
 	errs = append(errs, c.section("web", c.Web.validate())...)
 	errs = append(errs, c.section("otlp", c.OTLP.validate())...)
 	errs = append(errs, c.section("metrics", c.Metrics.validate())...)
@@ -453,6 +462,21 @@ func (c *Config) validate() Errors {
 		errs = append(errs, c.ValidateRules()...)
 	}
 	return errs
+}
+
+// MemoryBudget divides memory_limit (or the automatic limit when it is
+// 0) among the stores by memlimit's rule, honouring the stores' own
+// memory_limit keys.
+func (c *Config) MemoryBudget() (memlimit.Budget, error) {
+	limit, source := int64(c.MemoryLimit), ""
+	if limit == 0 {
+		limit, source = memlimit.Auto()
+	}
+	b, err := memlimit.Divide(limit, int64(c.Traces.MemoryLimit), int64(c.Logs.MemoryLimit))
+	if err != nil && source != "" {
+		return b, fmt.Errorf("%w (memory_limit is automatic here: %s, a quarter of %s)", err, memlimit.Size(limit), source)
+	}
+	return b, err
 }
 
 // loadScrape hands the Prometheus-format keys to Prometheus's own loader.

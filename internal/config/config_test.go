@@ -20,6 +20,18 @@ func TestDefaults(t *testing.T) {
 	if c.Metrics.Retention.MaxAge.D() != 15*24*time.Hour || c.Metrics.Query.Timeout.D() != 2*time.Minute {
 		t.Fatalf("metrics defaults: %+v", c.Metrics)
 	}
+	// memory_limit: automatic, divided by memlimit's rule.
+	b, err := c.MemoryBudget()
+	if err != nil || b.Limit < 256<<20 || b.Traces != b.Logs || b.Traces < 64<<20 || b.Traces > b.Limit/4 {
+		t.Fatalf("automatic memory budget: %+v %v", b, err)
+	}
+	c2, err := Parse([]byte("memory_limit: 2GiB\ntraces:\n  memory_limit: 100MiB\n"), "v.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := c2.MemoryBudget(); b.Limit != 2<<30 || b.Traces != 100<<20 || b.Logs != (2<<30-128<<20)/4 {
+		t.Fatalf("2GiB with traces 100MiB: %+v", b)
+	}
 }
 
 func TestParseErrorsNameFileLineField(t *testing.T) {
@@ -46,6 +58,9 @@ func TestParseErrorsNameFileLineField(t *testing.T) {
 	f("metrics:\n  otlp:\n    translation_strategy: Foo\n", "v.yaml:3: metrics.otlp.translation_strategy", "UnderscoreEscapingWithSuffixes")
 	f("scrape_configs:\n  - job_name: a\n    static_configs: [{targets: ['x:1']}]\n    unknown_key: 1\n", "v.yaml:4", "unknown_key")
 	f("scrape_configs:\n  - job_name: a\n  - job_name: a\n", "multiple scrape configs with job name")
+	f("memory_limit: 100MiB\n", "v.yaml:1: memory_limit: memory_limit must be at least 256MiB, got 100MiB")
+	f("memory_limit: 1GiB\ntraces:\n  memory_limit: 600MiB\nlogs:\n  memory_limit: 300MiB\n", "v.yaml:1: memory_limit", "leave 124MiB of memory_limit 1GiB")
+	f("traces:\n  memory_limit: 10MiB\n", "v.yaml:2: traces.memory_limit: must be at least 64MiB")
 	f("- a\n- b\n", "mapping")
 	f("a: [\n", "v.yaml")
 	// Several errors are all reported, in line order.

@@ -11,7 +11,7 @@ import (
 //
 //	traces:
 //	  retention: {max_age: 7d, max_size: 20GiB}
-//	  memory_limit: 1GiB          # DuckDB memory_limit for the trace store
+//	  memory_limit: 0             # DuckDB memory_limit for the trace store (0: a quarter of the top-level memory_limit)
 //	  partition_duration: 1h      # one DuckDB file per period (retention drops whole files)
 //	  queue: {max_spans: 100000, retry_after: 1s}
 //	  span_metrics:
@@ -56,9 +56,6 @@ func (x *Traces) setDefaults() {
 	if x.Retention.MaxAge == 0 {
 		x.Retention.MaxAge = Duration(7 * 24 * time.Hour)
 	}
-	if x.MemoryLimit == 0 {
-		x.MemoryLimit = 1 << 30
-	}
 	if x.PartitionDuration == 0 {
 		x.PartitionDuration = Duration(time.Hour)
 	}
@@ -93,8 +90,8 @@ func (x *Traces) validate() []FieldError {
 	if x.Retention.MaxSize > 0 && x.Retention.MaxSize < 16<<20 {
 		errs = append(errs, FieldError{Field: "retention.max_size", Msg: fmt.Sprintf("must be at least 16MiB (or 0 for no cap), got %v", x.Retention.MaxSize)})
 	}
-	if x.MemoryLimit < 64<<20 {
-		errs = append(errs, FieldError{Field: "memory_limit", Msg: fmt.Sprintf("must be at least 64MiB, got %v", x.MemoryLimit)})
+	if x.MemoryLimit != 0 && x.MemoryLimit < 64<<20 {
+		errs = append(errs, FieldError{Field: "memory_limit", Msg: fmt.Sprintf("must be at least 64MiB (or 0 for its share of the top-level memory_limit), got %v", x.MemoryLimit)})
 	}
 	if x.PartitionDuration < Duration(time.Minute) {
 		errs = append(errs, FieldError{Field: "partition_duration", Msg: fmt.Sprintf("must be at least 1m, got %v", x.PartitionDuration)})

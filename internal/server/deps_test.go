@@ -16,7 +16,7 @@ var features = []string{
 }
 
 // shared packages any feature may import.
-var shared = []string{"internal/apierr", "internal/route", "internal/version", "internal/telemetrydb", "internal/state", "internal/outbox"}
+var shared = []string{"internal/apierr", "internal/memlimit", "internal/route", "internal/version", "internal/telemetrydb", "internal/state", "internal/outbox"}
 
 const module = "github.com/vigilhq/vigil/"
 

@@ -15,7 +15,7 @@ func (s *Server) setupLogs(ctx context.Context, cfg *config.Config) error {
 	lc := cfg.Logs
 	opts := logs.Options{
 		Dir:               filepath.Join(cfg.DataDir, "logs"),
-		MemoryLimitBytes:  int64(lc.MemoryLimit),
+		MemoryLimitBytes:  s.memory.Logs,
 		MaxAge:            lc.Retention.MaxAge.D(),
 		MaxBytes:          int64(lc.Retention.MaxSize),
 		PartitionDuration: lc.PartitionDuration.D(),
@@ -58,6 +58,7 @@ func (s *Server) setupLogs(ctx context.Context, cfg *config.Config) error {
 	push, err := loki.New(loki.Options{
 		Consumer:     lokiConsumer{store},
 		MaxBodyBytes: int64(lc.Push.MaxRequestBytes),
+		Admit:        s.admit,
 		Logger:       s.logger,
 		Registerer:   s.reg,
 	})

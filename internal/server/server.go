@@ -29,6 +29,7 @@ import (
 	"github.com/vigilhq/vigil/internal/ingest/otlp"
 	"github.com/vigilhq/vigil/internal/ingest/remotewrite"
 	"github.com/vigilhq/vigil/internal/ingest/scrape"
+	"github.com/vigilhq/vigil/internal/memlimit"
 	"github.com/vigilhq/vigil/internal/metrics"
 	"github.com/vigilhq/vigil/internal/route"
 	"github.com/vigilhq/vigil/internal/version"
@@ -76,6 +77,8 @@ type Server struct {
 	metrics  *metrics.Store
 	scraper  *scrape.Scraper
 	receiver *otlp.Receiver
+	memory   memlimit.Budget    // memory.go
+	governor *memlimit.Governor // memory.go
 
 	// Set by the feature setup functions (traces.go, logs.go,
 	// alerting.go) before the OTLP receiver starts.
@@ -292,6 +295,9 @@ func addrOf(l net.Listener) string {
 
 // setup opens the stores and builds the handlers; called once from Run.
 func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
+	if err := s.setupMemory(cfg); err != nil {
+		return err
+	}
 	m := cfg.Metrics
 	store, err := metrics.Open(metrics.Options{
 		Dir:                  filepath.Join(cfg.DataDir, "metrics"),
@@ -355,6 +361,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 		Received:   store.Appendable().Received,
 		Metadata:   store.ObserveMetadata,
 		MinTime:    store.MinTime,
+		Admit:      s.admit,
 	})
 	s.addRoutes(route.Route{Method: "POST", Pattern: "/api/v1/write", Scope: route.Ingest, Handler: rw,
 		Doc: "Prometheus remote write 1.0 and 2.0 (Prometheus, Grafana Alloy, vmagent)"})
@@ -405,6 +412,7 @@ func (s *Server) setup(ctx context.Context, cfg *config.Config) error {
 			Logs:                  s.logsConsumer,
 			MaxRequestBytes:       int64(cfg.OTLP.MaxRequestBytes),
 			MaxConcurrentRequests: cfg.OTLP.MaxConcurrentRequests,
+			Admit:                 s.admit,
 			Logger:                s.logger,
 			Registerer:            s.reg,
 		})

@@ -18,7 +18,7 @@ func (s *Server) setupTraces(ctx context.Context, cfg *config.Config) error {
 		MaxAge:            tc.Retention.MaxAge.D(),
 		MaxBytes:          int64(tc.Retention.MaxSize),
 		PartitionDuration: tc.PartitionDuration.D(),
-		MemoryLimitBytes:  int64(tc.MemoryLimit),
+		MemoryLimitBytes:  s.memory.Traces,
 		QueueSpans:        tc.Queue.MaxSpans,
 		RetryAfter:        tc.Queue.RetryAfter.D(),
 		Logger:            s.logger,

@@ -196,6 +196,14 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	q.Set("autoload_known_extensions", "false")
 	q.Set("temp_directory", tmp)
 	q.Set("checkpoint_threshold", strconv.FormatInt(opts.CheckpointBytes/1024, 10)+"KiB")
+	// DuckDB's jemalloc keeps freed memory for reuse and hands it back only
+	// after a task that peaked over allocator_flush_threshold (default 128
+	// MiB): a store with a small memory_limit then holds the memory its
+	// writes once used for good, outside memory_limit, and a process-wide
+	// limit (internal/memlimit) cannot see it fall. Flush at an eighth of
+	// memory_limit, and let background threads purge.
+	q.Set("allocator_flush_threshold", strconv.FormatInt(min(opts.MemoryLimitBytes/8, 128<<20)/1024, 10)+"KiB")
+	q.Set("allocator_background_threads", "true")
 	connector, err := duckdb.NewConnector("?"+q.Encode(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("open duckdb for %s: %w", opts.Domain, err)

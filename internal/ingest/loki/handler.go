@@ -24,14 +24,18 @@ const DefaultMaxBodyBytes = 64 << 20
 type Options struct {
 	Consumer     Consumer
 	MaxBodyBytes int64 // default DefaultMaxBodyBytes
-	Logger       *slog.Logger
-	Registerer   prometheus.Registerer
+	// Admit, when set, is asked before a push is read; an error (such as
+	// the memory governor's retryable refusal) is the answer.
+	Admit      func() error
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
 // Handler serves POST /loki/api/v1/push.
 type Handler struct {
 	consumer Consumer
 	maxBody  int64
+	admit    func() error
 	errw     apierr.Writer
 
 	requests *prometheus.CounterVec // by format and outcome
@@ -52,6 +56,7 @@ func New(opts Options) (*Handler, error) {
 	h := &Handler{
 		consumer: opts.Consumer,
 		maxBody:  opts.MaxBodyBytes,
+		admit:    opts.Admit,
 		errw:     apierr.Writer{Logger: opts.Logger.With("component", "loki-push")},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_loki_push_requests_total",
@@ -79,6 +84,12 @@ func (h *Handler) Routes() []route.Route {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.admit != nil {
+		if err := h.admit(); err != nil {
+			h.fail(w, r, "unknown", err)
+			return
+		}
+	}
 	format, err := bodyFormat(r.Header.Get("Content-Type"))
 	if err != nil {
 		h.fail(w, r, "unknown", err)

@@ -288,3 +288,21 @@ func FuzzParseLabels(f *testing.F) {
 		}
 	})
 }
+
+// Admit's refusal (the memory governor's) is answered before the body is
+// read, 503 with Retry-After, and nothing reaches the store.
+func TestHandlerAdmitRefusal(t *testing.T) {
+	c := &fakeConsumer{}
+	h, err := New(Options{Consumer: c, Admit: func() error {
+		return &apierr.Error{Code: apierr.Unavailable, Message: "memory limit: over 90% of memory_limit 512MiB; retry later", RetryAfter: 2 * time.Second}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("POST", "/loki/api/v1/push", bytes.NewReader(snappy.Encode(nil, encodeProto(sample))))
+	w := httptest.NewRecorder()
+	route.NewMux(h.Routes()).ServeHTTP(w, r)
+	if w.Code != 503 || w.Header().Get("Retry-After") != "2" || !strings.Contains(w.Body.String(), "memory_limit") || len(c.got) != 0 {
+		t.Fatalf("%d %v %q, %d stored", w.Code, w.Header(), w.Body, len(c.got))
+	}
+}

@@ -37,6 +37,9 @@ type Options struct {
 	Traces  TracesConsumer
 	Logs    LogsConsumer
 
+	// Admit, when set, is asked before a request is read; an error (such
+	// as the memory governor's retryable refusal) is the answer.
+	Admit func() error
 	// MaxRequestBytes bounds a request body after decompression (default 32 MiB).
 	MaxRequestBytes int64
 	// MaxConcurrentRequests bounds requests in progress (default 64); past
@@ -416,6 +419,14 @@ func logsResponse(rejected int64, msg string) plogotlp.ExportResponse {
 // serveHTTP runs one OTLP/HTTP export: read the body, decode it, store it
 // within the concurrency bound and answer in the request's encoding.
 func serveHTTP[Req unmarshaler, Resp message](r *Receiver, w http.ResponseWriter, req *http.Request, sig signal[Req, Resp]) {
+	if err := r.admit(sig.name, "http"); err != nil {
+		enc := encProto
+		if ct, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); ct == "application/json" {
+			enc = encJSON
+		}
+		r.writeError(w, req, enc, err)
+		return
+	}
 	b, enc, err := r.readBody(req)
 	if err != nil {
 		r.writeError(w, req, enc, err)
@@ -474,6 +485,19 @@ func decode[Req unmarshaler, Resp message](sig signal[Req, Resp], enc encoding, 
 		return ex, decodeErr(sig.name, enc, err)
 	}
 	return ex, sig.check(ex)
+}
+
+// admit asks Options.Admit whether a request may be read, counting a
+// refusal as an overloaded request.
+func (r *Receiver) admit(signal, transport string) error {
+	if r.opts.Admit == nil {
+		return nil
+	}
+	err := r.opts.Admit()
+	if err != nil {
+		r.requests.WithLabelValues(signal, transport, outcome(0, err)).Inc()
+	}
+	return err
 }
 
 // invalid counts a request refused before it reached its consumer.
@@ -571,6 +595,9 @@ func grpcService(service, proto string, export func(ctx context.Context, body []
 func exportGRPC[Req unmarshaler, Resp message](ctx context.Context, r *Receiver, sig signal[Req, Resp], body []byte) ([]byte, error) {
 	if !sig.enabled {
 		return nil, status.Error(codes.Unimplemented, notSupported(sig.name).Error())
+	}
+	if err := r.admit(sig.name, "grpc"); err != nil {
+		return nil, r.errw.GRPC(err).Err()
 	}
 	req, err := decode(sig, encProto, body)
 	if err != nil {

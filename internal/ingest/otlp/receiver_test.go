@@ -9,9 +9,12 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
@@ -256,4 +259,63 @@ func FuzzHTTPDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Admit's refusal (the memory governor's) answers before the body is read:
+// 503 with Retry-After over HTTP, UNAVAILABLE with RetryInfo over gRPC,
+// and nothing reaches the consumer.
+func TestAdmitRefusal(t *testing.T) {
+	ft := &fakeTraces{}
+	var refuse atomic.Bool
+	refuse.Store(true)
+	admit := func() error {
+		if refuse.Load() {
+			return &apierr.Error{Code: apierr.Unavailable, Message: "memory limit: over 90% of memory_limit 512MiB; retry later", RetryAfter: 3 * time.Second}
+		}
+		return nil
+	}
+	reg := prometheus.NewRegistry()
+	r, _ := New(Options{Traces: ft, Admit: admit, Registerer: reg})
+	body, _ := ptraceotlp.NewExportRequestFromTraces(traces(2)).MarshalProto()
+	w := postBody(r.Handler(), "/v1/traces", "application/x-protobuf", body)
+	if w.Code != 503 || w.Header().Get("Retry-After") != "3" {
+		t.Fatalf("HTTP: %d Retry-After %q %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	w = postBody(r.Handler(), "/v1/traces", "application/json", []byte(`{}`))
+	if w.Code != 503 || !strings.Contains(w.Body.String(), "memory_limit 512MiB") || !strings.HasPrefix(w.Header().Get("Content-Type"), "application/json") {
+		t.Fatalf("HTTP JSON: %d %q %s", w.Code, w.Header().Get("Content-Type"), w.Body)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- r.ServeGRPC(ctx, ln) }()
+	defer func() { cancel(); <-done }()
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	client := ptraceotlp.NewGRPCClient(conn)
+	_, err = client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(traces(1)))
+	st := status.Convert(err)
+	if st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "memory limit") {
+		t.Fatalf("gRPC: %v", err)
+	}
+	ft.mu.Lock()
+	n := ft.spans
+	ft.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d spans reached the consumer while refused", n)
+	}
+	if got := testutil.ToFloat64(r.requests.WithLabelValues("traces", "grpc", "overloaded")); got != 1 {
+		t.Fatalf("overloaded gRPC requests counted %v", got)
+	}
+	refuse.Store(false)
+	if _, err := client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(traces(1))); err != nil {
+		t.Fatalf("admitted: %v", err)
+	}
 }

@@ -210,3 +210,29 @@ func (f failingAppender) Commit() error {
 	_ = f.AppenderV2.Rollback()
 	return apierr.StorageFull("metrics")
 }
+
+// Admit's refusal (the memory governor's) is answered before the body is
+// read: 503 with Retry-After, which every Prometheus retries; nothing is
+// stored.
+func TestAdmitRefusalIsRetryable(t *testing.T) {
+	db := openDB(t)
+	rejected := map[string]int{}
+	refuse := true
+	h := New(Options{Appendable: db, Rejected: func(r string, n int) { rejected[r]++ }, Admit: func() error {
+		if refuse {
+			return &apierr.Error{Code: apierr.Unavailable, Message: "memory limit: over 90% of memory_limit 512MiB; retry later", RetryAfter: time.Second}
+		}
+		return nil
+	}})
+	w := send(t, h, "application/x-protobuf", v1Body(t, series("a")))
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "1" || !strings.Contains(w.Body.String(), "memory_limit 512MiB") {
+		t.Fatalf("%d %v %s: want 503, Retry-After 1, the limit", w.Code, w.Header(), w.Body)
+	}
+	if rejected["overloaded"] != 1 {
+		t.Fatalf("rejections counted: %v", rejected)
+	}
+	refuse = false
+	if w := send(t, h, "application/x-protobuf", v1Body(t, series("a"))); w.Code/100 != 2 {
+		t.Fatalf("admitted: %d %s", w.Code, w.Body)
+	}
+}

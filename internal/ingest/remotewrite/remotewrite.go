@@ -51,6 +51,9 @@ type Options struct {
 	// Retry-After, which every Prometheus version retries (429 is retried
 	// only with retry_on_http_429).
 	MaxConcurrentRequests int
+	// Admit, when set, is asked before a request is read; an error (such
+	// as the memory governor's retryable refusal) is the answer.
+	Admit func() error
 	// Rejected counts rejected samples by reason in the shared
 	// vigil_samples_rejected_total (limit rejections are counted by the
 	// appendable itself).
@@ -128,6 +131,13 @@ func New(opts Options) http.Handler {
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.opts.Admit != nil {
+		if err := h.opts.Admit(); err != nil {
+			h.opts.Rejected("overloaded", 0)
+			h.errw.Text(w, r, err)
+			return
+		}
+	}
 	select {
 	case h.sem <- struct{}{}:
 	default:

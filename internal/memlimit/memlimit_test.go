@@ -1,0 +1,131 @@
+package memlimit
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"go.uber.org/goleak"
+
+	"github.com/vigilhq/vigil/internal/apierr"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestDivide(t *testing.T) {
+	b, err := Divide(1<<30, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Traces != 224<<20 || b.Logs != 224<<20 || b.Go != goOf(1<<30) {
+		t.Fatalf("1GiB: %+v", b)
+	}
+	// A store's own limit wins; the smallest share is MinStore.
+	b, err = Divide(256<<20, 100<<20, 0)
+	if err != nil || b.Traces != 100<<20 || b.Logs != MinStore {
+		t.Fatalf("256MiB with traces 100MiB: %+v %v", b, err)
+	}
+	for _, c := range []struct {
+		limit, traces, logs int64
+		want                string
+	}{
+		{100 << 20, 0, 0, "memory_limit must be at least 256MiB, got 100MiB"},
+		{1 << 30, 600 << 20, 300 << 20, "leave 124MiB of memory_limit 1GiB"},
+	} {
+		if _, err := Divide(c.limit, c.traces, c.logs); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Divide(%d, %d, %d) = %v, want %q", c.limit, c.traces, c.logs, err, c.want)
+		}
+	}
+}
+
+func TestAuto(t *testing.T) {
+	for _, c := range []struct{ avail, want int64 }{
+		{24 << 30, MaxAuto},    // a quarter, at most 4GiB
+		{4 << 30, 1 << 30},     // a small machine: 1GiB
+		{1 << 30, MinAuto},     // at least 512MiB...
+		{600 << 20, 300 << 20}, // ...or half of a small container
+	} {
+		if got := autoOf(c.avail); got != c.want {
+			t.Errorf("autoOf(%s) = %s, want %s", Size(c.avail), Size(got), Size(c.want))
+		}
+	}
+	if l, src := Auto(); l < 256<<20 || src == "" {
+		t.Errorf("Auto() = %d from %q", l, src)
+	}
+}
+
+func TestResident(t *testing.T) {
+	n, err := resident()
+	if errors.Is(err, errNoStatm) {
+		t.Skip("no /proc")
+	}
+	if err != nil || n < 1<<20 {
+		t.Fatalf("resident() = %d, %v", n, err)
+	}
+}
+
+// The governor refuses from the high watermark until under the low one,
+// with a retryable error that names the limit, and counts refusals.
+func TestGovernorHysteresis(t *testing.T) {
+	var rss atomic.Int64
+	rss.Store(100 << 20)
+	reg := prometheus.NewRegistry()
+	g, err := New(Options{Limit: 1000 << 20, Interval: time.Millisecond, Resident: func() (int64, error) { return rss.Load(), nil }, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- g.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	waitFor := func(want bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for g.Refusing() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("refusing = %v at %s, want %v", g.Refusing(), Size(rss.Load()), want)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if err := g.Admit(); err != nil {
+		t.Fatalf("under the limit: %v", err)
+	}
+	rss.Store(900 << 20) // 90%
+	waitFor(true)
+	err = g.Admit()
+	if !apierr.Retryable(err) || apierr.HTTPStatus(err) != 503 || apierr.RetryAfterOf(err) != time.Second ||
+		!strings.Contains(err.Error(), "memory_limit 1000MiB") {
+		t.Fatalf("over the limit: %v (status %d)", err, apierr.HTTPStatus(err))
+	}
+	rss.Store(870 << 20) // between the watermarks: still refusing
+	time.Sleep(20 * time.Millisecond)
+	if !g.Refusing() {
+		t.Fatal("took ingestion again above the low watermark")
+	}
+	rss.Store(840 << 20)
+	waitFor(false)
+	if err := g.Admit(); err != nil {
+		t.Fatalf("under the low watermark: %v", err)
+	}
+	if n := testutil.ToFloat64(g.refused); n != 1 {
+		t.Fatalf("refused = %v, want 1", n)
+	}
+	if n, err := testutil.GatherAndCount(reg, "vigil_memory_limit_bytes", "vigil_memory_resident_bytes", "vigil_memory_refusing", "vigil_memory_refused_requests_total"); err != nil || n != 4 {
+		t.Fatalf("metrics: %d %v", n, err)
+	}
+	var nilg *Governor
+	if nilg.Admit() != nil || nilg.Refusing() {
+		t.Fatal("a nil governor refuses")
+	}
+	if _, err := New(Options{Limit: 1, High: 0.5, Low: 0.7}); err == nil {
+		t.Fatal("low above high accepted")
+	}
+}
+
+func goOf(limit int64) int64 { h := DefaultHigh; return int64(float64(limit) * h) }
