@@ -14,6 +14,9 @@ type sqlFilter struct {
 	// rest are the stages left for Go, starting at the first stage that
 	// could not be pushed down.
 	rest []logql.Stage
+	// needs are what the pushed-down line filters ask of a block in the
+	// term index.
+	needs []termNeed
 }
 
 func (f *sqlFilter) add(cond string, args ...any) {
@@ -54,6 +57,9 @@ loop:
 					alts = append(alts, "regexp_matches(line, ?)")
 				}
 				args = append(args, v)
+			}
+			if need := lineFilterNeed(st); need != nil {
+				f.needs = append(f.needs, need)
 			}
 			cond := "(" + strings.Join(alts, " OR ") + ")"
 			if st.Op.Negative() {
@@ -105,3 +111,17 @@ loop:
 }
 
 func (f *sqlFilter) whereSQL() string { return strings.Join(f.where, " AND ") }
+
+// source returns what a query with filter f over [from, to) reads in
+// place of {{logs}}: only the blocks the term index cannot rule out, or
+// the whole table when the index would not save reading.
+func (s *Store) source(f *sqlFilter, from, to int64) string {
+	if s.noIndex {
+		return "{{logs}}"
+	}
+	rs, ok := s.blocks.ranges(from, to, f.needs)
+	if !ok {
+		return "{{logs}}"
+	}
+	return blockSource(rs)
+}
