@@ -58,9 +58,7 @@ loop:
 				}
 				args = append(args, v)
 			}
-			if need := lineFilterNeed(st); need != nil {
-				f.needs = append(f.needs, need)
-			}
+			f.needs = append(f.needs, lineFilterNeeds(st)...)
 			cond := "(" + strings.Join(alts, " OR ") + ")"
 			if st.Op.Negative() {
 				cond = "NOT " + cond

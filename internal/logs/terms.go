@@ -16,20 +16,25 @@ import (
 // bloom filter with one hash function). A line filter's literal text
 // (|= "needle", the literal parts of |~ "time.?out", case-insensitive
 // ones too) names trigrams every matching line holds; a block whose bitset
-// lacks one of them cannot hold a match, and its rows are not read.
+// lacks them cannot hold a match, and its rows are not read.
 //
 // Trigrams rather than words because |= is a substring search: "needle"
 // must find "haystack_needles" too, which a word index cannot promise.
+// Only the trigrams starting at even offsets of a line are kept, which
+// halves the cost at ingest: a text of four bytes or more then holds all
+// its even-offset trigrams or all its odd-offset ones, depending on where
+// it starts in the line, and the query asks for either set.
 
 const (
 	// scratchBits is the size a block's bitset is built at before it is
 	// folded to its final size: 64 KiB, which stays in the CPU cache.
 	scratchBits = 1 << 19
+	scratchLog  = 19
 	// minBlockBits is the smallest folded bitset.
 	minBlockBits = 512
 	// bitsPerTrigram sizes a block's bitset: 8 bits per distinct trigram
-	// make a false positive 12% likely for one trigram, and about 0.02%
-	// for a six-letter word (four trigrams), independently drawn.
+	// make a false positive 12% likely for one trigram, and about 1.5%
+	// for a six-letter word (two trigrams in each offset class).
 	bitsPerTrigram = 8
 )
 
@@ -45,30 +50,22 @@ var foldTab = func() (t [256]byte) {
 	return t
 }()
 
-// trigramHash mixes a 24-bit trigram into 32 bits (murmur3's finaliser):
-// a bitset of any power-of-two size uses the low bits, so a bitset can be
-// folded in half by OR-ing its halves.
-func trigramHash(t uint32) uint32 {
-	h := t * 0x9E3779B1
-	h ^= h >> 16
-	h *= 0x85EBCA6B
-	h ^= h >> 13
-	h *= 0xC2B2AE35
-	h ^= h >> 16
-	return h
-}
+// trigramHash is Fibonacci hashing of a 24-bit trigram: a bitset of 2^k
+// bits uses the top k bits, so folding a bitset in half ORs neighbouring
+// bits.
+func trigramHash(t uint32) uint32 { return t * 0x9E3779B1 }
 
 // blockBuilder collects the trigrams of one block's lines. The zero value
-// is ready to use; reset makes it reusable.
+// is ready to use; finish makes it reusable.
 type blockBuilder struct {
-	w            []uint64 // scratchBits bits
+	w            *[scratchBits / 64]uint64
 	lines        int
 	minTs, maxTs int64
 }
 
 func (b *blockBuilder) add(ts int64, line string) {
 	if b.w == nil {
-		b.w = make([]uint64, scratchBits/64)
+		b.w = new([scratchBits / 64]uint64)
 	}
 	if b.lines == 0 || ts < b.minTs {
 		b.minTs = ts
@@ -80,11 +77,13 @@ func (b *blockBuilder) add(ts int64, line string) {
 	if len(line) < 3 {
 		return
 	}
-	w := b.w[:scratchBits/64]
-	t := uint32(foldTab[line[0]])<<8 | uint32(foldTab[line[1]])
-	for i := 2; i < len(line); i++ {
-		t = (t<<8 | uint32(foldTab[line[i]])) & 0xFFFFFF
-		h := trigramHash(t) & (scratchBits - 1)
+	w := b.w
+	t := uint32(foldTab[line[0]])<<16 | uint32(foldTab[line[1]])<<8 | uint32(foldTab[line[2]])
+	h := trigramHash(t) >> (32 - scratchLog)
+	w[h>>6] |= 1 << (h & 63)
+	for i := 4; i < len(line); i += 2 {
+		t = (t<<16 | uint32(foldTab[line[i-1]])<<8 | uint32(foldTab[line[i]])) & 0xFFFFFF
+		h := trigramHash(t) >> (32 - scratchLog)
 		w[h>>6] |= 1 << (h & 63)
 	}
 }
@@ -93,7 +92,7 @@ func (b *blockBuilder) add(ts int64, line string) {
 // per distinct trigram, and resets b.
 func (b *blockBuilder) finish() []uint64 {
 	if b.w == nil {
-		b.w = make([]uint64, scratchBits/64)
+		b.w = new([scratchBits / 64]uint64)
 	}
 	set := 0
 	for _, x := range b.w {
@@ -108,23 +107,35 @@ func (b *blockBuilder) finish() []uint64 {
 	for m < scratchBits && float64(m) < n*bitsPerTrigram {
 		m *= 2
 	}
-	w := b.w
+	w := b.w[:]
 	for len(w) > m/64 {
+		// Bit j of the half is bits 2j and 2j+1 of w.
 		half := len(w) / 2
 		for i := 0; i < half; i++ {
-			w[i] |= w[i+half]
+			w[i] = pairs(w[2*i]) | pairs(w[2*i+1])<<32
 		}
 		w = w[:half]
 	}
 	out := append([]uint64(nil), w...)
-	clear(b.w)
+	clear(b.w[:])
 	b.lines = 0
 	return out
 }
 
+// pairs ORs each pair of neighbouring bits of x into one bit of the
+// result's low 32 bits.
+func pairs(x uint64) uint64 {
+	x = (x | x>>1) & 0x5555555555555555
+	x = (x | x>>1) & 0x3333333333333333
+	x = (x | x>>2) & 0x0F0F0F0F0F0F0F0F
+	x = (x | x>>4) & 0x00FF00FF00FF00FF
+	x = (x | x>>8) & 0x0000FFFF0000FFFF
+	return (x | x>>16) & 0x00000000FFFFFFFF
+}
+
 // hasTrigram says whether bitset w may hold the trigram of hash h.
 func hasTrigram(w []uint64, h uint32) bool {
-	i := h & uint32(len(w)*64-1)
+	i := h >> (32 - uint(bits.Len(uint(len(w)*64))-1))
 	return w[i>>6]&(1<<(i&63)) != 0
 }
 
@@ -160,48 +171,78 @@ func mayMatch(w []uint64, needs []termNeed) bool {
 	return true
 }
 
-// lineFilterNeed returns what a line filter pushed down to SQL asks of a
-// block, or nil when it cannot rule a block out (a negative filter, a
-// value shorter than three bytes, a regexp without literal text).
-func lineFilterNeed(f *logql.LineFilter) termNeed {
+// lineFilterNeeds returns what a line filter pushed down to SQL asks of
+// a block (all of the needs), or nil when it cannot rule a block out (a
+// negative filter, a value shorter than four bytes, a regexp without
+// literal text).
+func lineFilterNeeds(f *logql.LineFilter) []termNeed {
 	if f.IP || f.Op.Negative() {
 		return nil
 	}
-	var need termNeed
+	var any termNeed // one of the values
 	for _, v := range f.Values {
-		var hs []uint32
 		switch f.Op {
 		case logql.LineContains:
-			hs = literalTrigrams(v, false, false, nil)
+			n := segmentNeed(v)
+			if n == nil {
+				return nil // this value can match anywhere
+			}
+			any = append(any, n...)
 		case logql.LineRegexp:
 			re, err := syntax.Parse(v, syntax.Perl)
 			if err != nil {
 				return nil
 			}
-			alts := []*syntax.Regexp{re}
+			branches := []*syntax.Regexp{re}
 			if re.Op == syntax.OpAlternate {
-				alts = re.Sub
+				branches = re.Sub
 			}
-			for _, alt := range alts {
-				var hs []uint32
-				for _, l := range requiredLiterals(alt) {
-					hs = literalTrigrams(l.s, l.fold, true, hs)
+			if len(f.Values) == 1 && len(branches) == 1 {
+				var all []termNeed
+				for _, l := range requiredLiterals(re) {
+					all = append(all, literalNeeds(l.s, l.fold)...)
 				}
-				if len(hs) == 0 {
+				return all
+			}
+			// An alternative: the most selective text of each branch.
+			for _, br := range branches {
+				var best termNeed
+				for _, l := range requiredLiterals(br) {
+					for _, n := range literalNeeds(l.s, l.fold) {
+						if len(n[0])+len(n[1]) > len(best) {
+							best = n
+						}
+					}
+				}
+				if best == nil {
 					return nil
 				}
-				need = append(need, hs)
+				any = append(any, best...)
 			}
-			continue
 		default:
 			return nil
 		}
-		if len(hs) == 0 {
-			return nil // this alternative can match anywhere
-		}
-		need = append(need, hs)
 	}
-	return need
+	return []termNeed{any}
+}
+
+// segmentNeed returns what text s, matched byte for byte (ASCII case
+// aside), asks of a block: its even-offset trigrams or its odd-offset
+// ones. Nil when s is shorter than four bytes.
+func segmentNeed(s string) termNeed {
+	if len(s) < 4 {
+		return nil
+	}
+	var even, odd []uint32
+	for j := 0; j+3 <= len(s); j++ {
+		h := trigramHash(uint32(foldTab[s[j]])<<16 | uint32(foldTab[s[j+1]])<<8 | uint32(foldTab[s[j+2]]))
+		if j%2 == 0 {
+			even = append(even, h)
+		} else {
+			odd = append(odd, h)
+		}
+	}
+	return termNeed{even, odd}
 }
 
 // literal is text every match of a regexp contains; fold means in any
@@ -253,15 +294,14 @@ func requiredLiterals(re *syntax.Regexp) []literal {
 	return nil
 }
 
-// literalTrigrams appends to hs the hashes of the trigrams of text s as
-// the index holds them. For a regexp's literal (re), a rune that a match
-// may spell with other bytes breaks the text: U+FFFD (which also matches
-// an invalid byte) and, when fold, every non-ASCII rune and the ASCII
-// letters whose case folds reach beyond ASCII (k: U+212A, s: U+017F).
-func literalTrigrams(s string, fold, re bool, hs []uint32) []uint32 {
-	if !re {
-		return appendTrigrams(hs, s)
-	}
+// literalNeeds returns what a regexp's literal text asks of a block: one
+// need per run of bytes that every match spells the same way. A rune that
+// a match may spell with other bytes (or another number of them) ends a
+// run: U+FFFD (which also matches an invalid byte) and, when fold, every
+// non-ASCII rune and the ASCII letters whose case folds reach beyond ASCII
+// (k: U+212A, s: U+017F).
+func literalNeeds(s string, fold bool) []termNeed {
+	var out []termNeed
 	seg := 0
 	for i, r := range s {
 		brk := r == utf8.RuneError
@@ -269,27 +309,15 @@ func literalTrigrams(s string, fold, re bool, hs []uint32) []uint32 {
 			brk = r >= utf8.RuneSelf || strings.ContainsRune("kKsS", r)
 		}
 		if brk {
-			hs = appendTrigrams(hs, s[seg:i])
-			seg = i + utf8.RuneLen(r)
-			if r == utf8.RuneError {
-				seg = i + 1
-				if i+3 <= len(s) && s[i:i+3] == "\uFFFD" {
-					seg = i + 3
-				}
+			if n := segmentNeed(s[seg:i]); n != nil {
+				out = append(out, n)
 			}
+			_, size := utf8.DecodeRuneInString(s[i:])
+			seg = i + size
 		}
 	}
-	return appendTrigrams(hs, s[seg:])
-}
-
-func appendTrigrams(hs []uint32, s string) []uint32 {
-	if len(s) < 3 {
-		return hs
+	if n := segmentNeed(s[seg:]); n != nil {
+		out = append(out, n)
 	}
-	t := uint32(foldTab[s[0]])<<8 | uint32(foldTab[s[1]])
-	for i := 2; i < len(s); i++ {
-		t = (t<<8 | uint32(foldTab[s[i]])) & 0xFFFFFF
-		hs = append(hs, trigramHash(t))
-	}
-	return hs
+	return out
 }

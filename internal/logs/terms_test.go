@@ -34,13 +34,21 @@ func TestBlockBitsHoldTheirLines(t *testing.T) {
 			t.Fatalf("%d lines: bitset of %d words, want a power of two of at least %d bits", n, len(w), minBlockBits)
 		}
 		for _, l := range lines {
-			for _, h := range appendTrigrams(nil, l) {
-				if !hasTrigram(w, h) {
-					t.Fatalf("%d lines: trigram of %q missing", n, l)
+			// The line, and every text of four bytes or more in it, in
+			// any ASCII case, may be in the block.
+			for k := 0; k < 5; k++ {
+				i := r.IntN(len(l))
+				j := min(len(l), i+4+r.IntN(8))
+				sub := l[i:j]
+				if r.IntN(2) == 0 {
+					sub = asciiUpper(sub)
+				}
+				if n := segmentNeed(sub); n != nil && !mayMatch(w, []termNeed{n}) {
+					t.Fatalf("%d lines: %q (from %q) ruled out", len(lines), sub, l)
 				}
 			}
-			if !mayMatch(w, []termNeed{{literalTrigrams(strings.ToUpper(l), true, true, nil)}}) {
-				t.Fatalf("%d lines: (?i) literal %q ruled out", n, l)
+			if n := segmentNeed(l); n != nil && !mayMatch(w, []termNeed{n}) {
+				t.Fatalf("%d lines: %q ruled out", len(lines), l)
 			}
 		}
 		// The scratch space is clean for the next block.
@@ -58,9 +66,19 @@ func TestBlockBitsHoldTheirLines(t *testing.T) {
 	if len(w)*8 > 64<<10 {
 		t.Errorf("2000 lines: %d bytes of bitset, want at most 64 KiB", len(w)*8)
 	}
-	if mayMatch(w, []termNeed{{literalTrigrams("zyxwvq", false, false, nil)}}) {
+	if mayMatch(w, []termNeed{segmentNeed("zyxwvq")}) {
 		t.Errorf("2000 lines: a word they do not hold is not ruled out")
 	}
+}
+
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }
 
 func TestRequiredLiterals(t *testing.T) {
@@ -86,33 +104,34 @@ func TestRequiredLiterals(t *testing.T) {
 	f("^err(or)?$", literal{"err", false})
 }
 
-func TestLineFilterNeed(t *testing.T) {
-	need := func(q string) termNeed {
+func TestLineFilterNeeds(t *testing.T) {
+	// f checks the needs of a query's first line filter: how many, and
+	// how many alternatives each has.
+	f := func(q string, alts ...int) {
 		t.Helper()
-		f := plan(nil, 0, 1, mustStages(t, q))
-		if len(f.needs) == 0 {
-			return nil
+		var got []int
+		for _, n := range plan(nil, 0, 1, mustStages(t, q)).needs {
+			got = append(got, len(n))
 		}
-		return f.needs[0]
-	}
-	f := func(q string, alts int) {
-		t.Helper()
-		if got := len(need(q)); got != alts {
-			t.Errorf("%s: %d alternatives, want %d", q, got, alts)
+		if diff := cmp.Diff(alts, got); diff != "" {
+			t.Errorf("%s: alternatives per need -want +got\n%s", q, diff)
 		}
 	}
-	f(`{a="b"} |= "needle"`, 1)
-	f(`{a="b"} |= "needle" or "haystack"`, 2)
-	f(`{a="b"} |= "ne"`, 0)                // too short
-	f(`{a="b"} |= "needle" or "x"`, 0)     // "x" may be anywhere
-	f(`{a="b"} != "needle"`, 0)            // negative
-	f(`{a="b"} |~ "needle|hay.*stack"`, 2) // alternation
-	f(`{a="b"} |~ "n.e.e.d"`, 0)
-	f(`{a="b"} |~ "(?i)ßtraße"`, 1)    // "tra"
-	f(`{a="b"} |~ "(?i)ßtäße"`, 0)     // every ASCII run is short
-	f(`{a="b"} |~ "(?i)kelvin"`, 1)    // "elvin" is safe, k is not
-	f(`{a="b"} |> "<_> needle"`, 0)    // patterns stay in Go
-	f(`{a="b"} | json |= "needle"`, 0) // after a parser: not pushed down
+	f(`{a="b"} |= "needle"`, 2) // even- or odd-offset trigrams
+	f(`{a="b"} |= "needle" or "haystack"`, 4)
+	f(`{a="b"} |= "nee"`)           // too short
+	f(`{a="b"} |= "needle" or "x"`) // "x" may be anywhere
+	f(`{a="b"} != "needle"`)        // negative
+	f(`{a="b"} |~ "needle|hay.*stack"`, 4)
+	f(`{a="b"} |~ "time.?out.*error"`, 2, 2) // "time" and "error"
+	f(`{a="b"} |~ "n.e.e.d"`)
+	f(`{a="b"} |~ "(?i)ßtrade"`, 2) // "trade"
+	f(`{a="b"} |~ "(?i)ßtäße"`)     // every ASCII run is short
+	f(`{a="b"} |~ "(?i)kelvin"`, 2) // "elvin": k is not safe
+	f(`{a="b"} |~ "(?i)kelvin|stop"`)
+	f(`{a="b"} |> "<_> needle"`)    // patterns stay in Go
+	f(`{a="b"} | json |= "needle"`) // after a parser: not pushed down
+	f(`{a="b"} |= "needle" |= "hays"`, 2, 2)
 }
 
 func mustStages(t *testing.T, q string) []logql.Stage {
@@ -347,4 +366,40 @@ func TestTermIndexDamagedFallsBack(t *testing.T) {
 			t.Errorf("needle%d: %d lines, want 1", b, n)
 		}
 	}
+}
+
+// Case-insensitive filters find every spelling Go's (?i) matches, in
+// blocks of one line each, so that a block wrongly ruled out is missed.
+func TestTermIndexCaseFolds(t *testing.T) {
+	s := openStore(t, Options{})
+	lines := []string{
+		"\u212Aelvin", "a\u212Aelvin", "KELVIN", "\u017Ftopped", "a\u017Ftopped", "STOPPED",
+		"straße", "xSTRAßE", "NAÏVE", "naïve", "xnaïve", "time-out", "timeXout",
+	}
+	for i, l := range lines {
+		// Filler lines, so a bitset is not all ones.
+		st := Stream{Labels: []Label{{"app", "a"}}, Entries: []Entry{{Timestamp: t0 + int64(i*10), Line: l}}}
+		for j := 1; j < 5; j++ {
+			st.Entries = append(st.Entries, Entry{Timestamp: t0 + int64(i*10+j), Line: fmt.Sprintf("filler %d", j)})
+		}
+		if _, _, err := s.AppendStreams(context.Background(), []Stream{st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := func(expr string, want int) {
+		t.Helper()
+		if n := sameRows(t, s, Query{Expr: expr, Start: t0, End: t0 + 1000, Limit: 100}); n != want {
+			t.Errorf("%s: %d lines, want %d", expr, n, want)
+		}
+	}
+	f(`{app="a"} |~ "(?i)kelvin"`, 3)
+	f(`{app="a"} |~ "(?i)aKELVIN"`, 1)
+	f(`{app="a"} |~ "(?i)stopped"`, 3)
+	f(`{app="a"} |~ "(?i)astopped"`, 1)
+	f(`{app="a"} |~ "(?i)straße"`, 2)
+	f(`{app="a"} |~ "(?i)naïve"`, 3)
+	f(`{app="a"} |~ "(?i)xnaïve"`, 1)
+	f(`{app="a"} |~ "time.out"`, 2)
+	f(`{app="a"} |= "KELVIN"`, 1)
+	f(`{app="a"} |~ "KELVIN|tim(e-|eX)out"`, 3)
 }
