@@ -20,10 +20,11 @@ import (
 //
 // Trigrams rather than words because |= is a substring search: "needle"
 // must find "haystack_needles" too, which a word index cannot promise.
-// Only the trigrams starting at even offsets of a line are kept, which
-// halves the cost at ingest: a text of four bytes or more then holds all
-// its even-offset trigrams or all its odd-offset ones, depending on where
-// it starts in the line, and the query asks for either set.
+// Every trigram of a line is kept: keeping only those at even offsets
+// halves the cost at ingest, but then a six-letter word asks for two
+// trigrams of either class, and when one of them is common (hex IDs hold
+// most trigrams of a-f and digits) a false positive becomes as likely as
+// for one trigram, 12%: too many blocks for a rare word to be fast.
 
 const (
 	// scratchBits is the size a block's bitset is built at before it is
@@ -33,8 +34,8 @@ const (
 	// minBlockBits is the smallest folded bitset.
 	minBlockBits = 512
 	// bitsPerTrigram sizes a block's bitset: 8 bits per distinct trigram
-	// make a false positive 12% likely for one trigram, and about 1.5%
-	// for a six-letter word (two trigrams in each offset class).
+	// make a false positive 12% likely for one trigram, and about 0.2%
+	// for a six-letter word (four trigrams, drawn independently).
 	bitsPerTrigram = 8
 )
 
@@ -78,11 +79,9 @@ func (b *blockBuilder) add(ts int64, line string) {
 		return
 	}
 	w := b.w
-	t := uint32(foldTab[line[0]])<<16 | uint32(foldTab[line[1]])<<8 | uint32(foldTab[line[2]])
-	h := trigramHash(t) >> (32 - scratchLog)
-	w[h>>6] |= 1 << (h & 63)
-	for i := 4; i < len(line); i += 2 {
-		t = (t<<16 | uint32(foldTab[line[i-1]])<<8 | uint32(foldTab[line[i]])) & 0xFFFFFF
+	t := uint32(foldTab[line[0]])<<8 | uint32(foldTab[line[1]])
+	for _, c := range []byte(line[2:]) {
+		t = (t<<8 | uint32(foldTab[c])) & 0xFFFFFF
 		h := trigramHash(t) >> (32 - scratchLog)
 		w[h>>6] |= 1 << (h & 63)
 	}
@@ -173,7 +172,7 @@ func mayMatch(w []uint64, needs []termNeed) bool {
 
 // lineFilterNeeds returns what a line filter pushed down to SQL asks of
 // a block (all of the needs), or nil when it cannot rule a block out (a
-// negative filter, a value shorter than four bytes, a regexp without
+// negative filter, a value shorter than three bytes, a regexp without
 // literal text).
 func lineFilterNeeds(f *logql.LineFilter) []termNeed {
 	if f.IP || f.Op.Negative() {
@@ -209,7 +208,7 @@ func lineFilterNeeds(f *logql.LineFilter) []termNeed {
 				var best termNeed
 				for _, l := range requiredLiterals(br) {
 					for _, n := range literalNeeds(l.s, l.fold) {
-						if len(n[0])+len(n[1]) > len(best) {
+						if best == nil || len(n[0]) > len(best[0]) {
 							best = n
 						}
 					}
@@ -227,22 +226,17 @@ func lineFilterNeeds(f *logql.LineFilter) []termNeed {
 }
 
 // segmentNeed returns what text s, matched byte for byte (ASCII case
-// aside), asks of a block: its even-offset trigrams or its odd-offset
-// ones. Nil when s is shorter than four bytes.
+// aside), asks of a block: all its trigrams. Nil when s is shorter than
+// three bytes.
 func segmentNeed(s string) termNeed {
-	if len(s) < 4 {
+	if len(s) < 3 {
 		return nil
 	}
-	var even, odd []uint32
+	hs := make([]uint32, 0, len(s)-2)
 	for j := 0; j+3 <= len(s); j++ {
-		h := trigramHash(uint32(foldTab[s[j]])<<16 | uint32(foldTab[s[j+1]])<<8 | uint32(foldTab[s[j+2]]))
-		if j%2 == 0 {
-			even = append(even, h)
-		} else {
-			odd = append(odd, h)
-		}
+		hs = append(hs, trigramHash(uint32(foldTab[s[j]])<<16|uint32(foldTab[s[j+1]])<<8|uint32(foldTab[s[j+2]])))
 	}
-	return termNeed{even, odd}
+	return termNeed{hs}
 }
 
 // literal is text every match of a regexp contains; fold means in any
