@@ -117,6 +117,7 @@ func BenchmarkRareTerm(b *testing.B) {
 		{"rare/index", false, `{env="prod"} |= "needle"`},
 		{"rare/scan", true, `{env="prod"} |= "needle"`},
 		{"rare-ci/index", false, `{env="prod"} |~ "(?i)NEEDLE"`},
+		{"rare-1stream/index", false, `{service_name="svc-03"} |= "needle"`},
 		{"common/index", false, `{env="prod"} |= "cache lookup"`},
 		{"common/scan", true, `{env="prod"} |= "cache lookup"`},
 	} {
