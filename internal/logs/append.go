@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/vigilhq/vigil/internal/apierr"
@@ -18,11 +19,14 @@ type pending struct {
 	records []tailRecord          // for tail subscribers
 	bytes   int64
 	derived map[derivedKey]derivedVal
-	tail    bool // collect records for live tail
+	tail    bool          // collect records for live tail
+	terms   *blockBuilder // the request's block in the term index
 }
 
+var builders = sync.Pool{New: func() any { return new(blockBuilder) }}
+
 func (s *Store) newPending(n int) *pending {
-	return &pending{rows: make([][]driver.Value, 0, n), streams: map[int64]*streamInfo{}, derived: map[derivedKey]derivedVal{}, tail: s.tail.count() > 0}
+	return &pending{rows: make([][]driver.Value, 0, n), streams: map[int64]*streamInfo{}, derived: map[derivedKey]derivedVal{}, tail: s.tail.count() > 0, terms: builders.Get().(*blockBuilder)}
 }
 
 func (p *pending) add(st *streamInfo, r *Record, serviceName string) {
@@ -45,8 +49,9 @@ func (p *pending) add(st *streamInfo, r *Record, serviceName string) {
 	}
 	p.rows = append(p.rows, []driver.Value{
 		r.Timestamp, st.id, levelCode(r.Level), r.Line, encodeMetadata(r.Metadata),
-		traceID, spanID, observed, sevText, sevNum, r.Flags,
+		traceID, spanID, observed, sevText, sevNum, r.Flags, nil, // blk, set by commit
 	})
+	p.terms.add(r.Timestamp, r.Line)
 	p.bytes += int64(len(r.Line))
 	k := derivedKey{service: serviceName, level: r.Level}
 	v := p.derived[k]
@@ -61,19 +66,31 @@ func (p *pending) add(st *streamInfo, r *Record, serviceName string) {
 // commit stores a request atomically and returns after it is durable.
 func (s *Store) commit(ctx context.Context, p *pending) error {
 	if len(p.rows) == 0 {
+		builders.Put(p.terms)
 		return nil
 	}
 	start := time.Now()
+	b := &block{minTs: p.terms.minTs, maxTs: p.terms.maxTs, bits: p.terms.finish()}
+	builders.Put(p.terms)
+	s.blocks.register(b) // before the records can be seen
+	for _, r := range p.rows {
+		r[len(r)-1] = b.id
+	}
 	part := s.db.CurrentPartition()
 	streamRows := s.streamRows(p, part, false)
 	err := s.db.Append(ctx,
 		telemetrydb.Rows{Table: "logs", Values: p.rows},
-		telemetrydb.Rows{Table: "log_streams", Values: streamRows})
+		telemetrydb.Rows{Table: "log_streams", Values: streamRows},
+		telemetrydb.Rows{Table: "log_blocks", Values: [][]driver.Value{{b.id, encodeBits(b.bits)}}})
 	s.m.commitSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
+		if apierr.CodeOf(err) != apierr.Canceled {
+			s.blocks.forget(b) // nothing was stored
+		}
 		s.m.rejected.WithLabelValues(rejectReason(err)).Add(float64(len(p.rows)))
 		return err
 	}
+	s.blocks.committed(b, s.db.CurrentPartition())
 	s.markPersisted(p, part)
 	if now := s.db.CurrentPartition(); now != part {
 		// The commit may have landed in a partition that started meanwhile:

@@ -47,7 +47,8 @@ func (ev *evaluator) logQuery(ctx context.Context, le *logql.LogExpr) (*Result, 
 			wFrom, wTo = lo, min(hi, lo+width)
 		}
 		args := append([]any{wFrom, wTo}, f.args[2:]...)
-		sqlText := "SELECT " + rowColumns + " FROM {{logs}} WHERE " + f.whereSQL() + " ORDER BY ts " + order
+		src, where := ev.s.source(f, wFrom, wTo)
+		sqlText := "SELECT " + rowColumns + " FROM " + src + " WHERE " + where + " ORDER BY ts " + order
 		if len(f.rest) == 0 {
 			sqlText += " LIMIT " + strconv.Itoa(limit-n)
 		}

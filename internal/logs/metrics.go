@@ -50,6 +50,10 @@ func newSelfMetrics(reg prometheus.Registerer, s *Store) (*selfMetrics, error) {
 		}, []string{"kind"}),
 	}
 	m.collectors = []prometheus.Collector{m.received, m.accepted, m.acceptedBytes, m.rejected, m.commitSeconds, m.queries, m.querySeconds,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_logs_term_index_bytes", Help: "Memory held by the term index of log lines (trigram bitsets of every block)."}, func() float64 {
+			_, b := s.blocks.size()
+			return float64(b)
+		}),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "vigil_logs_streams", Help: "Log streams known to the store."}, func() float64 {
 			s.mu.RLock()
 			defer s.mu.RUnlock()

@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,6 +15,15 @@ type sqlFilter struct {
 	// rest are the stages left for Go, starting at the first stage that
 	// could not be pushed down.
 	rest []logql.Stage
+	// needs are what the pushed-down line filters ask of a block in the
+	// term index.
+	needs []termNeed
+	// streams is the index in where of the stream IDs' condition, and
+	// streamList the same as a list_contains: DuckDB turns an IN list into
+	// a join, built again in each UNION ALL branch of a query that uses
+	// the term index (measured: 19 vs 13 ms for 20 streams).
+	streams    int
+	streamList string
 }
 
 func (f *sqlFilter) add(cond string, args ...any) {
@@ -31,7 +41,9 @@ func plan(streams []*streamInfo, from, to int64, stages []logql.Stage) *sqlFilte
 	for i, st := range streams {
 		ids[i] = strconv.FormatInt(st.id, 10)
 	}
+	f.streams = len(f.where)
 	f.where = append(f.where, "stream_id IN ("+strings.Join(ids, ",")+")")
+	f.streamList = "list_contains([" + strings.Join(ids, ",") + "]::BIGINT[], stream_id)"
 	i := 0
 loop:
 	for ; i < len(stages); i++ {
@@ -55,6 +67,7 @@ loop:
 				}
 				args = append(args, v)
 			}
+			f.needs = append(f.needs, lineFilterNeeds(st)...)
 			cond := "(" + strings.Join(alts, " OR ") + ")"
 			if st.Op.Negative() {
 				cond = "NOT " + cond
@@ -105,3 +118,20 @@ loop:
 }
 
 func (f *sqlFilter) whereSQL() string { return strings.Join(f.where, " AND ") }
+
+// source returns what a query with filter f over [from, to) reads in
+// place of {{logs}} (only the blocks the term index cannot rule out, or
+// the whole table when the index would not save reading) and the WHERE
+// clause to read it with.
+func (s *Store) source(f *sqlFilter, from, to int64) (src, where string) {
+	if s.noIndex {
+		return "{{logs}}", f.whereSQL()
+	}
+	rs, ok := s.blocks.ranges(from, to, f.needs)
+	if !ok {
+		return "{{logs}}", f.whereSQL()
+	}
+	w := slices.Clone(f.where)
+	w[f.streams] = f.streamList
+	return blockSource(rs), strings.Join(w, " AND ")
+}

@@ -72,8 +72,9 @@ func (ev *evaluator) rangeSQL(ctx context.Context, e *logql.RangeAggr, f *sqlFil
 	if g := e.Grouping; g != nil && !g.Without && !slices.Contains(g.Labels, "detected_level") {
 		levelExpr = strconv.Itoa(noLevel)
 	}
-	sqlText := fmt.Sprintf("SELECT stream_id, %s AS lvl, (%d - ts) // %d AS k, count(*), %s FROM {{logs}} WHERE %s GROUP BY stream_id, lvl, k",
-		levelExpr, to, w, bytesExpr, f.whereSQL())
+	src, where := ev.s.source(f, from+1, to+1)
+	sqlText := fmt.Sprintf("SELECT stream_id, %s AS lvl, (%d - ts) // %d AS k, count(*), %s FROM %s WHERE %s GROUP BY stream_id, lvl, k",
+		levelExpr, to, w, bytesExpr, src, where)
 	type bucketSeries struct {
 		labels map[string]string
 		cnt    map[int64]float64
@@ -173,7 +174,8 @@ func (ev *evaluator) rangeGo(ctx context.Context, e *logql.RangeAggr, f *sqlFilt
 	samples := 0
 	sc := ev.newLineScan(f.rest)
 	lbs, md := sc.lbs, sc.md
-	sqlText := "SELECT " + rowColumns + " FROM {{logs}} WHERE " + f.whereSQL()
+	src, where := ev.s.source(f, from+1, to+1)
+	sqlText := "SELECT " + rowColumns + " FROM " + src + " WHERE " + where
 	err := sc.run(ctx, telemetrydb.TimeRange{From: from, To: to}, sqlText, f.args, func(r *row, st *streamInfo, line string) (bool, error) {
 		v := 1.0
 		switch {

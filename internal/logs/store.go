@@ -158,6 +158,10 @@ type Store struct {
 	// persisted[id] is the partition whose log_streams table holds the
 	// stream's row (so a partition can be read, and dropped, on its own).
 	persisted map[int64]int64
+
+	// blocks is the term index; noIndex (for tests) makes queries ignore it.
+	blocks  blockIndex
+	noIndex bool
 }
 
 var migrations = []telemetrydb.Migration{{
@@ -180,6 +184,17 @@ var migrations = []telemetrydb.Migration{{
 		stream_id BIGINT NOT NULL,
 		labels VARCHAR NOT NULL
 	);`,
+}, {
+	Version: 2,
+	Name:    "term index",
+	// blk names the block (one push request) a record was written in;
+	// log_blocks holds each block's trigram bitset (see blocks.go).
+	// Records written before have no block and are always read.
+	SQL: `ALTER TABLE logs ADD COLUMN blk BIGINT;
+	CREATE TABLE log_blocks (
+		blk BIGINT NOT NULL,
+		bits BLOB NOT NULL
+	);`,
 }}
 
 // Open opens (or creates) the store in opts.Dir.
@@ -191,7 +206,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	db, err := telemetrydb.Open(ctx, telemetrydb.Options{
 		Dir:               opts.Dir,
 		Domain:            "logs",
-		Tables:            []telemetrydb.Table{{Name: "logs", TimeColumn: "ts"}, {Name: "log_streams"}},
+		Tables:            []telemetrydb.Table{{Name: "logs", TimeColumn: "ts"}, {Name: "log_streams"}, {Name: "log_blocks"}},
 		Migrations:        migrations,
 		MemoryLimitBytes:  opts.MemoryLimitBytes,
 		PartitionDuration: opts.PartitionDuration,
@@ -235,6 +250,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := s.loadBlocks(ctx); err != nil {
+		s.m.unregister()
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -258,6 +278,7 @@ func (s *Store) Run(ctx context.Context) error {
 		case <-t.C:
 			s.flushDerived()
 			s.sweep()
+			s.blocks.prune(s.db.OldestPartition())
 		}
 	}
 }

@@ -344,7 +344,9 @@ func (db *DB) Append(ctx context.Context, rows ...Rows) error {
 
 // Query runs query, in which each {{table}} is replaced by the union of
 // that table over the partitions overlapping tr, and hands the rows to
-// scan. args are bound to the query's placeholders (? or $1).
+// scan. args are bound to the query's placeholders (? or $1). A
+// placeholder {{table:from:to}} uses its own time range (Unix ns,
+// inclusive) instead of tr's times.
 func (db *DB) Query(ctx context.Context, tr TimeRange, query string, args []any, scan func(*sql.Rows) error) error {
 	db.dropMu.RLock()
 	defer db.dropMu.RUnlock()
@@ -422,6 +424,17 @@ func (db *DB) expandParts(query string, tr TimeRange, parts []*partition) (strin
 			return "", fmt.Errorf("telemetrydb: unterminated {{ in query")
 		}
 		name := query[i+2 : i+j]
+		ptr := tr
+		if n, bounds, ok := strings.Cut(name, ":"); ok {
+			// {{table:from:to}}: this placeholder's own time range.
+			lo, hi, _ := strings.Cut(bounds, ":")
+			from, err1 := strconv.ParseInt(lo, 10, 64)
+			to, err2 := strconv.ParseInt(hi, 10, 64)
+			if err1 != nil || err2 != nil {
+				return "", fmt.Errorf("telemetrydb: bad time range in {{%s}}: want {{table:from:to}} in Unix ns", name)
+			}
+			name, ptr = n, TimeRange{From: from, To: to, Keys: tr.Keys}
+		}
 		t, ok := db.tables[name]
 		if !ok {
 			return "", fmt.Errorf("telemetrydb: query names unknown table %q", name)
@@ -430,7 +443,7 @@ func (db *DB) expandParts(query string, tr TimeRange, parts []*partition) (strin
 		b.WriteString("(")
 		n := 0
 		for _, p := range parts {
-			if !p.overlaps(tr, t.TimeColumn != "") || !p.mayHold(tr.Keys) {
+			if !p.overlaps(ptr, t.TimeColumn != "") || !p.mayHold(ptr.Keys) {
 				continue
 			}
 			if n > 0 {

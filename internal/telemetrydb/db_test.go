@@ -298,6 +298,19 @@ func TestPartitionsPruneAndRetention(t *testing.T) {
 	if got := count(t, db, TimeRange{From: 2000, To: 2005}, "ts BETWEEN 2000 AND 2005"); got != 6 {
 		t.Fatalf("rows in range = %d, want 6", got)
 	}
+	// A placeholder with its own range: {{events:from:to}}.
+	q, err = db.expand("SELECT * FROM {{events:3000:3009}} UNION ALL SELECT * FROM {{events}}", TimeRange{From: 1000, To: 1005})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(q, "SELECT * FROM p") != 2 || !strings.Contains(q, "p3.events") || !strings.Contains(q, "p1.events") {
+		t.Fatalf("query with its own range %q, want p3 then p1", q)
+	}
+	for _, bad := range []string{"{{events:1}}", "{{events:a:2}}", "{{events:1:}}"} {
+		if _, err := db.expand("SELECT * FROM "+bad, TimeRange{}); err == nil || !strings.Contains(err.Error(), "want {{table:from:to}}") {
+			t.Errorf("%s: err %v, want one naming the form", bad, err)
+		}
+	}
 	if got := count(t, db, TimeRange{From: 99999, To: 100000}, ""); got != 0 {
 		t.Fatalf("rows out of range = %d", got)
 	}

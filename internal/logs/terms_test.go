@@ -1,0 +1,405 @@
+package logs
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"regexp"
+	"regexp/syntax"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vigilhq/vigil/internal/logs/logql"
+)
+
+// Every trigram of every line of a block is found in its folded bitset,
+// whatever the bitset's final size.
+func TestBlockBitsHoldTheirLines(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{1, 10, 300, 5000} {
+		var b blockBuilder
+		var lines []string
+		for i := 0; i < n; i++ {
+			l := randomLine(r)
+			lines = append(lines, l)
+			b.add(int64(i), l)
+		}
+		w := b.finish()
+		if len(w)*64 < minBlockBits || len(w)&(len(w)-1) != 0 {
+			t.Fatalf("%d lines: bitset of %d words, want a power of two of at least %d bits", n, len(w), minBlockBits)
+		}
+		for _, l := range lines {
+			// The line, and every text of three bytes or more in it, in
+			// any ASCII case, may be in the block.
+			for k := 0; k < 5; k++ {
+				i := r.IntN(len(l))
+				j := min(len(l), i+3+r.IntN(8))
+				sub := l[i:j]
+				if r.IntN(2) == 0 {
+					sub = asciiUpper(sub)
+				}
+				if n := segmentNeed(sub); n != nil && !mayMatch(w, []termNeed{n}) {
+					t.Fatalf("%d lines: %q (from %q) ruled out", len(lines), sub, l)
+				}
+			}
+			if n := segmentNeed(l); n != nil && !mayMatch(w, []termNeed{n}) {
+				t.Fatalf("%d lines: %q ruled out", len(lines), l)
+			}
+		}
+		// The scratch space is clean for the next block.
+		if w2 := b.finish(); len(w2)*64 != minBlockBits {
+			t.Fatalf("empty block after reuse: %d bits, want %d", len(w2)*64, minBlockBits)
+		}
+	}
+	// A block of 2000 varied lines stays small and still rules out a
+	// word it does not hold.
+	var b blockBuilder
+	for i := 0; i < 2000; i++ {
+		b.add(int64(i), randomLine(r))
+	}
+	w := b.finish()
+	if len(w)*8 > 64<<10 {
+		t.Errorf("2000 lines: %d bytes of bitset, want at most 64 KiB", len(w)*8)
+	}
+	if mayMatch(w, []termNeed{segmentNeed("zyxwvq")}) {
+		t.Errorf("2000 lines: a word they do not hold is not ruled out")
+	}
+}
+
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
+}
+
+func TestRequiredLiterals(t *testing.T) {
+	f := func(re string, want ...literal) {
+		t.Helper()
+		p, err := syntax.Parse(re, syntax.Perl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := requiredLiterals(p)
+		if diff := cmp.Diff(want, got, cmp.AllowUnexported(literal{})); diff != "" {
+			t.Errorf("requiredLiterals(%q): -want +got\n%s", re, diff)
+		}
+	}
+	f("needle", literal{"needle", false})
+	f("(?i)needle", literal{"NEEDLE", true}) // Go spells folded literals in upper case
+	f("time.?out", literal{"time", false}, literal{"out", false})
+	f("a(bc)+d*", literal{"a", false}, literal{"bc", false})
+	f("(foo){2,}x?", literal{"foo", false})
+	f("x*")
+	f("[ab]cd", literal{"cd", false})
+	f("ab(?i)cd", literal{"ab", false}, literal{"CD", true})
+	f("^err(or)?$", literal{"err", false})
+}
+
+func TestLineFilterNeeds(t *testing.T) {
+	// f checks the needs of a query's first line filter: how many, and
+	// how many alternatives each has.
+	f := func(q string, alts ...int) {
+		t.Helper()
+		var got []int
+		for _, n := range plan(nil, 0, 1, mustStages(t, q)).needs {
+			got = append(got, len(n))
+		}
+		if diff := cmp.Diff(alts, got); diff != "" {
+			t.Errorf("%s: alternatives per need -want +got\n%s", q, diff)
+		}
+	}
+	f(`{a="b"} |= "needle"`, 1)
+	f(`{a="b"} |= "needle" or "haystack"`, 2)
+	f(`{a="b"} |= "ne"`)            // too short
+	f(`{a="b"} |= "needle" or "x"`) // "x" may be anywhere
+	f(`{a="b"} != "needle"`)        // negative
+	f(`{a="b"} |~ "needle|hay.*stack"`, 2)
+	f(`{a="b"} |~ "time.?out.*error"`, 1, 1, 1) // "time", "out", "error"
+	f(`{a="b"} |~ "n.e.e.d"`)
+	f(`{a="b"} |~ "(?i)ßtraße"`, 1) // "tra"
+	f(`{a="b"} |~ "(?i)ßtäße"`)     // every ASCII run is short
+	f(`{a="b"} |~ "(?i)kelvin"`, 1) // "elvin": k is not safe
+	f(`{a="b"} |~ "(?i)kelvin|st"`)
+	f(`{a="b"} |> "<_> needle"`)    // patterns stay in Go
+	f(`{a="b"} | json |= "needle"`) // after a parser: not pushed down
+	f(`{a="b"} |= "needle" |= "hay"`, 1, 1)
+}
+
+func mustStages(t *testing.T, q string) []logql.Stage {
+	t.Helper()
+	e, err := logql.Parse(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.(*logql.LogExpr).Stages
+}
+
+// vocabulary of the property test: case variants, Unicode folds (the
+// Kelvin sign folds to k, the long s to s), prefixes and suffixes of one
+// another, U+FFFD.
+var termWords = []string{
+	"needle", "Needle", "NEEDLE", "needles", "haystack", "hay", "stack",
+	"time", "timeout", "time-out", "TimeOut", "out", "error", "err", "ERROR",
+	"\u212Aelvin", "kelvin", "Kelvin", "\u017Ftop", "stop", "STOP",
+	"straße", "STRASSE", "Straße", "naïve", "NAÏVE", "\ufffd",
+	"a", "ab", "abc", "x", "42", "4242", "user=alice", "user=bob",
+}
+
+func randomLine(r *rand.Rand) string {
+	n := 1 + r.IntN(8)
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = termWords[r.IntN(len(termWords))]
+		if r.IntN(4) == 0 {
+			parts[i] += termWords[r.IntN(len(termWords))] // glued: substrings across words
+		}
+	}
+	return strings.Join(parts, []string{" ", "", "_", "\t"}[r.IntN(4)])
+}
+
+func randomFilter(r *rand.Rand) string {
+	w := func() string { return termWords[r.IntN(len(termWords))] }
+	q := func(s string) string { return fmt.Sprintf("%q", s) }
+	reQ := func(s string) string { return q(regexp.QuoteMeta(s)) }
+	switch r.IntN(9) {
+	case 0:
+		return "|= " + q(w())
+	case 1:
+		return "|= " + q(w()) + " or " + q(w())
+	case 2:
+		return "|~ " + q("(?i)"+regexp.QuoteMeta(w()))
+	case 3:
+		return "|~ " + q(regexp.QuoteMeta(w())+".*"+regexp.QuoteMeta(w()))
+	case 4:
+		return "|~ " + q(regexp.QuoteMeta(w())+"|"+regexp.QuoteMeta(w()))
+	case 5:
+		return "!= " + q(w())
+	case 6:
+		return "|~ " + q("(?i)("+regexp.QuoteMeta(w())+")+ ?"+regexp.QuoteMeta(w()))
+	case 7:
+		return "|~ " + reQ(w())
+	default:
+		return "|= " + q(w()+" "+w())
+	}
+}
+
+// termStore writes blocks of random lines (one push request each) to
+// three streams over ten minutes.
+func termStore(t *testing.T, r *rand.Rand, opts Options, blocks int) *Store {
+	s := openStore(t, opts)
+	ctx := context.Background()
+	for b := 0; b < blocks; b++ {
+		streams := []Stream{
+			{Labels: []Label{{"app", "a"}, {"env", "prod"}}},
+			{Labels: []Label{{"app", "b"}, {"env", "prod"}}},
+			{Labels: []Label{{"app", "c"}, {"env", "dev"}}},
+		}
+		n := 1 + r.IntN(6)
+		for i := 0; i < n; i++ {
+			st := &streams[r.IntN(len(streams))]
+			st.Entries = append(st.Entries, Entry{Timestamp: t0 + int64(r.IntN(600))*int64(time.Second) + int64(b), Line: randomLine(r)})
+		}
+		if _, _, err := s.AppendStreams(ctx, streams); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// sameRows runs q with and without the term index and fails when the
+// answers differ; it returns the number of entries or samples found.
+func sameRows(t *testing.T, s *Store, q Query) int {
+	t.Helper()
+	ctx := context.Background()
+	s.noIndex = true
+	want, err := s.Query(ctx, q)
+	s.noIndex = false
+	if err != nil {
+		t.Fatalf("%s: %v", q.Expr, err)
+	}
+	got, err := s.Query(ctx, q)
+	if err != nil {
+		t.Fatalf("%s with the index: %v", q.Expr, err)
+	}
+	if diff := cmp.Diff(want.Streams, got.Streams); diff != "" {
+		t.Fatalf("%s: the index changes the lines (-scan +index):\n%s", q.Expr, diff)
+	}
+	if diff := cmp.Diff(want.Series, got.Series); diff != "" {
+		t.Fatalf("%s: the index changes the series (-scan +index):\n%s", q.Expr, diff)
+	}
+	n := 0
+	for _, st := range want.Streams {
+		n += len(st.Entries)
+	}
+	for _, se := range want.Series {
+		n += len(se.Samples)
+	}
+	return n
+}
+
+// Queries return the same rows with and without the term index, over
+// random data and random line filters (substring, case-insensitive and
+// other regexps, alternatives, negations, chains of them).
+func TestTermIndexSameRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	s := termStore(t, r, Options{}, 200)
+	end := t0 + int64(10*time.Minute)
+	nonEmpty, used := 0, 0
+	for i := 0; i < 300; i++ {
+		sel := []string{`{env="prod"}`, `{app="c"}`, `{app=~"a|c"}`}[r.IntN(3)]
+		pipe := randomFilter(r)
+		if r.IntN(3) == 0 {
+			pipe += " " + randomFilter(r)
+		}
+		expr := sel + " " + pipe
+		f := plan(nil, t0, end, mustStages(t, expr))
+		if _, ok := s.blocks.ranges(t0, end+1, f.needs); ok {
+			used++
+		}
+		q := Query{Expr: expr, Start: t0, End: end + 1, Limit: 1000, Direction: Direction(r.IntN(2))}
+		if r.IntN(4) == 0 {
+			q.Limit = 3 // stops early, in windows
+		}
+		if r.IntN(3) == 0 {
+			q.Expr = fmt.Sprintf("sum by (app) (count_over_time(%s [1m]))", expr)
+			q.Step = time.Minute
+		}
+		if sameRows(t, s, q) > 0 {
+			nonEmpty++
+		}
+	}
+	if nonEmpty < 100 || used < 30 {
+		t.Fatalf("only %d of 300 queries found something and %d used the index: the test proves little", nonEmpty, used)
+	}
+}
+
+// A rare word skips the blocks that cannot hold it.
+func TestTermIndexSkipsBlocks(t *testing.T) {
+	s := openStore(t, Options{})
+	ctx := context.Background()
+	for b := 0; b < 50; b++ {
+		st := Stream{Labels: []Label{{"app", "a"}}}
+		for i := 0; i < 100; i++ {
+			line := fmt.Sprintf("request %d of block %d took %dms", i, b, i*b)
+			if b == 17 && i == 3 {
+				line += " NeedLe"
+			}
+			st.Entries = append(st.Entries, Entry{Timestamp: t0 + int64(b*100+i), Line: line})
+		}
+		if _, _, err := s.AppendStreams(ctx, []Stream{st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, expr := range []string{`{app="a"} |= "NeedLe"`, `{app="a"} |~ "(?i)needle"`, `{app="a"} |~ "Need.e|NeedLe"`} {
+		f := plan(nil, t0, t0+5000, mustStages(t, expr))
+		rs, ok := s.blocks.ranges(t0, t0+5000, f.needs)
+		if !ok || len(rs) > 2 {
+			t.Errorf("%s: ranges %v (used %v), want block 17 and at most one false positive", expr, rs, ok)
+		}
+		if n := sameRows(t, s, Query{Expr: expr, Start: t0, End: t0 + 5000, Limit: 100}); n != 1 {
+			t.Errorf("%s: %d lines, want 1", expr, n)
+		}
+	}
+	// A word in every block reads the whole table.
+	f := plan(nil, t0, t0+5000, mustStages(t, `{app="a"} |= "request"`))
+	if _, ok := s.blocks.ranges(t0, t0+5000, f.needs); ok {
+		t.Errorf("a common word uses the index")
+	}
+}
+
+// A damaged or missing index entry, and records written before the index,
+// are read by every query, with a warning when the store opens: never a
+// wrong answer.
+func TestTermIndexDamagedFallsBack(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := Open(ctx, Options{Dir: dir, MemoryLimitBytes: 256 << 20, RejectOldSamplesMaxAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for b := 0; b < 10; b++ {
+		st := Stream{Labels: []Label{{"app", "a"}}}
+		for i := 0; i < 20; i++ {
+			st.Entries = append(st.Entries, Entry{Timestamp: t0 + int64(b*100+i), Line: fmt.Sprintf("line %d of block %d", i, b)})
+		}
+		st.Entries[5].Line += fmt.Sprintf(" needle%d", b)
+		if _, _, err := s.AppendStreams(ctx, []Stream{st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Blocks 0..9; partition p0 (the first).
+	for _, stmt := range []string{
+		"UPDATE p0.log_blocks SET bits = '\\x00\\x01\\x02'::BLOB WHERE blk = 2",   // wrong size
+		"UPDATE p0.log_blocks SET bits = repeat('\\x00', 68)::BLOB WHERE blk = 3", // bad checksum
+		"DELETE FROM p0.log_blocks WHERE blk = 4",                                 // missing
+		"UPDATE p0.logs SET blk = NULL WHERE blk = 5",                             // before the index
+	} {
+		if err := s.db.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	s, err = Open(ctx, Options{Dir: dir, MemoryLimitBytes: 256 << 20, RejectOldSamplesMaxAge: -1,
+		Logger: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	out := logged.String()
+	if !strings.Contains(out, "log term index incomplete") || !strings.Contains(out, "blocks=4") {
+		t.Errorf("warning: got %q, want one naming 4 blocks read by every query", out)
+	}
+	for b := 0; b < 10; b++ {
+		if n := sameRows(t, s, Query{Expr: fmt.Sprintf(`{app="a"} |= "needle%d"`, b), Start: t0, End: t0 + 2000, Limit: 100}); n != 1 {
+			t.Errorf("needle%d: %d lines, want 1", b, n)
+		}
+	}
+}
+
+// Case-insensitive filters find every spelling Go's (?i) matches, in
+// blocks of one line each, so that a block wrongly ruled out is missed.
+func TestTermIndexCaseFolds(t *testing.T) {
+	s := openStore(t, Options{})
+	lines := []string{
+		"\u212Aelvin", "a\u212Aelvin", "KELVIN", "\u017Ftopped", "a\u017Ftopped", "STOPPED",
+		"straße", "xSTRAßE", "NAÏVE", "naïve", "xnaïve", "time-out", "timeXout",
+	}
+	for i, l := range lines {
+		// Filler lines, so a bitset is not all ones.
+		st := Stream{Labels: []Label{{"app", "a"}}, Entries: []Entry{{Timestamp: t0 + int64(i*10), Line: l}}}
+		for j := 1; j < 5; j++ {
+			st.Entries = append(st.Entries, Entry{Timestamp: t0 + int64(i*10+j), Line: fmt.Sprintf("filler %d", j)})
+		}
+		if _, _, err := s.AppendStreams(context.Background(), []Stream{st}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := func(expr string, want int) {
+		t.Helper()
+		if n := sameRows(t, s, Query{Expr: expr, Start: t0, End: t0 + 1000, Limit: 100}); n != want {
+			t.Errorf("%s: %d lines, want %d", expr, n, want)
+		}
+	}
+	f(`{app="a"} |~ "(?i)kelvin"`, 3)
+	f(`{app="a"} |~ "(?i)aKELVIN"`, 1)
+	f(`{app="a"} |~ "(?i)stopped"`, 3)
+	f(`{app="a"} |~ "(?i)astopped"`, 1)
+	f(`{app="a"} |~ "(?i)straße"`, 2)
+	f(`{app="a"} |~ "(?i)naïve"`, 3)
+	f(`{app="a"} |~ "(?i)xnaïve"`, 1)
+	f(`{app="a"} |~ "time.out"`, 2)
+	f(`{app="a"} |= "KELVIN"`, 1)
+	f(`{app="a"} |~ "KELVIN|tim(e-|eX)out"`, 3)
+}
