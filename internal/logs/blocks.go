@@ -41,6 +41,35 @@ type blockIndex struct {
 	blocks []*block // by id, nullBlock ones first
 	next   int64
 	bytes  int64 // of the bitsets
+	// maxBytes caps bytes (0: no cap): past it the oldest blocks' bitsets
+	// are dropped, and their records are read by every filtered query,
+	// as when a block has no index.
+	maxBytes int64
+	trimmed  int   // blocks[:trimmed] were looked at by trim
+	dropped  int64 // bitsets dropped by the cap
+}
+
+// trim drops the oldest bitsets until the index is within maxBytes. The
+// caller holds mu.
+func (ix *blockIndex) trim() {
+	if ix.maxBytes <= 0 {
+		return
+	}
+	if ix.trimmed > len(ix.blocks) {
+		ix.trimmed = len(ix.blocks)
+	}
+	for ix.bytes > ix.maxBytes && ix.trimmed < len(ix.blocks) {
+		b := ix.blocks[ix.trimmed]
+		if b.part == math.MaxInt64 {
+			break // not committed yet: the newest; the next register tries again
+		}
+		ix.trimmed++
+		if b.bits != nil {
+			ix.bytes -= int64(len(b.bits) * 8)
+			b.bits = nil
+			ix.dropped++
+		}
+	}
 }
 
 // register assigns the next id to b and adds it. It must happen before
@@ -52,6 +81,7 @@ func (ix *blockIndex) register(b *block) {
 	b.part = math.MaxInt64
 	ix.blocks = append(ix.blocks, b)
 	ix.bytes += int64(len(b.bits) * 8)
+	ix.trim()
 	ix.mu.Unlock()
 }
 
@@ -70,6 +100,9 @@ func (ix *blockIndex) forget(b *block) {
 	if i < len(ix.blocks) && ix.blocks[i] == b {
 		ix.blocks = append(ix.blocks[:i], ix.blocks[i+1:]...)
 		ix.bytes -= int64(len(b.bits) * 8)
+		if i < ix.trimmed {
+			ix.trimmed--
+		}
 	}
 }
 
@@ -79,13 +112,18 @@ func (ix *blockIndex) prune(oldest int64) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
 	kept := ix.blocks[:0]
-	for _, b := range ix.blocks {
+	trimmed := 0
+	for i, b := range ix.blocks {
 		if b.part >= oldest {
 			kept = append(kept, b)
+			if i < ix.trimmed {
+				trimmed++
+			}
 		} else {
 			ix.bytes -= int64(len(b.bits) * 8)
 		}
 	}
+	ix.trimmed = trimmed
 	clear(ix.blocks[len(kept):])
 	ix.blocks = kept
 }
@@ -286,6 +324,11 @@ func (s *Store) loadBlocks(ctx context.Context) error {
 		return blocks[i].part < blocks[j].part
 	})
 	ix.blocks = blocks
+	ix.trimmed = 0
+	ix.trim()
+	if ix.dropped > 0 {
+		s.log.Info("log term index over its memory cap: the oldest blocks are read by every filtered query", "dropped_blocks", ix.dropped, "cap_bytes", ix.maxBytes)
+	}
 	for part, p := range bad {
 		s.log.Warn("log term index incomplete: these records are read by every filtered query", "partition", part, "blocks", p.n, "first", p.first)
 	}

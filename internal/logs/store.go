@@ -19,7 +19,11 @@ import (
 type Options struct {
 	Dir string // required: the store's directory
 
-	MemoryLimitBytes  int64         // DuckDB memory_limit; default 1 GiB
+	MemoryLimitBytes int64 // DuckDB memory_limit; default 1 GiB
+	// TermIndexMaxBytes caps the term index's memory (0: no cap): past it
+	// the oldest blocks lose their bitsets and are read by every filtered
+	// query, as blocks without an index are.
+	TermIndexMaxBytes int64
 	MaxAge            time.Duration // retention by age; 0 keeps forever
 	MaxBytes          int64         // retention by size; 0 no cap
 	PartitionDuration time.Duration // default 1h
@@ -250,6 +254,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	s.blocks.maxBytes = opts.TermIndexMaxBytes
 	if err := s.loadBlocks(ctx); err != nil {
 		s.m.unregister()
 		db.Close()

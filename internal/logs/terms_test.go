@@ -403,3 +403,69 @@ func TestTermIndexCaseFolds(t *testing.T) {
 	f(`{app="a"} |= "KELVIN"`, 1)
 	f(`{app="a"} |~ "KELVIN|tim(e-|eX)out"`, 3)
 }
+
+// The term index's memory cap: past it the oldest blocks lose their
+// bitsets (those blocks are then read by every filtered query), the
+// newest keep theirs, answers do not change, and a reopened store keeps
+// to the cap too.
+func TestTermIndexMemoryCap(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	write := func(s *Store, from, to int) {
+		for b := from; b < to; b++ {
+			st := Stream{Labels: []Label{{"app", "a"}}}
+			for i := 0; i < 20; i++ {
+				line := fmt.Sprintf("request %d of block %d", i, b)
+				if i == 3 {
+					line += fmt.Sprintf(" word%dz", b)
+				}
+				st.Entries = append(st.Entries, Entry{Timestamp: t0 + int64(b*100+i), Line: line})
+			}
+			if _, _, err := s.AppendStreams(ctx, []Stream{st}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s, err := Open(ctx, Options{Dir: dir, MemoryLimitBytes: 256 << 20, RejectOldSamplesMaxAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(s, 0, 1)
+	_, one := s.blocks.size()
+	s.Close()
+	if one == 0 {
+		t.Fatal("a block has no bitset")
+	}
+	cap := 5*one + one/2 // room for five blocks' bitsets
+	open := func() *Store {
+		s, err := Open(ctx, Options{Dir: dir, MemoryLimitBytes: 256 << 20, RejectOldSamplesMaxAge: -1, TermIndexMaxBytes: cap})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	s = open()
+	write(s, 1, 20)
+	check := func(s *Store) {
+		t.Helper()
+		if _, b := s.blocks.size(); b > cap {
+			t.Fatalf("term index %d bytes, cap %d", b, cap)
+		}
+		for _, b := range []int{0, 7, 19} {
+			expr := fmt.Sprintf(`{app="a"} |= "word%dz"`, b)
+			if n := sameRows(t, s, Query{Expr: expr, Start: t0, End: t0 + 3000, Limit: 100}); n != 1 {
+				t.Errorf("%s: %d lines, want 1", expr, n)
+			}
+		}
+		// Over the newest blocks, still indexed, a word skips the others.
+		f := plan(nil, t0+1500, t0+2000, mustStages(t, `{app="a"} |= "word19z"`))
+		rs, ok := s.blocks.ranges(t0+1500, t0+2000, f.needs)
+		if !ok || len(rs) == 0 || rs[len(rs)-1].hi != 19 {
+			t.Errorf("the newest block's word: ranges %v (used %v)", rs, ok)
+		}
+	}
+	check(s)
+	s.Close()
+	check(open())
+}

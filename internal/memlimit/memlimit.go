@@ -7,7 +7,8 @@
 // binary's code and the runtime; of the rest, the trace store's and the
 // log store's DuckDB each get a quarter as their memory_limit (unless
 // their own memory_limit is set), and the other half is for the Go heap
-// (the TSDB head, the write queues, requests being decoded).
+// (the TSDB head, the write queues, requests being decoded), of which an
+// eighth may hold the log store's term index.
 // Go's garbage collector gets a soft limit at the governor's high
 // watermark, so it works hardest just as the governor starts refusing.
 // The governor samples the resident set size every 100 ms: at 90% of the
@@ -93,6 +94,9 @@ type Budget struct {
 	Limit  int64 // the whole process
 	Traces int64 // the trace store's DuckDB memory_limit
 	Logs   int64 // the log store's DuckDB memory_limit
+	// LogTerms caps the log store's term index (in the Go heap): an
+	// eighth of the Go heap's share.
+	LogTerms int64
 	// Go is the Go runtime's soft limit (runtime/debug.SetMemoryLimit):
 	// the governor's high watermark.
 	Go int64
@@ -111,6 +115,7 @@ func Divide(limit, traces, logs int64) (Budget, error) {
 	if b.Logs == 0 {
 		b.Logs = max((limit-Base)/4, MinStore)
 	}
+	b.LogTerms = (limit - Base) / 16
 	if rest := limit - b.Traces - b.Logs; rest < limit/4 {
 		return Budget{}, fmt.Errorf("traces.memory_limit (%s) and logs.memory_limit (%s) leave %s of memory_limit %s for the rest of Vigil (the TSDB head, queues, requests); leave at least a quarter (%s): raise memory_limit or lower the stores' limits",
 			Size(b.Traces), Size(b.Logs), Size(max(rest, 0)), Size(limit), Size(limit/4))

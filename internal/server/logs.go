@@ -16,6 +16,7 @@ func (s *Server) setupLogs(ctx context.Context, cfg *config.Config) error {
 	opts := logs.Options{
 		Dir:               filepath.Join(cfg.DataDir, "logs"),
 		MemoryLimitBytes:  s.memory.Logs,
+		TermIndexMaxBytes: s.memory.LogTerms,
 		MaxAge:            lc.Retention.MaxAge.D(),
 		MaxBytes:          int64(lc.Retention.MaxSize),
 		PartitionDuration: lc.PartitionDuration.D(),
