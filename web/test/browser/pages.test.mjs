@@ -182,6 +182,39 @@ describe('pages', () => {
     }
   });
 
+  it('a page opened by its address asks for its data once, before its code has loaded', async () => {
+    // boot.ts sends the first request early; the page must take that
+    // answer, not ask again (a second request would mean the two differ).
+    const found = (await getJSON(`${v.url}/jaeger/api/traces?service=${service}&limit=1`)).data[0];
+    for (const [path, api, ready] of [
+      ['/query?g0.expr=ui_test_metric&from=now-15m', '/api/v1/query_range', (p) => p.locator('figure.chart[data-series="3"] canvas').first().waitFor()],
+      [`/traces/${found.traceID}`, `/jaeger/api/traces/${found.traceID}`, (p) => p.locator('[data-span]').first().waitFor()],
+      [`/logs?query=${encodeURIComponent('{job="ui-test"}')}&from=now-15m`, '/loki/api/v1/query_range?query=%7B', (p) => p.getByText('seeded failure').waitFor()],
+    ]) {
+      const page = await ctx.newPage();
+      const errors = watch(page);
+      const seen = [];
+      page.on('request', (r) => {
+        const u = new URL(r.url());
+        if ((u.pathname + u.search).startsWith(api)) seen.push(r.resourceType());
+      });
+      await page.goto(v.url + path);
+      await ready(page);
+      await page.waitForLoadState('networkidle', { timeout: 5000 }).catch(() => {});
+      assert.equal(seen.length, 1, `${path}: ${api} asked ${seen.length} times`);
+      // The page's code had not run yet when it went out: its chunk comes after it.
+      const order = await page.evaluate((a) => {
+        const rs = performance.getEntriesByType('resource');
+        const req = rs.find((e) => e.name.includes(a));
+        const page = rs.find((e) => /\/assets\/(MetricsPage|TracePage|LogsPage)-/.test(e.name));
+        return { req: req?.startTime, page: page?.startTime };
+      }, api);
+      assert.ok(order.req !== undefined && order.page !== undefined && order.req <= order.page, `${path}: request at ${order.req} ms, page chunk at ${order.page} ms`);
+      assert.deepEqual(errors, []);
+      await page.close();
+    }
+  });
+
   it('metrics shows the server error of a bad query under it', async () => {
     const page = await ctx.newPage();
     await page.goto(v.url + '/query?g0.expr=' + encodeURIComponent('sum(rate(x[5m])'));
