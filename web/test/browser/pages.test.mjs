@@ -83,6 +83,12 @@ async function visit(name, path, ready, { theme } = {}) {
   const c = theme ? await browser.newContext({ viewport: { width: 1400, height: 900 }, bypassCSP: true, colorScheme: theme }) : ctx;
   const page = await c.newPage();
   const errors = watch(page);
+  // Air-gapped: every request the page makes goes to Vigil itself.
+  const foreign = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (!['data:', 'blob:'].includes(u.protocol) && u.origin !== v.url) foreign.push(r.url());
+  });
   await page.goto(v.url + path);
   try {
     await ready(page);
@@ -90,6 +96,7 @@ async function visit(name, path, ready, { theme } = {}) {
     await page.waitForLoadState('networkidle', { timeout: 5000 }).catch(() => {});
     await page.screenshot({ path: shotPath(name), fullPage: true });
     assert.deepEqual(errors, [], `${name}: console or page errors`);
+    assert.deepEqual(foreign, [], `${name}: requests to other origins`);
     const bad = await axe(page);
     assert.deepEqual(bad, [], `${name}: axe-core serious/critical violations`);
   } catch (e) {
@@ -128,6 +135,30 @@ describe('pages', () => {
       await p.getByRole('table', { name: 'Services' }).getByText(service).waitFor();
       assert.equal(await p.evaluate(() => document.documentElement.dataset.theme), 'dark');
     }, { theme: 'dark' });
+  });
+
+  it('keyboard shortcuts: help, theme, time range picker', async () => {
+    const page = await ctx.newPage();
+    const errors = watch(page);
+    await page.goto(v.url + '/query?from=now-1h');
+    await page.locator('h1').filter({ hasText: 'Metrics' }).waitFor();
+    await page.keyboard.press('?');
+    await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
+    await page.keyboard.press('Escape');
+    await eventually('help closed', 5000, async () => (await page.getByRole('dialog').count()) === 0);
+    const theme = await page.evaluate(() => document.documentElement.dataset.theme);
+    await page.keyboard.press('d');
+    await eventually('theme toggled', 5000, async () => (await page.evaluate(() => document.documentElement.dataset.theme)) !== theme);
+    // "-" zooms out: the URL's range becomes absolute and twice as wide.
+    await page.keyboard.press('-');
+    await eventually('range in the URL', 5000, async () => {
+      const u = new URL(page.url());
+      const from = Number(u.searchParams.get('from'));
+      const to = Number(u.searchParams.get('to'));
+      return from > 0 && Math.abs(to - from - 2 * 3_600_000) < 60_000;
+    });
+    assert.deepEqual(errors, []);
+    await page.close();
   });
 
   it('metrics draws one line per series and lists them in the table', async () => {
