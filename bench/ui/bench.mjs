@@ -4,6 +4,7 @@
 // scrolled, and the JavaScript of the first load, gzipped. Same setup as
 // the browser tests: a real bin/vigil seeded over its APIs, Debian's
 // Chromium through playwright-core. Run with `bash bench/ui/run.sh`.
+import { writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { launch, lokiPush, otlpTraces, remoteWrite, startVigil } from '../../web/test/harness.mjs';
 
@@ -93,12 +94,68 @@ try {
   }
 
   // --- measures
+  // WATERFALL=1 prints, for every navigation, when each request started
+  // and ended, the page's marks and the long tasks (ms from navigation).
+  const waterfall = !!process.env.WATERFALL;
+  // TRACE=dir writes a Chromium performance trace of each navigation there
+  // (open in chrome://tracing or DevTools' Performance panel).
+  const traceDir = process.env.TRACE;
+  let traceN = 0;
+  // PROFILE=1 prints the main thread's self time by function (V8's
+  // sampling profiler, navigation to the mark), the 25 largest.
+  const profile = !!process.env.PROFILE;
+  function printProfile(p) {
+    const self = new Map();
+    const byID = new Map(p.nodes.map((n) => [n.id, n]));
+    const dt = new Map();
+    p.samples.forEach((id, i) => dt.set(id, (dt.get(id) ?? 0) + (p.timeDeltas[i] ?? 0)));
+    for (const [id, us] of dt) {
+      const f = byID.get(id).callFrame;
+      const k = `${f.functionName || '(anon)'} ${f.url.split('/').pop()}:${f.lineNumber}`;
+      self.set(k, (self.get(k) ?? 0) + us);
+    }
+    const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 25);
+    for (const [k, us] of top) console.log(`  ${(us / 1000).toFixed(1).padStart(7)} ms  ${k}`);
+  }
+  async function printWaterfall(page, path) {
+    const w = await page.evaluate(() => {
+      const n = performance.getEntriesByType('navigation')[0];
+      const rows = [
+        ['document', n.startTime, n.responseEnd],
+        ['domInteractive', n.domInteractive, n.domInteractive],
+        ['domContentLoaded', n.domContentLoadedEventStart, n.domContentLoadedEventEnd],
+      ];
+      for (const e of performance.getEntriesByType('resource')) rows.push([e.name.replace(location.origin, '').slice(0, 90) + (e.transferSize === 0 ? ' (cache)' : ''), e.startTime, e.responseEnd]);
+      for (const e of performance.getEntriesByType('mark')) rows.push(['mark ' + e.name, e.startTime, e.startTime]);
+      for (const e of performance.getEntriesByType('paint')) rows.push([e.name, e.startTime, e.startTime]);
+      for (const [s, d] of window.__long ?? []) rows.push(['longtask', s, s + d]);
+      return rows.sort((a, b) => a[1] - b[1]);
+    });
+    console.log(`--- ${path.slice(0, 60)}`);
+    for (const [name, a, b] of w) console.log(`${a.toFixed(0).padStart(6)} ${b.toFixed(0).padStart(6)} ${(b - a).toFixed(0).padStart(5)}  ${name}`);
+  }
   // timeTo: navigation start to the page's mark, and of that time the
   // API request's duration (resource timing of `api`, the longest).
   async function timeTo(path, mark, check, api) {
     const page = await ctx.newPage();
+    if (waterfall) {
+      await page.addInitScript(() => {
+        window.__long = [];
+        new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__long.push([e.startTime, e.duration]))).observe({ type: 'longtask', buffered: true });
+      });
+    }
+    const cdp = profile ? await ctx.newCDPSession(page) : null;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+      await cdp.send('Profiler.start');
+    }
+    if (traceDir) await browser.startTracing(page, { categories: ['devtools.timeline', 'v8.execute', 'disabled-by-default-devtools.timeline', 'blink.user_timing'] });
     await page.goto(v.url + path);
     await page.waitForFunction((m) => performance.getEntriesByName(m).length > 0, mark, { timeout: 60_000 });
+    if (traceDir) writeFileSync(`${traceDir}/${mark.replace(/\W/g, '_')}-${traceN++}.json`, await browser.stopTracing());
+    if (waterfall) await printWaterfall(page, path);
+    if (cdp) printProfile((await cdp.send('Profiler.stop')).profile);
     const { ms, apiMs } = await page.evaluate(
       ([m, a]) => ({
         ms: performance.getEntriesByName(m)[0].startTime,

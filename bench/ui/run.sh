@@ -4,7 +4,7 @@
 # RUNS=5 by default. Figures go to docs/perf/ui.md by hand, with uptime.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-[[ -x bin/vigil ]] || make build
+[[ -n ${VIGIL_BIN:-} || -x bin/vigil ]] || make build
 [[ -d web/node_modules ]] || make ui
 echo "machine: $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load: $(uptime | sed 's/.*load average: //')"
-VIGIL_BIN=$PWD/bin/vigil node bench/ui/bench.mjs
+VIGIL_BIN=${VIGIL_BIN:-$PWD/bin/vigil} node bench/ui/bench.mjs

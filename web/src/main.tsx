@@ -1,8 +1,11 @@
 import { render } from 'preact';
+import { boot } from './boot';
 import { App } from './app';
 import './styles.css';
 
-// Theme before the first paint of the app.
+// The opened page's data requests first (boot.ts), then the theme before
+// the first paint of the app.
+boot();
 try {
   const t = localStorage.getItem('vigil.theme') ?? (matchMedia('(prefers-color-scheme: dark)').matches ? 'dark' : 'light');
   document.documentElement.dataset.theme = t;

@@ -5,6 +5,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import uPlot, { type AlignedData, type Options } from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { fmtNum } from '../lib/format';
+import { drawn } from '../lib/drawn';
 
 export const palette = [
   '#4263eb', '#f76707', '#2f9e44', '#e03131', '#7048e8', '#0c8599', '#d6336c', '#74b816',
@@ -146,7 +147,7 @@ export function Chart(p: ChartProps) {
     root.dataset.drawn = String(Number(root.dataset.drawn ?? 0) + 1);
     // The benchmark (bench/ui) reads this mark: navigation to drawn chart
     // (the frame after uPlot drew).
-    requestAnimationFrame(() => performance.mark('vigil:chart-drawn'));
+    drawn('chart');
     // Exemplars: a click near a diamond opens its trace.
     const over = u.over;
     const click = (e: MouseEvent) => {

@@ -21,15 +21,38 @@ export interface TimeState {
 
 const Ctx = createContext<TimeState | null>(null);
 
+/**
+ * bootNow is "now" when the application started. The first range is
+ * resolved against it, so the early requests (boot.ts), sent before the
+ * page rendered, ask for exactly the range the page then asks for.
+ */
+export const bootNow = Date.now();
+let booted = false;
+
+export function specOf(params: URLSearchParams): RangeSpec {
+  return { from: params.get('from') || defaultRange.from, to: params.get('to') || defaultRange.to };
+}
+
+/** initialRange: the range the page opened at (search) will show first, or null if invalid. */
+export function initialRange(params: URLSearchParams): Range | null {
+  try {
+    return resolveRange(specOf(params), bootNow);
+  } catch {
+    return null;
+  }
+}
+
 export function TimeProvider({ children }: { children: ComponentChildren }) {
   const [params, set] = useSearchParams();
-  const spec = { from: params.get('from') || defaultRange.from, to: params.get('to') || defaultRange.to };
+  const spec = specOf(params);
   const refresh = params.get('refresh') || 'off';
   const [tick, setTick] = useState(0);
 
   const { range, error } = useMemo(() => {
+    const now = booted ? Date.now() : bootNow;
+    booted = true;
     try {
-      return { range: resolveRange(spec, Date.now()), error: null };
+      return { range: resolveRange(spec, now), error: null };
     } catch (e) {
       return { range: null, error: (e as Error).message };
     }

@@ -83,6 +83,12 @@ async function visit(name, path, ready, { theme } = {}) {
   const c = theme ? await browser.newContext({ viewport: { width: 1400, height: 900 }, bypassCSP: true, colorScheme: theme }) : ctx;
   const page = await c.newPage();
   const errors = watch(page);
+  // Air-gapped: every request the page makes goes to Vigil itself.
+  const foreign = [];
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (!['data:', 'blob:'].includes(u.protocol) && u.origin !== v.url) foreign.push(r.url());
+  });
   await page.goto(v.url + path);
   try {
     await ready(page);
@@ -90,6 +96,7 @@ async function visit(name, path, ready, { theme } = {}) {
     await page.waitForLoadState('networkidle', { timeout: 5000 }).catch(() => {});
     await page.screenshot({ path: shotPath(name), fullPage: true });
     assert.deepEqual(errors, [], `${name}: console or page errors`);
+    assert.deepEqual(foreign, [], `${name}: requests to other origins`);
     const bad = await axe(page);
     assert.deepEqual(bad, [], `${name}: axe-core serious/critical violations`);
   } catch (e) {
@@ -128,6 +135,30 @@ describe('pages', () => {
       await p.getByRole('table', { name: 'Services' }).getByText(service).waitFor();
       assert.equal(await p.evaluate(() => document.documentElement.dataset.theme), 'dark');
     }, { theme: 'dark' });
+  });
+
+  it('keyboard shortcuts: help, theme, time range picker', async () => {
+    const page = await ctx.newPage();
+    const errors = watch(page);
+    await page.goto(v.url + '/query?from=now-1h');
+    await page.locator('h1').filter({ hasText: 'Metrics' }).waitFor();
+    await page.keyboard.press('?');
+    await page.getByRole('dialog', { name: 'Keyboard shortcuts' }).waitFor();
+    await page.keyboard.press('Escape');
+    await eventually('help closed', 5000, async () => (await page.getByRole('dialog').count()) === 0);
+    const theme = await page.evaluate(() => document.documentElement.dataset.theme);
+    await page.keyboard.press('d');
+    await eventually('theme toggled', 5000, async () => (await page.evaluate(() => document.documentElement.dataset.theme)) !== theme);
+    // "-" zooms out: the URL's range becomes absolute and twice as wide.
+    await page.keyboard.press('-');
+    await eventually('range in the URL', 5000, async () => {
+      const u = new URL(page.url());
+      const from = Number(u.searchParams.get('from'));
+      const to = Number(u.searchParams.get('to'));
+      return from > 0 && Math.abs(to - from - 2 * 3_600_000) < 60_000;
+    });
+    assert.deepEqual(errors, []);
+    await page.close();
   });
 
   it('metrics draws one line per series and lists them in the table', async () => {
@@ -177,6 +208,39 @@ describe('pages', () => {
       // closeBrackets adds the closing brackets and quotes as they open;
       // typing them over them steps over, so the text comes out as typed.
       await eventually(`${path} editor holds the typed text`, 5000, async () => (await within(5000, 'read', ed.innerText())) === text);
+      assert.deepEqual(errors, []);
+      await page.close();
+    }
+  });
+
+  it('a page opened by its address asks for its data once, before its code has loaded', async () => {
+    // boot.ts sends the first request early; the page must take that
+    // answer, not ask again (a second request would mean the two differ).
+    const found = (await getJSON(`${v.url}/jaeger/api/traces?service=${service}&limit=1`)).data[0];
+    for (const [path, api, ready] of [
+      ['/query?g0.expr=ui_test_metric&from=now-15m', '/api/v1/query_range', (p) => p.locator('figure.chart[data-series="3"] canvas').first().waitFor()],
+      [`/traces/${found.traceID}`, `/jaeger/api/traces/${found.traceID}`, (p) => p.locator('[data-span]').first().waitFor()],
+      [`/logs?query=${encodeURIComponent('{job="ui-test"}')}&from=now-15m`, '/loki/api/v1/query_range?query=%7B', (p) => p.getByText('seeded failure').waitFor()],
+    ]) {
+      const page = await ctx.newPage();
+      const errors = watch(page);
+      const seen = [];
+      page.on('request', (r) => {
+        const u = new URL(r.url());
+        if ((u.pathname + u.search).startsWith(api)) seen.push(r.resourceType());
+      });
+      await page.goto(v.url + path);
+      await ready(page);
+      await page.waitForLoadState('networkidle', { timeout: 5000 }).catch(() => {});
+      assert.equal(seen.length, 1, `${path}: ${api} asked ${seen.length} times`);
+      // The page's code had not run yet when it went out: its chunk comes after it.
+      const order = await page.evaluate((a) => {
+        const rs = performance.getEntriesByType('resource');
+        const req = rs.find((e) => e.name.includes(a));
+        const page = rs.find((e) => /\/assets\/(MetricsPage|TracePage|LogsPage)-/.test(e.name));
+        return { req: req?.startTime, page: page?.startTime };
+      }, api);
+      assert.ok(order.req !== undefined && order.page !== undefined && order.req <= order.page, `${path}: request at ${order.req} ms, page chunk at ${order.page} ms`);
       assert.deepEqual(errors, []);
       await page.close();
     }

@@ -6,6 +6,7 @@ import * as loki from '../../api/loki';
 import { ErrorBox, Loading } from '../../components/Status';
 import { VirtualList } from '../../components/VirtualList';
 import { fmtTime } from '../../lib/format';
+import { drawn } from '../../lib/drawn';
 import { useLoad } from '../../lib/load';
 import { selectorOf } from '../../lib/logfields';
 import { withRange } from '../../lib/url';
@@ -17,7 +18,7 @@ export function LogList({ lines, height = 'calc(100vh - 420px)' }: { lines: Line
   const [open, setOpen] = useState<Line | null>(null);
   // The benchmark (bench/ui) reads this mark: lines rendered.
   useEffect(() => {
-    requestAnimationFrame(() => performance.mark('vigil:logs-drawn'));
+    drawn('logs');
   }, [lines]);
   return (
     <>

@@ -16,16 +16,15 @@ import { Link } from 'wouter-preact';
 import { align } from '../metrics/align';
 import { LogList } from './LogList';
 import { LiveTail } from './LiveTail';
-import { isMetricQuery, linesOf, mergeLines, traceLineQueries, type Line } from './model';
+import { linesOf, mergeLines, traceLineQueries, type Line } from './model';
+import { isMetricQuery, linesQuery, logsStateOf } from './requests';
 import { Volume } from './Volume';
 
 export default function LogsPage() {
   const [q, set] = useSearchParams();
   const { range, tick, setRange } = useTime();
-  const query = q.get('query') ?? '';
-  const trace = q.get('trace') ?? '';
-  const live = q.get('live') === '1';
-  const limit = Number(q.get('limit') ?? 1000) || 1000;
+  const st = logsStateOf(q);
+  const { query, trace, live, limit } = st;
   const [text, setText] = useState(query);
   const [last, setLast] = useState(query);
   if (query !== last) {
@@ -43,13 +42,12 @@ export default function LogsPage() {
 
   const run = () => set({ query: text.trim(), trace: null });
   const metric = query && isMetricQuery(query);
-  const step = range ? stepFor(range, 120) : 0;
 
   const result = useLoad(
     query && range && !live && !trace
       ? async (signal) => {
           const t0 = performance.now();
-          const r = await loki.queryRange({ query, start: range.start, end: range.end, limit, direction: 'backward', step: metric ? stepFor(range) : undefined }, signal);
+          const r = await linesQuery(st, range, signal);
           return { r, ms: performance.now() - t0 };
         }
       : null,
@@ -107,7 +105,7 @@ export default function LogsPage() {
       </div>
       <div class="query-panel">
         <div class="query-row">
-          <QueryEditor lang="logql" logqlSource={source} value={text} onChange={setText} onRun={run} placeholder='{service_name="api"} |= "error" (Enter to run)' label="LogQL query" error={result.error?.message ?? null} />
+          <QueryEditor lang="logql" waitFor={isMetricQuery(query) ? 'chart' : 'logs'} logqlSource={source} value={text} onChange={setText} onRun={run} placeholder='{service_name="api"} |= "error" (Enter to run)' label="LogQL query" error={result.error?.message ?? null} />
           <button class="btn primary" onClick={run}>
             Run
           </button>
@@ -135,7 +133,8 @@ export default function LogsPage() {
         <LiveTail query={query} />
       ) : (
         <>
-          {query && !metric && !trace && range && <Volume query={query} range={range} step={step} quiet={!!result.error} onZoom={(a, b) => setRange({ start: a, end: b })} />}
+          {/* The volume after the lines: both scan the same lines, and the lines are what the page is for. */}
+          {query && !metric && !trace && range && (result.data || result.error) && <Volume query={query} range={range} quiet={!!result.error} onZoom={(a, b) => setRange({ start: a, end: b })} />}
           <ErrorBox error={result.error || byTrace.error} />
           <Loading on={result.loading || byTrace.loading} />
           {result.data && (

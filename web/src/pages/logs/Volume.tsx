@@ -1,7 +1,6 @@
 // Log volume by level over the range: the query Grafana sends,
 // sum by (level, detected_level) (count_over_time(...)), as stacked bars.
 import { useMemo } from 'preact/hooks';
-import * as loki from '../../api/loki';
 import { Chart } from '../../components/Chart';
 import { ErrorBox } from '../../components/Status';
 import { useLoad } from '../../lib/load';
@@ -9,15 +8,17 @@ import { normLevel } from '../../lib/logfields';
 import type { Range } from '../../lib/timerange';
 import { useTime } from '../../lib/time';
 import { align } from '../metrics/align';
+import { volume, volumeStep } from './requests';
 
 const order = ['critical', 'error', 'warn', 'info', 'debug', 'trace', ''];
 const colors: Record<string, string> = { critical: '#862e9c', error: '#e03131', warn: '#f59f00', info: '#2f9e44', debug: '#1c7ed6', trace: '#7048e8', '': '#868e96' };
 
 /** quiet: the page shows the query's own error, so the volume query's (the same, at a shifted position) is left out. */
-export function Volume({ query, range, step, quiet, onZoom }: { query: string; range: Range; step: number; quiet?: boolean; onZoom: (a: number, b: number) => void }) {
+export function Volume({ query, range, quiet, onZoom }: { query: string; range: Range; quiet?: boolean; onZoom: (a: number, b: number) => void }) {
   const { tick } = useTime();
+  const step = volumeStep(range);
   const v = useLoad(
-    (signal) => loki.queryRange({ query: loki.volumeQuery(query, step), start: range.start, end: range.end, step }, signal),
+    (signal) => volume(query, range, signal),
     [query, range.start, range.end, step, tick],
   );
   const data = useMemo(() => {

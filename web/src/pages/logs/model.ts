@@ -47,10 +47,7 @@ export function detail(l: Line): Line {
   return l;
 }
 
-/** isMetricQuery: a LogQL metric query (rate, count_over_time, sum by...). */
-export function isMetricQuery(q: string): boolean {
-  return !q.trim().startsWith('{');
-}
+export { isMetricQuery } from './requests';
 
 /**
  * Labels to find a trace's lines by, in order: a LogQL selector needs a

@@ -3,23 +3,8 @@
 import { useState } from 'preact/hooks';
 import { useSearchParams } from '../../lib/url';
 import { MetricBrowser } from './MetricBrowser';
-import { QueryPanel, type PanelState } from './QueryPanel';
-
-function panelsOf(q: URLSearchParams): PanelState[] {
-  const out: PanelState[] = [];
-  for (let i = 0; i < 20; i++) {
-    const expr = q.get(`g${i}.expr`);
-    if (expr === null && i > 0) break;
-    out.push({
-      expr: expr ?? '',
-      tab: q.get(`g${i}.tab`) === 'table' ? 'table' : 'graph',
-      stacked: q.get(`g${i}.stacked`) === '1',
-      exemplars: q.get(`g${i}.exemplars`) === '1',
-      step: q.get(`g${i}.step_input`) ?? '',
-    });
-  }
-  return out;
-}
+import { panelsOf, type PanelState } from './panels';
+import { QueryPanel } from './QueryPanel';
 
 function patchOf(panels: PanelState[], old: number) {
   const p: Record<string, string | null> = {};

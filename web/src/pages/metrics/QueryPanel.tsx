@@ -8,18 +8,11 @@ import { ErrorBox, Empty, Loading, SendHelp } from '../../components/Status';
 import { fmtNum, labelString } from '../../lib/format';
 import { useLoad } from '../../lib/load';
 import { useTime } from '../../lib/time';
-import { parseDuration, stepFor } from '../../lib/timerange';
 import { withRange } from '../../lib/url';
 import { align } from './align';
+import { panelStep, type PanelState } from './panels';
 
-export interface PanelState {
-  expr: string;
-  tab: 'graph' | 'table';
-  stacked: boolean;
-  exemplars: boolean;
-  /** step: the resolution as typed ("15s"); '' picks one for the width. */
-  step: string;
-}
+export type { PanelState };
 
 const traceIDKeys = ['trace_id', 'traceID', 'traceId', 'TraceID'];
 
@@ -47,16 +40,7 @@ export function QueryPanel({
   }
   const run = () => onChange({ expr: text.trim() });
 
-  let step = range ? stepFor(range) : 0;
-  let stepErr = '';
-  if (state.step) {
-    try {
-      step = parseDuration(state.step);
-      if (range && (range.end - range.start) / step > 11000) stepErr = `step ${state.step} gives more than 11,000 points over this range (Prometheus's limit)`;
-    } catch (e) {
-      stepErr = (e as Error).message;
-    }
-  }
+  const { step, stepErr } = panelStep(state, range);
   const graph = useLoad(
     state.expr && range && state.tab === 'graph' && !stepErr
       ? async (signal) => {
@@ -104,7 +88,7 @@ export function QueryPanel({
   return (
     <section class="query-panel" aria-label={`Query ${index + 1}`}>
       <div class="query-row">
-        <QueryEditor lang="promql" value={text} onChange={setText} onRun={run} placeholder="Expression (press Enter to run, Shift+Enter for a new line)" label={`PromQL expression ${index + 1}`} error={cur.error?.message ?? null} />
+        <QueryEditor lang="promql" waitFor="chart" value={text} onChange={setText} onRun={run} placeholder="Expression (press Enter to run, Shift+Enter for a new line)" label={`PromQL expression ${index + 1}`} error={cur.error?.message ?? null} />
         <button class="btn primary" onClick={run}>
           Execute
         </button>

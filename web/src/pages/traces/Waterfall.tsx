@@ -4,6 +4,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { VirtualList } from '../../components/VirtualList';
 import { fmtMicros } from '../../lib/format';
+import { drawn } from '../../lib/drawn';
 import { descendants, flatten } from '../../lib/tracetree';
 import { serviceColor, type TraceModel } from './model';
 
@@ -26,7 +27,7 @@ export function Waterfall({ m, view, selected, onSelect }: { m: TraceModel; view
   const selIndex = rows.findIndex((r) => r.span.spanID === selected);
   // The benchmark (bench/ui) reads this mark: trace opened and drawn.
   useEffect(() => {
-    requestAnimationFrame(() => performance.mark('vigil:waterfall-drawn'));
+    drawn('waterfall');
   }, [m]);
   return (
     <div>
