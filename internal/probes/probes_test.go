@@ -497,6 +497,9 @@ func TestBatchedWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Long enough for the first batch to fill before its timer, even
+	// under the race detector (a run takes milliseconds there).
+	m.batchDelay = 2 * time.Second
 	n := batchRuns + 3
 	ctx := context.Background()
 	var tgs []*Target

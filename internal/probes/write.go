@@ -18,6 +18,7 @@ import (
 type cachedSeries struct {
 	ls     labels.Labels
 	family string // the metric name
+	fam    int    // family's number (Manager.familyID)
 	ref    storage.SeriesRef
 	run    uint64 // the last run that wrote it
 }
@@ -43,9 +44,11 @@ const (
 type batch struct {
 	app  storage.AppenderV2
 	runs int // runs appended without error, whose commit failure counts
-	// families passed their metadata in this batch: once per batch is
-	// enough for the metadata store (the TSDB keeps none per series).
-	families map[string]struct{}
+	// families (by Manager.familyID) that passed their metadata in this
+	// batch: once per batch is enough for the metadata store (the TSDB
+	// keeps none per series). A slice, not a map of names: the look-up is
+	// per sample.
+	families []bool
 	timer    *time.Timer
 }
 
@@ -55,15 +58,18 @@ func (m *Manager) writeBatched(e *entry, t *Target, r *Result) {
 	m.bmu.Lock()
 	b := m.batch
 	if b == nil {
-		b = &batch{app: m.opts.Appendable.AppenderV2(context.Background()), families: map[string]struct{}{}}
+		b = &batch{app: m.opts.Appendable.AppenderV2(context.Background())}
 		m.batch = b
-		b.timer = time.AfterFunc(batchDelay, func() { m.flushBatch(b) })
+		b.timer = time.AfterFunc(m.batchDelay, func() { m.flushBatch(b) })
 	}
-	err := m.appendRun(b.app, e, t, r, func(family string) bool {
-		if _, ok := b.families[family]; ok {
+	err := m.appendRun(b.app, e, t, r, func(fam int) bool {
+		if fam < len(b.families) && b.families[fam] {
 			return false
 		}
-		b.families[family] = struct{}{}
+		if fam >= len(b.families) {
+			b.families = append(b.families, make([]bool, fam+1-len(b.families))...)
+		}
+		b.families[fam] = true
 		return true
 	})
 	if err == nil {
@@ -111,7 +117,7 @@ func (m *Manager) commitBatch(b *batch) {
 func (m *Manager) write(ctx context.Context, e *entry, t *Target, r *Result) error {
 	m.flushBatch(nil) // e's earlier samples first: the TSDB takes them in order
 	app := m.opts.Appendable.AppenderV2(ctx)
-	err := m.appendRun(app, e, t, r, func(string) bool { return true })
+	err := m.appendRun(app, e, t, r, func(int) bool { return true })
 	if cerr := app.Commit(); cerr != nil {
 		return cerr
 	}
@@ -122,7 +128,7 @@ func (m *Manager) write(ctx context.Context, e *entry, t *Target, r *Result) err
 // labels, and staleness markers for the series the previous run wrote
 // that this one did not (as Prometheus does when a scraped series
 // disappears). meta says whether to pass a family's metadata.
-func (m *Manager) appendRun(app storage.AppenderV2, e *entry, t *Target, r *Result, meta func(family string) bool) error {
+func (m *Manager) appendRun(app storage.AppenderV2, e *entry, t *Target, r *Result, meta func(fam int) bool) error {
 	e.mu.Lock()
 	defer e.mu.Unlock() // one write per entry at a time; runs of an entry never overlap anyway
 	c := e.cache
@@ -163,6 +169,7 @@ func (m *Manager) appendRun(app storage.AppenderV2, e *entry, t *Target, r *Resu
 				}
 			})
 			cs = &cachedSeries{ls: b.Labels(), family: s.Labels.Get(labels.MetricName)}
+			cs.fam = m.familyID(cs.family)
 			if old, ok := c.m[h^staleKey]; ok && labels.Equal(old.ls, cs.ls) {
 				cs.ref = old.ref // the same series as before the reload
 				delete(c.m, h^staleKey)
@@ -170,7 +177,7 @@ func (m *Manager) appendRun(app storage.AppenderV2, e *entry, t *Target, r *Resu
 			c.m[h] = cs
 		}
 		var opts storage.AppendV2Options
-		if meta(cs.family) {
+		if meta(cs.fam) {
 			opts = storage.AppendV2Options{MetricFamilyName: cs.family, Metadata: metadata.Metadata{Type: "gauge", Help: s.Help}}
 		}
 		ref, err := app.Append(cs.ref, cs.ls, 0, ts, s.Value, nil, nil, opts)
@@ -193,6 +200,21 @@ func (m *Manager) appendRun(app storage.AppenderV2, e *entry, t *Target, r *Resu
 		delete(c.m, h)
 	}
 	return firstErr
+}
+
+// familyID numbers metric families for the batches' metadata flags.
+func (m *Manager) familyID(name string) int {
+	m.famMu.Lock()
+	defer m.famMu.Unlock()
+	id, ok := m.famIDs[name]
+	if !ok {
+		if m.famIDs == nil {
+			m.famIDs = map[string]int{}
+		}
+		id = len(m.famIDs)
+		m.famIDs[name] = id
+	}
+	return id
 }
 
 // staleKey marks, in a new cache, the series of the old one still to be
