@@ -65,12 +65,13 @@ bench: build ## benchmarks side by side with the peers (see docs/PERFORMANCE.md)
 example: ## run examples/shop against a running vigil (make run in another shell)
 	cd examples/shop && OTEL_EXPORTER_OTLP_ENDPOINT=$${OTEL_EXPORTER_OTLP_ENDPOINT:-http://127.0.0.1:4318} $(GO) run .
 
-# The web UI (web/, TypeScript + Vite) is built into internal/ui/dist, which
-# internal/ui embeds. Built files are not committed: dist/ holds only .keep,
-# and a binary built without them serves a page saying how to build them.
+# The web UI (web/, TypeScript + Vite) is built into internal/ui/dist/app,
+# which internal/ui embeds. Built files are not committed: dist/ holds only
+# README.md (which no build writes), and a binary built without them serves
+# a page saying how to build them.
 # File dependencies keep `make build` from rebuilding an unchanged UI.
 UI_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/package.json
-UI_OUT := internal/ui/dist/index.html
+UI_OUT := internal/ui/dist/app/index.html
 NPM ?= npm
 
 web/node_modules/.package-lock.json: web/package-lock.json
@@ -79,7 +80,6 @@ web/node_modules/.package-lock.json: web/package-lock.json
 
 $(UI_OUT): web/node_modules/.package-lock.json $(UI_SRC)
 	cd web && $(NPM) run build
-	@touch internal/ui/dist/.keep
 
 .PHONY: ui-dist
 ui-dist: ## the web UI when npm is present (skipped with a note when it is not)
@@ -93,4 +93,4 @@ ui-test: ui ## Vitest units and the browser tests of the web UI (needs bin/vigil
 	cd web && VIGIL_BIN=$(CURDIR)/bin/vigil $(NPM) run browser-test
 
 clean: ## remove build output
-	rm -rf bin internal/ui/dist/assets internal/ui/dist/index.html
+	rm -rf bin internal/ui/dist/app

@@ -13,7 +13,7 @@ export default defineConfig({
   base: './',
   build: {
     // internal/ui embeds this folder; its .keep is restored by make ui.
-    outDir: '../internal/ui/dist',
+    outDir: '../internal/ui/dist/app',
     emptyOutDir: true,
     target: 'es2022',
     assetsInlineLimit: 8192,

@@ -1,8 +1,9 @@
 // Package ui serves Vigil's browser UI: the files Vite builds from web/
-// into dist/, embedded in the binary with go:embed, so the UI works
+// into dist/app/, embedded in the binary with go:embed, so the UI works
 // air-gapped and no other package knows it exists.
 //
-// The built files are not committed. dist/ holds only .keep in git, so a
+// The built files are not committed. dist/ holds only README.md in git
+// (no build writes it), so a
 // binary built without `make ui` (plain `go build`) still compiles and
 // answers the UI's paths with a page that says how to build it.
 //
@@ -93,7 +94,7 @@ func New(opts Options) (*UI, error) {
 		u.logger = slog.New(slog.DiscardHandler)
 	}
 	if u.files == nil {
-		sub, err := fs.Sub(dist, "dist")
+		sub, err := fs.Sub(dist, "dist/app")
 		if err != nil {
 			return nil, err
 		}
