@@ -75,41 +75,29 @@ func TestGovernorHysteresis(t *testing.T) {
 	var rss atomic.Int64
 	rss.Store(100 << 20)
 	reg := prometheus.NewRegistry()
-	g, err := New(Options{Limit: 1000 << 20, Interval: time.Millisecond, Resident: func() (int64, error) { return rss.Load(), nil }, Registerer: reg})
+	g, err := New(Options{Limit: 1000 << 20, Resident: func() (int64, error) { return rss.Load(), nil }, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- g.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	waitFor := func(want bool) {
+	at := func(mib int64, want bool) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for g.Refusing() != want {
-			if time.Now().After(deadline) {
-				t.Fatalf("refusing = %v at %s, want %v", g.Refusing(), Size(rss.Load()), want)
-			}
-			time.Sleep(time.Millisecond)
+		rss.Store(mib << 20)
+		g.sample()
+		if g.Refusing() != want {
+			t.Fatalf("refusing = %v at %dMiB, want %v", g.Refusing(), mib, want)
 		}
 	}
 	if err := g.Admit(); err != nil {
 		t.Fatalf("under the limit: %v", err)
 	}
-	rss.Store(900 << 20) // 90%
-	waitFor(true)
+	at(900, true) // 90%
 	err = g.Admit()
 	if !apierr.Retryable(err) || apierr.HTTPStatus(err) != 503 || apierr.RetryAfterOf(err) != time.Second ||
 		!strings.Contains(err.Error(), "memory_limit 1000MiB") {
 		t.Fatalf("over the limit: %v (status %d)", err, apierr.HTTPStatus(err))
 	}
-	rss.Store(870 << 20) // between the watermarks: still refusing
-	time.Sleep(20 * time.Millisecond)
-	if !g.Refusing() {
-		t.Fatal("took ingestion again above the low watermark")
-	}
-	rss.Store(840 << 20)
-	waitFor(false)
+	at(870, true) // between the watermarks: still refusing
+	at(840, false)
 	if err := g.Admit(); err != nil {
 		t.Fatalf("under the low watermark: %v", err)
 	}
@@ -129,3 +117,32 @@ func TestGovernorHysteresis(t *testing.T) {
 }
 
 func goOf(limit int64) int64 { h := DefaultHigh; return int64(float64(limit) * h) }
+
+// Run reads the resident size every Interval until its context ends.
+func TestGovernorRunSamples(t *testing.T) {
+	reads := make(chan struct{}, 1)
+	g, err := New(Options{Limit: 1000 << 20, Interval: time.Millisecond, Resident: func() (int64, error) {
+		select {
+		case reads <- struct{}{}:
+		default:
+		}
+		return 950 << 20, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-reads // New's own first sample
+	g.over.Store(false)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- g.Run(ctx) }()
+	<-reads
+	<-reads // a second read: sample() of the first has finished
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !g.Refusing() {
+		t.Fatal("Run's samples did not make the governor refuse")
+	}
+}

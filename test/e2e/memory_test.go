@@ -183,14 +183,18 @@ func TestMemoryLimit(t *testing.T) {
 	// Load until the governor has refused for a while (at least 10 s of
 	// load; at most 90 s, which a loaded machine may need).
 	start := time.Now()
-	for {
-		time.Sleep(250 * time.Millisecond)
+	waitLoad := func() error {
 		tl.mu.Lock()
 		memory := tl.memory
 		tl.mu.Unlock()
-		if el := time.Since(start); (memory >= 20 && el > 10*time.Second) || el > 90*time.Second {
-			break
+		if memory < 20 || time.Since(start) < 10*time.Second {
+			return fmt.Errorf("%d refusals for memory after %s", memory, time.Since(start).Round(time.Second))
 		}
+		return nil
+	}
+	// Past 90 s the assertions below say what was missed.
+	for tick := time.Tick(250 * time.Millisecond); waitLoad() != nil && time.Since(start) < 90*time.Second; {
+		<-tick
 	}
 	cancel()
 	wg.Wait()
