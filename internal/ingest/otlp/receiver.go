@@ -250,18 +250,25 @@ const (
 )
 
 // readBody checks the content type, decompresses and bounds the body.
-func (r *Receiver) readBody(req *http.Request) ([]byte, encoding, error) {
-	enc := encProto
+// contentEncoding is the request body's encoding by its Content-Type
+// (protobuf when it has none); with an error, protobuf, to answer in.
+func contentEncoding(req *http.Request) (encoding, error) {
 	ct, _, err := mime.ParseMediaType(req.Header.Get("Content-Type"))
 	switch {
 	case err != nil && req.Header.Get("Content-Type") != "":
-		return nil, enc, apierr.New(apierr.Invalid, "invalid Content-Type %q: want application/x-protobuf or application/json", req.Header.Get("Content-Type"))
+		return encProto, apierr.New(apierr.Invalid, "invalid Content-Type %q: want application/x-protobuf or application/json", req.Header.Get("Content-Type"))
 	case ct == "application/x-protobuf" || ct == "application/protobuf" || ct == "":
-		enc = encProto
+		return encProto, nil
 	case ct == "application/json":
-		enc = encJSON
-	default:
-		return nil, enc, &apierr.Error{Code: apierr.Invalid, Message: fmt.Sprintf("unsupported Content-Type %q: want application/x-protobuf or application/json", ct)}
+		return encJSON, nil
+	}
+	return encProto, &apierr.Error{Code: apierr.Invalid, Message: fmt.Sprintf("unsupported Content-Type %q: want application/x-protobuf or application/json", ct)}
+}
+
+func (r *Receiver) readBody(req *http.Request) ([]byte, encoding, error) {
+	enc, err := contentEncoding(req)
+	if err != nil {
+		return nil, enc, err
 	}
 	body := io.Reader(req.Body)
 	switch ce := req.Header.Get("Content-Encoding"); ce {
@@ -420,10 +427,7 @@ func logsResponse(rejected int64, msg string) plogotlp.ExportResponse {
 // within the concurrency bound and answer in the request's encoding.
 func serveHTTP[Req unmarshaler, Resp message](r *Receiver, w http.ResponseWriter, req *http.Request, sig signal[Req, Resp]) {
 	if err := r.admit(sig.name, "http"); err != nil {
-		enc := encProto
-		if ct, _, _ := mime.ParseMediaType(req.Header.Get("Content-Type")); ct == "application/json" {
-			enc = encJSON
-		}
+		enc, _ := contentEncoding(req)
 		r.writeError(w, req, enc, err)
 		return
 	}

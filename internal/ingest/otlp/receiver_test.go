@@ -160,18 +160,7 @@ func TestGRPCOverloadIsRetryable(t *testing.T) {
 	ft := &fakeTraces{block: make(chan struct{})}
 	fm := &fakeMetrics{}
 	r, _ := New(Options{Traces: ft, Metrics: fm, MaxConcurrentRequests: 1, RetryAfter: 2 * time.Second})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- r.ServeGRPC(ctx, ln) }()
-	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := serveGRPC(t, r)
 	client := ptraceotlp.NewGRPCClient(conn)
 	first := make(chan error)
 	go func() {
@@ -182,7 +171,7 @@ func TestGRPCOverloadIsRetryable(t *testing.T) {
 	for len(r.sem) == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	_, err = client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(traces(1)))
+	_, err := client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(traces(1)))
 	st := status.Convert(err)
 	if st.Code() != codes.ResourceExhausted {
 		t.Fatalf("want RESOURCE_EXHAUSTED, got %v", err)
@@ -203,10 +192,6 @@ func TestGRPCOverloadIsRetryable(t *testing.T) {
 	mresp, err := pmetricotlp.NewGRPCClient(conn).Export(context.Background(), pmetricotlp.NewExportRequestFromMetrics(pmetric.NewMetrics()))
 	if err != nil || mresp.PartialSuccess().RejectedDataPoints() != 0 {
 		t.Fatalf("metrics: %v", err)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -286,21 +271,8 @@ func TestAdmitRefusal(t *testing.T) {
 		t.Fatalf("HTTP JSON: %d %q %s", w.Code, w.Header().Get("Content-Type"), w.Body)
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- r.ServeGRPC(ctx, ln) }()
-	defer func() { cancel(); <-done }()
-	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	client := ptraceotlp.NewGRPCClient(conn)
-	_, err = client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(traces(1)))
+	client := ptraceotlp.NewGRPCClient(serveGRPC(t, r))
+	_, err := client.Export(context.Background(), ptraceotlp.NewExportRequestFromTraces(traces(1)))
 	st := status.Convert(err)
 	if st.Code() != codes.Unavailable || !strings.Contains(st.Message(), "memory limit") {
 		t.Fatalf("gRPC: %v", err)
