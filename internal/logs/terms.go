@@ -80,34 +80,11 @@ func (b *blockBuilder) add(ts int64, line string) {
 	}
 	w := b.w
 	t := uint32(foldTab[line[0]])<<8 | uint32(foldTab[line[1]])
-	rest := line[2:]
-	// Eight bytes at a time, folded to lower case together (lower8):
-	// measured 25% less time per line than a table lookup per byte.
-	for ; len(rest) >= 8; rest = rest[8:] {
-		x := lower8(uint64(rest[0]) | uint64(rest[1])<<8 | uint64(rest[2])<<16 | uint64(rest[3])<<24 |
-			uint64(rest[4])<<32 | uint64(rest[5])<<40 | uint64(rest[6])<<48 | uint64(rest[7])<<56)
-		for k := 0; k < 64; k += 8 {
-			t = (t<<8 | uint32(x>>k)&0xFF) & 0xFFFFFF
-			h := trigramHash(t) >> (32 - scratchLog)
-			w[h>>6] |= 1 << (h & 63)
-		}
-	}
-	for _, c := range []byte(rest) {
+	for _, c := range []byte(line[2:]) {
 		t = (t<<8 | uint32(foldTab[c])) & 0xFFFFFF
 		h := trigramHash(t) >> (32 - scratchLog)
 		w[h>>6] |= 1 << (h & 63)
 	}
-}
-
-// lower8 is foldTab applied to each byte of x: ASCII capitals get bit
-// 0x20, every other byte stays.
-func lower8(x uint64) uint64 {
-	const ones = 0x0101010101010101
-	a := x &^ (0x80 * ones)               // each byte's low seven bits
-	geA := a + (0x80-'A')*ones            // bit 7: a >= 'A'
-	gtZ := a + (0x80-'Z'-1)*ones          // bit 7: a > 'Z'
-	up := geA &^ gtZ &^ x & (0x80 * ones) // and the byte is ASCII
-	return x | up>>2
 }
 
 // finish returns the block's bitset, folded to about bitsPerTrigram bits

@@ -492,20 +492,3 @@ func TestInlineArgs(t *testing.T) {
 	f("x = ?", []any{int64(1), int64(2)}, "", false)
 	f("true", nil, "true", true)
 }
-
-func TestLower8(t *testing.T) {
-	for i := 0; i < 256; i++ {
-		for _, other := range []byte{0, 'A', 'z', 0x80, 0xFF, '@', '['} {
-			x := uint64(other)*0x0101010101010101&^0xFF00 | uint64(i)<<8
-			want := x &^ 0xFF00 | uint64(foldTab[i])<<8
-			for k := 0; k < 64; k += 8 {
-				if k != 8 {
-					want = want&^(0xFF<<k) | uint64(foldTab[byte(x>>k)])<<k
-				}
-			}
-			if got := lower8(x); got != want {
-				t.Fatalf("lower8(%#x) = %#x, want %#x", x, got, want)
-			}
-		}
-	}
-}
