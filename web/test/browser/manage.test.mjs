@@ -201,7 +201,7 @@ describe('manage', () => {
     );
     assert.ok(failed.attempts >= 1 && tgt.flaky.refused >= 1, `attempts ${failed.attempts}, refused ${tgt.flaky.refused}`);
     assert.match(failed.lastError, /500/);
-    await visit(ctx, v.url, 'outbox-retry', '/alerting/outbox?refresh=1s', async (p) => {
+    await visit(ctx, v.url, 'outbox-retry', '/alerting/outbox?refresh=5s', async (p) => {
       const row = p.getByRole('table', { name: 'Notifications' }).locator('tbody tr').filter({ hasText: 'flaky' });
       await row.locator('.badge').filter({ hasText: 'failed' }).waitFor({ timeout: slow });
       await row.getByText(/500/).first().waitFor();
