@@ -574,7 +574,10 @@ oncall:
     await eventually('a failed notification', slow, async () => (await adminGet('/vigil/api/v1/notifications?status=failed')).data?.length > 0);
     const c = await signIn('vera');
     try {
-      await pages(c, 'vera', (btn, what) => disabled(btn, true, what));
+      await pages(c, 'vera', async (btn, what) => {
+        await disabled(btn, true, what);
+        assert.match((await btn.getAttribute('title')) ?? '', /^your role may not /, `${what}: says why it is disabled`);
+      });
       // The API is the real gate: a viewer's session, with its CSRF token, gets 403 naming the scope.
       const h = { 'X-CSRF-Token': await csrf(c), Origin: va.url };
       const failed = (await adminGet('/vigil/api/v1/notifications?status=failed')).data[0];

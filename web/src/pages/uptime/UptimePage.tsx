@@ -113,7 +113,7 @@ export default function UptimePage() {
                     {x.module} {x.target}
                   </td>
                   <td>
-                    <button class="btn small" disabled={!can || running === x.name} onClick={() => runNow(x.name)}>
+                    <button class="btn small" disabled={!can || running === x.name} title={can ? undefined : 'your role may not run probes'} onClick={() => runNow(x.name)}>
                       Run now
                     </button>
                   </td>
