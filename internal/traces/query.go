@@ -376,12 +376,30 @@ func (s *Store) FindTraceIDs(ctx context.Context, q TraceQuery) ([]traceKey, err
 	}
 	var keys []traceKey
 	seen := map[traceKey]bool{}
+	var needs []tagNeed
+	if !s.noIndex {
+		needs = queryNeeds(q)
+	}
 	// Start small: with a common match the newest seconds hold enough traces.
 	window := int64(time.Second)
 	for hi := end; hi >= start && len(keys) < q.Limit; {
 		lo := max(start, hi-window)
+		// Only the blocks the tag index cannot rule out, unless most may
+		// match.
+		src := "{{spans}}"
+		if rs, ok := s.blocks.ranges(lo, hi, needs); ok {
+			if len(rs) == 0 {
+				if lo == start || lo <= 0 {
+					break
+				}
+				hi = lo - 1
+				window = nextWindow(window)
+				continue
+			}
+			src = blockSource(rs)
+		}
 		qargs := append([]any{lo, hi}, args...)
-		sqlText := "SELECT trace_hi, trace_lo, max(start_ns) AS m FROM {{spans}} WHERE start_ns BETWEEN ? AND ?" + cond +
+		sqlText := "SELECT trace_hi, trace_lo, max(start_ns) AS m FROM " + src + " WHERE start_ns BETWEEN ? AND ?" + cond +
 			" GROUP BY 1, 2 ORDER BY m DESC LIMIT " + strconv.Itoa(q.Limit-len(keys))
 		err := s.db.Query(ctx, telemetrydb.TimeRange{From: lo, To: hi}, sqlText, qargs, func(rows *sql.Rows) error {
 			for rows.Next() {
@@ -404,11 +422,18 @@ func (s *Store) FindTraceIDs(ctx context.Context, q TraceQuery) ([]traceKey, err
 			break
 		}
 		hi = lo - 1
-		if window < int64(24*time.Hour) {
-			window *= 4
-		}
+		window = nextWindow(window)
 	}
 	return keys, nil
+}
+
+// nextWindow is the search window after one of w: four times as long, up
+// to a day.
+func nextWindow(w int64) int64 {
+	if w < int64(24*time.Hour) {
+		return w * 4
+	}
+	return w
 }
 
 // Dependency is a count of calls from spans of Parent to child spans of
