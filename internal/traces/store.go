@@ -107,7 +107,8 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open trace store: %w", err)
 	}
-	s := &Store{opts: opts, log: log, db: db, m: newStoreMetrics(opts.Registerer, log), errw: apierr.Writer{Logger: log}}
+	s := &Store{opts: opts, log: log, db: db, errw: apierr.Writer{Logger: log}}
+	s.m = newStoreMetrics(opts.Registerer, log, s)
 	s.catalog = newCatalog()
 	if err := s.catalog.load(ctx, db); err != nil {
 		s.m.unregister()
@@ -320,9 +321,10 @@ type storeMetrics struct {
 	reg                prometheus.Registerer
 	received, accepted prometheus.Counter
 	rejected           *prometheus.CounterVec
+	indexBytes         prometheus.GaugeFunc
 }
 
-func newStoreMetrics(reg prometheus.Registerer, log *slog.Logger) *storeMetrics {
+func newStoreMetrics(reg prometheus.Registerer, log *slog.Logger, s *Store) *storeMetrics {
 	m := &storeMetrics{
 		reg: reg,
 		received: prometheus.NewCounter(prometheus.CounterOpts{
@@ -337,12 +339,19 @@ func newStoreMetrics(reg prometheus.Registerer, log *slog.Logger) *storeMetrics 
 			Name: "vigil_traces_spans_rejected_total",
 			Help: "Spans not stored, by reason (invalid_trace_id, invalid_span_id, overloaded, unavailable, canceled, internal).",
 		}, []string{"reason"}),
+		indexBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vigil_traces_tag_index_bytes",
+			Help: "Memory held by the tag index of spans (the bloom filters of every block).",
+		}, func() float64 {
+			_, b := s.blocks.size()
+			return float64(b)
+		}),
 	}
 	for _, r := range []string{"invalid_trace_id", "invalid_span_id", "overloaded", "unavailable"} {
 		m.rejected.WithLabelValues(r)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.received, m.accepted, m.rejected} {
+		for _, c := range []prometheus.Collector{m.received, m.accepted, m.rejected, m.indexBytes} {
 			if err := reg.Register(c); err != nil {
 				log.Warn("register traces metric", "err", err)
 			}
@@ -358,4 +367,5 @@ func (m *storeMetrics) unregister() {
 	m.reg.Unregister(m.received)
 	m.reg.Unregister(m.accepted)
 	m.reg.Unregister(m.rejected)
+	m.reg.Unregister(m.indexBytes)
 }
