@@ -33,8 +33,9 @@ import (
 // The filter uses tagHashes positions per token (double hashing of one
 // 64-bit hash), each the top bits of a 64-bit value, so a filter of 2^k
 // bits can be folded to 2^(k-1) by ORing neighbouring bits: a block is
-// built in a scratch filter and folded to about bitsPerTag bits per
-// distinct token (0.4-0.8% false positives per token asked).
+// built in a scratch filter and folded to the smallest power of two of at
+// least bitsPerTag bits per distinct token: 10-20 bits, 0.03-0.8% false
+// positives per token asked.
 
 const (
 	tagScratchLog  = 20
