@@ -270,16 +270,20 @@ func (s *Store) loadResources(ctx context.Context, spans []storedSpan, ids map[u
 	if len(ids) == 0 {
 		return nil
 	}
+	// Every row of one id holds the same resource (the id is its hash),
+	// and one request's resource row sits beside every span of it: one
+	// row per id is enough, and LIMIT 1 stops the scan at the first, so
+	// the lookup does not grow with the number of requests stored.
 	list := make([]string, 0, len(ids))
 	for id := range ids {
-		list = append(list, strconv.FormatUint(id, 10))
+		list = append(list, "(SELECT id, attrs, dropped, schema_url FROM {{resources}} WHERE id = "+strconv.FormatUint(id, 10)+" LIMIT 1)")
 	}
 	type res struct {
 		attrs, schema string
 		dropped       uint32
 	}
 	found := map[uint64]res{}
-	err := s.db.Query(ctx, telemetrydb.TimeRange{Keys: keys}, "SELECT id, any_value(attrs), any_value(dropped), any_value(schema_url) FROM {{resources}} WHERE id IN ("+strings.Join(list, ",")+") GROUP BY id", nil, func(rows *sql.Rows) error {
+	err := s.db.Query(ctx, telemetrydb.TimeRange{Keys: keys}, strings.Join(list, " UNION ALL "), nil, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var id uint64
 			var r res
