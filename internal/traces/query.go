@@ -384,6 +384,9 @@ func (s *Store) FindTraceIDs(ctx context.Context, q TraceQuery) ([]traceKey, err
 	if !s.noIndex {
 		needs = queryNeeds(q)
 	}
+	// The blocks the tag index cannot rule out, checked once for the
+	// whole range when few may match (else for each window).
+	all, allOK := s.blocks.ranges(start, end, needs)
 	// Start small: with a common match the newest seconds hold enough traces.
 	window := int64(time.Second)
 	for hi := end; hi >= start && len(keys) < q.Limit; {
@@ -391,7 +394,11 @@ func (s *Store) FindTraceIDs(ctx context.Context, q TraceQuery) ([]traceKey, err
 		// Only the blocks the tag index cannot rule out, unless most may
 		// match.
 		src := "{{spans}}"
-		if rs, ok := s.blocks.ranges(lo, hi, needs); ok {
+		rs, ok := overlapping(all, lo, hi), allOK
+		if !allOK {
+			rs, ok = s.blocks.ranges(lo, hi, needs)
+		}
+		if ok {
 			if len(rs) == 0 {
 				if lo == start || lo <= 0 {
 					break
@@ -429,6 +436,17 @@ func (s *Store) FindTraceIDs(ctx context.Context, q TraceQuery) ([]traceKey, err
 		window = nextWindow(window)
 	}
 	return keys, nil
+}
+
+// overlapping returns the ranges of rs with spans starting in [lo, hi].
+func overlapping(rs []blockRange, lo, hi int64) []blockRange {
+	var out []blockRange
+	for _, r := range rs {
+		if r.maxTs >= lo && r.minTs <= hi {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // nextWindow is the search window after one of w: four times as long, up
