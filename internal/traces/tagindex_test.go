@@ -392,3 +392,20 @@ func TestTagIndexMemoryCap(t *testing.T) {
 		t.Errorf("reopened: %d traces, want 1", n)
 	}
 }
+
+// decodeBits reads what the store holds: any bytes give a filter or an
+// error, never a panic, and a filter it accepts encodes back the same.
+func FuzzDecodeBits(f *testing.F) {
+	f.Add(encodeBits(make([]uint64, minTagBits/64)))
+	f.Add([]byte{0, 1, 2})
+	f.Add(bytes.Repeat([]byte{0}, 68))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		w, err := decodeBits(b)
+		if err != nil {
+			return
+		}
+		if !bytes.Equal(encodeBits(w), b) {
+			t.Fatalf("decode then encode of %x changed it", b)
+		}
+	})
+}
