@@ -8,7 +8,8 @@
 // log store's DuckDB each get a quarter as their memory_limit (unless
 // their own memory_limit is set), and the other half is for the Go heap
 // (the TSDB head, the write queues, requests being decoded), of which an
-// eighth may hold the log store's term index.
+// eighth may hold the log store's term index and another eighth the
+// trace store's tag index.
 // Go's garbage collector gets a soft limit at the governor's high
 // watermark, so it works hardest just as the governor starts refusing.
 // The governor samples the resident set size every 100 ms: at 90% of the
@@ -97,6 +98,9 @@ type Budget struct {
 	// LogTerms caps the log store's term index (in the Go heap): an
 	// eighth of the Go heap's share.
 	LogTerms int64
+	// TraceTags caps the trace store's tag index (in the Go heap): an
+	// eighth of the Go heap's share.
+	TraceTags int64
 	// Go is the Go runtime's soft limit (runtime/debug.SetMemoryLimit):
 	// the governor's high watermark.
 	Go int64
@@ -116,6 +120,7 @@ func Divide(limit, traces, logs int64) (Budget, error) {
 		b.Logs = max((limit-Base)/4, MinStore)
 	}
 	b.LogTerms = (limit - Base) / 16
+	b.TraceTags = (limit - Base) / 16
 	if rest := limit - b.Traces - b.Logs; rest < limit/4 {
 		return Budget{}, fmt.Errorf("traces.memory_limit (%s) and logs.memory_limit (%s) leave %s of memory_limit %s for the rest of Vigil (the TSDB head, queues, requests); leave at least a quarter (%s): raise memory_limit or lower the stores' limits",
 			Size(b.Traces), Size(b.Logs), Size(max(rest, 0)), Size(limit), Size(limit/4))

@@ -22,7 +22,7 @@ func TestDivide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Traces != 224<<20 || b.Logs != 224<<20 || b.LogTerms != 56<<20 || b.Go != goOf(1<<30) {
+	if b.Traces != 224<<20 || b.Logs != 224<<20 || b.LogTerms != 56<<20 || b.TraceTags != 56<<20 || b.Go != goOf(1<<30) {
 		t.Fatalf("1GiB: %+v", b)
 	}
 	// A store's own limit wins; the smallest share is MinStore.
