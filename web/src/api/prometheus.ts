@@ -160,6 +160,11 @@ export async function buildInfo(signal?: AbortSignal) {
   return data(await getJSON<Envelope<{ version: string; revision: string; goVersion: string }>>('/api/v1/status/buildinfo', {}, signal));
 }
 
+/** flags: /api/v1/status/flags, Vigil's effective settings by name (otlp.grpc_addr, ...). */
+export async function flags(signal?: AbortSignal) {
+  return data(await getJSON<Envelope<Record<string, string>>>('/api/v1/status/flags', {}, signal));
+}
+
 export interface TSDBStatus {
   headStats: { numSeries: number; numLabelPairs: number; chunkCount: number; minTime: number; maxTime: number };
   seriesCountByMetricName: { name: string; value: number }[];
