@@ -78,11 +78,12 @@ export async function labels(match: string[] = [], start?: number, end?: number,
   );
 }
 
-export async function labelValues(name: string, match: string[] = [], start?: number, end?: number, signal?: AbortSignal) {
+/** labelValues: a label's values (sorted); limit caps how many the server sends (0: all). */
+export async function labelValues(name: string, match: string[] = [], start?: number, end?: number, signal?: AbortSignal, limit = 0) {
   return data(
     await getJSON<Envelope<string[]>>(
       `/api/v1/label/${encodeURIComponent(name)}/values`,
-      { 'match[]': match, start: start && start / 1000, end: end && end / 1000 },
+      { 'match[]': match, start: start && start / 1000, end: end && end / 1000, limit: limit || undefined },
       signal,
     ),
   );

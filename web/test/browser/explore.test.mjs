@@ -178,6 +178,8 @@ describe('explore', () => {
 
   it('the metric browser lists the metric, its labels and values, and puts the choice in the query', async () => {
     await visit('browser', '/query?from=now-15m', async (p) => {
+      const asked = [];
+      p.on('request', (r) => asked.push(new URL(r.url()).pathname));
       await panel(p, 1).getByRole('button', { name: 'Browse' }).click();
       const dlg = p.getByRole('dialog', { name: 'Metrics' });
       await dlg.getByLabel(/^Filter/).fill('uix');
@@ -203,6 +205,25 @@ describe('explore', () => {
       await dlg.getByRole('button', { name: 'Use in query' }).click();
       await chart(p, 1).and(p.locator('[data-series="3"]')).waitFor();
       assert.equal(new URL(p.url()).searchParams.get('g0.expr'), metric);
+      // A scraped counter shows its type and help, which the scrape (in
+      // the OpenMetrics format) recorded under the family's name, without _total.
+      const counter = 'prometheus_tsdb_head_samples_appended_total';
+      const fam = await eventually('the counter scraped', 30_000, async () => {
+        const [md, names] = await Promise.all([getJSON(`${v.url}/api/v1/metadata?metric=prometheus_tsdb_head_samples_appended`), getJSON(`${v.url}/api/v1/label/__name__/values`)]);
+        return names.data.includes(counter) && md.data.prometheus_tsdb_head_samples_appended?.[0];
+      });
+      await panel(p, 1).getByRole('button', { name: 'Browse' }).click();
+      await dlg.getByLabel(/^Filter/).fill(counter);
+      await dlg.getByRole('option', { name: counter, exact: true }).click();
+      await dlg.locator('.badge').filter({ hasText: fam.type }).waitFor();
+      await dlg.getByText(fam.help).waitFor();
+      await dlg.getByRole('table', { name: 'Labels' }).locator('td.mono', { hasText: /^type$/ }).waitFor();
+      await p.screenshot({ path: shotPath('explore-browser-metadata') });
+      // Fed by the label and metadata endpoints.
+      for (const path of ['/api/v1/label/__name__/values', '/api/v1/labels', '/api/v1/label/instance/values', '/api/v1/label/type/values', '/api/v1/metadata']) {
+        assert.ok(asked.includes(path), `${path} asked: ${[...new Set(asked)].join(' ')}`);
+      }
+      await dlg.getByRole('button', { name: 'Close' }).click();
     });
   });
 
