@@ -444,14 +444,11 @@ describe('explore', () => {
     await visit('live-tail', `/logs?query=${encodeURIComponent(`{job="${job}"}`)}&live=1`, async (p) => {
       const bar = p.getByRole('status').filter({ hasText: 'lines/s' });
       await bar.getByText('live', { exact: true }).waitFor();
+      assert.equal(await p.getByTestId('tail-rate').innerText(), '0 lines/s');
       for (let i = 0; i < 5; i++) await push(`before pause ${tag} ${i}`);
       await p.getByText(`before pause ${tag} 4`).waitFor();
-      // Five lines in the last 10 s: 0.5 lines/s.
-      const rate = await eventually('rate shown', 10_000, async () => {
-        const t = await p.getByTestId('tail-rate').innerText();
-        return Number.parseFloat(t) > 0 && t;
-      });
-      assert.equal(rate, '0.5 lines/s');
+      // Five lines in the last 10 s: 0.5 lines/s (it was 0 before them).
+      await eventually('rate of the five lines', 10_000, async () => (await p.getByTestId('tail-rate').innerText()) === '0.5 lines/s');
       await p.screenshot({ path: shotPath('explore-live-tail-rate') });
       await bar.getByRole('button', { name: 'Pause' }).click();
       await bar.getByText('paused', { exact: true }).waitFor();
