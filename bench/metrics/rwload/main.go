@@ -7,7 +7,7 @@
 // figures.
 //
 //	rwload gen        -dir D [-series 100000 -shards 10 -batch 2000 -interval 15s -span 3h10m]
-//	rwload send       -dir D -url http://HOST/api/v1/write -pid PID [-rounds N -window W] -out F
+//	rwload send       -dir D -url http://HOST/api/v1/write -pid PID [-rounds N -window W -duration D] -out F
 //	rwload query      -dir D -url http://H1,http://H2 -pid P1,P2 [-passes 3 -reps 7] -out F1,F2
 //	rwload wait-block -dir TSDB [-timeout 10m]
 //	rwload vm-compact -url http://HOST -out F
@@ -82,10 +82,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		pid := fs.Int("pid", 0, "target process id, for CPU time and peak RSS")
 		rounds := fs.Int("rounds", 0, "rounds (scrape intervals) to send; 0: the whole corpus")
 		window := fs.Int("window", 0, "rounds after the first to measure as the steady phase; 0: all")
+		duration := fs.Duration("duration", 0, "stop after this long (0: when the rounds are sent)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		res, err := send(ctx, SendOptions{Dir: *dir, URL: *url, PID: *pid, Rounds: *rounds, Window: *window})
+		res, err := send(ctx, SendOptions{Dir: *dir, URL: *url, PID: *pid, Rounds: *rounds, Window: *window, Duration: *duration})
 		if werr := writeJSON(*out, stdout, res); werr != nil && err == nil {
 			err = werr
 		}
