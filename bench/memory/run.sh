@@ -35,8 +35,11 @@
 #
 # Knobs: PHASES ("signals all"), SIGNALS ("metrics traces logs"), DURATION
 # (30s, per-signal phase), ALL_DURATION (60s), LIMITS ("1GiB auto"), SERIES
-# (100000), ROUNDS (241: the corpus's scrape rounds, 1 h at 15 s; each run
-# sends as many as it can in its phase), TRACE_WORKERS (8), LOG_WORKERS (4),
+# (100000), ROUNDS (361) and INTERVAL (5s, in seconds): the corpus's scrape
+# rounds, 30 minutes ending at most 10 minutes before the run (each run
+# sends as many as it can in its phase; rebuilt when 10 minutes have
+# passed, since Vigil's span metrics put the TSDB head at now and samples
+# an hour older are refused), TRACE_WORKERS (8), LOG_WORKERS (4),
 # VIGIL_BIN (bin/vigil), VIGIL_BENCH_CACHE (~/.cache/vigil-bench).
 # Results: $BENCH_OUT (bench/.out/memory), summary.md there.
 set -uo pipefail
@@ -49,12 +52,13 @@ DURATION=${DURATION:-30s}
 ALL_DURATION=${ALL_DURATION:-60s}
 LIMITS=${LIMITS:-1GiB auto}
 SERIES=${SERIES:-100000}
-ROUNDS=${ROUNDS:-241}
+ROUNDS=${ROUNDS:-361}
+INTERVAL=${INTERVAL:-5s}
 TRACE_WORKERS=${TRACE_WORKERS:-8}
 LOG_WORKERS=${LOG_WORKERS:-4}
 VIGIL_BIN=${VIGIL_BIN:-$ROOT/bin/vigil}
 CACHE=${VIGIL_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil-bench}
-CORPUS=$CACHE/corpus/memory-${SERIES}-series-${ROUNDS}-rounds-10-shards
+CORPUS=$CACHE/corpus/memory-${SERIES}-series-${ROUNDS}-rounds-${INTERVAL}-10-shards
 
 log() { echo "memory: $(date -u +%H:%M:%S) $*" >&2; }
 failures=()
@@ -92,9 +96,9 @@ PROM_BIN= JAEGER_BIN= VLOGS_BIN=
 metrics_needed=0
 [[ " $PHASES " == *" all "* || " $SIGNALS " == *" metrics "* ]] && metrics_needed=1
 if ((metrics_needed)); then
-	log "building the remote-write corpus ($SERIES series x $ROUNDS rounds, cached in $CACHE/corpus)"
+	log "building the remote-write corpus ($SERIES series x $ROUNDS rounds at $INTERVAL, cached in $CACHE/corpus)"
 	for c in "$CACHE"/corpus/memory-*; do [[ -d $c && $c != "$CORPUS" ]] && rm -rf "$c"; done
-	"$RW" gen -dir "$CORPUS" -series "$SERIES" -shards 10 -span "$((ROUNDS * 15))s" -out "$OUT/corpus.json" \
+	"$RW" gen -dir "$CORPUS" -series "$SERIES" -shards 10 -interval "$INTERVAL" -span "$((ROUNDS * ${INTERVAL%s}))s" -align 10m -out "$OUT/corpus.json" \
 		|| { fail "build the corpus"; exit 1; }
 fi
 

@@ -6,7 +6,7 @@
 // disk. bench/metrics/run.sh drives it; docs/perf/metrics.md explains the
 // figures.
 //
-//	rwload gen        -dir D [-series 100000 -shards 10 -batch 2000 -interval 15s -span 3h10m]
+//	rwload gen        -dir D [-series 100000 -shards 10 -batch 2000 -interval 15s -span 3h10m -align 2h]
 //	rwload send       -dir D -url http://HOST/api/v1/write -pid PID [-rounds N -window W -duration D] -out F
 //	rwload query      -dir D -url http://H1,http://H2 -pid P1,P2 [-passes 3 -reps 7] -out F1,F2
 //	rwload wait-block -dir TSDB [-timeout 10m]
@@ -59,16 +59,21 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		interval := fs.Duration("interval", 15*time.Second, "scrape interval")
 		span := fs.Duration("span", 3*time.Hour+10*time.Minute, "time covered; over 3h makes a TSDB cut its first 2h block")
 		seed := fs.Uint64("seed", 1, "random seed of the values")
+		align := fs.Duration("align", 2*time.Hour, "start at a multiple of this (the corpus is rebuilt when the start moves)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
 		if *dir == "" {
 			return errors.New("gen: -dir is required")
 		}
-		// Start at a 2h boundary so that the first block is a whole 2h
-		// block, and end no later than now.
-		const block = 2 * time.Hour
-		start := time.Now().Add(-*span).Truncate(block)
+		if *align <= 0 {
+			return errors.New("gen: -align must be positive")
+		}
+		// By default start at a 2h boundary so that the first block is a
+		// whole 2h block, and end no later than now. A shorter -align keeps
+		// the samples near now: a TSDB that already holds samples at now
+		// (Vigil's span metrics, say) refuses those over an hour older.
+		start := time.Now().Add(-*span).Truncate(*align)
 		want := Meta{
 			Series: *series, Shards: *shards, BatchSize: *batch, IntervalMS: interval.Milliseconds(),
 			StartMS: start.UnixMilli(), Rounds: int(*span / *interval), Seed: *seed,
