@@ -40,7 +40,9 @@
 # sends as many as it can in its phase; rebuilt when 10 minutes have
 # passed, since Vigil's span metrics put the TSDB head at now and samples
 # an hour older are refused), TRACE_WORKERS (8), LOG_WORKERS (4),
-# VIGIL_BIN (bin/vigil), VIGIL_BENCH_CACHE (~/.cache/vigil-bench).
+# VIGIL_BIN (bin/vigil), VIGIL_CONFIG_EXTRA (YAML added to the all-signals
+# Vigil's configuration, for experiments), VIGIL_BENCH_CACHE
+# (~/.cache/vigil-bench).
 # Results: $BENCH_OUT (bench/.out/memory), summary.md there.
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -285,7 +287,8 @@ measure() {
 	local sigs=("$@") s wpid oom0 alive=1
 	LPIDS=() QPIDS=() TRACE_NEXT=0
 	oom0=$(oom_kills)
-	"$MW" -pid "$SPID" -interval 100ms ${METRICS:+-metrics "$METRICS"} -out "$dir/mem.json" -series "$dir/rss.csv" &
+	"$MW" -pid "$SPID" -interval 100ms ${METRICS:+-metrics "$METRICS"} -out "$dir/mem.json" -series "$dir/rss.csv" \
+		${METRICS:+-scrapes "$dir/scrapes.csv"} &
 	wpid=$!
 	[[ " ${sigs[*]} " == *" traces "* ]] && trace_warmup "$dir"
 	log "$name: load ${sigs[*]} for $dur (load average $(cut -d' ' -f1 /proc/loadavg))"
@@ -320,6 +323,7 @@ if [[ " $PHASES " == *" all "* ]]; then
 		mkdir -p "$dir"
 		cfg=
 		[[ $limit != auto ]] && cfg="memory_limit: $limit"$'\n'
+		cfg+=${VIGIL_CONFIG_EXTRA:-}
 		start vigil "$dir/data" "$cfg" || { stop; continue; }
 		measure "all signals, memory_limit $limit" "$dir" "$ALL_DURATION" vigil metrics traces logs
 	done

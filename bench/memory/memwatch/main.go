@@ -5,7 +5,7 @@
 // taken at the highest resident size so that a peak can be attributed
 // (Go heap, the TSDB head, the stores' queues, the rest: DuckDB).
 //
-//	memwatch -pid PID [-interval 100ms] [-metrics http://HOST/metrics] -out F.json [-series F.csv]
+//	memwatch -pid PID [-interval 100ms] [-metrics http://HOST/metrics] -out F.json [-series F.csv] [-scrapes F.csv]
 //
 // It runs until SIGTERM or SIGINT, or until the process exits (then
 // "exited" is true), and writes one JSON object.
@@ -76,6 +76,7 @@ func run() error {
 	metricsURL := flag.String("metrics", "", "a Prometheus /metrics URL to scrape every second (Vigil's)")
 	out := flag.String("out", "", "write the JSON result here (default stdout)")
 	seriesPath := flag.String("series", "", "write every sample here as CSV: seconds,rss_bytes")
+	scrapesPath := flag.String("scrapes", "", "write every scrape here as CSV: seconds, rss and the kept metrics")
 	flag.Parse()
 	if *pid <= 0 {
 		return errors.New("-pid is required")
@@ -93,6 +94,17 @@ func run() error {
 		csv = bufio.NewWriter(f)
 		defer csv.Flush()
 		fmt.Fprintln(csv, "seconds,rss_bytes")
+	}
+	var scsv *bufio.Writer
+	if *scrapesPath != "" && *metricsURL != "" {
+		f, err := os.Create(*scrapesPath)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		scsv = bufio.NewWriter(f)
+		defer scsv.Flush()
+		fmt.Fprintf(scsv, "seconds,rss_bytes,%s\n", strings.Join(kept, ","))
 	}
 	res := Result{PID: *pid, Interval: interval.String(), Max: map[string]float64{}}
 	cpu0, _ := cpuOf(*pid)
@@ -129,6 +141,13 @@ func run() error {
 			} else {
 				for k, v := range m {
 					res.Max[k] = max(res.Max[k], v)
+				}
+				if scsv != nil {
+					fmt.Fprintf(scsv, "%.1f,%d", el, st.RSS)
+					for _, k := range kept {
+						fmt.Fprintf(scsv, ",%g", m[k])
+					}
+					fmt.Fprintln(scsv)
 				}
 				if st.RSS > scrapeRSS {
 					scrapeRSS = st.RSS
