@@ -109,11 +109,13 @@ if os.path.isdir(os.path.join(out, "all")):
                              mib(g("rss_bytes") - goheld), g("prometheus_tsdb_head_series"), g("vigil_telemetrydb_queue_rows"),
                              mib(g("vigil_logs_term_index_bytes")), mx.get("vigil_memory_refused_requests_total", 0), g("vigil_memory_refusing")))
         if limit:
-            store = max((limit - 128 * MiB) // 4, 64 * MiB)
-            notes.append("%s: the rule gives each DuckDB store (traces, logs) %s MiB, the Go heap a soft limit of %s MiB; "
-                         "refusals start at %s MiB resident, stop under %s MiB. Rejected by the stores' own limits (not memory): "
+            share = max((limit - 128 * MiB) // 4, 64 * MiB)
+            store = max(share * 3 // 4, 64 * MiB)
+            gosoft = max(limit * 0.9 - 2 * store * 4 / 3, limit / 4)
+            notes.append("%s: the rule (internal/memlimit, as of this commit) gives each store a share of %s MiB, its DuckDB a memory_limit of %s MiB, "
+                         "Go a soft limit of %s MiB; refusals start at %s MiB resident, stop under %s MiB. Rejected by the stores' own limits (not memory): "
                          "samples %d, spans %d, log records %d" % (
-                             name, mib(store), mib(limit * 0.9), mib(limit * 0.9), mib(limit * 0.85),
+                             name, mib(share), mib(store), mib(gosoft), mib(limit * 0.9), mib(limit * 0.85),
                              mx.get("vigil_samples_rejected_total", 0), mx.get("vigil_traces_spans_rejected_total", 0),
                              mx.get("vigil_logs_records_rejected_total", 0)))
     print()
