@@ -96,7 +96,7 @@ if os.path.isdir(os.path.join(out, "all")):
             name, mib(limit) + " MiB", mib(mem.get("peak_rss_bytes")), mib(mem.get("vmhwm_bytes")), mib(bound),
             "yes" if limit and peak <= bound else "**no**", fig("metrics", 0), fig("traces", 0), fig("logs", 0),
             fig("metrics", 2), fig("traces", 2), fig("logs", 2), nonretry, conn,
-            queries("metrics", d).replace(" ", ""), queries("traces", d).replace(" ", ""), queries("logs", d).replace(" ", ""), end.get("oom_kills", "-"),
+            queries("metrics", d).replace(" ", ""), queries("traces", d).replace(" ", ""), queries("logs", d).replace(" ", ""), ("n/a" if end.get("oom_kills", -1) == -1 else end.get("oom_kills")),
             "yes" if end.get("alive_at_end") else "**no** (exit %s)" % end.get("exit_status")))
         if at:
             g = lambda k: at.get(k, 0)

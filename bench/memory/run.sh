@@ -128,7 +128,13 @@ wait_http() {
 	done
 	return 1
 }
-oom_kills() { awk '$1 == "oom_kill" {print $2}' /sys/fs/cgroup/memory.events 2>/dev/null || echo 0; }
+# oom_kills: the cgroup's OOM kills so far, or -1 when it cannot be read
+# (no memory.events at the root cgroup).
+oom_kills() {
+	local f=/sys/fs/cgroup$(sed -n 's/^0:://p' /proc/self/cgroup 2>/dev/null)/memory.events
+	[[ -r $f ]] || f=/sys/fs/cgroup/memory.events
+	[[ -r $f ]] && awk '$1 == "oom_kill" {print $2}' "$f" || echo -1
+}
 
 # start SYSTEM DIR [VIGIL_CONFIG]: starts a server on fresh ports; sets SPID,
 # HTTP (its base URL), WRITE (remote write URL), OTLP (OTLP/HTTP base), JAPI
@@ -300,7 +306,10 @@ measure() {
 	kill -0 "$SPID" 2>/dev/null || alive=0
 	kill -TERM "$wpid" 2>/dev/null; wait "$wpid"
 	stop
-	echo "{\"alive_at_end\": $alive, \"exit_status\": $EXIT_STATUS, \"oom_kills\": $(($(oom_kills) - oom0)), \"loadavg_end\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >"$dir/end.json"
+	local oom1 ooms=-1
+	oom1=$(oom_kills)
+	((oom0 >= 0 && oom1 >= 0)) && ooms=$((oom1 - oom0))
+	echo "{\"alive_at_end\": $alive, \"exit_status\": $EXIT_STATUS, \"oom_kills\": $ooms, \"loadavg_end\": \"$(cut -d' ' -f1-3 /proc/loadavg)\"}" >"$dir/end.json"
 	((alive)) || fail "$name: the server died during the load (exit status $EXIT_STATUS; see $dir.log)"
 	rm -rf "$dir/data"
 }
