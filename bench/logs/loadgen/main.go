@@ -150,14 +150,22 @@ func push(mode string, args []string) error {
 	}
 	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: *workers * 2}}
 	var seq int64
-	var sent, refused, failed atomic.Int64
+	// refused: 429/503 answers (retryable: the server asks to be retried
+	// later); failed: other answers (not retryable); connErrors: no answer
+	// (retried).
+	var sent, refused, failed, connErrors atomic.Int64
+	// stopAt (push): a request still refused then is given up, unacknowledged.
+	var stopAt time.Time
 	do := func(body []byte, n int) {
 		for attempt := 0; ; attempt++ {
 			req, _ := http.NewRequest("POST", *u, bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/x-protobuf")
 			resp, err := client.Do(req)
 			if err != nil {
-				failed.Add(1)
+				connErrors.Add(1)
+				if !stopAt.IsZero() && time.Now().After(stopAt) {
+					return
+				}
 				time.Sleep(100 * time.Millisecond)
 				continue
 			}
@@ -169,6 +177,9 @@ func push(mode string, args []string) error {
 				return
 			case resp.StatusCode == 429 || resp.StatusCode == 503:
 				refused.Add(1)
+				if !stopAt.IsZero() && time.Now().After(stopAt) {
+					return
+				}
 				time.Sleep(50 * time.Millisecond)
 			default:
 				failed.Add(1)
@@ -188,6 +199,7 @@ func push(mode string, args []string) error {
 		}
 		start = time.Now()
 		deadline := start.Add(*dur)
+		stopAt = deadline
 		for w := 0; w < *workers; w++ {
 			wg.Add(1)
 			go func(w int) {
@@ -222,7 +234,8 @@ func push(mode string, args []string) error {
 	el := time.Since(start).Seconds()
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"mode": mode, "lines": sent.Load(), "seconds": el, "lines_per_second": float64(sent.Load()) / el,
-		"refused_requests": refused.Load(), "failed_requests": failed.Load(), "workers": *workers, "batch": *size,
+		"refused_requests": refused.Load(), "failed_requests": failed.Load(), "connection_errors": connErrors.Load(),
+		"workers": *workers, "batch": *size,
 	})
 }
 

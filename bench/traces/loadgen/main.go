@@ -220,7 +220,9 @@ func ingest(args []string) {
 	body, offs, stamps := template(*spans)
 	var next atomic.Uint64
 	next.Store(*firstReq)
-	var acked, refused, failed atomic.Int64
+	// refused: 429/503 answers (retryable: the server asks to be retried
+	// later); failed: other answers (not retryable); connErrors: no answer.
+	var acked, refused, failed, connErrors atomic.Int64
 	var mu sync.Mutex
 	var ackedReqs []uint64
 	var lat []time.Duration
@@ -248,7 +250,7 @@ func ingest(args []string) {
 				t0 := time.Now()
 				resp, err := client.Post(*endpoint+"/v1/traces", "application/x-protobuf", bytes.NewReader(buf))
 				if err != nil {
-					failed.Add(1)
+					connErrors.Add(1)
 					time.Sleep(100 * time.Millisecond)
 					continue
 				}
@@ -276,14 +278,15 @@ func ingest(args []string) {
 	elapsed := time.Since(start)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	out := map[string]any{
-		"spans_acked":      acked.Load(),
-		"seconds":          elapsed.Seconds(),
-		"spans_per_second": float64(acked.Load()) / elapsed.Seconds(),
-		"requests_refused": refused.Load(),
-		"requests_failed":  failed.Load(),
-		"request_p50_ms":   pct(lat, 0.5),
-		"request_p99_ms":   pct(lat, 0.99),
-		"next_request":     next.Load(),
+		"spans_acked":       acked.Load(),
+		"seconds":           elapsed.Seconds(),
+		"spans_per_second":  float64(acked.Load()) / elapsed.Seconds(),
+		"requests_refused":  refused.Load(),
+		"requests_failed":   failed.Load(),
+		"connection_errors": connErrors.Load(),
+		"request_p50_ms":    pct(lat, 0.5),
+		"request_p99_ms":    pct(lat, 0.99),
+		"next_request":      next.Load(),
 	}
 	if *statePath != "" {
 		var st state
