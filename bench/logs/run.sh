@@ -96,8 +96,8 @@ for w in $PUSHERS; do
 	done
 done
 
-for name in vigil victorialogs; do
-
+# Phase 2 (TOTAL=0 skips it, for push-only runs).
+[ "$TOTAL" -gt 0 ] && for name in vigil victorialogs; do
 	# Phase 2: the 10M-line data set and queries.
 	start $name "$WORK/$name-data"
 	out=$("$LG" load -url "$PUSH" -workers "$WORKERS" -batch "$BATCH" -total "$TOTAL" -spread 24h)
