@@ -144,6 +144,7 @@ func push(mode string, args []string) error {
 	total := fs.Int64("total", 10_000_000, "load: lines to load")
 	spread := fs.Duration("spread", 24*time.Hour, "load: the time window the lines cover, ending now")
 	needle := fs.Int64("needle-every", 100000, "put the word needle in every n-th line")
+	warmup := fs.Duration("warmup", 5*time.Second, "push: the start-up part, reported apart from the steady state after it")
 	fs.Parse(args)
 	if *u == "" {
 		return fmt.Errorf("-url is required")
@@ -156,6 +157,8 @@ func push(mode string, args []string) error {
 	var sent, refused, failed, connErrors atomic.Int64
 	// stopAt (push): a request still refused then is given up, unacknowledged.
 	var stopAt time.Time
+	var perSecond []int64 // push: lines acknowledged in each second
+	stopSampling := func() {}
 	do := func(body []byte, n int) {
 		for attempt := 0; ; attempt++ {
 			req, _ := http.NewRequest("POST", *u, bytes.NewReader(body))
@@ -200,6 +203,7 @@ func push(mode string, args []string) error {
 		start = time.Now()
 		deadline := start.Add(*dur)
 		stopAt = deadline
+		stopSampling = sampleEachSecond(&sent, &perSecond)
 		for w := 0; w < *workers; w++ {
 			wg.Add(1)
 			go func(w int) {
@@ -232,11 +236,68 @@ func push(mode string, args []string) error {
 	}
 	wg.Wait()
 	el := time.Since(start).Seconds()
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+	stopSampling()
+	out := map[string]any{
 		"mode": mode, "lines": sent.Load(), "seconds": el, "lines_per_second": float64(sent.Load()) / el,
 		"refused_requests": refused.Load(), "failed_requests": failed.Load(), "connection_errors": connErrors.Load(),
 		"workers": *workers, "batch": *size,
-	})
+	}
+	if mode == "push" {
+		for k, v := range phases(perSecond, int(*warmup/time.Second)) {
+			out[k] = v
+		}
+	}
+	return json.NewEncoder(os.Stdout).Encode(out)
+}
+
+// sampleEachSecond appends to *out, every second, the lines acknowledged
+// in that second, until the returned stop is called (which waits for it).
+func sampleEachSecond(sent *atomic.Int64, out *[]int64) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		last := sent.Load()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				n := sent.Load()
+				*out = append(*out, n-last)
+				last = n
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// phases splits the per-second counts into start-up (the first warm
+// seconds) and steady state (the rest): the mean rate of the first, and the
+// median, min and max of the second, with every interval listed.
+func phases(perSecond []int64, warm int) map[string]any {
+	out := map[string]any{"per_second": perSecond, "startup_seconds": warm}
+	warm = min(warm, len(perSecond))
+	if warm > 0 {
+		var n int64
+		for _, v := range perSecond[:warm] {
+			n += v
+		}
+		out["startup_lines_per_second"] = float64(n) / float64(warm)
+	}
+	if steady := append([]int64(nil), perSecond[warm:]...); len(steady) > 0 {
+		sort.Slice(steady, func(i, j int) bool { return steady[i] < steady[j] })
+		med := float64(steady[len(steady)/2])
+		if len(steady)%2 == 0 {
+			med = float64(steady[len(steady)/2-1]+steady[len(steady)/2]) / 2
+		}
+		out["steady_median_lines_per_second"] = med
+		out["steady_min_lines_per_second"] = steady[0]
+		out["steady_max_lines_per_second"] = steady[len(steady)-1]
+	}
+	return out
 }
 
 func percentile(ds []time.Duration, p float64) time.Duration {
