@@ -11,7 +11,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-all=(metrics traces logs alerting oncall probes auth sdk ui)
+all=(metrics traces logs memory alerting oncall probes auth sdk ui)
 if (($#)); then
   areas=("$@")
 else

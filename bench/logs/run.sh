@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
 # Logs benchmark: Vigil and VictoriaLogs side by side, same machine, same run.
 #
-#   bench/logs/run.sh            # DURATION=30s TOTAL=10000000 WORKERS=4 BATCH=2000 REPS=7
+#   bench/logs/run.sh   # DURATION=30s WARMUP=5s PUSHERS="4 8" TOTAL=10000000 WORKERS=4 BATCH=2000 REPS=7
+#   TOTAL=0 skips the data set and queries; VIGIL=path runs that binary instead of building one.
 #
-# For each server (fresh data directory each phase):
 #   1. sustained push of pre-encoded snappy-protobuf Loki batches (2000
 #      realistic JSON/plain lines of 100-300 bytes, 20 services, 5 levels) for
-#      DURATION with WORKERS concurrent pushers; a line counts only when its
-#      request was acknowledged (durable for Vigil: group-committed);
-#      CPU seconds of the server per million lines and peak RSS;
-#   2. a data set of TOTAL lines spread over the last 24h, then bytes on disk
+#      DURATION, for each pusher count in PUSHERS, Vigil then VictoriaLogs
+#      (a fresh server and data directory each time); a line counts only
+#      when its request was acknowledged (durable for Vigil:
+#      group-committed). Lines are counted per 1-s interval: start-up is the
+#      mean of the first WARMUP, steady state the median (and range) of the
+#      rest. CPU seconds of the server per million lines and peak RSS;
+#   then for each server (fresh data directory):
+#   2. a data set of TOTAL lines (WORKERS pushers) spread over the last 24h, then bytes on disk
 #      per line after a clean stop, and p50/p99 over REPS runs of: a line
 #      filter for a rare word, a count by service over 5m steps, the Grafana
 #      log-volume query; and the live-tail delay (20 samples).
@@ -17,6 +21,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DURATION="${DURATION:-30s}"
+WARMUP="${WARMUP:-5s}"
+PUSHERS="${PUSHERS:-4 8}"
 TOTAL="${TOTAL:-10000000}"
 WORKERS="${WORKERS:-4}"
 BATCH="${BATCH:-2000}"
@@ -35,7 +41,12 @@ cleanup() {
 trap cleanup EXIT
 
 echo "# nproc=$(nproc) cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)\" load=\"$(cut -d' ' -f1-3 /proc/loadavg)\" date=$(date -u +%FT%TZ)" >&2
-(cd "$ROOT" && go build -o "$WORK/vigil" ./cmd/vigil && go build -o "$WORK/loadgen" ./bench/logs/loadgen)
+(cd "$ROOT" && go build -o "$WORK/loadgen" ./bench/logs/loadgen)
+if [ -n "${VIGIL:-}" ]; then # another build of Vigil (an older commit, to compare)
+	cp "$VIGIL" "$WORK/vigil"
+else
+	(cd "$ROOT" && go build -o "$WORK/vigil" ./cmd/vigil)
+fi
 VLOGS="$("$ROOT/bench/peers/victorialogs.sh")"
 LG="$WORK/loadgen"
 
@@ -64,20 +75,29 @@ start() { # name dir -> sets SRV_PID BASE PUSH
 stop() { kill "$SRV_PID"; wait "$SRV_PID" 2>/dev/null || true; }
 
 declare -A R
-for name in vigil victorialogs; do
-	# Phase 1: sustained throughput.
-	start $name "$WORK/$name-push"
-	c0=$(cpu_ticks "$SRV_PID")
-	out=$("$LG" push -url "$PUSH" -workers "$WORKERS" -batch "$BATCH" -duration "$DURATION")
-	c1=$(cpu_ticks "$SRV_PID")
-	rss=$(awk '/VmHWM/{print $2}' "/proc/$SRV_PID/status")
-	stop
-	lines=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["lines"])')
-	lps=$(echo "$out" | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["lines_per_second"]))')
-	cpu=$(python3 -c "print(round(($c1-$c0)/$(hz)/($lines/1e6), 2))")
-	R[$name.lps]=$lps; R[$name.cpu]=$cpu; R[$name.rss]=$((rss/1024))
-	echo "{\"server\":\"$name\",\"phase\":\"push\",\"result\":$out,\"cpu_s_per_million\":$cpu,\"peak_rss_mib\":$((rss/1024))}"
+# Phase 1: sustained throughput, both servers at each pusher count.
+for w in $PUSHERS; do
+	for name in vigil victorialogs; do
+		start $name "$WORK/$name-push-$w"
+		c0=$(cpu_ticks "$SRV_PID")
+		out=$("$LG" push -url "$PUSH" -workers "$w" -batch "$BATCH" -duration "$DURATION" -warmup "$WARMUP")
+		c1=$(cpu_ticks "$SRV_PID")
+		rss=$(awk '/VmHWM/{print $2}' "/proc/$SRV_PID/status")
+		stop
+		rm -rf "$WORK/$name-push-$w"
+		get() { echo "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); print(round(d.get('$1', 0)))"; }
+		lines=$(get lines)
+		cpu=$(python3 -c "print(round(($c1-$c0)/$(hz)/($lines/1e6), 2))")
+		R[$name.$w.lps]=$(get lines_per_second); R[$name.$w.start]=$(get startup_lines_per_second)
+		R[$name.$w.steady]=$(get steady_median_lines_per_second)
+		R[$name.$w.range]="$(get steady_min_lines_per_second)–$(get steady_max_lines_per_second)"
+		R[$name.$w.cpu]=$cpu; R[$name.$w.rss]=$((rss/1024))
+		echo "{\"server\":\"$name\",\"phase\":\"push\",\"pushers\":$w,\"result\":$out,\"cpu_s_per_million\":$cpu,\"peak_rss_mib\":$((rss/1024))}"
+	done
+done
 
+# Phase 2 (TOTAL=0 skips it, for push-only runs).
+[ "$TOTAL" -gt 0 ] && for name in vigil victorialogs; do
 	# Phase 2: the 10M-line data set and queries.
 	start $name "$WORK/$name-data"
 	out=$("$LG" load -url "$PUSH" -workers "$WORKERS" -batch "$BATCH" -total "$TOTAL" -spread 24h)
@@ -132,14 +152,22 @@ done
 	echo
 	echo "| figure | Vigil | VictoriaLogs |"
 	echo "|---|---|---|"
-	echo "| sustained push, lines/s (acknowledged) | ${R[vigil.lps]} | ${R[victorialogs.lps]} |"
-	echo "| server CPU seconds per million lines | ${R[vigil.cpu]} | ${R[victorialogs.cpu]} |"
-	echo "| peak RSS during push, MiB | ${R[vigil.rss]} | ${R[victorialogs.rss]} |"
-	echo "| bytes on disk per line ($TOTAL lines) | ${R[vigil.bpl]} | ${R[victorialogs.bpl]} |"
-	echo "| line filter for a rare word (Vigil: substring \`|= \"needle\"\`; VictoriaLogs: word filter), p50 / p99 ms | ${R[vigil.fq]} | ${R[victorialogs.fq]} |"
-	echo "| substring filter (VictoriaLogs: \`~\"needle\"\`), p50 / p99 ms | ${R[vigil.sq]} | ${R[victorialogs.sq]} |"
-	echo "| count by service [5m] over 24h, p50 / p99 ms | ${R[vigil.cq]} | ${R[victorialogs.cq]} |"
-	echo "| Grafana log-volume query, p50 / p99 ms | ${R[vigil.vq]} | ${R[victorialogs.vq]} |"
-	echo "| live-tail delay, p50 / p99 ms | ${R[vigil.tail]} | ${R[victorialogs.tail]} |"
-	python3 -c "print('| throughput ratio Vigil / VictoriaLogs | %.2f | |' % (${R[vigil.lps]}/${R[victorialogs.lps]}))"
+	for w in $PUSHERS; do
+		echo "| push, $w pushers: start-up (first $WARMUP) lines/s | ${R[vigil.$w.start]} | ${R[victorialogs.$w.start]} |"
+		echo "| push, $w pushers: steady state, median (range) of 1-s intervals, lines/s | ${R[vigil.$w.steady]} (${R[vigil.$w.range]}) | ${R[victorialogs.$w.steady]} (${R[victorialogs.$w.range]}) |"
+		echo "| push, $w pushers: whole run ($DURATION) lines/s | ${R[vigil.$w.lps]} | ${R[victorialogs.$w.lps]} |"
+		echo "| push, $w pushers: server CPU seconds per million lines | ${R[vigil.$w.cpu]} | ${R[victorialogs.$w.cpu]} |"
+		echo "| push, $w pushers: peak RSS, MiB | ${R[vigil.$w.rss]} | ${R[victorialogs.$w.rss]} |"
+	done
+	if [ "$TOTAL" -gt 0 ]; then
+		echo "| bytes on disk per line ($TOTAL lines) | ${R[vigil.bpl]} | ${R[victorialogs.bpl]} |"
+		echo "| line filter for a rare word (Vigil: substring \`|= \"needle\"\`; VictoriaLogs: word filter), p50 / p99 ms | ${R[vigil.fq]} | ${R[victorialogs.fq]} |"
+		echo "| substring filter (VictoriaLogs: \`~\"needle\"\`), p50 / p99 ms | ${R[vigil.sq]} | ${R[victorialogs.sq]} |"
+		echo "| count by service [5m] over 24h, p50 / p99 ms | ${R[vigil.cq]} | ${R[victorialogs.cq]} |"
+		echo "| Grafana log-volume query, p50 / p99 ms | ${R[vigil.vq]} | ${R[victorialogs.vq]} |"
+		echo "| live-tail delay, p50 / p99 ms | ${R[vigil.tail]} | ${R[victorialogs.tail]} |"
+	fi
+	for w in $PUSHERS; do
+		python3 -c "print('| steady push ratio Vigil / VictoriaLogs, $w pushers | %.2f | |' % (${R[vigil.$w.steady]}/max(1, ${R[victorialogs.$w.steady]})))"
+	done
 } >&2

@@ -6,6 +6,14 @@
 #   bench/traces/run.sh                      # 60 s ingest, 10M spans for queries
 #   DURATION=20s TARGET_SPANS=1000000 bench/traces/run.sh
 #   SKIP_JAEGER=1 bench/traces/run.sh
+#   SKIP_JAEGER=1 TARGET_SPANS="10000000 50000000" bench/traces/run.sh   # queries at each point
+#   SKIP_VIGIL=1 TARGET_SPANS=1000000 bench/traces/run.sh                # Jaeger alone
+#
+# TARGET_SPANS is a list: the store is filled to each in turn and queried
+# there (one row per point). Before the timed ingest one trace is sent whose
+# root span alone has bench.rare=needle: the rare-tag search looks for it
+# over the whole day (it is the oldest span, so a newest-first scan reaches
+# it last). RARE_QUERIES sets how many (default QUERIES).
 #
 # Figures go to stdout and to $OUT/results.md; docs/perf/traces.md quotes them.
 set -euo pipefail
@@ -15,6 +23,7 @@ DURATION="${DURATION:-60s}"
 WORKERS="${WORKERS:-8}"
 TARGET_SPANS="${TARGET_SPANS:-10000000}"
 QUERIES="${QUERIES:-200}"
+RARE_QUERIES="${RARE_QUERIES:-$QUERIES}"
 VIGIL_BIN="${VIGIL_BIN:-$ROOT/bin/vigil}"
 mkdir -p "$OUT"
 cd "$ROOT"
@@ -33,6 +42,7 @@ run() {
 	local name=$1 pid=$2 otlp=$3 api=$4 data=$5 state="$OUT/$1-state.json"
 	rm -f "$state"
 	local c0 c1 r spans secs next
+	"$LOADGEN" rare -endpoint "$otlp" -state "$state"
 	c0=$(ticks "$pid")
 	r=$("$LOADGEN" ingest -endpoint "$otlp" -duration "$DURATION" -workers "$WORKERS" -state "$state")
 	c1=$(ticks "$pid")
@@ -45,44 +55,57 @@ run() {
 	local cores
 	cores=$(python3 -c "print(round(($c1-$c0)/$hz/$secs,2))")
 	echo "$name ingest: $r"
-	# Fill to TARGET_SPANS (not timed), then query.
-	if (( spans < TARGET_SPANS )); then
-		"$LOADGEN" ingest -endpoint "$otlp" -duration 24h -workers "$WORKERS" -state "$state" \
-			-first-request "$next" -max-spans $((TARGET_SPANS - spans)) >/dev/null
-	fi
-	local q
-	q=$("$LOADGEN" query -api "$api" -state "$state" -n "$QUERIES")
-	echo "$name query: $q"
-	local rss disk stored
-	rss=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status")
-	disk=$(du -sb "$data" | cut -f1)
-	stored=$(python3 -c "import json; s=json.load(open('$state')); print(len(s['acked'])*s['spans_per_batch'])")
-	printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$rate" "$cores" "$cpu_per_m" "$rss" \
-		"$(python3 -c "print(round($disk/$stored,1))")" "$stored" \
-		"$(echo "$q" | json trace_by_id_p50_ms) / $(echo "$q" | json trace_by_id_p99_ms)" \
-		"$(echo "$q" | json search_p50_ms) / $(echo "$q" | json search_p99_ms)" \
-		"$(echo "$r" | json requests_refused)" >> "$OUT/results.md"
+	local target fill f0 fsecs r2
+	for target in $TARGET_SPANS; do
+		# Fill to the target (timed separately from the steady ingest above), then query.
+		fill="-"
+		if (( spans < target )); then
+			f0=$(date +%s.%N)
+			r2=$("$LOADGEN" ingest -endpoint "$otlp" -duration 24h -workers "$WORKERS" -state "$state" \
+				-first-request "$next" -max-spans $((target - spans)))
+			fsecs=$(python3 -c "print($(date +%s.%N)-$f0)")
+			next=$(echo "$r2" | json next_request)
+			spans=$((spans + $(echo "$r2" | json spans_acked)))
+			fill=$(python3 -c "print(round($(echo "$r2" | json spans_acked)/$fsecs))")
+			echo "$name fill to $target: $r2 (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+		fi
+		local q
+		q=$("$LOADGEN" query -api "$api" -state "$state" -n "$QUERIES" -rare-n "$RARE_QUERIES")
+		echo "$name query at $spans spans: $q"
+		local rss disk stored
+		rss=$(awk '/VmHWM/ {print int($2/1024)}' "/proc/$pid/status")
+		disk=$(du -sb "$data" | cut -f1)
+		stored=$(python3 -c "import json; s=json.load(open('$state')); print(len(s['acked'])*s['spans_per_batch'])")
+		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$rate" "$cores" "$cpu_per_m" "$rss" \
+			"$(python3 -c "print(round($disk/$stored,1))")" "$stored" "$fill" \
+			"$(echo "$q" | json trace_by_id_p50_ms) / $(echo "$q" | json trace_by_id_p99_ms)" \
+			"$(echo "$q" | json search_p50_ms) / $(echo "$q" | json search_p99_ms)" \
+			"$(echo "$q" | json rare_search_p50_ms) / $(echo "$q" | json rare_search_p99_ms) ($(echo "$q" | json rare_search_incorrect) wrong)" \
+			"$(echo "$r" | json requests_refused)" "$(cut -d' ' -f1 /proc/loadavg)" >> "$OUT/results.md"
+	done
 }
 
 {
 	echo "# traces benchmark $(date -u +%Y-%m-%dT%H:%MZ)"
 	echo "nproc=$(nproc) cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)\" duration=$DURATION workers=$WORKERS target_spans=$TARGET_SPANS loadavg=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 	echo
-	echo "| system | spans/s (durable ack) | cores used | CPU s / M spans | peak RSS MiB | disk B/span | spans stored | trace by ID p50/p99 ms | search p50/p99 ms | 429s |"
-	echo "|---|---|---|---|---|---|---|---|---|---|"
+	echo "| system | spans/s (durable ack) | cores used | CPU s / M spans | peak RSS MiB | disk B/span | spans stored | fill spans/s | trace by ID p50/p99 ms | search p50/p99 ms | rare-tag search p50/p99 ms | 429s | load after |"
+	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 } > "$OUT/results.md"
 
+trap '[[ -n "${VPID:-}" ]] && kill $VPID 2>/dev/null || true; [[ -n "${JPID:-}" ]] && kill $JPID 2>/dev/null || true' EXIT
 # Vigil
+if [[ -z "${SKIP_VIGIL:-}" ]]; then
 VDIR=$(mktemp -d)
 VHTTP=$(port); VGRPC=$(port); VOTLP=$(port)
 "$VIGIL_BIN" serve --data-dir "$VDIR" --http-addr "127.0.0.1:$VHTTP" --otlp-grpc-addr "127.0.0.1:$VGRPC" \
 	--otlp-http-addr "127.0.0.1:$VOTLP" >"$OUT/vigil.log" 2>&1 &
 VPID=$!
-trap 'kill $VPID 2>/dev/null || true; [[ -n "${JPID:-}" ]] && kill $JPID 2>/dev/null || true' EXIT
 wait_http "http://127.0.0.1:$VHTTP/readyz"
 run vigil "$VPID" "http://127.0.0.1:$VOTLP" "http://127.0.0.1:$VHTTP/jaeger" "$VDIR/traces"
 kill "$VPID"; wait "$VPID" 2>/dev/null || true
 rm -rf "$VDIR"
+fi
 
 # Jaeger v2 with Badger (durable on disk, as Vigil) in the same run.
 if [[ -z "${SKIP_JAEGER:-}" ]]; then

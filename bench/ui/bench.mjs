@@ -9,6 +9,8 @@ import { gzipSync } from 'node:zlib';
 import { launch, lokiPush, otlpTraces, remoteWrite, startVigil } from '../../web/test/harness.mjs';
 
 const runs = Number(process.env.RUNS ?? 5);
+// ONLY=trace (a word of the measure's name) runs only the measures it names.
+const want = (name) => !process.env.ONLY || name.includes(process.env.ONLY);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (xs) => `median ${median(xs).toFixed(0)} (${Math.min(...xs).toFixed(0)}-${Math.max(...xs).toFixed(0)})`;
 
@@ -198,6 +200,7 @@ try {
     ['graph 50 series x 1,000 points', `/query?g0.expr=bench_a&g0.step_input=1s&from=${aStart}&to=${aStart + 999_000}`, 50],
     ['graph 10 series x 10,000 points', `/query?g0.expr=bench_b&g0.step_input=250ms&from=${bStart}&to=${bStart + 2_499_750}`, 10],
   ]) {
+    if (!want(name)) continue;
     const xs = [];
     const apis = [];
     const draws = [];
@@ -227,6 +230,7 @@ try {
     ['trace of 10,000 spans', `/traces/${traceID}`, 'vigil:waterfall-drawn', '.waterfall'],
     ['10,000 log lines', `/logs?query=${encodeURIComponent('{job="bench"}')}&limit=10000&from=${lStart - 1000}&to=${now + 1000}`, 'vigil:logs-drawn', '.loglist'],
   ]) {
+    if (!want(name)) continue;
     const xs = [];
     const apis = [];
     const longs = [];
@@ -251,6 +255,7 @@ try {
 
   // First load: every script the home page fetches until the network is idle.
   for (const path of ['/', '/query']) {
+    if (!want('first load')) continue;
     const page = await ctx.newPage();
     const scripts = [];
     page.on('response', async (r) => {

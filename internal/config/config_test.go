@@ -29,7 +29,7 @@ func TestDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := c2.MemoryBudget(); b.Limit != 2<<30 || b.Traces != 100<<20 || b.Logs != (2<<30-128<<20)/4 {
+	if b, _ := c2.MemoryBudget(); b.Limit != 2<<30 || b.Traces != 100<<20 || b.Logs != (2<<30-128<<20)/4*3/4 {
 		t.Fatalf("2GiB with traces 100MiB: %+v", b)
 	}
 }

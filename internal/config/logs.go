@@ -10,7 +10,7 @@ import (
 //
 //	logs:
 //	  retention: {max_age: 7d, max_size: 20GiB}
-//	  memory_limit: 0             # DuckDB memory_limit for the log store (0: a quarter of the top-level memory_limit)
+//	  memory_limit: 0             # DuckDB memory_limit for the log store (0: from the top-level memory_limit, docs/configuration.md#memory)
 //	  partition_duration: 1h      # one DuckDB file per period (retention drops whole files)
 //	  checkpoint_threshold: 256MiB # WAL size before DuckDB checkpoints
 //	  queue:  {max_records: 524288, max_batch_records: 262144}

@@ -11,7 +11,7 @@ import (
 //
 //	traces:
 //	  retention: {max_age: 7d, max_size: 20GiB}
-//	  memory_limit: 0             # DuckDB memory_limit for the trace store (0: a quarter of the top-level memory_limit)
+//	  memory_limit: 0             # DuckDB memory_limit for the trace store (0: from the top-level memory_limit, docs/configuration.md#memory)
 //	  partition_duration: 1h      # one DuckDB file per period (retention drops whole files)
 //	  queue: {max_spans: 100000, retry_after: 1s}
 //	  span_metrics:

@@ -5,12 +5,18 @@
 //
 // The rule (docs/configuration.md): Base (128 MiB) is set aside for the
 // binary's code and the runtime; of the rest, the trace store's and the
-// log store's DuckDB each get a quarter as their memory_limit (unless
-// their own memory_limit is set), and the other half is for the Go heap
-// (the TSDB head, the write queues, requests being decoded), of which an
-// eighth may hold the log store's term index.
-// Go's garbage collector gets a soft limit at the governor's high
-// watermark, so it works hardest just as the governor starts refusing.
+// log store's DuckDB each get a quarter (unless their own memory_limit is
+// set), and the other half is for the Go heap (the TSDB head, the write
+// queues, requests being decoded), of which an eighth may hold the log
+// store's term index and another eighth the trace store's tag index. A store's DuckDB memory_limit is three quarters of
+// its share: DuckDB's resident memory runs past its memory_limit
+// (allocations outside its buffer manager, its allocator's caches; 1.3x
+// measured by bench/memory with all three signals at once).
+// Go's garbage collector gets a soft limit at what the governor's high
+// watermark leaves once the two stores hold their shares, so that the Go
+// heap stays in its part instead of growing into the stores' (bench/memory
+// saw it reach 540 MiB of a 1 GiB limit with the soft limit at 90% of the
+// whole limit).
 // The governor samples the resident set size every 100 ms: at 90% of the
 // limit it refuses new ingest requests (503 / UNAVAILABLE with
 // Retry-After), and takes them again below 85%.
@@ -97,10 +103,27 @@ type Budget struct {
 	// LogTerms caps the log store's term index (in the Go heap): an
 	// eighth of the Go heap's share.
 	LogTerms int64
+	// TraceTags caps the trace store's tag index (in the Go heap): an
+	// eighth of the Go heap's share.
+	TraceTags int64
 	// Go is the Go runtime's soft limit (runtime/debug.SetMemoryLimit):
-	// the governor's high watermark.
+	// the governor's high watermark less what the stores' DuckDBs may
+	// hold resident (ResidentOf their memory_limit), and at least a
+	// quarter of the limit.
 	Go int64
+	// High is the resident size from which the governor refuses
+	// ingestion.
+	High int64
 }
+
+// DuckDB's resident memory over its memory_limit, as a fraction: a
+// store's memory_limit is its share times duckDBNum/duckDBDen, and
+// ResidentOf is the inverse.
+const duckDBNum, duckDBDen = 3, 4
+
+// ResidentOf is what a DuckDB with memory_limit limit is allowed to hold
+// resident by the rule: limit * 4/3.
+func ResidentOf(limit int64) int64 { return limit * duckDBDen / duckDBNum }
 
 // Divide divides limit by the rule of the package comment. traces and
 // logs are the stores' own memory_limit settings (0: their share).
@@ -108,14 +131,17 @@ func Divide(limit, traces, logs int64) (Budget, error) {
 	if limit < Min {
 		return Budget{}, fmt.Errorf("memory_limit must be at least %s, got %s", Size(Min), Size(limit))
 	}
-	b := Budget{Limit: limit, Traces: traces, Logs: logs, Go: int64(float64(limit) * DefaultHigh)}
+	b := Budget{Limit: limit, Traces: traces, Logs: logs, High: int64(float64(limit) * DefaultHigh)}
+	share := max((limit-Base)/4, MinStore)
 	if b.Traces == 0 {
-		b.Traces = max((limit-Base)/4, MinStore)
+		b.Traces = max(share*duckDBNum/duckDBDen, MinStore)
 	}
 	if b.Logs == 0 {
-		b.Logs = max((limit-Base)/4, MinStore)
+		b.Logs = max(share*duckDBNum/duckDBDen, MinStore)
 	}
+	b.Go = max(b.High-ResidentOf(b.Traces)-ResidentOf(b.Logs), limit/4)
 	b.LogTerms = (limit - Base) / 16
+	b.TraceTags = (limit - Base) / 16
 	if rest := limit - b.Traces - b.Logs; rest < limit/4 {
 		return Budget{}, fmt.Errorf("traces.memory_limit (%s) and logs.memory_limit (%s) leave %s of memory_limit %s for the rest of Vigil (the TSDB head, queues, requests); leave at least a quarter (%s): raise memory_limit or lower the stores' limits",
 			Size(b.Traces), Size(b.Logs), Size(max(rest, 0)), Size(limit), Size(limit/4))

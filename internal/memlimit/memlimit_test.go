@@ -22,12 +22,30 @@ func TestDivide(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b.Traces != 224<<20 || b.Logs != 224<<20 || b.LogTerms != 56<<20 || b.Go != goOf(1<<30) {
+	// 1GiB: shares of 224MiB, DuckDB memory_limit 3/4 of that; Go's soft
+	// limit is the high watermark (921.6MiB) less the two shares.
+	if b.Traces != 168<<20 || b.Logs != 168<<20 || b.LogTerms != 56<<20 || b.TraceTags != 56<<20 || b.High != goOf(1<<30) ||
+		b.Go != goOf(1<<30)-2*(224<<20) {
 		t.Fatalf("1GiB: %+v", b)
+	}
+	// For every limit the automatic parts fit under the high watermark:
+	// the stores' DuckDBs at what they may hold resident, plus Go's soft
+	// limit (which is at least a quarter of the limit).
+	for limit := int64(Min); limit <= MaxAuto; limit += 64 << 20 {
+		b, err := Divide(limit, 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Traces < MinStore || b.Logs < MinStore || b.Go < limit/4 {
+			t.Fatalf("%s: a part under its floor: %+v", Size(limit), b)
+		}
+		if sum := ResidentOf(b.Traces) + ResidentOf(b.Logs) + b.Go; sum > b.High && b.Go > limit/4 {
+			t.Fatalf("%s: parts %s over the high watermark %s: %+v", Size(limit), Size(sum), Size(b.High), b)
+		}
 	}
 	// A store's own limit wins; the smallest share is MinStore.
 	b, err = Divide(256<<20, 100<<20, 0)
-	if err != nil || b.Traces != 100<<20 || b.Logs != MinStore {
+	if err != nil || b.Traces != 100<<20 || b.Logs != MinStore || b.Go != 256<<20/4 {
 		t.Fatalf("256MiB with traces 100MiB: %+v %v", b, err)
 	}
 	for _, c := range []struct {

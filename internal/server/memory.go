@@ -33,8 +33,8 @@ func (s *Server) setupMemory(cfg *config.Config) error {
 		}
 		return nil
 	}))
-	s.running = append(s.running, fmt.Sprintf("memory: limit %s (trace store %s, log store %s); ingestion refused, retryably, over %s resident",
-		memlimit.Size(b.Limit), memlimit.Size(b.Traces), memlimit.Size(b.Logs), memlimit.Size(b.Go)))
+	s.running = append(s.running, fmt.Sprintf("memory: limit %s (DuckDB memory_limit: trace store %s, log store %s; Go soft limit %s); ingestion refused, retryably, over %s resident",
+		memlimit.Size(b.Limit), memlimit.Size(b.Traces), memlimit.Size(b.Logs), memlimit.Size(b.Go), memlimit.Size(b.High)))
 	return nil
 }
 

@@ -21,6 +21,7 @@ func (s *Server) setupTraces(ctx context.Context, cfg *config.Config) error {
 		MemoryLimitBytes:  s.memory.Traces,
 		QueueSpans:        tc.Queue.MaxSpans,
 		RetryAfter:        tc.Queue.RetryAfter.D(),
+		TagIndexMaxBytes:  s.memory.TraceTags,
 		Logger:            s.logger,
 		Registerer:        s.reg,
 	}

@@ -39,6 +39,14 @@ type Options struct {
 	Tables []Table
 	// Migrations in version order, starting at 1.
 	Migrations []Migration
+	// StorageVersion is the DuckDB storage format partition files are
+	// attached with (ATTACH ... (STORAGE_VERSION 'v1.2.0')). Empty means
+	// DuckDB's default (v0.10.2), which lacks the newer compression
+	// methods: a column declared USING COMPRESSION zstd is then stored
+	// uncompressed. An existing file of an older format is upgraded when
+	// attached: its old segments stay readable as they are, new ones use
+	// the newer format.
+	StorageVersion string
 
 	// MemoryLimitBytes is DuckDB's memory_limit. Default 1 GiB.
 	MemoryLimitBytes int64
@@ -102,6 +110,11 @@ type Table struct {
 	// the same Append as the rows it stands for (a trace's index row with
 	// its spans) finds those rows through it too. Optional.
 	KeyColumns []string
+	// SortBy are BIGINT columns by which the rows of one group commit are
+	// sorted before they are appended (stable, so rows equal in them keep
+	// their order), so that similar rows sit next to each other in the
+	// file and compress better. Optional.
+	SortBy []string
 }
 
 // Migration is one schema step of a domain.
@@ -109,6 +122,11 @@ type Migration struct {
 	Version int
 	Name    string
 	SQL     string
+	// If, when set, is a query of one boolean run before SQL: SQL runs
+	// only when it is true, and the step is recorded as applied either
+	// way. For steps that only matter to new partitions, such as
+	// recreating a still empty table with other storage options.
+	If string
 }
 
 // Rows are rows for one table, each in the table's column order.
@@ -173,6 +191,7 @@ type tableInfo struct {
 	Table
 	timeIdx int   // index of TimeColumn among columns, -1 if none
 	keyIdx  []int // indexes of KeyColumns among columns
+	sortIdx []int // indexes of SortBy among columns
 	columns int
 }
 
@@ -675,7 +694,11 @@ func (db *DB) attach(ctx context.Context, p *partition, current bool) error {
 		return fmt.Errorf("attach %s: %w", p.path, err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "ATTACH "+quoteLiteral(p.path)+" AS "+p.alias); err != nil {
+	attach := "ATTACH " + quoteLiteral(p.path) + " AS " + p.alias
+	if v := db.opts.StorageVersion; v != "" {
+		attach += " (STORAGE_VERSION " + quoteLiteral(v) + ")"
+	}
+	if _, err := conn.ExecContext(ctx, attach); err != nil {
 		return fmt.Errorf("attach %s partition %s: %w", db.opts.Domain, p.path, err)
 	}
 	if err := db.migrate(ctx, conn, p); err != nil {
@@ -786,9 +809,18 @@ func (db *DB) applyMigration(ctx context.Context, conn *sql.Conn, m Migration) e
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-		_ = tx.Rollback()
-		return err
+	run := true
+	if m.If != "" {
+		if err := tx.QueryRowContext(ctx, m.If).Scan(&run); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("condition: %w", err)
+		}
+	}
+	if run {
+		if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
 	}
 	if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (domain, version, name) VALUES (?, ?, ?)", db.opts.Domain, m.Version, m.Name); err != nil {
 		_ = tx.Rollback()
@@ -827,6 +859,14 @@ func (db *DB) loadTableInfo(ctx context.Context, conn *sql.Conn, p *partition) e
 				return fmt.Errorf("%s table %q has no key column %q", db.opts.Domain, t.Name, k)
 			}
 			t.keyIdx = append(t.keyIdx, at)
+		}
+		t.sortIdx = t.sortIdx[:0]
+		for _, k := range t.SortBy {
+			at := slices.Index(cols, k)
+			if at < 0 {
+				return fmt.Errorf("%s table %q has no sort column %q", db.opts.Domain, t.Name, k)
+			}
+			t.sortIdx = append(t.sortIdx, at)
 		}
 		for i, c := range cols {
 			if c == t.TimeColumn {

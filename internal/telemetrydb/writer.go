@@ -1,11 +1,14 @@
 package telemetrydb
 
 import (
+	"cmp"
 	"context"
 	"database/sql/driver"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -196,40 +199,38 @@ func (w *writer) commit(batch []*request) (err error) {
 	lo, hi, timed := int64(0), int64(0), false
 	rows := 0
 	var keys [][]byte
-	for _, r := range batch {
-		for _, rs := range r.rows {
-			t := db.tables[rs.Table]
-			a, err := w.appender(rs.Table)
-			if err != nil {
-				return err
-			}
-			used[rs.Table] = a
-			for _, v := range rs.Values {
-				if len(v) != t.columns {
-					return fmt.Errorf("%s table %s has %d columns, row has %d values", db.opts.Domain, rs.Table, t.columns, len(v))
-				}
-				if t.timeIdx >= 0 {
-					if ts, ok := v[t.timeIdx].(int64); ok {
-						if !timed {
-							lo, hi, timed = ts, ts, true
-						} else {
-							lo, hi = min(lo, ts), max(hi, ts)
-						}
-					}
-				}
-				if err := a.AppendRow(v...); err != nil {
-					return fmt.Errorf("append to %s.%s: %w", db.opts.Domain, rs.Table, err)
-				}
-				if len(t.keyIdx) > 0 {
-					k, err := rowKey(t, v)
-					if err != nil {
-						return err
-					}
-					keys = append(keys, k)
-				}
-			}
-			rows += len(rs.Values)
+	for _, rs := range sortedRows(db.tables, batch) {
+		t := db.tables[rs.Table]
+		a, err := w.appender(rs.Table)
+		if err != nil {
+			return err
 		}
+		used[rs.Table] = a
+		for _, v := range rs.Values {
+			if len(v) != t.columns {
+				return fmt.Errorf("%s table %s has %d columns, row has %d values", db.opts.Domain, rs.Table, t.columns, len(v))
+			}
+			if t.timeIdx >= 0 {
+				if ts, ok := v[t.timeIdx].(int64); ok {
+					if !timed {
+						lo, hi, timed = ts, ts, true
+					} else {
+						lo, hi = min(lo, ts), max(hi, ts)
+					}
+				}
+			}
+			if err := a.AppendRow(v...); err != nil {
+				return fmt.Errorf("append to %s.%s: %w", db.opts.Domain, rs.Table, err)
+			}
+			if len(t.keyIdx) > 0 {
+				k, err := rowKey(t, v)
+				if err != nil {
+					return err
+				}
+				keys = append(keys, k)
+			}
+		}
+		rows += len(rs.Values)
 	}
 	for name, a := range used {
 		if err := a.Flush(); err != nil {
@@ -344,6 +345,57 @@ func (w *writer) closeAppenders() error {
 // close releases the connection after run has returned.
 func (w *writer) close() error {
 	return errors.Join(w.closeAppenders(), w.conn.Close())
+}
+
+// sortedRows lists the batch's rows for appending: in request order, except
+// that the rows of each table with SortBy are gathered from the whole batch
+// into one Rows, sorted by those columns.
+func sortedRows(tables map[string]*tableInfo, batch []*request) []Rows {
+	var out []Rows
+	var sorted map[string]int // table -> its index in out
+	for _, r := range batch {
+		for _, rs := range r.rows {
+			t := tables[rs.Table]
+			if len(t.sortIdx) == 0 || len(rs.Values) == 0 {
+				out = append(out, rs)
+				continue
+			}
+			if sorted == nil {
+				sorted = map[string]int{}
+			}
+			i, ok := sorted[rs.Table]
+			if !ok {
+				i = len(out)
+				sorted[rs.Table] = i
+				out = append(out, Rows{Table: rs.Table})
+			}
+			out[i].Values = append(out[i].Values, rs.Values...)
+		}
+	}
+	for name, i := range sorted {
+		idx := tables[name].sortIdx
+		slices.SortStableFunc(out[i].Values, func(a, b []driver.Value) int {
+			for _, c := range idx {
+				if x, y := sortKey(a, c), sortKey(b, c); x != y {
+					return cmp.Compare(x, y)
+				}
+			}
+			return 0
+		})
+	}
+	return out
+}
+
+// sortKey is a row's value in a SortBy column; a value that is not an
+// int64 (a NULL, a row with too few values, which the append then refuses)
+// sorts first.
+func sortKey(v []driver.Value, c int) int64 {
+	if c < len(v) {
+		if x, ok := v[c].(int64); ok {
+			return x
+		}
+	}
+	return math.MinInt64
 }
 
 // rowKey is the key of a row of a table with KeyColumns.

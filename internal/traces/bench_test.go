@@ -98,3 +98,24 @@ func BenchmarkSpanRows(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "spans/s")
 }
+
+// BenchmarkTagTokens is the tag index's cost at ingest: the tokens of
+// 1000 spans and the folded filter.
+func BenchmarkTagTokens(b *testing.B) {
+	td := benchBatch(1000, 1)
+	var tb tagBuilder
+	b.ReportAllocs()
+	for b.Loop() {
+		rs := td.ResourceSpans().At(0)
+		res := newResourceRow(rs)
+		sc := newScopeRow(rs.ScopeSpans().At(0))
+		tb.addResource(&res, rs.Resource())
+		tb.addScope(&sc)
+		sps := rs.ScopeSpans().At(0).Spans()
+		for k := 0; k < sps.Len(); k++ {
+			tb.addSpan(sps.At(k))
+		}
+		tb.finish()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1000), "ns/span")
+}

@@ -270,16 +270,20 @@ func (s *Store) loadResources(ctx context.Context, spans []storedSpan, ids map[u
 	if len(ids) == 0 {
 		return nil
 	}
+	// Every row of one id holds the same resource (the id is its hash),
+	// and one request's resource row sits beside every span of it: one
+	// row per id is enough, and LIMIT 1 stops the scan at the first, so
+	// the lookup does not grow with the number of requests stored.
 	list := make([]string, 0, len(ids))
 	for id := range ids {
-		list = append(list, strconv.FormatUint(id, 10))
+		list = append(list, "(SELECT id, attrs, dropped, schema_url FROM {{resources}} WHERE id = "+strconv.FormatUint(id, 10)+" LIMIT 1)")
 	}
 	type res struct {
 		attrs, schema string
 		dropped       uint32
 	}
 	found := map[uint64]res{}
-	err := s.db.Query(ctx, telemetrydb.TimeRange{Keys: keys}, "SELECT id, any_value(attrs), any_value(dropped), any_value(schema_url) FROM {{resources}} WHERE id IN ("+strings.Join(list, ",")+") GROUP BY id", nil, func(rows *sql.Rows) error {
+	err := s.db.Query(ctx, telemetrydb.TimeRange{Keys: keys}, strings.Join(list, " UNION ALL "), nil, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var id uint64
 			var r res
@@ -376,12 +380,37 @@ func (s *Store) FindTraceIDs(ctx context.Context, q TraceQuery) ([]traceKey, err
 	}
 	var keys []traceKey
 	seen := map[traceKey]bool{}
+	var needs []tagNeed
+	if !s.noIndex {
+		needs = queryNeeds(q)
+	}
+	// The blocks the tag index cannot rule out, checked once for the
+	// whole range when few may match (else for each window).
+	all, allOK := s.blocks.ranges(start, end, needs)
 	// Start small: with a common match the newest seconds hold enough traces.
 	window := int64(time.Second)
 	for hi := end; hi >= start && len(keys) < q.Limit; {
 		lo := max(start, hi-window)
+		// Only the blocks the tag index cannot rule out, unless most may
+		// match.
+		src := "{{spans}}"
+		rs, ok := overlapping(all, lo, hi), allOK
+		if !allOK {
+			rs, ok = s.blocks.ranges(lo, hi, needs)
+		}
+		if ok {
+			if len(rs) == 0 {
+				if lo == start || lo <= 0 {
+					break
+				}
+				hi = lo - 1
+				window = nextWindow(window)
+				continue
+			}
+			src = blockSource(rs)
+		}
 		qargs := append([]any{lo, hi}, args...)
-		sqlText := "SELECT trace_hi, trace_lo, max(start_ns) AS m FROM {{spans}} WHERE start_ns BETWEEN ? AND ?" + cond +
+		sqlText := "SELECT trace_hi, trace_lo, max(start_ns) AS m FROM " + src + " WHERE start_ns BETWEEN ? AND ?" + cond +
 			" GROUP BY 1, 2 ORDER BY m DESC LIMIT " + strconv.Itoa(q.Limit-len(keys))
 		err := s.db.Query(ctx, telemetrydb.TimeRange{From: lo, To: hi}, sqlText, qargs, func(rows *sql.Rows) error {
 			for rows.Next() {
@@ -404,11 +433,29 @@ func (s *Store) FindTraceIDs(ctx context.Context, q TraceQuery) ([]traceKey, err
 			break
 		}
 		hi = lo - 1
-		if window < int64(24*time.Hour) {
-			window *= 4
-		}
+		window = nextWindow(window)
 	}
 	return keys, nil
+}
+
+// overlapping returns the ranges of rs with spans starting in [lo, hi].
+func overlapping(rs []blockRange, lo, hi int64) []blockRange {
+	var out []blockRange
+	for _, r := range rs {
+		if r.maxTs >= lo && r.minTs <= hi {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// nextWindow is the search window after one of w: four times as long, up
+// to a day.
+func nextWindow(w int64) int64 {
+	if w < int64(24*time.Hour) {
+		return w * 4
+	}
+	return w
 }
 
 // Dependency is a count of calls from spans of Parent to child spans of

@@ -19,6 +19,10 @@ import (
 // has one row per trace per request and lets a trace-by-ID lookup find the
 // time range to read. Attributes, events and links are typed JSON (see
 // attrs.go); tag search looks for exact JSON fragments in them.
+//
+// blk names the block (one request) a span was written in; span_blocks
+// holds each block's tag filter (see blocks.go and tagindex.go). Spans
+// written before it have no block and are read by every search.
 var migrations = []telemetrydb.Migration{
 	{Version: 1, Name: "spans, resources and trace_index", SQL: `
 CREATE TABLE spans (
@@ -62,6 +66,12 @@ CREATE TABLE trace_index (
 	trace_hi UBIGINT NOT NULL,
 	trace_lo UBIGINT NOT NULL
 );`},
+	{Version: 2, Name: "tag index", SQL: `
+ALTER TABLE spans ADD COLUMN blk BIGINT;
+CREATE TABLE span_blocks (
+	blk BIGINT NOT NULL,
+	bits BLOB NOT NULL
+);`},
 }
 
 var tables = []telemetrydb.Table{
@@ -71,6 +81,7 @@ var tables = []telemetrydb.Table{
 	// rows (written in the same Append as their spans), so fetching a
 	// trace reads only the partitions that may hold it.
 	{Name: "trace_index", TimeColumn: "min_start_ns", KeyColumns: []string{"trace_hi", "trace_lo"}},
+	{Name: "span_blocks"},
 }
 
 // spanColumns lists the spans columns a read needs, in scan order.
@@ -153,8 +164,8 @@ func newScopeRow(ss ptrace.ScopeSpans) scopeRow {
 	}
 }
 
-// spanColumnCount is the number of columns of spans.
-const spanColumnCount = 26
+// spanColumnCount is the number of columns of spans; blk is the last.
+const spanColumnCount = 27
 
 // spanRow builds the spans row; buf is scratch space reused between calls.
 func spanRow(s ptrace.Span, r *resourceRow, sc *scopeRow, buf []byte) ([]driver.Value, []byte) {
@@ -189,6 +200,7 @@ func spanRowInto(row []driver.Value, s ptrace.Span, r *resourceRow, sc *scopeRow
 		links, s.DroppedLinksCount(),
 		r.id,
 		sc.name, sc.version, sc.attrs, sc.dropped, sc.schemaURL,
+		nil, // blk, set when the block is registered
 	), buf
 }
 

@@ -44,6 +44,10 @@ type Options struct {
 	QueueSpans int
 	// RetryAfter is suggested to clients refused for overload (default 1s).
 	RetryAfter time.Duration
+	// TagIndexMaxBytes caps the memory of the tag index (0: no cap):
+	// past it the oldest blocks lose their filters and are read by every
+	// search.
+	TagIndexMaxBytes int64
 
 	SpanMetrics SpanMetricsOptions
 
@@ -62,6 +66,9 @@ type Store struct {
 	red     *spanMetrics
 	m       *storeMetrics
 	errw    apierr.Writer
+	// blocks is the tag index; noIndex (for tests) makes searches ignore it.
+	blocks  blockIndex
+	noIndex bool
 }
 
 // Open opens the store in opts.Dir; ctx bounds the opening (attaching
@@ -100,9 +107,16 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open trace store: %w", err)
 	}
-	s := &Store{opts: opts, log: log, db: db, m: newStoreMetrics(opts.Registerer, log), errw: apierr.Writer{Logger: log}}
+	s := &Store{opts: opts, log: log, db: db, errw: apierr.Writer{Logger: log}}
+	s.m = newStoreMetrics(opts.Registerer, log, s)
 	s.catalog = newCatalog()
 	if err := s.catalog.load(ctx, db); err != nil {
+		s.m.unregister()
+		db.Close()
+		return nil, err
+	}
+	s.blocks.maxBytes = opts.TagIndexMaxBytes
+	if err := s.loadBlocks(ctx); err != nil {
 		s.m.unregister()
 		db.Close()
 		return nil, err
@@ -130,10 +144,19 @@ func (s *Store) Run(ctx context.Context) error {
 		s.red.run(ctx)
 	}()
 	// The catalog needs no reload: it is kept as spans are stored and
-	// pruned as partitions are dropped (see catalog).
-	<-ctx.Done()
-	wg.Wait()
-	return nil
+	// pruned as partitions are dropped (see catalog). The tag index drops
+	// the blocks of dropped partitions.
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		case <-t.C:
+			s.blocks.prune(s.db.OldestPartition())
+		}
+	}
 }
 
 // Close commits what is queued and closes the store.
@@ -158,6 +181,8 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 	var buf []byte
 	var resources [][]driver.Value
 	seenRes := map[uint64]bool{}
+	tb := tagBuilders.Get().(*tagBuilder)
+	defer tagBuilders.Put(tb)
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -167,6 +192,9 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 		for j := 0; j < sss.Len(); j++ {
 			ss := sss.At(j)
 			sc := newScopeRow(ss)
+			if ss.Spans().Len() > 0 {
+				tb.addScope(&sc)
+			}
 			sps := ss.Spans()
 			for k := 0; k < sps.Len(); k++ {
 				sp := sps.At(k)
@@ -182,6 +210,7 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 				row, buf = spanRowInto(backing[len(backing):len(backing):cap(backing)], sp, &res, &sc, buf)
 				backing = backing[:len(backing)+len(row)]
 				spans = append(spans, row)
+				tb.addSpan(sp)
 				hi, lo := traceIDParts(sp.TraceID())
 				tk := traceKey{hi, lo}
 				st := int64(sp.StartTimestamp())
@@ -197,6 +226,7 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 		}
 		if firstNs >= 0 && !seenRes[res.id] {
 			seenRes[res.id] = true
+			tb.addResource(&res, rs.Resource())
 			resources = append(resources, []driver.Value{firstNs, res.id, res.attrs, res.dropped, res.schemaURL})
 		}
 	}
@@ -208,7 +238,13 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 		msg = fmt.Sprintf("rejected %d spans: %d with an all-zero trace_id, %d with an all-zero span_id (IDs must be 16 and 8 non-zero bytes)", rejected, badTrace, badSpan)
 	}
 	if len(spans) == 0 {
+		tb.finish()
 		return rejected, msg, nil
+	}
+	blk := &spanBlock{minTs: tb.minTs, maxTs: tb.maxTs, bits: tb.finish()}
+	s.blocks.register(blk) // before the spans can be seen
+	for _, row := range spans {
+		row[len(row)-1] = blk.id
 	}
 	idx := make([][]driver.Value, 0, len(index))
 	for tk, b := range index {
@@ -216,8 +252,14 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 	}
 	err := s.db.Append(ctx, telemetrydb.Rows{Table: "spans", Values: spans},
 		telemetrydb.Rows{Table: "resources", Values: resources},
-		telemetrydb.Rows{Table: "trace_index", Values: idx})
+		telemetrydb.Rows{Table: "trace_index", Values: idx},
+		telemetrydb.Rows{Table: "span_blocks", Values: [][]driver.Value{{blk.id, encodeBits(blk.bits)}}})
 	if err != nil {
+		if apierr.CodeOf(err) == apierr.Canceled {
+			s.blocks.committed(blk, s.db.CurrentPartition()) // may be stored
+		} else {
+			s.blocks.forget(blk) // nothing was stored
+		}
 		s.m.rejected.WithLabelValues(string(apierr.CodeOf(err))).Add(float64(len(spans)))
 		if apierr.CodeOf(err) == apierr.Internal {
 			// Logged by whoever answers the client (apierr.Writer).
@@ -230,10 +272,13 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 		}
 		return 0, "", err
 	}
+	s.blocks.committed(blk, s.db.CurrentPartition())
 	s.m.accepted.Add(float64(len(spans)))
 	s.afterCommit(td)
 	return rejected, msg, nil
 }
+
+var tagBuilders = sync.Pool{New: func() any { return new(tagBuilder) }}
 
 // afterCommit feeds the catalog and span metrics with the stored spans.
 func (s *Store) afterCommit(td ptrace.Traces) {
@@ -276,9 +321,10 @@ type storeMetrics struct {
 	reg                prometheus.Registerer
 	received, accepted prometheus.Counter
 	rejected           *prometheus.CounterVec
+	indexBytes         prometheus.GaugeFunc
 }
 
-func newStoreMetrics(reg prometheus.Registerer, log *slog.Logger) *storeMetrics {
+func newStoreMetrics(reg prometheus.Registerer, log *slog.Logger, s *Store) *storeMetrics {
 	m := &storeMetrics{
 		reg: reg,
 		received: prometheus.NewCounter(prometheus.CounterOpts{
@@ -293,12 +339,19 @@ func newStoreMetrics(reg prometheus.Registerer, log *slog.Logger) *storeMetrics 
 			Name: "vigil_traces_spans_rejected_total",
 			Help: "Spans not stored, by reason (invalid_trace_id, invalid_span_id, overloaded, unavailable, canceled, internal).",
 		}, []string{"reason"}),
+		indexBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vigil_traces_tag_index_bytes",
+			Help: "Memory held by the tag index of spans (the bloom filters of every block).",
+		}, func() float64 {
+			_, b := s.blocks.size()
+			return float64(b)
+		}),
 	}
 	for _, r := range []string{"invalid_trace_id", "invalid_span_id", "overloaded", "unavailable"} {
 		m.rejected.WithLabelValues(r)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.received, m.accepted, m.rejected} {
+		for _, c := range []prometheus.Collector{m.received, m.accepted, m.rejected, m.indexBytes} {
 			if err := reg.Register(c); err != nil {
 				log.Warn("register traces metric", "err", err)
 			}
@@ -314,4 +367,5 @@ func (m *storeMetrics) unregister() {
 	m.reg.Unregister(m.received)
 	m.reg.Unregister(m.accepted)
 	m.reg.Unregister(m.rejected)
+	m.reg.Unregister(m.indexBytes)
 }

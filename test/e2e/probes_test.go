@@ -686,10 +686,12 @@ oncall:
 	}
 	openIncident("db-7 disk full (internal)")
 	pub := openIncident("api 503s")
-	for path, body := range map[string]string{
-		"publish": `{"title":"API errors","impact":"major","message":"We are investigating errors from the API."}`,
-		"updates": `{"status":"identified","message":"A bad deploy; rolling back."}`,
+	// In this order: an update needs the incident published first.
+	for _, step := range []struct{ path, body string }{
+		{"publish", `{"title":"API errors","impact":"major","message":"We are investigating errors from the API."}`},
+		{"updates", `{"status":"identified","message":"A bad deploy; rolling back."}`},
 	} {
+		path, body := step.path, step.body
 		if code, _, b := v.Post(fmt.Sprintf("/vigil/api/v1/oncall/incidents/%d/%s", pub, path), "application/json", []byte(body)); code != 200 {
 			t.Fatalf("%s: %d %s", path, code, b)
 		}

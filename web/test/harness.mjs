@@ -58,7 +58,8 @@ export async function hookServer() {
   return { url: `http://127.0.0.1:${srv.address().port}/hook`, got, close: () => new Promise((r) => srv.close(r)) };
 }
 
-export async function startVigil({ rules = '', hookURL = '', extra = '', port, env = {} } = {}) {
+/** startVigil: selfScrape false leaves out the job scraping Vigil itself (a Vigil nothing is sent to). */
+export async function startVigil({ rules = '', hookURL = '', extra = '', port, env = {}, selfScrape = true } = {}) {
   const bin = process.env.VIGIL_BIN || join(repo, 'bin/vigil');
   if (!existsSync(bin)) throw new Error(`no ${bin}: run make build (or set VIGIL_BIN)`);
   const dir = mkdtempSync(join(tmpdir(), 'vigil-ui-'));
@@ -68,10 +69,14 @@ export async function startVigil({ rules = '', hookURL = '', extra = '', port, e
   const cfg = `global:
   scrape_interval: 2s
   evaluation_interval: 1s
-scrape_configs:
+${
+  selfScrape
+    ? `scrape_configs:
   - job_name: vigil
     static_configs: [{targets: ['127.0.0.1:${httpPort}']}]
-rule_files: [${JSON.stringify(rulesFile)}]
+`
+    : ''
+}rule_files: [${JSON.stringify(rulesFile)}]
 ${
   hookURL
     ? `alerting:

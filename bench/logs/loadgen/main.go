@@ -144,20 +144,31 @@ func push(mode string, args []string) error {
 	total := fs.Int64("total", 10_000_000, "load: lines to load")
 	spread := fs.Duration("spread", 24*time.Hour, "load: the time window the lines cover, ending now")
 	needle := fs.Int64("needle-every", 100000, "put the word needle in every n-th line")
+	warmup := fs.Duration("warmup", 5*time.Second, "push: the start-up part, reported apart from the steady state after it")
 	fs.Parse(args)
 	if *u == "" {
 		return fmt.Errorf("-url is required")
 	}
 	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: *workers * 2}}
 	var seq int64
-	var sent, refused, failed atomic.Int64
+	// refused: 429/503 answers (retryable: the server asks to be retried
+	// later); failed: other answers (not retryable); connErrors: no answer
+	// (retried).
+	var sent, refused, failed, connErrors atomic.Int64
+	// stopAt (push): a request still refused then is given up, unacknowledged.
+	var stopAt time.Time
+	var perSecond []int64 // push: lines acknowledged in each second
+	stopSampling := func() {}
 	do := func(body []byte, n int) {
 		for attempt := 0; ; attempt++ {
 			req, _ := http.NewRequest("POST", *u, bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/x-protobuf")
 			resp, err := client.Do(req)
 			if err != nil {
-				failed.Add(1)
+				connErrors.Add(1)
+				if !stopAt.IsZero() && time.Now().After(stopAt) {
+					return
+				}
 				time.Sleep(100 * time.Millisecond)
 				continue
 			}
@@ -169,6 +180,9 @@ func push(mode string, args []string) error {
 				return
 			case resp.StatusCode == 429 || resp.StatusCode == 503:
 				refused.Add(1)
+				if !stopAt.IsZero() && time.Now().After(stopAt) {
+					return
+				}
 				time.Sleep(50 * time.Millisecond)
 			default:
 				failed.Add(1)
@@ -188,6 +202,8 @@ func push(mode string, args []string) error {
 		}
 		start = time.Now()
 		deadline := start.Add(*dur)
+		stopAt = deadline
+		stopSampling = sampleEachSecond(&sent, &perSecond)
 		for w := 0; w < *workers; w++ {
 			wg.Add(1)
 			go func(w int) {
@@ -220,10 +236,68 @@ func push(mode string, args []string) error {
 	}
 	wg.Wait()
 	el := time.Since(start).Seconds()
-	return json.NewEncoder(os.Stdout).Encode(map[string]any{
+	stopSampling()
+	out := map[string]any{
 		"mode": mode, "lines": sent.Load(), "seconds": el, "lines_per_second": float64(sent.Load()) / el,
-		"refused_requests": refused.Load(), "failed_requests": failed.Load(), "workers": *workers, "batch": *size,
-	})
+		"refused_requests": refused.Load(), "failed_requests": failed.Load(), "connection_errors": connErrors.Load(),
+		"workers": *workers, "batch": *size,
+	}
+	if mode == "push" {
+		for k, v := range phases(perSecond, int(*warmup/time.Second)) {
+			out[k] = v
+		}
+	}
+	return json.NewEncoder(os.Stdout).Encode(out)
+}
+
+// sampleEachSecond appends to *out, every second, the lines acknowledged
+// in that second, until the returned stop is called (which waits for it).
+func sampleEachSecond(sent *atomic.Int64, out *[]int64) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		last := sent.Load()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				n := sent.Load()
+				*out = append(*out, n-last)
+				last = n
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+// phases splits the per-second counts into start-up (the first warm
+// seconds) and steady state (the rest): the mean rate of the first, and the
+// median, min and max of the second, with every interval listed.
+func phases(perSecond []int64, warm int) map[string]any {
+	out := map[string]any{"per_second": perSecond, "startup_seconds": warm}
+	warm = min(warm, len(perSecond))
+	if warm > 0 {
+		var n int64
+		for _, v := range perSecond[:warm] {
+			n += v
+		}
+		out["startup_lines_per_second"] = float64(n) / float64(warm)
+	}
+	if steady := append([]int64(nil), perSecond[warm:]...); len(steady) > 0 {
+		sort.Slice(steady, func(i, j int) bool { return steady[i] < steady[j] })
+		med := float64(steady[len(steady)/2])
+		if len(steady)%2 == 0 {
+			med = float64(steady[len(steady)/2-1]+steady[len(steady)/2]) / 2
+		}
+		out["steady_median_lines_per_second"] = med
+		out["steady_min_lines_per_second"] = steady[0]
+		out["steady_max_lines_per_second"] = steady[len(steady)-1]
+	}
+	return out
 }
 
 func percentile(ds []time.Duration, p float64) time.Duration {

@@ -6,8 +6,8 @@
 // disk. bench/metrics/run.sh drives it; docs/perf/metrics.md explains the
 // figures.
 //
-//	rwload gen        -dir D [-series 100000 -shards 10 -batch 2000 -interval 15s -span 3h10m]
-//	rwload send       -dir D -url http://HOST/api/v1/write -pid PID [-rounds N -window W] -out F
+//	rwload gen        -dir D [-series 100000 -shards 10 -batch 2000 -interval 15s -span 3h10m -align 2h]
+//	rwload send       -dir D -url http://HOST/api/v1/write -pid PID [-rounds N -window W -duration D] -out F
 //	rwload query      -dir D -url http://H1,http://H2 -pid P1,P2 [-passes 3 -reps 7] -out F1,F2
 //	rwload wait-block -dir TSDB [-timeout 10m]
 //	rwload vm-compact -url http://HOST -out F
@@ -59,16 +59,21 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		interval := fs.Duration("interval", 15*time.Second, "scrape interval")
 		span := fs.Duration("span", 3*time.Hour+10*time.Minute, "time covered; over 3h makes a TSDB cut its first 2h block")
 		seed := fs.Uint64("seed", 1, "random seed of the values")
+		align := fs.Duration("align", 2*time.Hour, "start at a multiple of this (the corpus is rebuilt when the start moves)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
 		if *dir == "" {
 			return errors.New("gen: -dir is required")
 		}
-		// Start at a 2h boundary so that the first block is a whole 2h
-		// block, and end no later than now.
-		const block = 2 * time.Hour
-		start := time.Now().Add(-*span).Truncate(block)
+		if *align <= 0 {
+			return errors.New("gen: -align must be positive")
+		}
+		// By default start at a 2h boundary so that the first block is a
+		// whole 2h block, and end no later than now. A shorter -align keeps
+		// the samples near now: a TSDB that already holds samples at now
+		// (Vigil's span metrics, say) refuses those over an hour older.
+		start := time.Now().Add(-*span).Truncate(*align)
 		want := Meta{
 			Series: *series, Shards: *shards, BatchSize: *batch, IntervalMS: interval.Milliseconds(),
 			StartMS: start.UnixMilli(), Rounds: int(*span / *interval), Seed: *seed,
@@ -82,10 +87,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		pid := fs.Int("pid", 0, "target process id, for CPU time and peak RSS")
 		rounds := fs.Int("rounds", 0, "rounds (scrape intervals) to send; 0: the whole corpus")
 		window := fs.Int("window", 0, "rounds after the first to measure as the steady phase; 0: all")
+		duration := fs.Duration("duration", 0, "stop after this long (0: when the rounds are sent)")
 		if err := fs.Parse(args); err != nil {
 			return err
 		}
-		res, err := send(ctx, SendOptions{Dir: *dir, URL: *url, PID: *pid, Rounds: *rounds, Window: *window})
+		res, err := send(ctx, SendOptions{Dir: *dir, URL: *url, PID: *pid, Rounds: *rounds, Window: *window, Duration: *duration})
 		if werr := writeJSON(*out, stdout, res); werr != nil && err == nil {
 			err = werr
 		}

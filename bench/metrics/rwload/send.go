@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,6 +24,10 @@ type SendOptions struct {
 	// round 0 creates the series and is timed on its own; rounds
 	// 1..Window run with every series active; the rest, if any, follow.
 	Window int
+	// Duration, when positive, ends the run after this long (each shard
+	// stops before its next request): a sustained load of a fixed length
+	// for as long as the corpus lasts.
+	Duration time.Duration
 }
 
 // Phase is what one part of a run measured.
@@ -38,8 +43,15 @@ type Phase struct {
 	CPUPerMillion float64 `json:"cpu_seconds_per_million_samples"`
 	SamplesPerCPU float64 `json:"samples_per_cpu_second"`
 	Retries       int64   `json:"retries"`
-	Rejected      int64   `json:"rejected_requests"`
-	LoadgenCPU    float64 `json:"loadgen_cpu_seconds"`
+	// Refused counts the answers 503 and 429 (the target asking to retry
+	// later: retryable), Failed5xx other 5xx answers, ConnErrors requests
+	// that got no answer; all are retried. Rejected counts the requests
+	// given up on: a 4xx answer (not retryable) or retries exhausted.
+	Refused    int64   `json:"refused_responses"`
+	Failed5xx  int64   `json:"other_5xx_responses"`
+	ConnErrors int64   `json:"connection_errors"`
+	Rejected   int64   `json:"rejected_requests"`
+	LoadgenCPU float64 `json:"loadgen_cpu_seconds"`
 	// Load is the machine's 1-minute load average at the start and the
 	// end of the phase: how much else was running.
 	Load [2]float64 `json:"loadavg"`
@@ -87,6 +99,10 @@ func send(ctx context.Context, opts SendOptions) (SendResult, error) {
 			DisableCompression:  true,
 		},
 	}
+	var deadline time.Time
+	if opts.Duration > 0 {
+		deadline = time.Now().Add(opts.Duration)
+	}
 	phases := []struct {
 		name   string
 		lo, hi int // rounds [lo, hi)
@@ -100,6 +116,7 @@ func send(ctx context.Context, opts SendOptions) (SendResult, error) {
 			continue
 		}
 		var reqs, samples, retries, rejected atomic.Int64
+		tally := answers{deadline: deadline}
 		cpu0, _ := cpuOf(opts.PID)
 		load0 := loadAvg()
 		self0 := selfCPU()
@@ -125,6 +142,9 @@ func send(ctx context.Context, opts SendOptions) (SendResult, error) {
 						}
 						rec = &r
 					}
+					if !deadline.IsZero() && time.Now().After(deadline) {
+						return
+					}
 					if rec.round >= ph.hi {
 						// Copy: the reader reuses its buffer.
 						c := *rec
@@ -132,8 +152,11 @@ func send(ctx context.Context, opts SendOptions) (SendResult, error) {
 						pending[si] = &c
 						return
 					}
-					n, err := post(ctx, client, opts.URL, body, rec.body)
+					n, err := post(ctx, client, opts.URL, body, rec.body, &tally)
 					retries.Add(int64(n))
+					if errors.Is(err, errStopped) {
+						return
+					}
 					if err != nil {
 						rejected.Add(1)
 						errs[si] = fmt.Errorf("shard %d round %d: %w", si, rec.round, err)
@@ -155,6 +178,9 @@ func send(ctx context.Context, opts SendOptions) (SendResult, error) {
 			Seconds:    elapsed.Seconds(),
 			CPU:        (cpu1 - cpu0).Seconds(),
 			Retries:    retries.Load(),
+			Refused:    tally.refused.Load(),
+			Failed5xx:  tally.other5xx.Load(),
+			ConnErrors: tally.conn.Load(),
 			Rejected:   rejected.Load(),
 			LoadgenCPU: (selfCPU() - self0).Seconds(),
 			Load:       [2]float64{load0, loadAvg()},
@@ -171,6 +197,9 @@ func send(ctx context.Context, opts SendOptions) (SendResult, error) {
 			res.Error = err.Error()
 			return res, err
 		}
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			break
+		}
 	}
 	if opts.PID > 0 {
 		res.PeakRSS, res.RSS, _ = procMem(opts.PID)
@@ -185,9 +214,26 @@ func cpuOf(pid int) (time.Duration, error) {
 	return procCPU(pid)
 }
 
+// answers counts what the target answered, for post. Past deadline (when
+// set) post stops retrying refusals and returns errStopped.
+type answers struct {
+	refused, other5xx, conn atomic.Int64
+	deadline                time.Time
+}
+
+// errStopped: the run's -duration ended while a request was being refused;
+// the request is left unacknowledged, which is not a failure.
+var errStopped = errors.New("stopped at the end of -duration while refused")
+
 // post sends one request as Prometheus's remote write client does and
-// returns how many times it was retried.
-func post(ctx context.Context, c *http.Client, url string, rd *bytes.Reader, body []byte) (int, error) {
+// returns how many times it was retried. 503 and 429 (the target asking
+// to be retried later, e.g. Vigil over its memory limit) are retried, as
+// Prometheus retries recoverable errors, until the run's deadline (with
+// none, at most 10 times), waiting Retry-After when the answer has one
+// (at most 5 s) or the backoff; other 5xx answers
+// and connection errors at most 10 times, with backoff; 4xx answers are
+// not retried.
+func post(ctx context.Context, c *http.Client, url string, rd *bytes.Reader, body []byte, tally *answers) (int, error) {
 	backoff := 30 * time.Millisecond
 	for try := 0; ; try++ {
 		rd.Reset(body)
@@ -200,11 +246,13 @@ func post(ctx context.Context, c *http.Client, url string, rd *bytes.Reader, bod
 		req.Header.Set("Content-Type", "application/x-protobuf")
 		req.Header.Set("User-Agent", "Prometheus/2.42.0")
 		req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+		wait := backoff
 		resp, err := c.Do(req)
 		if err != nil {
 			if ctx.Err() != nil || try >= 10 {
 				return try, err
 			}
+			tally.conn.Add(1)
 		} else {
 			msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 			_, _ = io.Copy(io.Discard, resp.Body)
@@ -212,7 +260,19 @@ func post(ctx context.Context, c *http.Client, url string, rd *bytes.Reader, bod
 			switch {
 			case resp.StatusCode/100 == 2:
 				return try, nil
-			case resp.StatusCode/100 == 5 || resp.StatusCode == http.StatusTooManyRequests:
+			case resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests:
+				tally.refused.Add(1)
+				if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+					wait = min(time.Duration(s)*time.Second, 5*time.Second)
+				}
+				switch {
+				case !tally.deadline.IsZero() && time.Now().Add(wait).After(tally.deadline):
+					return try, errStopped
+				case tally.deadline.IsZero() && try >= 10:
+					return try, fmt.Errorf("%s after %d retries: %s", resp.Status, try, bytes.TrimSpace(msg))
+				}
+			case resp.StatusCode/100 == 5:
+				tally.other5xx.Add(1)
 				if try >= 10 {
 					return try, fmt.Errorf("%s after %d retries: %s", resp.Status, try, bytes.TrimSpace(msg))
 				}
@@ -223,7 +283,7 @@ func post(ctx context.Context, c *http.Client, url string, rd *bytes.Reader, bod
 		select {
 		case <-ctx.Done():
 			return try, ctx.Err()
-		case <-time.After(backoff):
+		case <-time.After(wait):
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}

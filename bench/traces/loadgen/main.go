@@ -3,13 +3,15 @@
 // measures the Jaeger query API.
 //
 //	loadgen ingest -endpoint http://127.0.0.1:4318 -duration 60s -workers 8
+//	loadgen rare   -endpoint http://127.0.0.1:4318 -state state.json
 //	loadgen query  -api http://127.0.0.1:9797/jaeger -state state.json
 //
 // Spans look like telemetrygen's (a root and two children per trace, about
 // 10 attributes each). Every request gets fresh trace IDs: the template's
 // IDs carry a marker that is overwritten with a per-request counter. The
 // ingest run writes state.json (which trace IDs were acknowledged) for the
-// query run, and prints a JSON summary.
+// query run, and prints a JSON summary. rare sends one trace whose root
+// span alone carries the tag bench.rare=needle, for the rare-tag search.
 package main
 
 import (
@@ -128,6 +130,73 @@ type state struct {
 	// (n|1<<63, 0..spans/3-1).
 	Acked         []uint64 `json:"acked"`
 	SpansPerBatch int      `json:"spans_per_batch"`
+	// RareTrace is the trace whose root span alone has bench.rare=needle
+	// (written by rare; empty: none).
+	RareTrace string `json:"rare_trace,omitempty"`
+}
+
+// rareMarker fills the high 8 bytes of the rare trace's ID.
+var rareMarker = [8]byte{0x52, 0x41, 0x52, 0x45, 0x54, 0x41, 0x47, 0x31} // "RARETAG1"
+
+// rare sends one trace of three spans like the template's, its root span
+// with the tag bench.rare=needle that no other span has.
+func rare(args []string) {
+	fs := flag.NewFlagSet("rare", flag.ExitOnError)
+	endpoint := fs.String("endpoint", "http://127.0.0.1:4318", "OTLP/HTTP base URL")
+	statePath := fs.String("state", "", "record the rare trace's ID here")
+	_ = fs.Parse(args)
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "loadgen")
+	rs.Resource().Attributes().PutStr("host.name", "bench-host")
+	var tid pcommon.TraceID
+	copy(tid[:8], rareMarker[:])
+	binary.BigEndian.PutUint64(tid[8:], uint64(time.Now().UnixNano()))
+	now := time.Now()
+	sps := rs.ScopeSpans().AppendEmpty().Spans()
+	for i := range 3 {
+		sp := sps.AppendEmpty()
+		sp.SetTraceID(tid)
+		sp.SetSpanID(pcommon.SpanID{2, 0, 0, byte(i), 5, 6, 7, 8})
+		sp.SetName("lets-go")
+		if i > 0 {
+			sp.SetParentSpanID(pcommon.SpanID{2, 0, 0, 0, 5, 6, 7, 8})
+			sp.SetName("okey-dokey-" + strconv.Itoa(i-1))
+		}
+		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(now))
+		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(now.Add(time.Millisecond)))
+		sp.Attributes().PutStr("http.route", "/api/items/"+strconv.Itoa(i))
+		if i == 0 {
+			sp.Attributes().PutStr("bench.rare", "needle")
+		}
+	}
+	body, err := ptraceotlp.NewExportRequestFromTraces(td).MarshalProto()
+	if err != nil {
+		panic(err)
+	}
+	resp, err := http.Post(*endpoint+"/v1/traces", "application/x-protobuf", bytes.NewReader(body))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		fmt.Fprintln(os.Stderr, "rare trace refused:", resp.Status)
+		os.Exit(1)
+	}
+	if *statePath != "" {
+		var st state
+		if b, err := os.ReadFile(*statePath); err == nil {
+			_ = json.Unmarshal(b, &st)
+		}
+		st.RareTrace = hex.EncodeToString(tid[:])
+		b, _ := json.Marshal(st)
+		if err := os.WriteFile(*statePath, b, 0o644); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 }
 
 func traceID(req uint64, i int) string {
@@ -151,7 +220,9 @@ func ingest(args []string) {
 	body, offs, stamps := template(*spans)
 	var next atomic.Uint64
 	next.Store(*firstReq)
-	var acked, refused, failed atomic.Int64
+	// refused: 429/503 answers (retryable: the server asks to be retried
+	// later); failed: other answers (not retryable); connErrors: no answer.
+	var acked, refused, failed, connErrors atomic.Int64
 	var mu sync.Mutex
 	var ackedReqs []uint64
 	var lat []time.Duration
@@ -179,7 +250,7 @@ func ingest(args []string) {
 				t0 := time.Now()
 				resp, err := client.Post(*endpoint+"/v1/traces", "application/x-protobuf", bytes.NewReader(buf))
 				if err != nil {
-					failed.Add(1)
+					connErrors.Add(1)
 					time.Sleep(100 * time.Millisecond)
 					continue
 				}
@@ -207,14 +278,15 @@ func ingest(args []string) {
 	elapsed := time.Since(start)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	out := map[string]any{
-		"spans_acked":      acked.Load(),
-		"seconds":          elapsed.Seconds(),
-		"spans_per_second": float64(acked.Load()) / elapsed.Seconds(),
-		"requests_refused": refused.Load(),
-		"requests_failed":  failed.Load(),
-		"request_p50_ms":   pct(lat, 0.5),
-		"request_p99_ms":   pct(lat, 0.99),
-		"next_request":     next.Load(),
+		"spans_acked":       acked.Load(),
+		"seconds":           elapsed.Seconds(),
+		"spans_per_second":  float64(acked.Load()) / elapsed.Seconds(),
+		"requests_refused":  refused.Load(),
+		"requests_failed":   failed.Load(),
+		"connection_errors": connErrors.Load(),
+		"request_p50_ms":    pct(lat, 0.5),
+		"request_p99_ms":    pct(lat, 0.99),
+		"next_request":      next.Load(),
 	}
 	if *statePath != "" {
 		var st state
@@ -244,7 +316,11 @@ func query(args []string) {
 	api := fs.String("api", "http://127.0.0.1:9797/jaeger", "Jaeger query API base (…/api/traces is appended)")
 	statePath := fs.String("state", "state.json", "state written by ingest")
 	n := fs.Int("n", 200, "queries of each kind")
+	rareN := fs.Int("rare-n", 0, "rare-tag searches (default -n; none without a rare trace in the state)")
 	_ = fs.Parse(args)
+	if *rareN == 0 {
+		*rareN = *n
+	}
 	b, err := os.ReadFile(*statePath)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -308,9 +384,40 @@ func query(args []string) {
 		}
 		search = append(search, d)
 	}
+	// The rare tag: one span of all those stored, searched over the whole
+	// day (the rare trace was sent first, so a newest-first scan reaches it
+	// last).
+	var rareSearch []time.Duration
+	rareWrong := 0
+	for i := 0; st.RareTrace != "" && i < *rareN; i++ {
+		tags := url.QueryEscape(`{"bench.rare":"needle"}`)
+		u := fmt.Sprintf("%s/api/traces?service=loadgen&tags=%s&limit=20&start=%d&end=%d", *api, tags, start.UnixMicro(), end.UnixMicro())
+		d, body, err := get(u)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		var r struct {
+			Data []struct {
+				TraceID string `json:"traceID"`
+			} `json:"data"`
+		}
+		if json.Unmarshal(body, &r) != nil || len(r.Data) != 1 || r.Data[0].TraceID != st.RareTrace {
+			rareWrong++
+			if rareWrong == 1 {
+				fmt.Fprintf(os.Stderr, "rare-tag search: want only trace %s, got %.300s\n", st.RareTrace, body)
+			}
+		}
+		rareSearch = append(rareSearch, d)
+	}
 	sort.Slice(byID, func(i, j int) bool { return byID[i] < byID[j] })
 	sort.Slice(search, func(i, j int) bool { return search[i] < search[j] })
+	sort.Slice(rareSearch, func(i, j int) bool { return rareSearch[i] < rareSearch[j] })
 	_ = json.NewEncoder(os.Stdout).Encode(map[string]any{
+		"rare_search_p50_ms":    pct(rareSearch, 0.5),
+		"rare_search_p99_ms":    pct(rareSearch, 0.99),
+		"rare_search_incorrect": rareWrong,
+		"rare_searches":         len(rareSearch),
 		"trace_by_id_p50_ms":    pct(byID, 0.5),
 		"trace_by_id_p99_ms":    pct(byID, 0.99),
 		"trace_by_id_incorrect": missing,
@@ -322,16 +429,18 @@ func query(args []string) {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen ingest|query [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadgen ingest|rare|query [flags]")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
 	case "ingest":
 		ingest(os.Args[2:])
+	case "rare":
+		rare(os.Args[2:])
 	case "query":
 		query(os.Args[2:])
 	default:
-		fmt.Fprintln(os.Stderr, "usage: loadgen ingest|query [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadgen ingest|rare|query [flags]")
 		os.Exit(2)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -134,14 +135,33 @@ func headline(s *Summary) string {
 	return "Status unknown"
 }
 
+// refreshParam reads ?refresh=SECONDS, the page's auto-refresh: off
+// unless asked for (a page that reloads itself under a reader who did not
+// ask is a WCAG 2.2.1 failure), for a wall screen that wants it.
+func refreshParam(v string) (int, error) {
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 10 || n > 3600 {
+		return 0, apierr.New(apierr.Invalid, "refresh must be a whole number of seconds from 10 to 3600 (or left out for no auto-refresh), got %q", v)
+	}
+	return n, nil
+}
+
 func (p *Page) serveHTML(w http.ResponseWriter, r *http.Request) {
+	refresh, err := refreshParam(r.URL.Query().Get("refresh"))
+	if err != nil {
+		p.errw().Text(w, r, err)
+		return
+	}
 	s, err := p.summary(r.Context())
 	if err != nil {
 		p.errw().Text(w, r, apierr.Wrap(apierr.Unavailable, err, "the status page is unavailable right now"))
 		return
 	}
 	var buf bytes.Buffer
-	if err := pageTmpl.Execute(&buf, map[string]any{"S": s, "Headline": headline(s), "Days": s.UptimeDays}); err != nil {
+	if err := pageTmpl.Execute(&buf, map[string]any{"S": s, "Headline": headline(s), "Days": s.UptimeDays, "Refresh": refresh}); err != nil {
 		p.errw().Text(w, r, apierr.Wrap(apierr.Internal, err, "render status page"))
 		return
 	}

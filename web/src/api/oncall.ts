@@ -121,8 +121,12 @@ export interface Probe {
   interval: string;
   timeout: string;
   labels: Record<string, string>;
-  last: null | { success: boolean; duration_seconds: number; time?: string; error?: string; [k: string]: unknown };
+  last: null | { success: boolean; duration_seconds: number; start: string; reason?: string; error?: string; [k: string]: unknown };
 }
 export async function probes(signal?: AbortSignal) {
   return (await getJSON<Envelope<Probe[] | null>>('/vigil/api/v1/probes', {}, signal)).data ?? [];
+}
+/** runProbe: run a probe now (write scope); the answer is the probe with this run's result. */
+export async function runProbe(name: string, signal?: AbortSignal) {
+  return (await sendJSON<Envelope<Probe>>('POST', `/vigil/api/v1/probes/${encodeURIComponent(name)}/run`, undefined, signal))?.data;
 }

@@ -78,11 +78,12 @@ export async function labels(match: string[] = [], start?: number, end?: number,
   );
 }
 
-export async function labelValues(name: string, match: string[] = [], start?: number, end?: number, signal?: AbortSignal) {
+/** labelValues: a label's values (sorted); limit caps how many the server sends (0: all). */
+export async function labelValues(name: string, match: string[] = [], start?: number, end?: number, signal?: AbortSignal, limit = 0) {
   return data(
     await getJSON<Envelope<string[]>>(
       `/api/v1/label/${encodeURIComponent(name)}/values`,
-      { 'match[]': match, start: start && start / 1000, end: end && end / 1000 },
+      { 'match[]': match, start: start && start / 1000, end: end && end / 1000, limit: limit || undefined },
       signal,
     ),
   );
@@ -158,6 +159,11 @@ export async function alerts(signal?: AbortSignal) {
 
 export async function buildInfo(signal?: AbortSignal) {
   return data(await getJSON<Envelope<{ version: string; revision: string; goVersion: string }>>('/api/v1/status/buildinfo', {}, signal));
+}
+
+/** flags: /api/v1/status/flags, Vigil's effective settings by name (otlp.grpc_addr, ...). */
+export async function flags(signal?: AbortSignal) {
+  return data(await getJSON<Envelope<Record<string, string>>>('/api/v1/status/flags', {}, signal));
 }
 
 export interface TSDBStatus {

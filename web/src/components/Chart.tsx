@@ -114,6 +114,11 @@ export function Chart(p: ChartProps) {
           },
         ],
         draw: [
+          // The y scale's top as drawn: tests tell stacked areas (the top
+          // fits the sum) from lines (it fits the largest series).
+          (u) => {
+            root.dataset.ymax = String(u.scales.y.max);
+          },
           (u) => {
             const ex = props.current.exemplars;
             if (!ex?.length) return;
@@ -183,5 +188,5 @@ export function Chart(p: ChartProps) {
     };
   }, [p.xs, p.series, p.stacked, p.bars, p.height, p.exemplars]);
 
-  return <figure class="chart" ref={el} aria-label={p.label} data-series={p.series.length} data-points={p.xs.length} />;
+  return <figure class="chart" ref={el} aria-label={p.label} data-series={p.series.length} data-points={p.xs.length} data-stacked={p.stacked ? '1' : '0'} />;
 }

@@ -33,7 +33,11 @@ function start() {
   );
 }
 
-/** useCan: may the caller use a scope ('write', 'admin')? True without a session. */
+/**
+ * useCan: may the caller use a scope ('write', 'admin')? True with
+ * authentication off; with it on, false until /me has said (a viewer's
+ * buttons must not be live while the answer is on its way).
+ */
 export function useCan(scope: string): boolean {
   const [, set] = useState(0);
   useEffect(() => {
@@ -44,7 +48,8 @@ export function useCan(scope: string): boolean {
       listeners.delete(f);
     };
   }, []);
-  return !me || !me.scopes || me.scopes.includes(scope);
+  if (!authOn) return true;
+  return !!me && (!me.scopes || me.scopes.includes(scope));
 }
 
 export function Session() {

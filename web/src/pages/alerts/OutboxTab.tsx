@@ -79,7 +79,7 @@ export function OutboxTab() {
                 </td>
                 <td>
                   {x.status === 'failed' && (
-                    <button class="btn small" disabled={!can} onClick={() => retry(x.id)}>
+                    <button class="btn small" disabled={!can} title={can ? undefined : 'your role may not retry notifications'} onClick={() => retry(x.id)}>
                       Retry
                     </button>
                   )}

@@ -67,7 +67,7 @@ export function SilencesTab() {
                 <td>{x.status.state === 'expired' ? `ended ${fmtAgo(Date.parse(x.endsAt))}` : fmtAgo(Date.parse(x.endsAt))}</td>
                 <td>
                   {x.status.state !== 'expired' && (
-                    <button class="btn small danger" disabled={!can} onClick={() => expire(x.id)}>
+                    <button class="btn small danger" disabled={!can} title={can ? undefined : 'your role may not expire silences'} onClick={() => expire(x.id)}>
                       Expire
                     </button>
                   )}

@@ -95,6 +95,7 @@ function Incident({ id }: { id: string }) {
   const [busy0, setBusy] = useState(false);
   const can = useCan('write');
   const busy = busy0 || !can;
+  const why = can ? undefined : 'your role may not change incidents';
   const act = async (a: oncall.Action, body = {}) => {
     setErr(null);
     setBusy(true);
@@ -125,12 +126,12 @@ function Incident({ id }: { id: string }) {
       </div>
       <div class="row" style={{ marginBottom: '10px' }}>
         {x.state === 'triggered' && (
-          <button class="btn primary" disabled={busy} onClick={() => act('acknowledge')}>
+          <button class="btn primary" disabled={busy} title={why} onClick={() => act('acknowledge')}>
             Acknowledge
           </button>
         )}
         {x.state !== 'resolved' && (
-          <button class="btn" disabled={busy} onClick={() => act('resolve')}>
+          <button class="btn" disabled={busy} title={why} onClick={() => act('resolve')}>
             Resolve
           </button>
         )}
@@ -145,7 +146,7 @@ function Incident({ id }: { id: string }) {
             Reassign to
             <input value={assignee} onInput={(e) => setAssignee((e.target as HTMLInputElement).value)} placeholder="user name" />
           </label>
-          <button class="btn" type="submit" disabled={busy || !assignee.trim()}>
+          <button class="btn" type="submit" disabled={busy || !assignee.trim()} title={why}>
             Reassign
           </button>
         </form>
@@ -160,7 +161,7 @@ function Incident({ id }: { id: string }) {
             Note
             <input value={note} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
           </label>
-          <button class="btn" type="submit" disabled={busy || !note.trim()}>
+          <button class="btn" type="submit" disabled={busy || !note.trim()} title={why}>
             Add note
           </button>
         </form>

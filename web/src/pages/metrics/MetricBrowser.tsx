@@ -1,11 +1,18 @@
 // Metric and label browser: names from /api/v1/label/__name__/values,
-// help and type from /api/v1/metadata, a metric's labels and values from
-// /api/v1/series. Picking one inserts a selector into the query.
+// help and type from /api/v1/metadata, a metric's labels from
+// /api/v1/labels and their values from /api/v1/label/*/values (both
+// matched to the metric; values capped, so a label with a million values
+// costs what one with fifty does). Picking one inserts a selector into
+// the query.
 import { useMemo, useState } from 'preact/hooks';
 import * as prom from '../../api/prometheus';
 import { ErrorBox, Empty, Loading, SendHelp } from '../../components/Status';
 import { useLoad } from '../../lib/load';
 import { useTime } from '../../lib/time';
+import { metadataFor } from './metadata';
+
+/** shownValues: values listed per label; one more is asked for to know there are more. */
+const shownValues = 50;
 
 export function MetricBrowser({ onPick, onClose }: { onPick: (selector: string) => void; onClose: () => void }) {
   const { range } = useTime();
@@ -13,23 +20,22 @@ export function MetricBrowser({ onPick, onClose }: { onPick: (selector: string) 
   const [metric, setMetric] = useState('');
   const names = useLoad((signal) => prom.labelValues('__name__', [], range?.start, range?.end, signal), []);
   const meta = useLoad((signal) => prom.metadata(undefined, signal), []);
-  const series = useLoad(metric ? (signal) => prom.series([metric], range?.start, range?.end, signal) : null, [metric]);
+  const labels = useLoad(
+    metric
+      ? async (signal) => {
+          const sel = [`{__name__=${JSON.stringify(metric)}}`];
+          const names = (await prom.labels(sel, range?.start, range?.end, signal)).filter((n) => n !== '__name__').sort();
+          const values = await Promise.all(names.map((n) => prom.labelValues(n, sel, range?.start, range?.end, signal, shownValues + 1)));
+          return names.map((n, i) => [n, values[i]] as const);
+        }
+      : null,
+    [metric],
+  );
   const shown = useMemo(() => {
     const f = filter.toLowerCase();
     return (names.data ?? []).filter((n) => n.toLowerCase().includes(f)).slice(0, 2000);
   }, [names.data, filter]);
-  const labels = useMemo(() => {
-    const m = new Map<string, Set<string>>();
-    for (const s of series.data ?? []) {
-      for (const [k, v] of Object.entries(s)) {
-        if (k === '__name__') continue;
-        if (!m.has(k)) m.set(k, new Set());
-        m.get(k)!.add(v);
-      }
-    }
-    return [...m.entries()].sort(([a], [b]) => a.localeCompare(b));
-  }, [series.data]);
-  const md = metric ? meta.data?.[metric]?.[0] : undefined;
+  const md = metric ? metadataFor(metric, meta.data) : undefined;
 
   return (
     <div class="modal-back" onClick={onClose}>
@@ -73,8 +79,8 @@ export function MetricBrowser({ onPick, onClose }: { onPick: (selector: string) 
                 <button class="btn primary" onClick={() => onPick(metric)}>
                   Use in query
                 </button>
-                <ErrorBox error={series.error} />
-                <Loading on={series.loading} />
+                <ErrorBox error={labels.error} />
+                <Loading on={labels.loading} />
                 <table class="table" aria-label="Labels">
                   <thead>
                     <tr>
@@ -83,17 +89,17 @@ export function MetricBrowser({ onPick, onClose }: { onPick: (selector: string) 
                     </tr>
                   </thead>
                   <tbody>
-                    {labels.map(([k, vs]) => (
+                    {(labels.data ?? []).map(([k, vs]) => (
                       <tr key={k}>
                         <td class="mono">{k}</td>
                         <td>
                           <div class="labels">
-                            {[...vs].sort().slice(0, 50).map((v) => (
+                            {vs.slice(0, shownValues).map((v) => (
                               <button key={v} class="label link" onClick={() => onPick(`${metric}{${k}=${JSON.stringify(v)}}`)}>
                                 {v}
                               </button>
                             ))}
-                            {vs.size > 50 && <span class="muted">+{vs.size - 50}</span>}
+                            {vs.length > shownValues && <span class="muted">and more (the first {shownValues} shown)</span>}
                           </div>
                         </td>
                       </tr>

@@ -67,7 +67,7 @@ export function ServiceGraph() {
           const b = pos.get(d.child)!;
           const self = d.parent === d.child;
           return (
-            <g key={`${d.parent}>${d.child}`}>
+            <g key={`${d.parent}>${d.child}`} data-edge={`${d.parent}>${d.child}`}>
               {self ? (
                 <path d={`M ${a.x - 10} ${a.y - 16} c -30 -40 50 -40 20 0`} fill="none" stroke="var(--fg-muted)" marker-end="url(#arrow)" />
               ) : (
@@ -80,7 +80,7 @@ export function ServiceGraph() {
           );
         })}
         {[...pos.entries()].map(([n, p]) => (
-          <g key={n}>
+          <g key={n} data-node={n}>
             <rect x={p.x - 60} y={p.y - 16} width={120} height={32} rx={6} fill="var(--bg-alt)" stroke={serviceColor(n)} stroke-width={2} />
             <text x={p.x} y={p.y + 4} text-anchor="middle">
               {n.length > 16 ? n.slice(0, 15) + '…' : n}
