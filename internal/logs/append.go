@@ -72,9 +72,10 @@ func (s *Store) commit(ctx context.Context, p *pending) error {
 	start := time.Now()
 	b := &block{minTs: p.terms.minTs, maxTs: p.terms.maxTs, bits: p.terms.finish()}
 	builders.Put(p.terms)
-	s.blocks.register(b) // before the records can be seen
+	s.blocks.register(b)     // before the records can be seen
+	id := driver.Value(b.id) // boxed once, not once per row
 	for _, r := range p.rows {
-		r[len(r)-1] = b.id
+		r[len(r)-1] = id
 	}
 	part := s.db.CurrentPartition()
 	streamRows := s.streamRows(p, part, false)

@@ -29,17 +29,31 @@ func (ev *evaluator) logQuery(ctx context.Context, le *logql.LogExpr) (*Result, 
 		return res, nil
 	}
 	f := plan(streams, from, to, le.Stages)
+	if len(streams) == ev.s.streamCount() {
+		// The selector keeps every stream: checking the ID of each row
+		// read in Go is cheaper than the condition in SQL (see source).
+		f.goStreams = make(map[int64]bool, len(streams))
+		for _, st := range streams {
+			f.goStreams[st.id] = true
+		}
+	}
 	order := "DESC"
 	if q.Direction == Forward {
 		order = "ASC"
 	}
 	sc := ev.newLineScan(f.rest)
+	sc.streams = f.goStreams
 	var found streamSet
 	n := 0
 	// Scan time windows from the end the direction starts at, growing 4x
 	// each time, until limit lines are found: a filter that matches often
 	// is answered from the newest data without reading the whole range.
 	width := max((to-from)/64, int64(time.Minute))
+	if ev.s.fewBlocks(f, from, to) {
+		// The term index leaves few blocks to read: one query reads them
+		// all, instead of one per window (each planned anew).
+		width = to - from
+	}
 	lo, hi := from, to
 	for n < limit && lo < hi {
 		wFrom, wTo := max(lo, hi-width), hi
@@ -47,7 +61,7 @@ func (ev *evaluator) logQuery(ctx context.Context, le *logql.LogExpr) (*Result, 
 			wFrom, wTo = lo, min(hi, lo+width)
 		}
 		args := append([]any{wFrom, wTo}, f.args[2:]...)
-		src, where := ev.s.source(f, wFrom, wTo)
+		src, where, args := ev.s.source(f, wFrom, wTo, args)
 		sqlText := "SELECT " + rowColumns + " FROM " + src + " WHERE " + where + " ORDER BY ts " + order
 		if len(f.rest) == 0 {
 			sqlText += " LIMIT " + strconv.Itoa(limit-n)

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/vigilhq/vigil/internal/logs/logql"
 )
@@ -24,6 +25,11 @@ type sqlFilter struct {
 	// the term index (measured: 19 vs 13 ms for 20 streams).
 	streams    int
 	streamList string
+	// goStreams, when set, holds the IDs of every stream the query
+	// selects, and the caller drops the rows of other streams itself: a
+	// query that uses the term index then leaves the stream condition out
+	// of SQL (see source).
+	goStreams map[int64]bool
 }
 
 func (f *sqlFilter) add(cond string, args ...any) {
@@ -121,17 +127,88 @@ func (f *sqlFilter) whereSQL() string { return strings.Join(f.where, " AND ") }
 
 // source returns what a query with filter f over [from, to) reads in
 // place of {{logs}} (only the blocks the term index cannot rule out, or
-// the whole table when the index would not save reading) and the WHERE
-// clause to read it with.
-func (s *Store) source(f *sqlFilter, from, to int64) (src, where string) {
+// the whole table when the index would not save reading), the WHERE
+// clause to read it with and the arguments of its placeholders (args
+// as given, or fewer when the index is used).
+//
+// With the index, the query has one UNION ALL branch per run of blocks,
+// and DuckDB plans the WHERE clause into every branch: planning, not
+// reading, is most of such a query's time (measured over 100 blocks:
+// 33 of 52 ms). So the clause is cut to what it needs: its arguments
+// are written in as literals (a bound parameter costs planning in every
+// branch: 25 vs 18 ms), and when f.goStreams is set the stream IDs are
+// left to the caller to check in Go.
+func (s *Store) source(f *sqlFilter, from, to int64, args []any) (src, where string, _ []any) {
 	if s.noIndex {
-		return "{{logs}}", f.whereSQL()
+		return "{{logs}}", f.whereSQL(), args
 	}
 	rs, ok := s.blocks.ranges(from, to, f.needs)
 	if !ok {
-		return "{{logs}}", f.whereSQL()
+		return "{{logs}}", f.whereSQL(), args
 	}
 	w := slices.Clone(f.where)
 	w[f.streams] = f.streamList
-	return blockSource(rs), strings.Join(w, " AND ")
+	if f.goStreams != nil {
+		w = slices.Delete(w, f.streams, f.streams+1)
+	}
+	where = strings.Join(w, " AND ")
+	if lit, ok := inlineArgs(where, args); ok {
+		where, args = lit, nil
+	}
+	return blockSource(rs), where, args
+}
+
+// fewBlocks says whether the term index leaves at most maxBlockRanges
+// blocks of [from, to) for a query with filter f to read.
+func (s *Store) fewBlocks(f *sqlFilter, from, to int64) bool {
+	if s.noIndex {
+		return false
+	}
+	rs, ok := s.blocks.ranges(from, to, f.needs)
+	if !ok {
+		return false
+	}
+	n := int64(0)
+	for _, r := range rs {
+		if r.lo == nullBlock {
+			return false // records without an index: as many as there are
+		}
+		n += r.hi - r.lo + 1
+	}
+	return n <= maxBlockRanges
+}
+
+// inlineArgs writes args into the ? placeholders of where as SQL
+// literals; ok is false when one cannot be written safely (a string that
+// is not valid UTF-8 or holds a NUL byte, a type other than int64 and
+// string), and the placeholders stay. The placeholders are those plan
+// writes: where holds no other question mark.
+func inlineArgs(where string, args []any) (string, bool) {
+	var b strings.Builder
+	for _, a := range args {
+		i := strings.IndexByte(where, '?')
+		if i < 0 {
+			return "", false
+		}
+		b.WriteString(where[:i])
+		where = where[i+1:]
+		switch v := a.(type) {
+		case int64:
+			b.WriteString(strconv.FormatInt(v, 10))
+		case string:
+			if !utf8.ValidString(v) || strings.IndexByte(v, 0) >= 0 {
+				return "", false
+			}
+			// DuckDB's string literals have no backslash escapes: only
+			// the quote is doubled.
+			b.WriteString("'" + strings.ReplaceAll(v, "'", "''") + "'")
+		default:
+			return "", false
+		}
+	}
+	if strings.IndexByte(where, '?') >= 0 {
+		return "", false
+	}
+	b.WriteString(where)
+	return b.String(), true
 }

@@ -72,7 +72,7 @@ func (ev *evaluator) rangeSQL(ctx context.Context, e *logql.RangeAggr, f *sqlFil
 	if g := e.Grouping; g != nil && !g.Without && !slices.Contains(g.Labels, "detected_level") {
 		levelExpr = strconv.Itoa(noLevel)
 	}
-	src, where := ev.s.source(f, from+1, to+1)
+	src, where, args := ev.s.source(f, from+1, to+1, f.args)
 	sqlText := fmt.Sprintf("SELECT stream_id, %s AS lvl, (%d - ts) // %d AS k, count(*), %s FROM %s WHERE %s GROUP BY stream_id, lvl, k",
 		levelExpr, to, w, bytesExpr, src, where)
 	type bucketSeries struct {
@@ -81,7 +81,7 @@ func (ev *evaluator) rangeSQL(ctx context.Context, e *logql.RangeAggr, f *sqlFil
 		bytes  map[int64]float64
 	}
 	byKey := map[[2]string]*bucketSeries{}
-	err := ev.s.db.Query(ctx, telemetrydb.TimeRange{From: from, To: to}, sqlText, f.args, func(rows *sql.Rows) error {
+	err := ev.s.db.Query(ctx, telemetrydb.TimeRange{From: from, To: to}, sqlText, args, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var id, k, cnt int64
 			var code uint8
@@ -174,9 +174,9 @@ func (ev *evaluator) rangeGo(ctx context.Context, e *logql.RangeAggr, f *sqlFilt
 	samples := 0
 	sc := ev.newLineScan(f.rest)
 	lbs, md := sc.lbs, sc.md
-	src, where := ev.s.source(f, from+1, to+1)
+	src, where, args := ev.s.source(f, from+1, to+1, f.args)
 	sqlText := "SELECT " + rowColumns + " FROM " + src + " WHERE " + where
-	err := sc.run(ctx, telemetrydb.TimeRange{From: from, To: to}, sqlText, f.args, func(r *row, st *streamInfo, line string) (bool, error) {
+	err := sc.run(ctx, telemetrydb.TimeRange{From: from, To: to}, sqlText, args, func(r *row, st *streamInfo, line string) (bool, error) {
 		v := 1.0
 		switch {
 		case e.Unwrap != nil:

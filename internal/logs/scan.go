@@ -75,6 +75,9 @@ type lineScan struct {
 	lbs  *logql.Labels     // the labels of the line passed to fn
 	md   map[string]string // its structured metadata
 	r    row
+	// streams, when set, are the streams whose rows the scan keeps
+	// (sqlFilter.goStreams).
+	streams map[int64]bool
 }
 
 func (ev *evaluator) newLineScan(stages []logql.Stage) *lineScan {
@@ -95,7 +98,7 @@ func (sc *lineScan) run(ctx context.Context, tr telemetrydb.TimeRange, sqlText s
 			ev.stats.LinesProcessed++
 			ev.stats.BytesProcessed += int64(len(r.line))
 			st := ev.s.streamByID(r.streamID)
-			if st == nil {
+			if st == nil || sc.streams != nil && !sc.streams[r.streamID] {
 				continue
 			}
 			ev.baseLabels(sc.lbs, st, r, sc.md)

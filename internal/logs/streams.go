@@ -86,6 +86,13 @@ func (s *Store) matchStreams(ms []*logql.Matcher) []*streamInfo {
 	return out
 }
 
+// streamCount is the number of streams the store knows.
+func (s *Store) streamCount() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.streams)
+}
+
 // matchesAll reports whether the stream labels lmap satisfy every matcher.
 func matchesAll(ms []*logql.Matcher, lmap map[string]string) bool {
 	for _, m := range ms {

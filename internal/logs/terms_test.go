@@ -145,13 +145,15 @@ func mustStages(t *testing.T, q string) []logql.Stage {
 
 // vocabulary of the property test: case variants, Unicode folds (the
 // Kelvin sign folds to k, the long s to s), prefixes and suffixes of one
-// another, U+FFFD.
+// another, U+FFFD; a quote, a backslash and a question mark, which the
+// indexed query writes into its SQL as literals.
 var termWords = []string{
 	"needle", "Needle", "NEEDLE", "needles", "haystack", "hay", "stack",
 	"time", "timeout", "time-out", "TimeOut", "out", "error", "err", "ERROR",
 	"\u212Aelvin", "kelvin", "Kelvin", "\u017Ftop", "stop", "STOP",
 	"straße", "STRASSE", "Straße", "naïve", "NAÏVE", "\ufffd",
 	"a", "ab", "abc", "x", "42", "4242", "user=alice", "user=bob",
+	"it's", "it''s", `c:\\path`, "what?", "wha",
 }
 
 func randomLine(r *rand.Rand) string {
@@ -255,7 +257,9 @@ func TestTermIndexSameRows(t *testing.T) {
 	end := t0 + int64(10*time.Minute)
 	nonEmpty, used := 0, 0
 	for i := 0; i < 300; i++ {
-		sel := []string{`{env="prod"}`, `{app="c"}`, `{app=~"a|c"}`}[r.IntN(3)]
+		// {app=~".+"} keeps every stream: the indexed query then checks
+		// stream IDs in Go instead of SQL.
+		sel := []string{`{env="prod"}`, `{app="c"}`, `{app=~"a|c"}`, `{app=~".+"}`}[r.IntN(4)]
 		pipe := randomFilter(r)
 		if r.IntN(3) == 0 {
 			pipe += " " + randomFilter(r)
@@ -468,4 +472,23 @@ func TestTermIndexMemoryCap(t *testing.T) {
 	check(s)
 	s.Close()
 	check(open())
+}
+
+func TestInlineArgs(t *testing.T) {
+	f := func(where string, args []any, want string, wantOK bool) {
+		t.Helper()
+		got, ok := inlineArgs(where, args)
+		if ok != wantOK || got != want {
+			t.Errorf("inlineArgs(%q, %v) = %q, %v; want %q, %v", where, args, got, ok, want, wantOK)
+		}
+	}
+	f("ts >= ? AND ts < ?", []any{int64(-5), int64(7)}, "ts >= -5 AND ts < 7", true)
+	f("contains(line, ?)", []any{`it's \n what?`}, `contains(line, 'it''s \n what?')`, true)
+	f("contains(line, ?) AND level = ?", []any{"?", int64(2)}, "contains(line, '?') AND level = 2", true)
+	f("contains(line, ?)", []any{"a\x00b"}, "", false)
+	f("contains(line, ?)", []any{"\xff"}, "", false)
+	f("x = ?", []any{1.5}, "", false)
+	f("x = ? AND y = ?", []any{int64(1)}, "", false)
+	f("x = ?", []any{int64(1), int64(2)}, "", false)
+	f("true", nil, "true", true)
 }

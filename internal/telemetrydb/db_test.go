@@ -306,6 +306,25 @@ func TestPartitionsPruneAndRetention(t *testing.T) {
 	if strings.Count(q, "SELECT * FROM p") != 2 || !strings.Contains(q, "p3.events") || !strings.Contains(q, "p1.events") {
 		t.Fatalf("query with its own range %q, want p3 then p1", q)
 	}
+	// In one partition, its own range is that partition's table itself;
+	// over two, their union.
+	if !strings.HasPrefix(q, "SELECT * FROM p3.events UNION ALL") {
+		t.Fatalf("query with its own range in one partition %q, want the table p3.events itself", q)
+	}
+	q, err = db.expand("SELECT * FROM {{events:3000:4009}} WHERE ts > 0", TimeRange{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "SELECT * FROM (SELECT * FROM p3.events UNION ALL SELECT * FROM p4.events) WHERE ts > 0"; q != want {
+		t.Fatalf("query with its own range over two partitions %q, want %q", q, want)
+	}
+	var in3 int
+	if err := db.Query(ctx, TimeRange{}, "SELECT count(*) FROM {{events:3000:3009}} WHERE ts >= 3000", nil, func(rows *sql.Rows) error {
+		rows.Next()
+		return rows.Scan(&in3)
+	}); err != nil || in3 != 10 {
+		t.Fatalf("rows of one partition's own range = %d, %v; want 10", in3, err)
+	}
 	for _, bad := range []string{"{{events:1}}", "{{events:a:2}}", "{{events:1:}}"} {
 		if _, err := db.expand("SELECT * FROM "+bad, TimeRange{}); err == nil || !strings.Contains(err.Error(), "want {{table:from:to}}") {
 			t.Errorf("%s: err %v, want one naming the form", bad, err)
