@@ -318,6 +318,15 @@ describe('explore', () => {
     );
   });
 
+  it('a shared address with an auto-refresh the picker does not list shows that interval', async () => {
+    await visit('refresh-unlisted', `/query?g0.expr=${metric}&from=now-15m&refresh=2m`, async (p) => {
+      const pick = p.getByLabel('Auto-refresh');
+      await chart(p, 1).waitFor();
+      assert.equal(await pick.inputValue(), '2m');
+      assert.equal(await pick.locator('option:checked').innerText(), 'Every 2m');
+    });
+  });
+
   it('the waterfall collapses and expands a subtree; the mini-map is drawn and dragging it zooms the waterfall', async () => {
     const row = (p, id) => p.locator(`[data-span="${sid(id)}"]`);
     const shown = (p) => p.locator('[data-span]').evaluateAll((els) => els.map((e) => e.getAttribute('data-span')));
