@@ -69,7 +69,7 @@ export function TimeRangePicker() {
         Auto-refresh
       </label>
       <select id="refresh-select" class="btn" value={t.refresh} onChange={(e) => t.setRefresh((e.target as HTMLSelectElement).value)} title="Auto-refresh">
-        {refreshChoices.map((r) => (
+        {(refreshChoices.includes(t.refresh) ? refreshChoices : [...refreshChoices, t.refresh]).map((r) => (
           <option key={r} value={r}>
             {r === 'off' ? 'Auto-refresh off' : `Every ${r}`}
           </option>

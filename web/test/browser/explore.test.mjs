@@ -318,6 +318,15 @@ describe('explore', () => {
     );
   });
 
+  it('a shared address with an auto-refresh the picker does not list shows that interval', async () => {
+    await visit('refresh-unlisted', `/query?g0.expr=${metric}&from=now-15m&refresh=2m`, async (p) => {
+      const pick = p.getByLabel('Auto-refresh');
+      await chart(p, 1).waitFor();
+      assert.equal(await pick.inputValue(), '2m');
+      assert.equal(await pick.locator('option:checked').innerText(), 'Every 2m');
+    });
+  });
+
   it('the waterfall collapses and expands a subtree; the mini-map is drawn and dragging it zooms the waterfall', async () => {
     const row = (p, id) => p.locator(`[data-span="${sid(id)}"]`);
     const shown = (p) => p.locator('[data-span]').evaluateAll((els) => els.map((e) => e.getAttribute('data-span')));
@@ -463,6 +472,33 @@ describe('explore', () => {
     });
   });
 
+  it('home on a Vigil whose scrape configuration leaves Vigil out says so, rather than waiting or showing zeros', async () => {
+    const fresh = await startVigil({ selfScrape: false, extra: 'scrape_configs: []\n' });
+    try {
+      await visit(
+        'home-unscraped',
+        '/',
+        async (p) => {
+          const note = p.getByTestId('self-scrape-missing');
+          await note.waitFor({ timeout: 30_000 });
+          await note.locator('code').filter({ hasText: new RegExp(`^${new URL(fresh.url).host.replace(/[.]/g, '\\.')}/metrics$`) }).waitFor();
+          // Unknown, not loading and not zero: every card says so.
+          const storage = p.getByRole('group', { name: 'Storage' });
+          for (const s of ['metrics (TSDB)', 'traces (DuckDB)', 'logs (DuckDB)']) await storage.locator(`[data-store="${s}"] .v`).filter({ hasText: /^–$/ }).waitFor();
+          for (const k of ['samples / s', 'spans / s', 'log lines / s', 'active series']) {
+            const card = p.locator('.card').filter({ has: p.locator('.k', { hasText: new RegExp(`^${k.replace('/', '\\/')}$`) }) });
+            assert.equal(await card.locator('.v').innerText(), '–', k);
+          }
+          // Nothing known to be flowing is not the same as nothing flowing.
+          assert.equal(await p.locator('.empty').filter({ hasText: 'Nothing is flowing in yet' }).count(), 0);
+        },
+        { base: fresh },
+      );
+    } finally {
+      await fresh.stop();
+    }
+  });
+
   it('home on a Vigil nothing was sent to says how to send data, with its real addresses', async () => {
     const fresh = await startVigil({ selfScrape: false });
     try {
@@ -471,7 +507,8 @@ describe('explore', () => {
         '/',
         async (p) => {
           const empty = p.locator('.empty').filter({ hasText: 'Nothing is flowing in yet' });
-          await empty.waitFor({ timeout: 30_000 });
+          // The built-in self-scrape runs every 15 s: until its first scrape the page says the figures are unknown, then that nothing flows.
+          await empty.waitFor({ timeout: 60_000 });
           const host = new URL(fresh.url).host;
           const otlpHTTP = new URL(fresh.otlpHTTP).host;
           for (const want of [`http://${host}/api/v1/write`, `http://${host}/loki/api/v1/push`, fresh.grpc, `http://${otlpHTTP}/v1/traces`, `http://${otlpHTTP}/v1/metrics`, `http://${otlpHTTP}/v1/logs`]) {

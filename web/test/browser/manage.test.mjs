@@ -93,6 +93,9 @@ oncall:
     - {name: alice}
     - {name: bob}
     - {name: carol}
+  teams:
+    - {name: payments, members: [alice]}
+    - {name: search, members: [bob]}
   escalation_policies:
     - name: manage-policy
       repeat: 1
@@ -276,6 +279,35 @@ describe('manage', () => {
       }
       await p.getByLabel('State').selectOption('triggered');
       await p.waitForURL((u) => u.searchParams.get('state') === 'triggered');
+    });
+  });
+
+  it('the incident list narrows by team, from the Team field and from the address', async () => {
+    const tag = `team-${Date.now()}`;
+    const ids = {};
+    for (const team of ['payments', 'search']) ids[team] = await openIncident(v.url, { title: `${tag} ${team}`, assignee: 'alice', team });
+    const rowIDs = (p) => p.getByRole('table', { name: 'Incidents' }).locator('tbody tr td:first-child').allInnerTexts().then((xs) => xs.map(Number).sort((a, b) => a - b));
+    const apiIDs = async (team) => (await getJSON(`${v.url}/vigil/api/v1/oncall/incidents?limit=200&team=${team}`)).data.map((i) => i.id).sort((a, b) => a - b);
+    await visit(ctx, v.url, 'incidents-team', '/incidents', async (p) => {
+      const table = p.getByRole('table', { name: 'Incidents' });
+      for (const team of ['payments', 'search']) await table.getByText(`${tag} ${team}`).waitFor({ timeout: slow });
+      for (const team of ['payments', 'search']) {
+        await p.getByLabel('Team').fill(team);
+        await p.getByLabel('Team').press('Tab');
+        await p.waitForURL((u) => u.searchParams.get('team') === team);
+        const want = await apiIDs(team);
+        assert.ok(want.includes(ids[team]) && !want.includes(ids[team === 'payments' ? 'search' : 'payments']), `API team=${team}: ${want}`);
+        await eventually(`only team ${team} listed`, slow, async () => JSON.stringify(await rowIDs(p)) === JSON.stringify(want));
+        const teams = await table.locator('tbody tr td:nth-child(4)').allInnerTexts();
+        assert.ok(teams.length > 0 && teams.every((t) => t.split(' / ')[0] === team), `${team}: ${teams}`);
+      }
+    });
+    // The address alone selects the team (a shared link).
+    await visit(ctx, v.url, 'incidents-team-url', '/incidents?team=search', async (p) => {
+      const table = p.getByRole('table', { name: 'Incidents' });
+      await table.getByText(`${tag} search`).waitFor({ timeout: slow });
+      assert.equal(await p.getByLabel('Team').inputValue(), 'search');
+      assert.equal(await table.getByText(`${tag} payments`).count(), 0);
     });
   });
 

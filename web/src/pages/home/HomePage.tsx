@@ -1,11 +1,13 @@
 // Home: what is flowing in, how full the stores are, what is firing, and
 // the services seen in traces with their RED metrics (from span metrics).
 import { Link } from 'wouter-preact';
+import { useEffect, useState } from 'preact/hooks';
 import * as prom from '../../api/prometheus';
 import * as jaeger from '../../api/jaeger';
 import * as vigil from '../../api/vigil';
 import * as oncall from '../../api/oncall';
 import { ErrorBox, Empty, Loading, SendHelp } from '../../components/Status';
+import { prefix } from '../../api/http';
 import { fmtBytes, fmtNum } from '../../lib/format';
 import { useLoad } from '../../lib/load';
 import { useTime } from '../../lib/time';
@@ -58,12 +60,12 @@ function fmtAge(s: number): string {
  * Store: a store's size on disk against its size limit (a meter when it has
  * one), and how long it keeps data. null: not known (yet).
  */
-function Store({ name, used, limit, age }: { name: string; used: number | null; limit: number | null; age: number | null }) {
+function Store({ name, used, limit, age, unknown }: { name: string; used: number | null; limit: number | null; age: number | null; unknown?: boolean }) {
   const share = used !== null && limit ? used / limit : null;
   const kept = age ? `kept ${fmtAge(age)}` : age === 0 ? 'kept forever' : '';
   return (
     <div class="card" data-store={name}>
-      <div class="v">{used === null ? '…' : fmtBytes(used)}</div>
+      <div class="v">{used !== null ? fmtBytes(used) : unknown ? '–' : '…'}</div>
       <div class="k">
         {name}
         {limit ? ` of ${fmtBytes(limit)} (${fmtNum((share ?? 0) * 100, 2)}%)` : limit === 0 ? ', no size limit' : ''}
@@ -98,13 +100,16 @@ function Card({ k, v, href, sub }: { k: string; v: string; href?: string; sub?: 
 
 export default function HomePage() {
   const { tick } = useTime();
+  // again: bumped every 5 s while Vigil's own metrics are missing, so the
+  // page fills in once the first self-scrape lands (auto-refresh is off by default).
+  const [again, setAgain] = useState(0);
   const flowQ = useLoad(
     async (signal) => {
       const now = Date.now();
       const entries = await Promise.all(Object.entries(flow).map(async ([k, q]) => [k, await prom.instant(q, now, signal)] as const));
       return Object.fromEntries(entries) as Record<keyof typeof flow, prom.VectorSample[]>;
     },
-    [tick],
+    [tick, again],
   );
   const alertsQ = useLoad((signal) => prom.alerts(signal), [tick]);
   const build = useLoad((signal) => prom.buildInfo(signal), []);
@@ -132,7 +137,17 @@ export default function HomePage() {
   const teleAge = byDomain(f?.telemetryAge);
   const get = (m: Map<string, number>, k: string) => (f ? (m.get(k) ?? null) : null);
   const up = first(f?.up);
-  const nothing = f && !first(f.samples) && !first(f.spans) && !first(f.logs);
+  // Every figure here comes from Vigil's scrape of its own /metrics: with no
+  // job "vigil" (a scrape configuration that leaves Vigil out, or before the
+  // first scrape) they are unknown, not zero.
+  const unscraped = !!f && up === null;
+  const nothing = f && !unscraped && !first(f.samples) && !first(f.spans) && !first(f.logs);
+  useEffect(() => {
+    if (!unscraped) return;
+    const t = setTimeout(() => setAgain((n) => n + 1), 5000);
+    return () => clearTimeout(t);
+  }, [unscraped, f]);
+  const rate = (v: prom.VectorSample[] | undefined) => (!f ? '…' : unscraped ? '–' : fmtNum(first(v) ?? 0));
 
   return (
     <div class="page">
@@ -149,10 +164,10 @@ export default function HomePage() {
       <ErrorBox error={flowQ.error} title="Ingest rates" />
       <h2>Flowing in (last 5 minutes)</h2>
       <div class="cards">
-        <Card k="samples / s" v={f ? fmtNum(first(f.samples) ?? 0) : '…'} href={metricsHref([flow.samples])} />
-        <Card k="spans / s" v={f ? fmtNum(first(f.spans) ?? 0) : '…'} href={withRange('/traces')} />
-        <Card k="log lines / s" v={f ? fmtNum(first(f.logs) ?? 0) : '…'} href={withRange('/logs')} />
-        <Card k="active series" v={f ? fmtNum(first(f.series) ?? 0) : '…'} href={metricsHref([flow.series])} />
+        <Card k="samples / s" v={rate(f?.samples)} href={metricsHref([flow.samples])} />
+        <Card k="spans / s" v={rate(f?.spans)} href={withRange('/traces')} />
+        <Card k="log lines / s" v={rate(f?.logs)} href={withRange('/logs')} />
+        <Card k="active series" v={rate(f?.series)} href={metricsHref([flow.series])} />
         <Card
           k="firing alerts"
           v={alertsQ.data ? String(firing) : '…'}
@@ -166,6 +181,18 @@ export default function HomePage() {
           sub={open.data?.acknowledged ? <div class="hint">{open.data.acknowledged} acknowledged</div> : null}
         />
       </div>
+      {unscraped && (
+        <div class="notice" role="note" data-testid="self-scrape-missing">
+          <strong>Vigil's own metrics are not scraped (yet).</strong> The rates and store sizes on this page come from Vigil scraping its own{' '}
+          <code>/metrics</code> as job <code>vigil</code>, and no such series exists. Leave <code>scrape_configs</code> out of the configuration and Vigil
+          scrapes itself every 15 s; with your own <code>scrape_configs</code>, add a job named <code>vigil</code> that scrapes{' '}
+          <code>
+            {location.host}
+            {prefix}/metrics
+          </code>{' '}
+          (with a read token when authentication is on).
+        </div>
+      )}
       {nothing && (
         <Empty title="Nothing is flowing in yet">
           <SendHelp signal="metrics" />
@@ -175,9 +202,9 @@ export default function HomePage() {
       )}
       <h2>Storage</h2>
       <div class="cards" role="group" aria-label="Storage">
-        <Store name="metrics (TSDB)" used={tsdb} limit={f ? first(f.tsdbLimit) : null} age={f ? first(f.tsdbAge) : null} />
-        <Store name="traces (DuckDB)" used={get(tele, 'traces')} limit={get(teleLimit, 'traces')} age={get(teleAge, 'traces')} />
-        <Store name="logs (DuckDB)" used={get(tele, 'logs')} limit={get(teleLimit, 'logs')} age={get(teleAge, 'logs')} />
+        <Store unknown={unscraped} name="metrics (TSDB)" used={tsdb} limit={f ? first(f.tsdbLimit) : null} age={f ? first(f.tsdbAge) : null} />
+        <Store unknown={unscraped} name="traces (DuckDB)" used={get(tele, 'traces')} limit={get(teleLimit, 'traces')} age={get(teleAge, 'traces')} />
+        <Store unknown={unscraped} name="logs (DuckDB)" used={get(tele, 'logs')} limit={get(teleLimit, 'logs')} age={get(teleAge, 'logs')} />
       </div>
       <h2>Services</h2>
       <ErrorBox error={services.error || redQ.error} title="Services" />
