@@ -1,11 +1,13 @@
 package traces
 
 import (
+	"cmp"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"sort"
+	"slices"
 
+	"github.com/valyala/fastjson"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 )
@@ -53,7 +55,12 @@ type traceKey struct{ hi, lo uint64 }
 // trace, in order of each trace's first span, spans grouped by resource
 // and scope as they were sent (identical resources and scopes merge).
 func toTraces(spans []storedSpan) ([]traceKey, map[traceKey]ptrace.Traces, error) {
-	sort.SliceStable(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	// Rows mostly come in start order already; storedSpan is large, so a
+	// typed sort (no reflection swapper) and none at all when sorted.
+	byStart := func(a, b storedSpan) int { return cmp.Compare(a.start, b.start) }
+	if !slices.IsSortedFunc(spans, byStart) {
+		slices.SortStableFunc(spans, byStart)
+	}
 	var order []traceKey
 	out := map[traceKey]ptrace.Traces{}
 	type resKey struct {
@@ -137,72 +144,70 @@ func (s *storedSpan) fill(sp ptrace.Span) error {
 
 // decodeTuples decodes a stored list of fixed-width JSON arrays (events,
 // links) and calls f on each; "" and "[]" are an empty list.
-func decodeTuples(s string, width int, f func(e []any) error) error {
+func decodeTuples(s string, width int, f func(e []*fastjson.Value) error) error {
 	if s == "" || s == "[]" {
 		return nil
 	}
-	raw, err := decodeJSON(s)
-	if err != nil {
-		return err
-	}
-	list, ok := raw.([]any)
-	if !ok {
-		return errBadAttrs
-	}
-	for _, x := range list {
-		e, ok := x.([]any)
-		if !ok || len(e) != width {
+	return parseStored(s, func(raw *fastjson.Value) error {
+		list, err := raw.Array()
+		if err != nil {
 			return errBadAttrs
 		}
-		if err := f(e); err != nil {
-			return err
+		for _, x := range list {
+			e, err := x.Array()
+			if err != nil || len(e) != width {
+				return errBadAttrs
+			}
+			if err := f(e); err != nil {
+				return err
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // decodeEvents is the inverse of appendEvents.
 func decodeEvents(s string, evs ptrace.SpanEventSlice) error {
-	return decodeTuples(s, 4, func(e []any) error {
+	return decodeTuples(s, 4, func(e []*fastjson.Value) error {
 		ev := evs.AppendEmpty()
 		ts, err1 := jsonUint(e[0])
-		name, ok := e[1].(string)
 		dropped, err2 := jsonUint(e[3])
-		if err1 != nil || err2 != nil || !ok {
+		if err1 != nil || err2 != nil || e[1].Type() != fastjson.TypeString {
 			return errBadAttrs
 		}
 		ev.SetTimestamp(pcommon.Timestamp(ts))
-		ev.SetName(name)
+		ev.SetName(jsonStr(e[1]))
 		ev.SetDroppedAttributesCount(uint32(dropped))
-		return attrsFromRaw(e[2], ev.Attributes())
+		return attrsFromJSON(e[2], ev.Attributes())
 	})
 }
 
 // decodeLinks is the inverse of appendLinks.
 func decodeLinks(s string, ls ptrace.SpanLinkSlice) error {
-	return decodeTuples(s, 6, func(e []any) error {
+	return decodeTuples(s, 6, func(e []*fastjson.Value) error {
 		l := ls.AppendEmpty()
-		tid, ok1 := e[0].(string)
-		sid, ok2 := e[1].(string)
-		state, ok3 := e[2].(string)
 		dropped, err1 := jsonUint(e[4])
 		flags, err2 := jsonUint(e[5])
-		if !ok1 || !ok2 || !ok3 || err1 != nil || err2 != nil {
+		if e[0].Type() != fastjson.TypeString || e[1].Type() != fastjson.TypeString || e[2].Type() != fastjson.TypeString || err1 != nil || err2 != nil {
 			return errBadAttrs
 		}
 		var t pcommon.TraceID
 		var sp pcommon.SpanID
-		if n, err := hex.Decode(t[:], []byte(tid)); err != nil || n != 16 {
+		tid, sid := e[0].GetStringBytes(), e[1].GetStringBytes()
+		if len(tid) != 2*len(t) || len(sid) != 2*len(sp) {
 			return errBadAttrs
 		}
-		if n, err := hex.Decode(sp[:], []byte(sid)); err != nil || n != 8 {
+		if n, err := hex.Decode(t[:], tid); err != nil || n != 16 {
+			return errBadAttrs
+		}
+		if n, err := hex.Decode(sp[:], sid); err != nil || n != 8 {
 			return errBadAttrs
 		}
 		l.SetTraceID(t)
 		l.SetSpanID(sp)
-		l.TraceState().FromRaw(state)
+		l.TraceState().FromRaw(jsonStr(e[2]))
 		l.SetDroppedAttributesCount(uint32(dropped))
 		l.SetFlags(uint32(flags))
-		return attrsFromRaw(e[3], l.Attributes())
+		return attrsFromJSON(e[3], l.Attributes())
 	})
 }

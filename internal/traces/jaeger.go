@@ -1,11 +1,13 @@
 package traces
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -257,22 +259,23 @@ func (s *Store) serveDependencies(w http.ResponseWriter, r *http.Request) {
 // jaegerTraceID prints a trace ID as Jaeger does: 16 hex digits when the
 // high half is zero, else 32.
 func jaegerTraceID(id pcommon.TraceID) string {
-	hi, lo := traceIDParts(id)
-	if hi == 0 {
-		return fmt.Sprintf("%016x", lo)
+	if hi, _ := traceIDParts(id); hi == 0 {
+		return hex.EncodeToString(id[8:])
 	}
-	return fmt.Sprintf("%016x%016x", hi, lo)
+	return hex.EncodeToString(id[:])
 }
 
-func jaegerSpanID(id pcommon.SpanID) string { return fmt.Sprintf("%016x", spanIDUint(id)) }
+func jaegerSpanID(id pcommon.SpanID) string { return hex.EncodeToString(id[:]) }
 
 // toJaeger converts one trace as Jaeger's OTLP translator does (resource →
 // process, scope → otel.scope.* tags, kind/status/trace state → tags,
 // events → logs, parent and links → references).
 func toJaeger(td ptrace.Traces) jTrace {
-	t := jTrace{Spans: []jSpan{}, Processes: map[string]jProcess{}}
+	t := jTrace{Spans: make([]jSpan, 0, td.SpanCount()), Processes: map[string]jProcess{}}
 	type procKey struct{ service, tags string }
 	procIDs := map[procKey]string{}
+	var lastID pcommon.TraceID
+	var tid string
 	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
@@ -290,7 +293,11 @@ func toJaeger(td ptrace.Traces) jTrace {
 			ss := sss.At(j)
 			sps := ss.Spans()
 			for k := 0; k < sps.Len(); k++ {
-				sp := jaegerSpan(sps.At(k), ss.Scope())
+				span := sps.At(k)
+				if span.TraceID() != lastID || tid == "" {
+					lastID, tid = span.TraceID(), jaegerTraceID(span.TraceID())
+				}
+				sp := jaegerSpan(span, ss.Scope(), tid)
 				sp.ProcessID = pid
 				if t.TraceID == "" {
 					t.TraceID = sp.TraceID
@@ -371,8 +378,9 @@ func micros(ns int64) uint64 {
 	return uint64(ns / 1000)
 }
 
-func jaegerSpan(sp ptrace.Span, scope pcommon.InstrumentationScope) jSpan {
-	tid := jaegerTraceID(sp.TraceID())
+// jaegerSpan converts one span; tid is its trace ID as jaegerTraceID
+// prints it (the same for every span of a trace, so printed once).
+func jaegerSpan(sp ptrace.Span, scope pcommon.InstrumentationScope, tid string) jSpan {
 	out := jSpan{
 		TraceID:       tid,
 		SpanID:        jaegerSpanID(sp.SpanID()),
@@ -380,7 +388,7 @@ func jaegerSpan(sp ptrace.Span, scope pcommon.InstrumentationScope) jSpan {
 		References:    []jReference{},
 		StartTime:     micros(int64(sp.StartTimestamp())),
 		Duration:      micros(int64(sp.EndTimestamp()) - int64(sp.StartTimestamp())),
-		Tags:          []jKeyValue{},
+		Tags:          make([]jKeyValue, 0, sp.Attributes().Len()+4),
 		Logs:          []jLog{},
 	}
 	if !sp.ParentSpanID().IsEmpty() {
@@ -447,5 +455,5 @@ func jaegerSpan(sp ptrace.Span, scope pcommon.InstrumentationScope) jSpan {
 // sortTags orders tags by key, as Jaeger v2's query service does (its
 // SortCollections adjuster), so responses compare equal field by field.
 func sortTags(tags []jKeyValue) {
-	sort.SliceStable(tags, func(i, j int) bool { return tags[i].Key < tags[j].Key })
+	slices.SortStableFunc(tags, func(a, b jKeyValue) int { return strings.Compare(a.Key, b.Key) })
 }
