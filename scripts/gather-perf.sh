@@ -13,7 +13,7 @@ the same run on the same machine. `make bench` runs all of it (`bench/run.sh`;
 `bash bench/run.sh AREA` for one area). Peers are installed by `bench/peers/*.sh`
 outside the repository.
 
-The machine: 2 cores (`nproc` = 2), "AMD EPYC" (from /proc/cpuinfo), 24 GiB,
+The machine: 2 cores (`nproc` = 2), "AMD EPYC" until 2026-12-02, "Intel(R) Xeon(R) Processor" since (from /proc/cpuinfo; each report names its own), 24 GiB,
 shared with other work, so load varied during runs; each report says what the
 load was. We quote medians and ratios to the peer, which are steadier than
 absolute figures on a shared machine, and judge CPU cost (CPU seconds per unit
