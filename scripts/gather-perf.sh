@@ -28,7 +28,9 @@ HEAD
     [[ -f $f ]] || continue
     echo
     # Shift headings down one level so each report nests under this page.
-    awk '/^```/{fence=!fence} !fence && /^#/{print "#" $0; next} {print}' "$f"
+    # Links are relative to docs/perf/: "../x.md" is "x.md" here, "y.md" is "perf/y.md".
+    awk '/^```/{fence=!fence} !fence && /^#/{print "#" $0; next} {print}' "$f" |
+      sed -E 's#\]\(([a-z][a-z0-9_-]*\.md)#](perf/\1#g; s#\]\(\.\./#](#g'
   done
 } > "$out"
 echo "wrote $out"
