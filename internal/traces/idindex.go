@@ -17,9 +17,9 @@ import (
 //
 // A block's filter has the fewest bits of the sizes 2^j and 3*2^(j-1),
 // at least minIDBits, that give at least idBitsPerKey bits per trace ID
-// (32-48), with idHashes positions per ID: 1e-7 to 1e-9 false positives
+// (32-48), with idHashes positions per ID: 3e-7 to 2e-9 false positives
 // per block, so a store of a million blocks reads a false one in one
-// lookup in ten or fewer. It is stored with the block's tag filter in
+// lookup in three or fewer. It is stored with the block's tag filter in
 // span_blocks (column ids) and rebuilt from there when the store opens.
 //
 // In memory the filters are transposed: a group holds 64 blocks whose

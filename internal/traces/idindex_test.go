@@ -388,3 +388,36 @@ func TestIDIndexMemory(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkIDCandidates is the in-memory part of a lookup by ID over the
+// blocks of 10M and 50M benchmark spans (999 spans, 333 traces a block).
+func BenchmarkIDCandidates(b *testing.B) {
+	for _, blocks := range []int{10_000, 50_000} {
+		b.Run(fmt.Sprint(blocks), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(1, 2))
+			var x idIndex
+			keys := map[traceKey]bool{}
+			var some []traceKey
+			for i := range blocks {
+				clear(keys)
+				for range 333 {
+					keys[traceKey{r.Uint64(), r.Uint64()}] = true
+				}
+				for k := range keys {
+					some = append(some, k)
+					break
+				}
+				x.add(&spanBlock{id: int64(i)}, buildIDFilter(keys))
+			}
+			b.ResetTimer()
+			found := 0
+			for i := 0; b.Loop(); i++ {
+				found += len(x.candidates(nil, idHash(some[i%len(some)])))
+			}
+			if found < b.N {
+				b.Fatalf("%d blocks found for %d stored IDs", found, b.N)
+			}
+			b.ReportMetric(float64(x.bytes)/float64(blocks), "bytes/block")
+		})
+	}
+}
