@@ -8,6 +8,7 @@
 #   SKIP_JAEGER=1 bench/traces/run.sh
 #   SKIP_JAEGER=1 TARGET_SPANS="10000000 50000000" bench/traces/run.sh   # queries at each point
 #   SKIP_VIGIL=1 TARGET_SPANS=1000000 bench/traces/run.sh                # Jaeger alone
+#   VIGIL_ARGS="-config big.yaml" bench/traces/run.sh                    # more flags for vigil serve
 #
 # TARGET_SPANS is a list: the store is filled to each in turn and queried
 # there (one row per point). Before the timed ingest one trace is sent whose
@@ -106,7 +107,7 @@ if [[ -z "${SKIP_VIGIL:-}" ]]; then
 VDIR=$(mktemp -d)
 VHTTP=$(port); VGRPC=$(port); VOTLP=$(port)
 "$VIGIL_BIN" serve --data-dir "$VDIR" --http-addr "127.0.0.1:$VHTTP" --otlp-grpc-addr "127.0.0.1:$VGRPC" \
-	--otlp-http-addr "127.0.0.1:$VOTLP" >"$OUT/vigil.log" 2>&1 &
+	--otlp-http-addr "127.0.0.1:$VOTLP" ${VIGIL_ARGS:-} >"$OUT/vigil.log" 2>&1 &
 VPID=$!
 wait_http "http://127.0.0.1:$VHTTP/readyz"
 run vigil "$VPID" "http://127.0.0.1:$VOTLP" "http://127.0.0.1:$VHTTP/jaeger" "$VDIR/traces"
