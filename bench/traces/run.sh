@@ -8,12 +8,18 @@
 #   SKIP_JAEGER=1 bench/traces/run.sh
 #   SKIP_JAEGER=1 TARGET_SPANS="10000000 50000000" bench/traces/run.sh   # queries at each point
 #   SKIP_VIGIL=1 TARGET_SPANS=1000000 bench/traces/run.sh                # Jaeger alone
+#   VIGIL_ARGS="-config big.yaml" bench/traces/run.sh                    # more flags for vigil serve
 #
 # TARGET_SPANS is a list: the store is filled to each in turn and queried
 # there (one row per point). Before the timed ingest one trace is sent whose
 # root span alone has bench.rare=needle: the rare-tag search looks for it
 # over the whole day (it is the oldest span, so a newest-first scan reaches
 # it last). RARE_QUERIES sets how many (default QUERIES).
+#
+# RANDOM_IDS=1 (the default) sends random trace IDs, as real clients do;
+# RANDOM_IDS=0 sends IDs that rise with the request number (the benchmark
+# before 2026-12-03, which let DuckDB's zone maps narrow a lookup by ID).
+# Every trace-by-ID answer is checked (that trace, its 3 spans).
 #
 # Figures go to stdout and to $OUT/results.md; docs/perf/traces.md quotes them.
 set -euo pipefail
@@ -25,6 +31,8 @@ TARGET_SPANS="${TARGET_SPANS:-10000000}"
 QUERIES="${QUERIES:-200}"
 RARE_QUERIES="${RARE_QUERIES:-$QUERIES}"
 VIGIL_BIN="${VIGIL_BIN:-$ROOT/bin/vigil}"
+RANDOM_IDS="${RANDOM_IDS:-1}"
+if [[ "$RANDOM_IDS" == 0 ]]; then IDS=-random-ids=false; else IDS=-random-ids=true; fi
 mkdir -p "$OUT"
 cd "$ROOT"
 [[ -x "$VIGIL_BIN" ]] || go build -o "$VIGIL_BIN" ./cmd/vigil
@@ -44,7 +52,7 @@ run() {
 	local c0 c1 r spans secs next
 	"$LOADGEN" rare -endpoint "$otlp" -state "$state"
 	c0=$(ticks "$pid")
-	r=$("$LOADGEN" ingest -endpoint "$otlp" -duration "$DURATION" -workers "$WORKERS" -state "$state")
+	r=$("$LOADGEN" ingest -endpoint "$otlp" -duration "$DURATION" -workers "$WORKERS" -state "$state" $IDS)
 	c1=$(ticks "$pid")
 	spans=$(echo "$r" | json spans_acked)
 	secs=$(echo "$r" | json seconds)
@@ -61,7 +69,7 @@ run() {
 		fill="-"
 		if (( spans < target )); then
 			f0=$(date +%s.%N)
-			r2=$("$LOADGEN" ingest -endpoint "$otlp" -duration 24h -workers "$WORKERS" -state "$state" \
+			r2=$("$LOADGEN" ingest -endpoint "$otlp" -duration 24h -workers "$WORKERS" -state "$state" $IDS \
 				-first-request "$next" -max-spans $((target - spans)))
 			fsecs=$(python3 -c "print($(date +%s.%N)-$f0)")
 			next=$(echo "$r2" | json next_request)
@@ -78,7 +86,7 @@ run() {
 		stored=$(python3 -c "import json; s=json.load(open('$state')); print(len(s['acked'])*s['spans_per_batch'])")
 		printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n' "$name" "$rate" "$cores" "$cpu_per_m" "$rss" \
 			"$(python3 -c "print(round($disk/$stored,1))")" "$stored" "$fill" \
-			"$(echo "$q" | json trace_by_id_p50_ms) / $(echo "$q" | json trace_by_id_p99_ms)" \
+			"$(echo "$q" | json trace_by_id_p50_ms) / $(echo "$q" | json trace_by_id_p99_ms) ($(echo "$q" | json trace_by_id_incorrect) wrong)" \
 			"$(echo "$q" | json search_p50_ms) / $(echo "$q" | json search_p99_ms)" \
 			"$(echo "$q" | json rare_search_p50_ms) / $(echo "$q" | json rare_search_p99_ms) ($(echo "$q" | json rare_search_incorrect) wrong)" \
 			"$(echo "$r" | json requests_refused)" "$(cut -d' ' -f1 /proc/loadavg)" >> "$OUT/results.md"
@@ -87,7 +95,7 @@ run() {
 
 {
 	echo "# traces benchmark $(date -u +%Y-%m-%dT%H:%MZ)"
-	echo "nproc=$(nproc) cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)\" duration=$DURATION workers=$WORKERS target_spans=$TARGET_SPANS loadavg=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
+	echo "nproc=$(nproc) cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)\" duration=$DURATION workers=$WORKERS target_spans=\"$TARGET_SPANS\" random_ids=$RANDOM_IDS vigil_bin=$VIGIL_BIN loadavg=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 	echo
 	echo "| system | spans/s (durable ack) | cores used | CPU s / M spans | peak RSS MiB | disk B/span | spans stored | fill spans/s | trace by ID p50/p99 ms | search p50/p99 ms | rare-tag search p50/p99 ms | 429s | load after |"
 	echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
@@ -99,7 +107,7 @@ if [[ -z "${SKIP_VIGIL:-}" ]]; then
 VDIR=$(mktemp -d)
 VHTTP=$(port); VGRPC=$(port); VOTLP=$(port)
 "$VIGIL_BIN" serve --data-dir "$VDIR" --http-addr "127.0.0.1:$VHTTP" --otlp-grpc-addr "127.0.0.1:$VGRPC" \
-	--otlp-http-addr "127.0.0.1:$VOTLP" >"$OUT/vigil.log" 2>&1 &
+	--otlp-http-addr "127.0.0.1:$VOTLP" ${VIGIL_ARGS:-} >"$OUT/vigil.log" 2>&1 &
 VPID=$!
 wait_http "http://127.0.0.1:$VHTTP/readyz"
 run vigil "$VPID" "http://127.0.0.1:$VOTLP" "http://127.0.0.1:$VHTTP/jaeger" "$VDIR/traces"

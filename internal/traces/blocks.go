@@ -23,6 +23,10 @@ type spanBlock struct {
 	part         int64 // the partition holding them, or one after it; math.MaxInt64 until committed
 	minTs, maxTs int64 // of start_ns
 	bits         []uint64
+	// idg holds the block's trace-ID filter (see idindex.go), in slot
+	// idSlot; nil: the block has none.
+	idg    *idGroup
+	idSlot uint8
 }
 
 // nullBlock stands for the spans without a block (blk IS NULL), written
@@ -47,13 +51,23 @@ type blockIndex struct {
 	maxBytes int64
 	trimmed  int   // blocks[:trimmed] were looked at by trim
 	dropped  int64 // filters dropped by the cap
+	// ids is the trace-ID index; its filters count in bytes.
+	ids idIndex
 }
 
-// trim drops the oldest filters until the index is within maxBytes. The
-// caller holds mu.
+// trim drops the oldest filters until the index is within maxBytes:
+// the trace-ID filters only when they alone are over it (64 blocks at a
+// time), then the tag filters. The caller holds mu.
 func (ix *blockIndex) trim() {
 	if ix.maxBytes <= 0 {
 		return
+	}
+	for ix.ids.bytes > ix.maxBytes {
+		before := ix.ids.bytes
+		if !ix.ids.trimOldest() {
+			break
+		}
+		ix.bytes -= before - ix.ids.bytes
 	}
 	if ix.trimmed > len(ix.blocks) {
 		ix.trimmed = len(ix.blocks)
@@ -72,17 +86,34 @@ func (ix *blockIndex) trim() {
 	}
 }
 
-// register assigns the next id to b and adds it. It must happen before
-// b's spans are committed, so no search can miss them.
-func (ix *blockIndex) register(b *spanBlock) {
+// register assigns the next id to b and adds it with its trace-ID filter
+// ids. It must happen before b's spans are committed, so no search or
+// lookup can miss them.
+func (ix *blockIndex) register(b *spanBlock, ids []uint64) {
 	ix.mu.Lock()
 	b.id = ix.next
 	ix.next++
 	b.part = math.MaxInt64
 	ix.blocks = append(ix.blocks, b)
 	ix.bytes += int64(len(b.bits) * 8)
+	ix.addIDs(b, ids)
 	ix.trim()
 	ix.mu.Unlock()
+}
+
+// addIDs adds b's trace-ID filter (nil: none) to the ID index. The caller
+// holds mu.
+func (ix *blockIndex) addIDs(b *spanBlock, ids []uint64) {
+	before := ix.ids.bytes
+	ix.ids.add(b, ids)
+	ix.bytes += ix.ids.bytes - before
+}
+
+// removeIDs takes b out of the ID index. The caller holds mu.
+func (ix *blockIndex) removeIDs(b *spanBlock) {
+	before := ix.ids.bytes
+	ix.ids.remove(b)
+	ix.bytes -= before - ix.ids.bytes
 }
 
 // committed records the partition b's spans went to (at most part).
@@ -100,6 +131,7 @@ func (ix *blockIndex) forget(b *spanBlock) {
 	if i < len(ix.blocks) && ix.blocks[i] == b {
 		ix.blocks = append(ix.blocks[:i], ix.blocks[i+1:]...)
 		ix.bytes -= int64(len(b.bits) * 8)
+		ix.removeIDs(b)
 		if i < ix.trimmed {
 			ix.trimmed--
 		}
@@ -121,6 +153,7 @@ func (ix *blockIndex) prune(oldest int64) {
 			}
 		} else {
 			ix.bytes -= int64(len(b.bits) * 8)
+			ix.removeIDs(b)
 		}
 	}
 	ix.trimmed = trimmed
@@ -128,10 +161,12 @@ func (ix *blockIndex) prune(oldest int64) {
 	ix.blocks = kept
 }
 
-func (ix *blockIndex) size() (blocks int, bytes int64) {
+// size returns the blocks held and the bytes of their filters, the
+// trace-ID filters (idBytes) included.
+func (ix *blockIndex) size() (blocks int, bytes, idBytes int64) {
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
-	return len(ix.blocks), ix.bytes
+	return len(ix.blocks), ix.bytes, ix.ids.bytes
 }
 
 // blockRange is a run of block ids [lo, hi] whose spans a search reads,
@@ -226,6 +261,15 @@ func decodeBits(b []byte) ([]uint64, error) {
 	if n < minTagBits/8 || n%8 != 0 || (n/8)&(n/8-1) != 0 {
 		return nil, fmt.Errorf("filter of %d bytes, want a power of two of at least %d bytes and a checksum", len(b), minTagBits/8)
 	}
+	return decodeWords(b)
+}
+
+// decodeWords reverses encodeBits for any number of words.
+func decodeWords(b []byte) ([]uint64, error) {
+	n := len(b) - 4
+	if n < 8 || n%8 != 0 {
+		return nil, fmt.Errorf("filter of %d bytes, want words and a checksum", len(b))
+	}
 	if crc32.ChecksumIEEE(b[:n]) != bin.LittleEndian.Uint32(b[n:]) {
 		return nil, fmt.Errorf("filter checksum mismatch")
 	}
@@ -242,6 +286,12 @@ func decodeBits(b []byte) ([]uint64, error) {
 func (s *Store) loadBlocks(ctx context.Context) error {
 	type key struct{ part, id int64 }
 	found := map[key]*spanBlock{}
+	// The trace-ID filters, kept apart until the blocks are sorted.
+	type idState struct {
+		w   []uint64
+		bad bool // damaged or missing in one of the block's rows
+	}
+	idf := map[*spanBlock]*idState{}
 	err := s.db.QueryEach(ctx, "SELECT coalesce(blk, -1), min(start_ns), max(start_ns) FROM {{spans}} GROUP BY ALL", nil, func(seq int64, rows *sql.Rows) error {
 		for rows.Next() {
 			b := &spanBlock{part: seq}
@@ -268,16 +318,47 @@ func (s *Store) loadBlocks(ctx context.Context) error {
 		}
 		p.n++
 	}
-	err = s.db.QueryEach(ctx, "SELECT blk, bits FROM {{span_blocks}}", nil, func(seq int64, rows *sql.Rows) error {
+	badIDs := map[int64]*problem{}
+	noteID := func(part int64, msg string) {
+		p := badIDs[part]
+		if p == nil {
+			p = &problem{first: msg}
+			badIDs[part] = p
+		}
+		p.n++
+	}
+	err = s.db.QueryEach(ctx, "SELECT blk, bits, ids FROM {{span_blocks}}", nil, func(seq int64, rows *sql.Rows) error {
 		for rows.Next() {
 			var id int64
-			var raw []byte
-			if err := rows.Scan(&id, &raw); err != nil {
+			var raw, rawIDs []byte
+			if err := rows.Scan(&id, &raw, &rawIDs); err != nil {
 				return err
 			}
 			b := found[key{seq, id}]
 			if b == nil {
 				continue // a block whose spans were not stored
+			}
+			st := idf[b]
+			if st == nil {
+				st = &idState{}
+				idf[b] = st
+			}
+			switch iw, err := decodeIDBits(rawIDs); {
+			case st.bad:
+			case rawIDs == nil:
+				st.bad, st.w = true, nil // written before the trace-ID index
+			case err != nil:
+				noteID(seq, fmt.Sprintf("block %d: trace-ID filter: %v", id, err))
+				st.bad, st.w = true, nil
+			case st.w == nil:
+				st.w = iw
+			case len(st.w) == len(iw):
+				for i := range iw {
+					st.w[i] |= iw[i]
+				}
+			default:
+				noteID(seq, fmt.Sprintf("block %d: trace-ID filters of different sizes", id))
+				st.bad, st.w = true, nil
 			}
 			w, err := decodeBits(raw)
 			switch {
@@ -324,6 +405,17 @@ func (s *Store) loadBlocks(ctx context.Context) error {
 		return blocks[i].part < blocks[j].part
 	})
 	ix.blocks = blocks
+	ix.ids = idIndex{}
+	noIDs := 0
+	for _, b := range blocks {
+		st := idf[b]
+		if st == nil || st.bad {
+			noIDs++
+			ix.addIDs(b, nil)
+			continue
+		}
+		ix.addIDs(b, st.w)
+	}
 	ix.trimmed = 0
 	ix.trim()
 	if ix.dropped > 0 {
@@ -331,6 +423,12 @@ func (s *Store) loadBlocks(ctx context.Context) error {
 	}
 	for part, p := range bad {
 		s.log.Warn("span tag index incomplete: these spans are read by every search", "partition", part, "blocks", p.n, "first", p.first)
+	}
+	for part, p := range badIDs {
+		s.log.Warn("trace-ID index damaged: trace lookups read trace_index, as without the index, until these spans are dropped", "partition", part, "blocks", p.n, "first", p.first)
+	}
+	if noIDs > 0 {
+		s.log.Info("trace-ID index incomplete: trace lookups read trace_index until the spans written without it are dropped", "blocks", noIDs, "damaged", len(badIDs) > 0)
 	}
 	return nil
 }

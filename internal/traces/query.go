@@ -194,11 +194,20 @@ func (s *Store) GetTrace(ctx context.Context, id pcommon.TraceID) (ptrace.Traces
 	return td, ok, nil
 }
 
-// fetch loads whole traces: first their time bounds from trace_index, then
-// their spans from the partitions and row groups in those bounds.
+// fetch loads whole traces: from the blocks whose trace-ID filter may hold
+// them (see idindex.go), or, when some block has no such filter, first
+// their time bounds from trace_index, then their spans from the
+// partitions and row groups in those bounds.
 func (s *Store) fetch(ctx context.Context, keys []traceKey) (map[traceKey]ptrace.Traces, error) {
 	if len(keys) == 0 {
 		return map[traceKey]ptrace.Traces{}, nil
+	}
+	if !s.noIndex {
+		if bs, ok := s.blocks.idBlocks(keys); ok {
+			if rs := idRanges(bs); len(rs) <= maxBlockRanges {
+				return s.fetchBlocks(ctx, keys, rs)
+			}
+		}
 	}
 	want := map[traceKey]bool{}
 	his, los := make([]string, 0, len(keys)), make([]string, 0, len(keys))
@@ -256,7 +265,73 @@ func (s *Store) fetch(ctx context.Context, keys []traceKey) (map[traceKey]ptrace
 			resIDs[sp.resourceID] = true
 		}
 	}
-	if err := s.loadResources(ctx, kept, resIDs, filter); err != nil {
+	if err := s.loadResources(ctx, kept, resIDs, telemetrydb.TimeRange{Keys: filter}); err != nil {
+		return nil, err
+	}
+	_, traces, err := toTraces(kept)
+	return traces, err
+}
+
+// idRangesPerQuery caps the block runs one query of fetchBlocks reads.
+const idRangesPerQuery = 16
+
+// fetchBlocks loads whole traces from the block runs rs, which hold every
+// span of them: only those blocks' rows of spans, and their resources'
+// rows, which are written in the same request and so start in the same
+// time bounds. trace_index is not read.
+func (s *Store) fetchBlocks(ctx context.Context, keys []traceKey, rs []blockRange) (map[traceKey]ptrace.Traces, error) {
+	if len(rs) == 0 {
+		return map[traceKey]ptrace.Traces{}, nil
+	}
+	lo, hi := timeSpan(rs)
+	want := map[traceKey]bool{}
+	his, los := make([]string, 0, len(keys)), make([]string, 0, len(keys))
+	filter := make([][]byte, 0, len(keys))
+	for _, k := range keys {
+		want[k] = true
+		his = append(his, strconv.FormatUint(k.hi, 10))
+		los = append(los, strconv.FormatUint(k.lo, 10))
+		filter = append(filter, telemetrydb.Key(k.hi, k.lo))
+	}
+	idFilter := fmt.Sprintf("trace_hi IN (%s) AND trace_lo IN (%s)", strings.Join(his, ","), strings.Join(los, ","))
+	var spans []storedSpan
+	// One UNION ALL branch per run of blocks; DuckDB's memory grows with
+	// the branches of one query (a search's 60 IDs in 180 runs ran out of
+	// 256 MiB), so at most idRangesPerQuery per query.
+	for len(rs) > 0 {
+		n := min(len(rs), idRangesPerQuery)
+		var q strings.Builder
+		for i, r := range rs[:n] {
+			if i > 0 {
+				q.WriteString(" UNION ALL ")
+			}
+			fmt.Fprintf(&q, "SELECT %s FROM {{spans:%d:%d}} WHERE start_ns BETWEEN %d AND %d AND ", spanColumns, r.minTs, r.maxTs, r.minTs, r.maxTs)
+			if r.lo == r.hi {
+				fmt.Fprintf(&q, "blk = %d", r.lo)
+			} else {
+				fmt.Fprintf(&q, "blk BETWEEN %d AND %d", r.lo, r.hi)
+			}
+			q.WriteString(" AND " + idFilter)
+		}
+		err := s.db.Query(ctx, telemetrydb.TimeRange{Keys: filter}, q.String(), nil, func(rows *sql.Rows) error {
+			var err error
+			spans, err = scanSpans(rows, spans)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read spans: %w", err)
+		}
+		rs = rs[n:]
+	}
+	kept := spans[:0]
+	resIDs := map[uint64]bool{}
+	for _, sp := range spans {
+		if want[traceKey{sp.traceHi, sp.traceLo}] {
+			kept = append(kept, sp)
+			resIDs[sp.resourceID] = true
+		}
+	}
+	if err := s.loadResources(ctx, kept, resIDs, telemetrydb.TimeRange{From: lo, To: hi, Keys: filter}); err != nil {
 		return nil, err
 	}
 	_, traces, err := toTraces(kept)
@@ -265,8 +340,9 @@ func (s *Store) fetch(ctx context.Context, keys []traceKey) (map[traceKey]ptrace
 
 // loadResources fills the spans' resource fields from the resources table,
 // read in the partitions that may hold the traces' keys (a request writes
-// its spans' resources beside them).
-func (s *Store) loadResources(ctx context.Context, spans []storedSpan, ids map[uint64]bool, keys [][]byte) error {
+// its spans' resources beside them), and, when tr has times, only its rows
+// whose first_ns is in them.
+func (s *Store) loadResources(ctx context.Context, spans []storedSpan, ids map[uint64]bool, tr telemetrydb.TimeRange) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -274,16 +350,20 @@ func (s *Store) loadResources(ctx context.Context, spans []storedSpan, ids map[u
 	// and one request's resource row sits beside every span of it: one
 	// row per id is enough, and LIMIT 1 stops the scan at the first, so
 	// the lookup does not grow with the number of requests stored.
+	times := ""
+	if tr.From != 0 || tr.To != 0 {
+		times = fmt.Sprintf(" AND first_ns BETWEEN %d AND %d", tr.From, tr.To)
+	}
 	list := make([]string, 0, len(ids))
 	for id := range ids {
-		list = append(list, "(SELECT id, attrs, dropped, schema_url FROM {{resources}} WHERE id = "+strconv.FormatUint(id, 10)+" LIMIT 1)")
+		list = append(list, "(SELECT id, attrs, dropped, schema_url FROM {{resources}} WHERE id = "+strconv.FormatUint(id, 10)+times+" LIMIT 1)")
 	}
 	type res struct {
 		attrs, schema string
 		dropped       uint32
 	}
 	found := map[uint64]res{}
-	err := s.db.Query(ctx, telemetrydb.TimeRange{Keys: keys}, strings.Join(list, " UNION ALL "), nil, func(rows *sql.Rows) error {
+	err := s.db.Query(ctx, tr, strings.Join(list, " UNION ALL "), nil, func(rows *sql.Rows) error {
 		for rows.Next() {
 			var id uint64
 			var r res

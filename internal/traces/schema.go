@@ -21,8 +21,10 @@ import (
 // attrs.go); tag search looks for exact JSON fragments in them.
 //
 // blk names the block (one request) a span was written in; span_blocks
-// holds each block's tag filter (see blocks.go and tagindex.go). Spans
-// written before it have no block and are read by every search.
+// holds each block's tag filter (see blocks.go and tagindex.go) and its
+// trace-ID filter (ids, see idindex.go; NULL in blocks written before
+// it). Spans written before the tag index have no block and are read by
+// every search.
 var migrations = []telemetrydb.Migration{
 	{Version: 1, Name: "spans, resources and trace_index", SQL: `
 CREATE TABLE spans (
@@ -72,6 +74,8 @@ CREATE TABLE span_blocks (
 	blk BIGINT NOT NULL,
 	bits BLOB NOT NULL
 );`},
+	{Version: 3, Name: "trace-ID index", SQL: `
+ALTER TABLE span_blocks ADD COLUMN ids BLOB;`},
 }
 
 var tables = []telemetrydb.Table{

@@ -242,7 +242,8 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 		return rejected, msg, nil
 	}
 	blk := &spanBlock{minTs: tb.minTs, maxTs: tb.maxTs, bits: tb.finish()}
-	s.blocks.register(blk) // before the spans can be seen
+	ids := buildIDFilter(index)
+	s.blocks.register(blk, ids) // before the spans can be seen
 	for _, row := range spans {
 		row[len(row)-1] = blk.id
 	}
@@ -253,7 +254,7 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 	err := s.db.Append(ctx, telemetrydb.Rows{Table: "spans", Values: spans},
 		telemetrydb.Rows{Table: "resources", Values: resources},
 		telemetrydb.Rows{Table: "trace_index", Values: idx},
-		telemetrydb.Rows{Table: "span_blocks", Values: [][]driver.Value{{blk.id, encodeBits(blk.bits)}}})
+		telemetrydb.Rows{Table: "span_blocks", Values: [][]driver.Value{{blk.id, encodeBits(blk.bits), encodeBits(ids)}}})
 	if err != nil {
 		if apierr.CodeOf(err) == apierr.Canceled {
 			s.blocks.committed(blk, s.db.CurrentPartition()) // may be stored
@@ -322,6 +323,7 @@ type storeMetrics struct {
 	received, accepted prometheus.Counter
 	rejected           *prometheus.CounterVec
 	indexBytes         prometheus.GaugeFunc
+	idIndexBytes       prometheus.GaugeFunc
 }
 
 func newStoreMetrics(reg prometheus.Registerer, log *slog.Logger, s *Store) *storeMetrics {
@@ -341,9 +343,16 @@ func newStoreMetrics(reg prometheus.Registerer, log *slog.Logger, s *Store) *sto
 		}, []string{"reason"}),
 		indexBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "vigil_traces_tag_index_bytes",
-			Help: "Memory held by the tag index of spans (the bloom filters of every block).",
+			Help: "Memory held by the tag index of spans (the bloom filters of every block), the trace-ID filters included.",
 		}, func() float64 {
-			_, b := s.blocks.size()
+			_, b, _ := s.blocks.size()
+			return float64(b)
+		}),
+		idIndexBytes: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "vigil_traces_id_index_bytes",
+			Help: "Memory held by the trace-ID filters of every block (part of vigil_traces_tag_index_bytes).",
+		}, func() float64 {
+			_, _, b := s.blocks.size()
 			return float64(b)
 		}),
 	}
@@ -351,7 +360,7 @@ func newStoreMetrics(reg prometheus.Registerer, log *slog.Logger, s *Store) *sto
 		m.rejected.WithLabelValues(r)
 	}
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.received, m.accepted, m.rejected, m.indexBytes} {
+		for _, c := range []prometheus.Collector{m.received, m.accepted, m.rejected, m.indexBytes, m.idIndexBytes} {
 			if err := reg.Register(c); err != nil {
 				log.Warn("register traces metric", "err", err)
 			}
@@ -368,4 +377,5 @@ func (m *storeMetrics) unregister() {
 	m.reg.Unregister(m.accepted)
 	m.reg.Unregister(m.rejected)
 	m.reg.Unregister(m.indexBytes)
+	m.reg.Unregister(m.idIndexBytes)
 }

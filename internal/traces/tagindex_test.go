@@ -370,7 +370,7 @@ func TestTagIndexDamagedFallsBack(t *testing.T) {
 func TestTagIndexMemoryCap(t *testing.T) {
 	dir := t.TempDir()
 	s := rareStore(t, Options{Dir: dir, TagIndexMaxBytes: 40 * 64})
-	_, bytes := s.blocks.size()
+	_, bytes, _ := s.blocks.size()
 	if bytes > 40*64 {
 		t.Errorf("index holds %d bytes, cap %d", bytes, 40*64)
 	}
@@ -385,7 +385,7 @@ func TestTagIndexMemoryCap(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if _, bytes := s.blocks.size(); bytes > 40*64 || bytes == 0 {
+	if _, bytes, _ := s.blocks.size(); bytes > 40*64 || bytes == 0 {
 		t.Errorf("reopened index holds %d bytes, want at most the cap %d and more than 0", bytes, 40*64)
 	}
 	if n, _ := sameTraces(t, s, q); n != 1 {

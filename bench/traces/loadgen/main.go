@@ -8,7 +8,11 @@
 //
 // Spans look like telemetrygen's (a root and two children per trace, about
 // 10 attributes each). Every request gets fresh trace IDs: the template's
-// IDs carry a marker that is overwritten with a per-request counter. The
+// IDs carry a marker that is overwritten per request. By default (-random-ids,
+// as real clients: W3C trace IDs are random) each ID is a hash of the
+// request number and the trace's index in it, so IDs follow no order;
+// -random-ids=false writes (request number | 1<<63, index), IDs that rise
+// with the request number (the benchmark before 2026-12-03). The
 // ingest run writes state.json (which trace IDs were acknowledged) for the
 // query run, and prints a JSON summary. rare sends one trace whose root
 // span alone carries the tag bench.rare=needle, for the rare-tag search.
@@ -127,9 +131,10 @@ func template(spans int) ([]byte, []int, []stamp) {
 
 type state struct {
 	// Requests acknowledged, by request number: trace IDs are
-	// (n|1<<63, 0..spans/3-1).
+	// traceID(n, 0..spans/3-1, RandomIDs).
 	Acked         []uint64 `json:"acked"`
 	SpansPerBatch int      `json:"spans_per_batch"`
+	RandomIDs     bool     `json:"random_ids"`
 	// RareTrace is the trace whose root span alone has bench.rare=needle
 	// (written by rare; empty: none).
 	RareTrace string `json:"rare_trace,omitempty"`
@@ -199,10 +204,30 @@ func rare(args []string) {
 	}
 }
 
-func traceID(req uint64, i int) string {
+// traceIDParts is the ID of trace i of request req: (req|1<<63, i), or
+// with random two hashes of both.
+func traceIDParts(req uint64, i uint64, random bool) (hi, lo uint64) {
+	if !random {
+		return req | 1<<63, i
+	}
+	x := req<<24 ^ i
+	return splitmix(2*x) | 1<<63, splitmix(2*x + 1) // 32 hex digits however printed
+}
+
+// splitmix is SplitMix64's output function: a bijection of the 64-bit
+// integers that mixes every input bit into every output bit.
+func splitmix(x uint64) uint64 {
+	x += 0x9E3779B97F4A7C15
+	x = (x ^ x>>30) * 0xBF58476D1CE4E5B9
+	x = (x ^ x>>27) * 0x94D049BB133111EB
+	return x ^ x>>31
+}
+
+func traceID(req uint64, i int, random bool) string {
 	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], req|1<<63)
-	binary.BigEndian.PutUint64(b[8:], uint64(i))
+	hi, lo := traceIDParts(req, uint64(i), random)
+	binary.BigEndian.PutUint64(b[:8], hi)
+	binary.BigEndian.PutUint64(b[8:], lo)
 	return hex.EncodeToString(b[:])
 }
 
@@ -215,9 +240,15 @@ func ingest(args []string) {
 	maxSpans := fs.Int64("max-spans", 0, "stop after this many acknowledged spans (0: run for -duration)")
 	statePath := fs.String("state", "", "write acknowledged request numbers here")
 	firstReq := fs.Uint64("first-request", 0, "first request number (to continue a previous run)")
+	random := fs.Bool("random-ids", true, "random trace IDs, as real clients send (false: IDs rising with the request number)")
 	_ = fs.Parse(args)
 
 	body, offs, stamps := template(*spans)
+	// The trace's index in the batch, the low half of each template ID.
+	idx := make([]uint64, len(offs))
+	for k, o := range offs {
+		idx[k] = binary.BigEndian.Uint64(body[o+8:])
+	}
 	var next atomic.Uint64
 	next.Store(*firstReq)
 	// refused: 429/503 answers (retryable: the server asks to be retried
@@ -240,8 +271,10 @@ func ingest(args []string) {
 			for time.Now().Before(deadline) && (*maxSpans == 0 || acked.Load() < *maxSpans) {
 				n := next.Add(1) - 1
 				copy(buf, body)
-				for _, o := range offs {
-					binary.BigEndian.PutUint64(buf[o:], n|1<<63)
+				for k, o := range offs {
+					hi, lo := traceIDParts(n, idx[k], *random)
+					binary.BigEndian.PutUint64(buf[o:], hi)
+					binary.BigEndian.PutUint64(buf[o+8:], lo)
 				}
 				now := time.Now().UnixNano()
 				for _, st := range stamps {
@@ -293,8 +326,13 @@ func ingest(args []string) {
 		if b, err := os.ReadFile(*statePath); err == nil {
 			_ = json.Unmarshal(b, &st)
 		}
+		if len(st.Acked) > 0 && st.RandomIDs != *random {
+			fmt.Fprintln(os.Stderr, "-random-ids differs from the run recorded in", *statePath)
+			os.Exit(1)
+		}
 		st.Acked = append(st.Acked, ackedReqs...)
 		st.SpansPerBatch = *spans
+		st.RandomIDs = *random
 		b, _ := json.Marshal(st)
 		if err := os.WriteFile(*statePath, b, 0o644); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -349,7 +387,7 @@ func query(args []string) {
 	missing := 0
 	for range *n {
 		req := st.Acked[rand.IntN(len(st.Acked))]
-		id := traceID(req, rand.IntN(st.SpansPerBatch/3))
+		id := traceID(req, rand.IntN(st.SpansPerBatch/3), st.RandomIDs)
 		d, body, err := get(*api + "/api/traces/" + id)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -358,11 +396,15 @@ func query(args []string) {
 		}
 		var r struct {
 			Data []struct {
-				Spans []json.RawMessage `json:"spans"`
+				TraceID string            `json:"traceID"`
+				Spans   []json.RawMessage `json:"spans"`
 			} `json:"data"`
 		}
-		if json.Unmarshal(body, &r) != nil || len(r.Data) != 1 || len(r.Data[0].Spans) != 3 {
+		if json.Unmarshal(body, &r) != nil || len(r.Data) != 1 || len(r.Data[0].Spans) != 3 || r.Data[0].TraceID != id {
 			missing++
+			if missing == 1 {
+				fmt.Fprintf(os.Stderr, "trace by ID: want trace %s of 3 spans, got %.300s\n", id, body)
+			}
 		}
 		byID = append(byID, d)
 	}
@@ -421,6 +463,7 @@ func query(args []string) {
 		"trace_by_id_p50_ms":    pct(byID, 0.5),
 		"trace_by_id_p99_ms":    pct(byID, 0.99),
 		"trace_by_id_incorrect": missing,
+		"random_ids":            st.RandomIDs,
 		"search_p50_ms":         pct(search, 0.5),
 		"search_p99_ms":         pct(search, 0.99),
 		"queries":               *n,
