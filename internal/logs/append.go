@@ -21,6 +21,7 @@ type pending struct {
 	derived map[derivedKey]derivedVal
 	tail    bool          // collect records for live tail
 	terms   *blockBuilder // the request's block in the term index
+	extras  bool          // a record has a value in extraColumns
 }
 
 var builders = sync.Pool{New: func() any { return new(blockBuilder) }}
@@ -47,8 +48,12 @@ func (p *pending) add(st *streamInfo, r *Record, serviceName string) {
 	if r.SeverityNumber != 0 {
 		sevNum = r.SeverityNumber
 	}
+	md := encodeMetadata(r.Metadata)
+	if !p.extras && hasExtras(r, md) {
+		p.extras = true
+	}
 	p.rows = append(p.rows, []driver.Value{
-		r.Timestamp, st.id, levelCode(r.Level), r.Line, encodeMetadata(r.Metadata),
+		r.Timestamp, st.id, levelCode(r.Level), r.Line, md,
 		traceID, spanID, observed, sevText, sevNum, r.Flags, nil, // blk, set by commit
 	})
 	p.terms.add(r.Timestamp, r.Line)
@@ -78,6 +83,9 @@ func (s *Store) commit(ctx context.Context, p *pending) error {
 		r[len(r)-1] = id
 	}
 	part := s.db.CurrentPartition()
+	if p.extras {
+		s.markExtras(part) // before the records can be seen
+	}
 	streamRows := s.streamRows(p, part, false)
 	err := s.db.Append(ctx,
 		telemetrydb.Rows{Table: "logs", Values: p.rows},

@@ -54,6 +54,8 @@ func (ev *evaluator) logQuery(ctx context.Context, le *logql.LogExpr) (*Result, 
 		// all, instead of one per window (each planned anew).
 		width = to - from
 	}
+	cols, done := ev.s.rowColumns()
+	defer done()
 	lo, hi := from, to
 	for n < limit && lo < hi {
 		wFrom, wTo := max(lo, hi-width), hi
@@ -62,7 +64,7 @@ func (ev *evaluator) logQuery(ctx context.Context, le *logql.LogExpr) (*Result, 
 		}
 		args := append([]any{wFrom, wTo}, f.args[2:]...)
 		src, where, args := ev.s.source(f, wFrom, wTo, args)
-		sqlText := "SELECT " + rowColumns + " FROM " + src + " WHERE " + where + " ORDER BY ts " + order
+		sqlText := "SELECT " + cols + " FROM " + src + " WHERE " + where + " ORDER BY ts " + order
 		if len(f.rest) == 0 {
 			sqlText += " LIMIT " + strconv.Itoa(limit-n)
 		}

@@ -175,7 +175,9 @@ func (ev *evaluator) rangeGo(ctx context.Context, e *logql.RangeAggr, f *sqlFilt
 	sc := ev.newLineScan(f.rest)
 	lbs, md := sc.lbs, sc.md
 	src, where, args := ev.s.source(f, from+1, to+1, f.args)
-	sqlText := "SELECT " + rowColumns + " FROM " + src + " WHERE " + where
+	cols, done := ev.s.rowColumns()
+	defer done()
+	sqlText := "SELECT " + cols + " FROM " + src + " WHERE " + where
 	err := sc.run(ctx, telemetrydb.TimeRange{From: from, To: to}, sqlText, args, func(r *row, st *streamInfo, line string) (bool, error) {
 		v := 1.0
 		switch {

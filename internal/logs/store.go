@@ -163,6 +163,12 @@ type Store struct {
 	// stream's row (so a partition can be read, and dropped, on its own).
 	persisted map[int64]int64
 
+	// extras holds the partitions that may hold values in extraColumns
+	// (see columns.go); guarded by mu. leanMu is held shared by queries
+	// that leave those columns out.
+	extras map[int64]bool
+	leanMu sync.RWMutex
+
 	// blocks is the term index; noIndex (for tests) makes queries ignore it.
 	blocks  blockIndex
 	noIndex bool
@@ -269,6 +275,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		attrs:     map[string]string{},
 		streams:   map[int64]*streamInfo{},
 		persisted: map[int64]int64{},
+		extras:    map[int64]bool{},
 		tail:      newTailHub(),
 		counts:    newDerivedCounts(),
 		errw:      apierr.Writer{Logger: opts.Logger.With("component", "logs")},
@@ -286,6 +293,11 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, err
 	}
 	if err := s.loadStreams(ctx); err != nil {
+		s.m.unregister()
+		db.Close()
+		return nil, err
+	}
+	if err := s.loadExtras(ctx); err != nil {
 		s.m.unregister()
 		db.Close()
 		return nil, err
@@ -320,6 +332,7 @@ func (s *Store) Run(ctx context.Context) error {
 			s.flushDerived()
 			s.sweep()
 			s.blocks.prune(s.db.OldestPartition())
+			s.pruneExtras(s.db.OldestPartition())
 		}
 	}
 }
