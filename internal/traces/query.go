@@ -209,17 +209,8 @@ func (s *Store) fetch(ctx context.Context, keys []traceKey) (map[traceKey]ptrace
 			}
 		}
 	}
-	want := map[traceKey]bool{}
-	his, los := make([]string, 0, len(keys)), make([]string, 0, len(keys))
-	// Only the partitions whose trace ID filter may hold one of the IDs.
-	filter := make([][]byte, 0, len(keys))
-	for _, k := range keys {
-		want[k] = true
-		his = append(his, strconv.FormatUint(k.hi, 10))
-		los = append(los, strconv.FormatUint(k.lo, 10))
-		filter = append(filter, telemetrydb.Key(k.hi, k.lo))
-	}
-	idFilter := fmt.Sprintf("trace_hi IN (%s) AND trace_lo IN (%s)", strings.Join(his, ","), strings.Join(los, ","))
+	// filter: only the partitions whose trace ID filter may hold one of the IDs.
+	want, idFilter, filter := idTerms(keys)
 	var lo, hi int64
 	found := false
 	err := s.db.Query(ctx, telemetrydb.TimeRange{Keys: filter}, "SELECT trace_hi, trace_lo, min(min_start_ns), max(max_start_ns) FROM {{trace_index}} WHERE "+idFilter+" GROUP BY 1, 2", nil, func(rows *sql.Rows) error {
@@ -272,6 +263,24 @@ func (s *Store) fetch(ctx context.Context, keys []traceKey) (map[traceKey]ptrace
 	return traces, err
 }
 
+// idTerms are what a fetch of keys asks with: the set of them, the SQL
+// condition on trace_hi and trace_lo (a superset: each ID's halves are
+// matched apart, so rows are checked against want), and the keys of the
+// partitions' trace ID filters.
+func idTerms(keys []traceKey) (want map[traceKey]bool, idFilter string, filter [][]byte) {
+	want = make(map[traceKey]bool, len(keys))
+	his, los := make([]string, 0, len(keys)), make([]string, 0, len(keys))
+	filter = make([][]byte, 0, len(keys))
+	for _, k := range keys {
+		want[k] = true
+		his = append(his, strconv.FormatUint(k.hi, 10))
+		los = append(los, strconv.FormatUint(k.lo, 10))
+		filter = append(filter, telemetrydb.Key(k.hi, k.lo))
+	}
+	idFilter = fmt.Sprintf("trace_hi IN (%s) AND trace_lo IN (%s)", strings.Join(his, ","), strings.Join(los, ","))
+	return want, idFilter, filter
+}
+
 // idRangesPerQuery caps the block runs one query of fetchBlocks reads.
 const idRangesPerQuery = 16
 
@@ -284,16 +293,7 @@ func (s *Store) fetchBlocks(ctx context.Context, keys []traceKey, rs []blockRang
 		return map[traceKey]ptrace.Traces{}, nil
 	}
 	lo, hi := timeSpan(rs)
-	want := map[traceKey]bool{}
-	his, los := make([]string, 0, len(keys)), make([]string, 0, len(keys))
-	filter := make([][]byte, 0, len(keys))
-	for _, k := range keys {
-		want[k] = true
-		his = append(his, strconv.FormatUint(k.hi, 10))
-		los = append(los, strconv.FormatUint(k.lo, 10))
-		filter = append(filter, telemetrydb.Key(k.hi, k.lo))
-	}
-	idFilter := fmt.Sprintf("trace_hi IN (%s) AND trace_lo IN (%s)", strings.Join(his, ","), strings.Join(los, ","))
+	want, idFilter, filter := idTerms(keys)
 	var spans []storedSpan
 	// One UNION ALL branch per run of blocks; DuckDB's memory grows with
 	// the branches of one query (a search's 60 IDs in 180 runs ran out of
