@@ -257,7 +257,10 @@ func (s *Store) ConsumeTraces(ctx context.Context, td ptrace.Traces) (int64, str
 		telemetrydb.Rows{Table: "span_blocks", Values: [][]driver.Value{{blk.id, encodeBits(blk.bits), encodeBits(ids)}}})
 	if err != nil {
 		if apierr.CodeOf(err) == apierr.Canceled {
-			s.blocks.committed(blk, s.db.CurrentPartition()) // may be stored
+			// May be stored, and by a commit still under way, which
+			// can land in the partition after the current one: prune
+			// must not drop the block while its spans may be there.
+			s.blocks.committed(blk, s.db.CurrentPartition()+1)
 		} else {
 			s.blocks.forget(blk) // nothing was stored
 		}
