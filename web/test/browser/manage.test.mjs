@@ -565,6 +565,12 @@ oncall:
 
   /** pages visits the four pages with actions and hands each button to check. */
   async function pages(c, who, check) {
+    // A field only a change uses: disabled, saying why, for a viewer; typed into otherwise (null: left as it is).
+    const field = async (loc, text) => {
+      if (users[who] !== 'viewer') return text === null ? undefined : loc.fill(text);
+      assert.ok(await loc.isDisabled(), `${who}: ${await loc.getAttribute('title')}`);
+      assert.match((await loc.getAttribute('title')) ?? '', /^your role may not /);
+    };
     await visit(c, va.url, `roles-${who}-header`, '/alerting/silences', async (p) => {
       // The header: who is signed in, the role, and its scopes on hover.
       const me = p.locator('[title^="scopes:"]');
@@ -579,7 +585,8 @@ oncall:
       await check(row.getByRole('button', { name: 'Expire' }), 'Expire');
     });
     await visit(c, va.url, `roles-${who}-silence-form`, `/alerting/silences/new?matcher=${encodeURIComponent('alertname="AuthAlert"')}`, async (p) => {
-      await p.getByLabel('Comment').fill('a comment');
+      await field(p.getByLabel('Comment'), 'a comment');
+      await field(p.getByLabel('Created by'), null);
       await check(p.getByRole('button', { name: 'Create silence' }), 'Create silence');
     });
     await visit(c, va.url, `roles-${who}-outbox`, '/alerting/outbox?status=failed', async (p) => {
@@ -589,8 +596,8 @@ oncall:
     });
     await visit(c, va.url, `roles-${who}-incident`, `/incidents/${incidentID}`, async (p) => {
       await p.getByTestId('incident-state').waitFor({ timeout: slow });
-      await p.getByLabel('Reassign to').fill('bob');
-      await p.getByLabel('Note').fill('a note');
+      await field(p.getByLabel('Reassign to'), 'bob');
+      await field(p.getByLabel('Note'), 'a note');
       for (const name of ['Acknowledge', 'Resolve', 'Reassign', 'Add note']) await check(p.getByRole('button', { name, exact: true }), name);
     });
     await visit(c, va.url, `roles-${who}-uptime`, '/uptime', async (p) => {

@@ -104,11 +104,17 @@ export function SilenceForm() {
         </label>
         <label>
           Created by
-          <input value={createdBy} onInput={(e) => setCreatedBy((e.target as HTMLInputElement).value)} />
+          <input value={createdBy} disabled={!can} title={can ? undefined : 'your role may not create silences'} onInput={(e) => setCreatedBy((e.target as HTMLInputElement).value)} />
         </label>
         <label class="grow">
           Comment
-          <input value={comment} onInput={(e) => setComment((e.target as HTMLInputElement).value)} placeholder="why, and a ticket" />
+          <input
+            value={comment}
+            disabled={!can}
+            title={can ? undefined : 'your role may not create silences'}
+            onInput={(e) => setComment((e.target as HTMLInputElement).value)}
+            placeholder="why, and a ticket"
+          />
         </label>
       </div>
       <ErrorBox error={err} />

@@ -144,7 +144,7 @@ function Incident({ id }: { id: string }) {
         >
           <label>
             Reassign to
-            <input value={assignee} onInput={(e) => setAssignee((e.target as HTMLInputElement).value)} placeholder="user name" />
+            <input value={assignee} disabled={!can} title={why} onInput={(e) => setAssignee((e.target as HTMLInputElement).value)} placeholder="user name" />
           </label>
           <button class="btn" type="submit" disabled={busy || !assignee.trim()} title={why}>
             Reassign
@@ -159,7 +159,7 @@ function Incident({ id }: { id: string }) {
         >
           <label class="grow">
             Note
-            <input value={note} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
+            <input value={note} disabled={!can} title={why} onInput={(e) => setNote((e.target as HTMLInputElement).value)} />
           </label>
           <button class="btn" type="submit" disabled={busy || !note.trim()} title={why}>
             Add note
