@@ -65,13 +65,13 @@ bench: build ## benchmarks side by side with the peers (see docs/PERFORMANCE.md)
 example: ## run examples/shop against a running vigil (make run in another shell)
 	cd examples/shop && OTEL_EXPORTER_OTLP_ENDPOINT=$${OTEL_EXPORTER_OTLP_ENDPOINT:-http://127.0.0.1:4318} $(GO) run .
 
-# The web UI (web/, TypeScript + Vite) is built into internal/ui/dist/app,
-# which internal/ui embeds. Built files are not committed: dist/ holds only
+# The web UI (web/, TypeScript + Vite) is built into internal/ui/site/app,
+# which internal/ui embeds. Built files are not committed: site/ holds only
 # README.md (which no build writes), and a binary built without them serves
 # a page saying how to build them.
 # File dependencies keep `make build` from rebuilding an unchanged UI.
 UI_SRC := $(shell find web/src -type f 2>/dev/null) web/index.html web/vite.config.ts web/tsconfig.json web/package.json
-UI_OUT := internal/ui/dist/app/index.html
+UI_OUT := internal/ui/site/app/index.html
 NPM ?= npm
 
 web/node_modules/.package-lock.json: web/package-lock.json
@@ -86,11 +86,11 @@ ui-dist: ## the web UI when npm is present (skipped with a note when it is not)
 	@if command -v $(NPM) >/dev/null 2>&1; then $(MAKE) --no-print-directory $(UI_OUT); \
 	else echo "npm not found: building bin/vigil without its web UI (install Node.js 20 and npm, then make ui)"; fi
 
-ui: web/node_modules/.package-lock.json $(UI_OUT) ## build the web UI into internal/ui/dist (npm ci from the lockfile)
+ui: web/node_modules/.package-lock.json $(UI_OUT) ## build the web UI into internal/ui/site (npm ci from the lockfile)
 
 ui-test: ui ## Vitest units and the browser tests of the web UI (needs bin/vigil, chromium)
 	cd web && $(NPM) test
 	cd web && VIGIL_BIN=$(CURDIR)/bin/vigil $(NPM) run browser-test
 
 clean: ## remove build output
-	rm -rf bin internal/ui/dist/app
+	rm -rf bin internal/ui/site/app

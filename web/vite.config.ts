@@ -13,7 +13,7 @@ export default defineConfig({
   base: './',
   build: {
     // internal/ui embeds this folder; its .keep is restored by make ui.
-    outDir: '../internal/ui/dist/app',
+    outDir: '../internal/ui/site/app',
     emptyOutDir: true,
     target: 'es2022',
     assetsInlineLimit: 8192,

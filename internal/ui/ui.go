@@ -1,8 +1,8 @@
 // Package ui serves Vigil's browser UI: the files Vite builds from web/
-// into dist/app/, embedded in the binary with go:embed, so the UI works
+// into site/app/, embedded in the binary with go:embed, so the UI works
 // air-gapped and no other package knows it exists.
 //
-// The built files are not committed. dist/ holds only README.md in git
+// The built files are not committed. site/ holds only README.md in git
 // (no build writes it), so a
 // binary built without `make ui` (plain `go build`) still compiles and
 // answers the UI's paths with a page that says how to build it.
@@ -30,8 +30,8 @@ import (
 	"github.com/vigilhq/vigil/internal/route"
 )
 
-//go:embed all:dist
-var dist embed.FS
+//go:embed all:site
+var site embed.FS
 
 // Pages are the client-side paths of the application, as net/http
 // patterns. They avoid every API prefix (/api/, /loki/, /jaeger/,
@@ -94,7 +94,7 @@ func New(opts Options) (*UI, error) {
 		u.logger = slog.New(slog.DiscardHandler)
 	}
 	if u.files == nil {
-		sub, err := fs.Sub(dist, "dist/app")
+		sub, err := fs.Sub(site, "site/app")
 		if err != nil {
 			return nil, err
 		}

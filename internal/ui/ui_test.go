@@ -123,7 +123,7 @@ func TestNotBuiltSaysHowToBuild(t *testing.T) {
 }
 
 func TestEmbeddedBuildLoads(t *testing.T) {
-	// Whatever dist/ holds (only README.md, or a build in app/), New works.
+	// Whatever site/ holds (only README.md, or a build in app/), New works.
 	if _, err := New(Options{}); err != nil {
 		t.Fatal(err)
 	}
