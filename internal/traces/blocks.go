@@ -309,24 +309,20 @@ func (s *Store) loadBlocks(ctx context.Context) error {
 		n     int
 		first string
 	}
-	bad := map[int64]*problem{}
-	note := func(part int64, msg string) {
-		p := bad[part]
-		if p == nil {
-			p = &problem{first: msg}
-			bad[part] = p
+	// bad: the partitions with blocks whose tag filter is missing or
+	// damaged; badIDs: likewise for the trace-ID filter.
+	bad, badIDs := map[int64]*problem{}, map[int64]*problem{}
+	noteIn := func(in map[int64]*problem) func(part int64, msg string) {
+		return func(part int64, msg string) {
+			p := in[part]
+			if p == nil {
+				p = &problem{first: msg}
+				in[part] = p
+			}
+			p.n++
 		}
-		p.n++
 	}
-	badIDs := map[int64]*problem{}
-	noteID := func(part int64, msg string) {
-		p := badIDs[part]
-		if p == nil {
-			p = &problem{first: msg}
-			badIDs[part] = p
-		}
-		p.n++
-	}
+	note, noteID := noteIn(bad), noteIn(badIDs)
 	err = s.db.QueryEach(ctx, "SELECT blk, bits, ids FROM {{span_blocks}}", nil, func(seq int64, rows *sql.Rows) error {
 		for rows.Next() {
 			var id int64

@@ -276,17 +276,7 @@ func (ix *blockIndex) idBlocks(keys []traceKey) (out []*spanBlock, ok bool) {
 		out = ix.ids.candidates(out, idHash(k))
 	}
 	slices.SortFunc(out, func(a, b *spanBlock) int { return cmp.Compare(a.id, b.id) })
-	return dedupBlocks(out), true
-}
-
-func dedupBlocks(bs []*spanBlock) []*spanBlock {
-	out := bs[:0]
-	for i, b := range bs {
-		if i == 0 || b != bs[i-1] {
-			out = append(out, b)
-		}
-	}
-	return out
+	return slices.Compact(out), true
 }
 
 // idRanges merges blocks (ordered by id) into runs of consecutive ids

@@ -248,19 +248,7 @@ func (s *Store) fetch(ctx context.Context, keys []traceKey) (map[traceKey]ptrace
 	if err != nil {
 		return nil, fmt.Errorf("read spans: %w", err)
 	}
-	kept := spans[:0]
-	resIDs := map[uint64]bool{}
-	for _, sp := range spans {
-		if want[traceKey{sp.traceHi, sp.traceLo}] {
-			kept = append(kept, sp)
-			resIDs[sp.resourceID] = true
-		}
-	}
-	if err := s.loadResources(ctx, kept, resIDs, telemetrydb.TimeRange{Keys: filter}); err != nil {
-		return nil, err
-	}
-	_, traces, err := toTraces(kept)
-	return traces, err
+	return s.assemble(ctx, spans, want, telemetrydb.TimeRange{Keys: filter})
 }
 
 // idTerms are what a fetch of keys asks with: the set of them, the SQL
@@ -323,6 +311,13 @@ func (s *Store) fetchBlocks(ctx context.Context, keys []traceKey, rs []blockRang
 		}
 		rs = rs[n:]
 	}
+	return s.assemble(ctx, spans, want, telemetrydb.TimeRange{From: lo, To: hi, Keys: filter})
+}
+
+// assemble builds the traces in want from the spans read for them (which
+// may hold others: the ID condition is a superset), with their resources
+// read from res.
+func (s *Store) assemble(ctx context.Context, spans []storedSpan, want map[traceKey]bool, res telemetrydb.TimeRange) (map[traceKey]ptrace.Traces, error) {
 	kept := spans[:0]
 	resIDs := map[uint64]bool{}
 	for _, sp := range spans {
@@ -331,7 +326,7 @@ func (s *Store) fetchBlocks(ctx context.Context, keys []traceKey, rs []blockRang
 			resIDs[sp.resourceID] = true
 		}
 	}
-	if err := s.loadResources(ctx, kept, resIDs, telemetrydb.TimeRange{From: lo, To: hi, Keys: filter}); err != nil {
+	if err := s.loadResources(ctx, kept, resIDs, res); err != nil {
 		return nil, err
 	}
 	_, traces, err := toTraces(kept)
