@@ -28,6 +28,15 @@ var extraColumns = []string{
 // leanRowColumns is rowColumns with NULL for the columns in extraColumns.
 const leanRowColumns = "ts, stream_id, level, line, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 
+// leanBaseColumns are the columns a record without values in extraColumns
+// has, and leanNullColumns the others as NULLs of their types, named, for
+// a source that stands for the logs table (blockSource).
+const (
+	leanBaseColumns = "ts, stream_id, level, line"
+	leanNullColumns = "NULL::VARCHAR AS metadata, NULL::VARCHAR AS trace_id, NULL::VARCHAR AS span_id, " +
+		"NULL::BIGINT AS observed_ts, NULL::VARCHAR AS severity_text, NULL::INTEGER AS severity_number, NULL::UINTEGER AS flags"
+)
+
 // hasExtras says whether r's record has a value in a column of
 // extraColumns.
 func hasExtras(r *Record, metadata any) bool {

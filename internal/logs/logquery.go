@@ -63,7 +63,7 @@ func (ev *evaluator) logQuery(ctx context.Context, le *logql.LogExpr) (*Result, 
 			wFrom, wTo = lo, min(hi, lo+width)
 		}
 		args := append([]any{wFrom, wTo}, f.args[2:]...)
-		src, where, args := ev.s.source(f, wFrom, wTo, args)
+		src, where, args := ev.s.source(f, wFrom, wTo, args, cols == leanRowColumns)
 		sqlText := "SELECT " + cols + " FROM " + src + " WHERE " + where + " ORDER BY ts " + order
 		if len(f.rest) == 0 {
 			sqlText += " LIMIT " + strconv.Itoa(limit-n)

@@ -137,8 +137,9 @@ func (f *sqlFilter) whereSQL() string { return strings.Join(f.where, " AND ") }
 // 33 of 52 ms). So the clause is cut to what it needs: its arguments
 // are written in as literals (a bound parameter costs planning in every
 // branch: 25 vs 18 ms), and when f.goStreams is set the stream IDs are
-// left to the caller to check in Go.
-func (s *Store) source(f *sqlFilter, from, to int64, args []any) (src, where string, _ []any) {
+// left to the caller to check in Go. lean says the caller holds a lean
+// rowColumns (the branches then read four columns, see blockSource).
+func (s *Store) source(f *sqlFilter, from, to int64, args []any, lean bool) (src, where string, _ []any) {
 	if s.noIndex {
 		return "{{logs}}", f.whereSQL(), args
 	}
@@ -155,7 +156,7 @@ func (s *Store) source(f *sqlFilter, from, to int64, args []any) (src, where str
 	if lit, ok := inlineArgs(where, args); ok {
 		where, args = lit, nil
 	}
-	return blockSource(rs), where, args
+	return blockSource(rs, lean), where, args
 }
 
 // fewBlocks says whether the term index leaves at most maxBlockRanges

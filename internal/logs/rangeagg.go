@@ -72,7 +72,11 @@ func (ev *evaluator) rangeSQL(ctx context.Context, e *logql.RangeAggr, f *sqlFil
 	if g := e.Grouping; g != nil && !g.Without && !slices.Contains(g.Labels, "detected_level") {
 		levelExpr = strconv.Itoa(noLevel)
 	}
-	src, where, args := ev.s.source(f, from+1, to+1, f.args)
+	// Counting reads base columns only, so it can read a lean source; the
+	// held rowColumns keeps the source lean until the query is done.
+	cols, done := ev.s.rowColumns()
+	defer done()
+	src, where, args := ev.s.source(f, from+1, to+1, f.args, cols == leanRowColumns)
 	sqlText := fmt.Sprintf("SELECT stream_id, %s AS lvl, (%d - ts) // %d AS k, count(*), %s FROM %s WHERE %s GROUP BY stream_id, lvl, k",
 		levelExpr, to, w, bytesExpr, src, where)
 	type bucketSeries struct {
@@ -174,9 +178,9 @@ func (ev *evaluator) rangeGo(ctx context.Context, e *logql.RangeAggr, f *sqlFilt
 	samples := 0
 	sc := ev.newLineScan(f.rest)
 	lbs, md := sc.lbs, sc.md
-	src, where, args := ev.s.source(f, from+1, to+1, f.args)
 	cols, done := ev.s.rowColumns()
 	defer done()
+	src, where, args := ev.s.source(f, from+1, to+1, f.args, cols == leanRowColumns)
 	sqlText := "SELECT " + cols + " FROM " + src + " WHERE " + where
 	err := sc.run(ctx, telemetrydb.TimeRange{From: from, To: to}, sqlText, args, func(r *row, st *streamInfo, line string) (bool, error) {
 		v := 1.0
