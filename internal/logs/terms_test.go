@@ -278,6 +278,11 @@ func TestTermIndexSameRows(t *testing.T) {
 			q.Limit = 3 // stops early, in windows
 		}
 		if r.IntN(3) == 0 {
+			// A range that cuts blocks: their branches keep the time bounds.
+			q.Start = t0 + int64(r.IntN(300))*int64(time.Second)
+			q.End = q.Start + int64(1+r.IntN(300))*int64(time.Second)
+		}
+		if r.IntN(3) == 0 {
 			q.Expr = fmt.Sprintf("sum by (app) (count_over_time(%s [1m]))", expr)
 			q.Step = time.Minute
 		}
