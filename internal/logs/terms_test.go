@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -511,4 +512,51 @@ func TestInlineArgs(t *testing.T) {
 	f("x = ? AND y = ?", []any{int64(1)}, "", false)
 	f("x = ?", []any{int64(1), int64(2)}, "", false)
 	f("true", nil, "true", true)
+}
+
+// addRef is blockBuilder.add's trigram loop one byte at a time, through
+// foldTab: the reference for the eight-byte loop.
+func addRef(w []uint64, line string) {
+	if len(line) < 3 {
+		return
+	}
+	t := uint32(foldTab[line[0]])<<8 | uint32(foldTab[line[1]])
+	for _, c := range []byte(line[2:]) {
+		t = (t<<8 | uint32(foldTab[c])) & 0xFFFFFF
+		h := trigramHash(t) >> (32 - scratchLog)
+		w[h>>6] |= 1 << (h & 63)
+	}
+}
+
+// FuzzBlockBuilderAdd: the eight-byte loop sets the bits the byte loop
+// sets, for any bytes (capitals, bytes over 0x7F, every length).
+func FuzzBlockBuilderAdd(f *testing.F) {
+	for _, s := range []string{"", "ab", "abc", "Hello, World! 0123", "ZZAA@[`{\x80\xc1\xda\xff", "request 4321 served in 12ms"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		var b blockBuilder
+		b.add(0, line)
+		want := make([]uint64, scratchBits/64)
+		addRef(want, line)
+		if !slices.Equal(b.w[:], want) {
+			t.Fatalf("%q: the eight-byte loop sets other bits than the byte loop", line)
+		}
+	})
+}
+
+func TestFold8(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		for pos := 0; pos < 8; pos++ {
+			x := uint64(0x41_7a_80_5b_40_5a_61_ff) // neighbours of every kind
+			x = x&^(0xFF<<(8*pos)) | uint64(c)<<(8*pos)
+			got := fold8(x)
+			for k := 0; k < 8; k++ {
+				in, out := byte(x>>(8*k)), byte(got>>(8*k))
+				if out != foldTab[in] {
+					t.Fatalf("fold8(%#x): byte %d %#x -> %#x, want %#x", x, k, in, out, foldTab[in])
+				}
+			}
+		}
+	}
 }
