@@ -72,42 +72,36 @@ func (ix *blockIndex) trim() {
 	}
 }
 
-// register assigns the next ids to bs, in order, and adds them. It must
-// happen before their records are committed, so no query can miss them.
-func (ix *blockIndex) register(bs ...*block) {
+// register assigns the next id to b and adds it. It must happen before
+// b's records are committed, so no query can miss them.
+func (ix *blockIndex) register(b *block) {
 	ix.mu.Lock()
-	for _, b := range bs {
-		b.id = ix.next
-		ix.next++
-		b.part = math.MaxInt64
-		ix.blocks = append(ix.blocks, b)
-		ix.bytes += int64(len(b.bits) * 8)
-	}
+	b.id = ix.next
+	ix.next++
+	b.part = math.MaxInt64
+	ix.blocks = append(ix.blocks, b)
+	ix.bytes += int64(len(b.bits) * 8)
 	ix.trim()
 	ix.mu.Unlock()
 }
 
-// committed records the partition bs' records went to (at most part).
-func (ix *blockIndex) committed(part int64, bs ...*block) {
+// committed records the partition b's records went to (at most part).
+func (ix *blockIndex) committed(b *block, part int64) {
 	ix.mu.Lock()
-	for _, b := range bs {
-		b.part = part
-	}
+	b.part = part
 	ix.mu.Unlock()
 }
 
-// forget removes bs (their records were not stored).
-func (ix *blockIndex) forget(bs ...*block) {
+// forget removes b (its records were not stored).
+func (ix *blockIndex) forget(b *block) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	for _, b := range bs {
-		i := sort.Search(len(ix.blocks), func(i int) bool { return ix.blocks[i].id >= b.id })
-		if i < len(ix.blocks) && ix.blocks[i] == b {
-			ix.blocks = append(ix.blocks[:i], ix.blocks[i+1:]...)
-			ix.bytes -= int64(len(b.bits) * 8)
-			if i < ix.trimmed {
-				ix.trimmed--
-			}
+	i := sort.Search(len(ix.blocks), func(i int) bool { return ix.blocks[i].id >= b.id })
+	if i < len(ix.blocks) && ix.blocks[i] == b {
+		ix.blocks = append(ix.blocks[:i], ix.blocks[i+1:]...)
+		ix.bytes -= int64(len(b.bits) * 8)
+		if i < ix.trimmed {
+			ix.trimmed--
 		}
 	}
 }
