@@ -25,14 +25,13 @@ var extraColumns = []string{
 	"severity_number IS NOT NULL", "flags <> 0",
 }
 
-// leanRowColumns is rowColumns with NULL for the columns in extraColumns.
-const leanRowColumns = "ts, stream_id, level, line, NULL, NULL, NULL, NULL, NULL, NULL, NULL"
-
 // leanBaseColumns are the columns a record without values in extraColumns
-// has, and leanNullColumns the others as NULLs of their types, named, for
-// a source that stands for the logs table (blockSource).
+// has; leanRowColumns is rowColumns with NULL for the others, and
+// leanNullColumns the others as NULLs of their types, named, for a source
+// that stands for the logs table (blockSource).
 const (
 	leanBaseColumns = "ts, stream_id, level, line"
+	leanRowColumns  = leanBaseColumns + ", NULL, NULL, NULL, NULL, NULL, NULL, NULL"
 	leanNullColumns = "NULL::VARCHAR AS metadata, NULL::VARCHAR AS trace_id, NULL::VARCHAR AS span_id, " +
 		"NULL::BIGINT AS observed_ts, NULL::VARCHAR AS severity_text, NULL::INTEGER AS severity_number, NULL::UINTEGER AS flags"
 )

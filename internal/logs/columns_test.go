@@ -15,6 +15,20 @@ func hasLean(s *Store) bool {
 	return cols == leanRowColumns
 }
 
+// withEveryColumn runs fn with queries reading every column, as in a
+// store that holds metadata.
+func withEveryColumn(s *Store, fn func()) {
+	s.mu.Lock()
+	s.extras[-1] = true
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.extras, -1)
+		s.mu.Unlock()
+	}()
+	fn()
+}
+
 // A store holding only records without metadata or OTLP fields reads
 // them without those columns, and answers as when it reads them; the first
 // record with such a value brings them back, also after a restart.
@@ -36,13 +50,8 @@ func TestLeanColumns(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s.mu.Lock()
-		s.extras[-1] = true // read every column
-		s.mu.Unlock()
-		full, err := s.Query(ctx, q)
-		s.mu.Lock()
-		delete(s.extras, -1)
-		s.mu.Unlock()
+		var full *Result
+		withEveryColumn(s, func() { full, err = s.Query(ctx, q) })
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -103,11 +103,17 @@ func (b *blockBuilder) add(ts int64, line string) {
 		w[h4>>6&m] |= 1 << (h4 & 63)
 		w[h5>>6&m] |= 1 << (h5 & 63)
 	}
-	if i+3 > len(line) {
+	addTrigrams(w[:], line[i:])
+}
+
+// addTrigrams sets the bits of s's trigrams in w (of scratchBits), one
+// byte at a time.
+func addTrigrams(w []uint64, s string) {
+	if len(s) < 3 {
 		return
 	}
-	t := uint32(foldTab[line[i]])<<8 | uint32(foldTab[line[i+1]])
-	for _, c := range []byte(line[i+2:]) {
+	t := uint32(foldTab[s[0]])<<8 | uint32(foldTab[s[1]])
+	for _, c := range []byte(s[2:]) {
 		t = (t<<8 | uint32(foldTab[c])) & 0xFFFFFF
 		h := trigramHash(t) >> (32 - scratchLog)
 		w[h>>6] |= 1 << (h & 63)
