@@ -72,36 +72,42 @@ func (ix *blockIndex) trim() {
 	}
 }
 
-// register assigns the next id to b and adds it. It must happen before
-// b's records are committed, so no query can miss them.
-func (ix *blockIndex) register(b *block) {
+// register assigns the next ids to bs, in order, and adds them. It must
+// happen before their records are committed, so no query can miss them.
+func (ix *blockIndex) register(bs ...*block) {
 	ix.mu.Lock()
-	b.id = ix.next
-	ix.next++
-	b.part = math.MaxInt64
-	ix.blocks = append(ix.blocks, b)
-	ix.bytes += int64(len(b.bits) * 8)
+	for _, b := range bs {
+		b.id = ix.next
+		ix.next++
+		b.part = math.MaxInt64
+		ix.blocks = append(ix.blocks, b)
+		ix.bytes += int64(len(b.bits) * 8)
+	}
 	ix.trim()
 	ix.mu.Unlock()
 }
 
-// committed records the partition b's records went to (at most part).
-func (ix *blockIndex) committed(b *block, part int64) {
+// committed records the partition bs' records went to (at most part).
+func (ix *blockIndex) committed(part int64, bs ...*block) {
 	ix.mu.Lock()
-	b.part = part
+	for _, b := range bs {
+		b.part = part
+	}
 	ix.mu.Unlock()
 }
 
-// forget removes b (its records were not stored).
-func (ix *blockIndex) forget(b *block) {
+// forget removes bs (their records were not stored).
+func (ix *blockIndex) forget(bs ...*block) {
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	i := sort.Search(len(ix.blocks), func(i int) bool { return ix.blocks[i].id >= b.id })
-	if i < len(ix.blocks) && ix.blocks[i] == b {
-		ix.blocks = append(ix.blocks[:i], ix.blocks[i+1:]...)
-		ix.bytes -= int64(len(b.bits) * 8)
-		if i < ix.trimmed {
-			ix.trimmed--
+	for _, b := range bs {
+		i := sort.Search(len(ix.blocks), func(i int) bool { return ix.blocks[i].id >= b.id })
+		if i < len(ix.blocks) && ix.blocks[i] == b {
+			ix.blocks = append(ix.blocks[:i], ix.blocks[i+1:]...)
+			ix.bytes -= int64(len(b.bits) * 8)
+			if i < ix.trimmed {
+				ix.trimmed--
+			}
 		}
 	}
 }

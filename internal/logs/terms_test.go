@@ -3,6 +3,7 @@ package logs
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vigilhq/vigil/internal/logs/logql"
+	"github.com/vigilhq/vigil/internal/telemetrydb"
 )
 
 // Every trigram of every line of a block is found in its folded bitset,
@@ -540,5 +542,51 @@ func TestFold8(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A request of more than maxBlockLines records is cut into blocks of
+// equal size, each with its own bitset: a rare word reads only its own.
+func TestTermIndexCutsLargeRequests(t *testing.T) {
+	s := openStore(t, Options{})
+	st := Stream{Labels: []Label{{"app", "a"}}}
+	for i := 0; i < 3000; i++ {
+		line := fmt.Sprintf("request %d took %dms", i, i%97)
+		if i == 2500 {
+			line += " zebra"
+		}
+		st.Entries = append(st.Entries, Entry{Timestamp: t0 + int64(i), Line: line})
+	}
+	if _, _, err := s.AppendStreams(context.Background(), []Stream{st}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.blocks.size(); n != 3 {
+		t.Fatalf("%d blocks for a request of 3000 records, want 3", n)
+	}
+	var blks []int64
+	err := s.db.Query(context.Background(), telemetrydb.TimeRange{}, "SELECT blk, count(*), min(ts), max(ts) FROM {{logs}} GROUP BY blk ORDER BY blk", nil, func(rows *sql.Rows) error {
+		for rows.Next() {
+			var blk, n, lo, hi int64
+			if err := rows.Scan(&blk, &n, &lo, &hi); err != nil {
+				return err
+			}
+			if n != 1000 || hi-lo != 999 {
+				t.Errorf("block %d: %d records from %d to %d, want 1000 consecutive", blk, n, lo-t0, hi-t0)
+			}
+			blks = append(blks, blk)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	expr := `{app="a"} |= "zebra"`
+	f := plan(nil, t0, t0+3000, mustStages(t, expr))
+	rs, ok := s.blocks.ranges(t0, t0+3000, f.needs)
+	if !ok || len(rs) != 1 || rs[0].lo != blks[2] || rs[0].hi != blks[2] {
+		t.Fatalf("ranges %v (used %v), want the third block (%v) alone", rs, ok, blks)
+	}
+	if n := sameRows(t, s, Query{Expr: expr, Start: t0, End: t0 + 3000, Limit: 10}); n != 1 {
+		t.Fatalf("%d lines, want 1", n)
 	}
 }
