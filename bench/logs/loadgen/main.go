@@ -315,8 +315,16 @@ func query(args []string) error {
 	spread := fs.Duration("spread", 24*time.Hour, "time range, ending now")
 	step := fs.String("step", "", "step for metric queries")
 	limit := fs.Int("limit", 100, "line limit for log queries")
+	endAt := fs.String("end", "", "end of the time range, RFC 3339 (default now): the same range for data sets loaded at different times")
 	fs.Parse(args)
 	end := time.Now()
+	if *endAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, *endAt)
+		if err != nil {
+			return fmt.Errorf("-end: %w", err)
+		}
+		end = t
+	}
 	start := end.Add(-*spread)
 	params := url.Values{"query": {*q}}
 	if strings.Contains(*u, "/loki/") {
