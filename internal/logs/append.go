@@ -33,8 +33,10 @@ var builders = sync.Pool{New: func() any { return new(blockBuilder) }}
 // into blocks of equal size. DuckDB decompresses the lines of a 2048-row
 // vector to read any of them, and a block of 2000 records nearly always
 // straddles two vectors: a rare word in half-size blocks reads a quarter
-// fewer vectors (DuckDB alone, 100 blocks of 10M lines: 50 -> 40.5 ms),
-// for twice the bitsets' memory (docs/perf/logs.md).
+// fewer vectors (DuckDB alone, 100 blocks of 10M lines: 50 -> 40.5 ms;
+// the whole query 53 -> 43.5 ms). With one bit a trigram that took twice
+// the bitsets' memory; the word-pair layout's 4.5 bits a trigram (see
+// terms.go) keep it where it was (docs/perf/logs.md).
 const maxBlockLines = 1024
 
 func (s *Store) newPending(n int) *pending {
@@ -99,7 +101,7 @@ func (s *Store) commit(ctx context.Context, p *pending) error {
 	bs := make([]*block, len(p.terms))
 	blockRows := make([][]driver.Value, len(p.terms))
 	for i, t := range p.terms {
-		bs[i] = &block{minTs: t.minTs, maxTs: t.maxTs, bits: t.finish()}
+		bs[i] = &block{minTs: t.minTs, maxTs: t.maxTs, bits: t.finish(), layout: layoutWordPair}
 		builders.Put(t)
 	}
 	s.blocks.register(bs...) // before the records can be seen
@@ -108,7 +110,7 @@ func (s *Store) commit(ctx context.Context, p *pending) error {
 		for _, r := range p.rows[i*p.perBlock : min(len(p.rows), (i+1)*p.perBlock)] {
 			r[len(r)-1] = id
 		}
-		blockRows[i] = []driver.Value{b.id, encodeBits(b.bits)}
+		blockRows[i] = []driver.Value{b.id, encodeBits(b.bits, b.layout)}
 	}
 	part := s.db.CurrentPartition()
 	if p.extras {

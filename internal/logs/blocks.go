@@ -23,6 +23,7 @@ type block struct {
 	part         int64 // the partition holding them, or one after it; math.MaxInt64 until committed
 	minTs, maxTs int64
 	bits         []uint64 // nil: no usable index, always read
+	layout       int      // of bits: layoutWordPair, or layoutOneBit (written by an older Vigil)
 }
 
 // nullBlock stands for the records without a block (blk IS NULL), written
@@ -164,7 +165,7 @@ func (ix *blockIndex) ranges(from, to int64, needs []termNeed) (out []blockRange
 			continue // the time filter drops its rows before reading lines
 		}
 		inTime++
-		if !mayMatch(b.bits, needs) {
+		if !mayMatch(b.bits, b.layout, needs) {
 			open = false
 			continue
 		}
@@ -229,29 +230,45 @@ func blockSource(rs []blockRange, lean bool) string {
 }
 
 // encodeBits is a bitset as stored in log_blocks.bits: the words in
-// little-endian order, then their CRC-32, so a damaged index is noticed.
-func encodeBits(w []uint64) []byte {
-	out := make([]byte, 0, len(w)*8+4)
+// little-endian order, then the layout in a byte (but for layoutOneBit:
+// an older Vigil's bitsets lack it), then the CRC-32 of what comes
+// before, so a damaged index is noticed.
+func encodeBits(w []uint64, layout int) []byte {
+	out := make([]byte, 0, len(w)*8+5)
 	for _, x := range w {
 		out = bin.LittleEndian.AppendUint64(out, x)
+	}
+	if layout != layoutOneBit {
+		out = append(out, byte(layout))
 	}
 	return bin.LittleEndian.AppendUint32(out, crc32.ChecksumIEEE(out))
 }
 
 // decodeBits reverses encodeBits, saying what is wrong with a damaged one.
-func decodeBits(b []byte) ([]uint64, error) {
+func decodeBits(b []byte) (w []uint64, layout int, err error) {
 	n := len(b) - 4
-	if n < minBlockBits/8 || n%8 != 0 || (n/8)&(n/8-1) != 0 {
-		return nil, fmt.Errorf("bitset of %d bytes, want a power of two of at least %d bytes and a checksum", len(b), minBlockBits/8)
+	if n < 0 {
+		return nil, 0, fmt.Errorf("bitset of %d bytes, shorter than its checksum", len(b))
 	}
 	if crc32.ChecksumIEEE(b[:n]) != bin.LittleEndian.Uint32(b[n:]) {
-		return nil, fmt.Errorf("bitset checksum mismatch")
+		return nil, 0, fmt.Errorf("bitset checksum mismatch")
 	}
-	w := make([]uint64, n/8)
+	layout = layoutOneBit
+	if n%8 == 1 {
+		n--
+		layout = int(b[n])
+		if layout != layoutWordPair {
+			return nil, 0, fmt.Errorf("bitset of unknown layout %d", layout)
+		}
+	}
+	if n < minBlockBits/8 || n%8 != 0 || (n/8)&(n/8-1) != 0 {
+		return nil, 0, fmt.Errorf("bitset of %d bytes, want a power of two of at least %d bytes, its layout and a checksum", len(b), minBlockBits/8)
+	}
+	w = make([]uint64, n/8)
 	for i := range w {
 		w[i] = bin.LittleEndian.Uint64(b[i*8:])
 	}
-	return w, nil
+	return w, layout, nil
 }
 
 // loadBlocks reads every partition's blocks: which blocks its records
@@ -297,7 +314,7 @@ func (s *Store) loadBlocks(ctx context.Context) error {
 			if b == nil {
 				continue // a block whose records were not stored
 			}
-			w, err := decodeBits(raw)
+			w, layout, err := decodeBits(raw)
 			switch {
 			case err != nil:
 				note(seq, fmt.Sprintf("block %d: %v", id, err))
@@ -305,13 +322,13 @@ func (s *Store) loadBlocks(ctx context.Context) error {
 			case b.id < nullBlock:
 				// already found damaged
 			case b.bits == nil:
-				b.bits = w
-			case len(b.bits) == len(w):
+				b.bits, b.layout = w, layout
+			case len(b.bits) == len(w) && b.layout == layout:
 				for i := range w {
 					b.bits[i] |= w[i]
 				}
 			default:
-				note(seq, fmt.Sprintf("block %d: bitsets of different sizes", id))
+				note(seq, fmt.Sprintf("block %d: bitsets of different sizes or kinds", id))
 				b.bits, b.id = nil, -id-2
 			}
 		}

@@ -12,8 +12,9 @@ import (
 
 // The term index keeps, for each block of records (the records of one
 // push request), the set of byte trigrams of their lines, ASCII letters
-// folded to lower case, as a bitset indexed by a hash of the trigram (a
-// bloom filter with one hash function). A line filter's literal text
+// folded to lower case, as a bitset in which each trigram sets two bits
+// of one 64-bit word (a register-blocked bloom filter: two hash functions
+// for the price of one memory access). A line filter's literal text
 // (|= "needle", the literal parts of |~ "time.?out", case-insensitive
 // ones too) names trigrams every matching line holds; a block whose bitset
 // lacks them cannot hold a match, and its rows are not read.
@@ -35,10 +36,23 @@ const (
 	scratchLog  = 18
 	// minBlockBits is the smallest folded bitset.
 	minBlockBits = 512
-	// bitsPerTrigram sizes a block's bitset: 8 bits per distinct trigram
-	// make a false positive 12% likely for one trigram, and about 0.2%
-	// for a six-letter word (four trigrams, drawn independently).
-	bitsPerTrigram = 8
+	// bitsPerTrigram sizes a block's bitset: with two bits of a word a
+	// trigram, 4.5 bits per distinct trigram make a false positive 13%
+	// likely for one trigram, and about 0.03% for a six-letter word (four
+	// trigrams, drawn independently). The one-bit layout needed 8 bits
+	// each for 12%, and so twice the memory (docs/perf/logs.md).
+	bitsPerTrigram = 4.5
+)
+
+// The layouts of a block's bitset, as log_blocks stores it (encodeBits).
+const (
+	// layoutOneBit, written by Vigil before 2026-12-04: a trigram sets bit
+	// trigramHash(t) >> (32 - log2(bits)); folding ORs neighbouring bits.
+	layoutOneBit = 1
+	// layoutWordPair: a trigram sets two bits of word wordHash(t) >> (64 -
+	// log2(words)), named by wordHash's bits 40-51; folding ORs
+	// neighbouring words.
+	layoutWordPair = 2
 )
 
 // foldTab maps a byte to what the index holds for it: ASCII letters in
@@ -57,6 +71,21 @@ var foldTab = func() (t [256]byte) {
 // bits uses the top k bits, so folding a bitset in half ORs neighbouring
 // bits.
 func trigramHash(t uint32) uint32 { return t * 0x9E3779B1 }
+
+// wordHash is Fibonacci hashing of a trigram to 64 bits, for the word-pair
+// layout: its top bits name the word at any size, and bits 40-51 (which,
+// as the top ones, depend on every bit of t) the two bits in it.
+func wordHash(t uint32) uint64 { return uint64(t) * 0x9E3779B97F4A7C15 }
+
+// wordBits is the two bits a trigram of hash h sets in its word.
+func wordBits(h uint64) uint64 { return 1<<(h>>46&63) | 1<<(h>>40&63) }
+
+// scratchWords is the scratch bitset's words, and scratchShift what a
+// trigram's wordHash is shifted by to index them.
+const (
+	scratchWords = scratchBits / 64
+	scratchShift = 64 - (scratchLog - 6)
+)
 
 // blockBuilder collects the trigrams of one block's lines. The zero value
 // is ready to use; finish makes it reusable.
@@ -85,23 +114,22 @@ func (b *blockBuilder) add(ts int64, line string) {
 	// offsets; the last few one byte at a time. (With the 32 KiB scratch,
 	// BenchmarkBlockBuilder 171 -> 151 ns a line; docs/perf/logs.md.)
 	i := 0
-	const m = 1<<(scratchLog-6) - 1
 	for ; i+8 <= len(line); i += 6 {
 		s := line[i : i+8]
 		x := fold8(uint64(s[0])<<56 | uint64(s[1])<<48 | uint64(s[2])<<40 | uint64(s[3])<<32 |
 			uint64(s[4])<<24 | uint64(s[5])<<16 | uint64(s[6])<<8 | uint64(s[7]))
-		h0 := trigramHash(uint32(x>>40)&0xFFFFFF) >> (32 - scratchLog)
-		h1 := trigramHash(uint32(x>>32)&0xFFFFFF) >> (32 - scratchLog)
-		h2 := trigramHash(uint32(x>>24)&0xFFFFFF) >> (32 - scratchLog)
-		h3 := trigramHash(uint32(x>>16)&0xFFFFFF) >> (32 - scratchLog)
-		h4 := trigramHash(uint32(x>>8)&0xFFFFFF) >> (32 - scratchLog)
-		h5 := trigramHash(uint32(x)&0xFFFFFF) >> (32 - scratchLog)
-		w[h0>>6&m] |= 1 << (h0 & 63)
-		w[h1>>6&m] |= 1 << (h1 & 63)
-		w[h2>>6&m] |= 1 << (h2 & 63)
-		w[h3>>6&m] |= 1 << (h3 & 63)
-		w[h4>>6&m] |= 1 << (h4 & 63)
-		w[h5>>6&m] |= 1 << (h5 & 63)
+		h0 := wordHash(uint32(x>>40) & 0xFFFFFF)
+		h1 := wordHash(uint32(x>>32) & 0xFFFFFF)
+		h2 := wordHash(uint32(x>>24) & 0xFFFFFF)
+		h3 := wordHash(uint32(x>>16) & 0xFFFFFF)
+		h4 := wordHash(uint32(x>>8) & 0xFFFFFF)
+		h5 := wordHash(uint32(x) & 0xFFFFFF)
+		w[h0>>scratchShift] |= wordBits(h0)
+		w[h1>>scratchShift] |= wordBits(h1)
+		w[h2>>scratchShift] |= wordBits(h2)
+		w[h3>>scratchShift] |= wordBits(h3)
+		w[h4>>scratchShift] |= wordBits(h4)
+		w[h5>>scratchShift] |= wordBits(h5)
 	}
 	addTrigrams(w[:], line[i:])
 }
@@ -115,8 +143,8 @@ func addTrigrams(w []uint64, s string) {
 	t := uint32(foldTab[s[0]])<<8 | uint32(foldTab[s[1]])
 	for _, c := range []byte(s[2:]) {
 		t = (t<<8 | uint32(foldTab[c])) & 0xFFFFFF
-		h := trigramHash(t) >> (32 - scratchLog)
-		w[h>>6] |= 1 << (h & 63)
+		h := wordHash(t)
+		w[h>>scratchShift] |= wordBits(h)
 	}
 }
 
@@ -141,10 +169,11 @@ func (b *blockBuilder) finish() []uint64 {
 	for _, x := range b.w {
 		set += bits.OnesCount64(x)
 	}
-	// The number of distinct trigrams behind set bits of scratchBits.
+	// The number of distinct trigrams behind set bits of scratchBits, two
+	// bits each.
 	n := float64(scratchBits)
 	if set < scratchBits {
-		n = -float64(scratchBits) * math.Log(1-float64(set)/scratchBits)
+		n = -float64(scratchBits) * math.Log(1-float64(set)/scratchBits) / 2
 	}
 	m := minBlockBits
 	for m < scratchBits && float64(m) < n*bitsPerTrigram {
@@ -152,10 +181,10 @@ func (b *blockBuilder) finish() []uint64 {
 	}
 	w := b.w[:]
 	for len(w) > m/64 {
-		// Bit j of the half is bits 2j and 2j+1 of w.
+		// Word j of the half is words 2j and 2j+1 of w.
 		half := len(w) / 2
 		for i := 0; i < half; i++ {
-			w[i] = pairs(w[2*i]) | pairs(w[2*i+1])<<32
+			w[i] = w[2*i] | w[2*i+1]
 		}
 		w = w[:half]
 	}
@@ -165,30 +194,27 @@ func (b *blockBuilder) finish() []uint64 {
 	return out
 }
 
-// pairs ORs each pair of neighbouring bits of x into one bit of the
-// result's low 32 bits.
-func pairs(x uint64) uint64 {
-	x = (x | x>>1) & 0x5555555555555555
-	x = (x | x>>1) & 0x3333333333333333
-	x = (x | x>>2) & 0x0F0F0F0F0F0F0F0F
-	x = (x | x>>4) & 0x00FF00FF00FF00FF
-	x = (x | x>>8) & 0x0000FFFF0000FFFF
-	return (x | x>>16) & 0x00000000FFFFFFFF
-}
-
-// hasTrigram says whether bitset w may hold the trigram of hash h.
-func hasTrigram(w []uint64, h uint32) bool {
-	i := h >> (32 - uint(bits.Len(uint(len(w)*64))-1))
-	return w[i>>6]&(1<<(i&63)) != 0
+// hasTrigram says whether bitset w, of the given layout, may hold
+// trigram t.
+func hasTrigram(w []uint64, layout int, t uint32) bool {
+	if layout == layoutOneBit {
+		i := trigramHash(t) >> (32 - uint(bits.Len(uint(len(w)*64))-1))
+		return w[i>>6]&(1<<(i&63)) != 0
+	}
+	h := wordHash(t)
+	m := wordBits(h)
+	return w[h>>(64-uint(bits.Len(uint(len(w)))-1))]&m == m
 }
 
 // termNeed is what one line filter asks of a block: any of the
-// alternatives, each a set of trigram hashes that must all be there.
+// alternatives, each a set of trigrams (folded bytes, see foldTab) that
+// must all be there.
 type termNeed [][]uint32
 
-// mayMatch says whether a block with bitset w may hold a line every need
-// keeps; a nil w (a block without an index) may always.
-func mayMatch(w []uint64, needs []termNeed) bool {
+// mayMatch says whether a block with bitset w, of the given layout, may
+// hold a line every need keeps; a nil w (a block without an index) may
+// always.
+func mayMatch(w []uint64, layout int, needs []termNeed) bool {
 	if w == nil {
 		return true
 	}
@@ -197,7 +223,7 @@ func mayMatch(w []uint64, needs []termNeed) bool {
 		for _, alt := range need {
 			all := true
 			for _, h := range alt {
-				if !hasTrigram(w, h) {
+				if !hasTrigram(w, layout, h) {
 					all = false
 					break
 				}
@@ -278,7 +304,7 @@ func segmentNeed(s string) termNeed {
 	}
 	hs := make([]uint32, 0, len(s)-2)
 	for j := 0; j+3 <= len(s); j++ {
-		hs = append(hs, trigramHash(uint32(foldTab[s[j]])<<16|uint32(foldTab[s[j+1]])<<8|uint32(foldTab[s[j+2]])))
+		hs = append(hs, uint32(foldTab[s[j]])<<16|uint32(foldTab[s[j+1]])<<8|uint32(foldTab[s[j+2]]))
 	}
 	return termNeed{hs}
 }

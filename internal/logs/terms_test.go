@@ -46,11 +46,11 @@ func TestBlockBitsHoldTheirLines(t *testing.T) {
 				if r.IntN(2) == 0 {
 					sub = asciiUpper(sub)
 				}
-				if n := segmentNeed(sub); n != nil && !mayMatch(w, []termNeed{n}) {
+				if n := segmentNeed(sub); n != nil && !mayMatch(w, layoutWordPair, []termNeed{n}) {
 					t.Fatalf("%d lines: %q (from %q) ruled out", len(lines), sub, l)
 				}
 			}
-			if n := segmentNeed(l); n != nil && !mayMatch(w, []termNeed{n}) {
+			if n := segmentNeed(l); n != nil && !mayMatch(w, layoutWordPair, []termNeed{n}) {
 				t.Fatalf("%d lines: %q ruled out", len(lines), l)
 			}
 		}
@@ -69,7 +69,7 @@ func TestBlockBitsHoldTheirLines(t *testing.T) {
 	if len(w)*8 > 64<<10 {
 		t.Errorf("2000 lines: %d bytes of bitset, want at most 64 KiB", len(w)*8)
 	}
-	if mayMatch(w, []termNeed{segmentNeed("zyxwvq")}) {
+	if mayMatch(w, layoutWordPair, []termNeed{segmentNeed("zyxwvq")}) {
 		t.Errorf("2000 lines: a word they do not hold is not ruled out")
 	}
 }
@@ -325,8 +325,11 @@ func TestTermIndexSkipsBlocks(t *testing.T) {
 	for _, expr := range []string{`{app="a"} |= "NeedLe"`, `{app="a"} |~ "(?i)needle"`, `{app="a"} |~ "Need.e|NeedLe"`} {
 		f := plan(nil, t0, t0+5000, mustStages(t, expr))
 		rs, ok := s.blocks.ranges(t0, t0+5000, f.needs)
-		if !ok || len(rs) > 2 {
-			t.Errorf("%s: ranges %v (used %v), want block 17 and at most one false positive", expr, rs, ok)
+		has17 := slices.ContainsFunc(rs, func(r blockRange) bool { return r.lo <= 17 && 17 <= r.hi })
+		// "Need.e" asks for two trigrams only: a false positive is about
+		// 1% likely in each of the 49 other blocks.
+		if !ok || !has17 || len(rs) > 3 {
+			t.Errorf("%s: ranges %v (used %v), want block 17 and at most two false positives", expr, rs, ok)
 		}
 		if n := sameRows(t, s, Query{Expr: expr, Start: t0, End: t0 + 5000, Limit: 100}); n != 1 {
 			t.Errorf("%s: %d lines, want 1", expr, n)
@@ -389,6 +392,93 @@ func TestTermIndexDamagedFallsBack(t *testing.T) {
 			t.Errorf("needle%d: %d lines, want 1", b, n)
 		}
 	}
+}
+
+// Bitsets written by an older Vigil, one bit a trigram, are still read
+// as such beside the word-pair ones: each block is skipped or read as its
+// own bitset says, and no needle is missed.
+func TestTermIndexReadsOneBitBitsets(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	s, err := Open(ctx, Options{Dir: dir, MemoryLimitBytes: 256 << 20, RejectOldSamplesMaxAge: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var old []string // blocks 0, 2, 4, ...: rewritten as an older Vigil wrote them
+	// Words that share no trigram with each other or the lines.
+	words := []string{"quokka", "zephyr", "jackal", "wombat", "vixens", "axolotl", "gazump", "bisque", "kiwano", "yuccas"}
+	for b := 0; b < 10; b++ {
+		st := Stream{Labels: []Label{{"app", "a"}}}
+		const logBits = 12
+		w := make([]uint64, 1<<logBits/64)
+		for i := 0; i < 20; i++ {
+			line := fmt.Sprintf("line %d of block %d", i, b)
+			if i == 5 {
+				line += " " + words[b]
+			}
+			st.Entries = append(st.Entries, Entry{Timestamp: t0 + int64(b*100+i), Line: line})
+			for j := 0; j+3 <= len(line); j++ {
+				h := trigramHash(uint32(foldTab[line[j]])<<16|uint32(foldTab[line[j+1]])<<8|uint32(foldTab[line[j+2]])) >> (32 - logBits)
+				w[h>>6] |= 1 << (h & 63)
+			}
+		}
+		if _, _, err := s.AppendStreams(ctx, []Stream{st}); err != nil {
+			t.Fatal(err)
+		}
+		if b%2 == 0 {
+			old = append(old, fmt.Sprintf("UPDATE p0.log_blocks SET bits = unhex('%x') WHERE blk = %d", encodeBits(w, layoutOneBit), b))
+		}
+	}
+	for _, stmt := range old {
+		if err := s.db.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	s, err = Open(ctx, Options{Dir: dir, MemoryLimitBytes: 256 << 20, RejectOldSamplesMaxAge: -1,
+		Logger: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if logged.Len() > 0 {
+		t.Errorf("warnings: %s", logged.String())
+	}
+	for _, b := range s.blocks.blocks {
+		if want := 1 + int(b.id%2); b.layout != want || len(b.bits) == 0 {
+			t.Errorf("block %d: %d words of layout %d, want %d", b.id, len(b.bits), b.layout, want)
+		}
+	}
+	for b := 0; b < 10; b++ {
+		expr := fmt.Sprintf(`{app="a"} |= "%s"`, words[b])
+		rs, ok := s.blocks.ranges(t0, t0+2000, plan(nil, t0, t0+2000, mustStages(t, expr)).needs)
+		if !ok || len(rs) != 1 || rs[0].lo != int64(b) {
+			t.Errorf("%s: ranges %v (used %v), want block %d alone", expr, rs, ok, b)
+		}
+		if n := sameRows(t, s, Query{Expr: expr, Start: t0, End: t0 + 2000, Limit: 100}); n != 1 {
+			t.Errorf("%s: %d lines, want 1", expr, n)
+		}
+	}
+}
+
+// FuzzDecodeBits: a stored bitset either decodes to what encodes back to
+// the same bytes, or is refused; never a panic.
+func FuzzDecodeBits(f *testing.F) {
+	f.Add(encodeBits(make([]uint64, minBlockBits/64), 1))
+	f.Add(encodeBits(make([]uint64, minBlockBits/64), layoutWordPair))
+	f.Add([]byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		w, layout, err := decodeBits(raw)
+		if err != nil {
+			return
+		}
+		if got := encodeBits(w, layout); !bytes.Equal(got, raw) {
+			t.Fatalf("%x decodes to %d words of layout %d, which encode to %x", raw, len(w), layout, got)
+		}
+	})
 }
 
 // Case-insensitive filters find every spelling Go's (?i) matches, in
